@@ -1,0 +1,203 @@
+"""NumPy arrays from the engine -> Arrow record batches, one table at a time, in bounded row groups.
+
+String columns with few values (types, roles, MIME types) are built by indexing a small Arrow
+array with codes; text bodies are wrapped zero-copy from the engine's (data, offsets) buffers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from numpy.typing import NDArray
+
+from synthgen.engine.messages import MessageShard, mime_types
+from synthgen.engine.skeleton import ROLES, SIZE_CLASSES, Skeleton
+from synthgen.schema import ENUMS, TABLES, TIMESTAMP
+from synthgen.spec import MESSAGE_TYPES, Spec
+
+EMAIL_DOMAINS = ("example.com", "example.org", "example.net", "chat.test")
+EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "video/mp4": "mp4",
+    "video/quicktime": "mov",
+    "application/pdf": "pdf",
+    "text/plain": "txt",
+    "audio/ogg": "ogg",
+    "audio/mpeg": "mp3",
+}
+
+
+def _ts(values: NDArray[np.int64], mask: NDArray[np.bool_] | None = None) -> pa.Array:
+    return pa.array(values, type=TIMESTAMP, mask=mask)
+
+
+def _codes(labels: tuple[str, ...] | list[str], codes: NDArray[np.integer]) -> pa.Array:
+    return pa.array(list(labels), type=pa.string()).take(pa.array(codes.astype(np.int32)))
+
+
+def _batches(
+    table: str, columns: dict[str, pa.Array], rows_per_group: int
+) -> Iterator[pa.RecordBatch]:
+    schema = TABLES[table].arrow_schema
+    whole = pa.Table.from_arrays([columns[name] for name in schema.names], schema=schema)
+    yield from whole.to_batches(max_chunksize=rows_per_group)
+
+
+def message_batches(
+    spec: Spec, shard: MessageShard, rows_per_group: int
+) -> Iterator[pa.RecordBatch]:
+    n = len(shard.message_id)
+    valid = shard.content_valid
+    content = pa.StringArray.from_buffers(
+        n,
+        pa.py_buffer(shard.content_offsets.astype(np.int32)),
+        pa.py_buffer(shard.content_data),
+        pa.py_buffer(np.packbits(valid, bitorder="little")),
+        null_count=int(n - valid.sum()),
+    )
+    columns = {
+        "id": pa.array(shard.message_id),
+        "conversationId": pa.array(shard.message_conv),
+        "senderId": pa.array(shard.message_sender),
+        "type": _codes(MESSAGE_TYPES, shard.message_type),
+        "content": content,
+        "createdAt": _ts(shard.message_created_us),
+    }
+    return _batches("messages", columns, rows_per_group)
+
+
+def attachment_batches(
+    spec: Spec, shard: MessageShard, rows_per_group: int
+) -> Iterator[pa.RecordBatch]:
+    mimes = mime_types(spec)
+    ext = [EXTENSIONS.get(m, "bin") for m in mimes]
+    ids = pa.array(shard.attachment_id)
+    key = pc.binary_join_element_wise(
+        "att/c",
+        pc.cast(pa.array(shard.attachment_conv), pa.string()),
+        "/a",
+        pc.cast(ids, pa.string()),
+        ".",
+        _codes(ext, shard.attachment_mime),
+        "",
+    )
+    columns = {
+        "id": ids,
+        "messageId": pa.array(shard.attachment_message),
+        "kind": _codes(MESSAGE_TYPES, shard.attachment_kind),
+        "mimeType": _codes(mimes, shard.attachment_mime),
+        "sizeBytes": pa.array(shard.attachment_size),
+        "storageKey": key,
+        "createdAt": _ts(shard.attachment_created_us),
+    }
+    return _batches("attachments", columns, rows_per_group)
+
+
+def receipt_batches(
+    spec: Spec, shard: MessageShard, rows_per_group: int
+) -> Iterator[pa.RecordBatch]:
+    columns = {
+        "messageId": pa.array(shard.receipt_message),
+        "userId": pa.array(shard.receipt_user),
+        "readAt": _ts(shard.receipt_read_us),
+    }
+    return _batches("read_receipts", columns, rows_per_group)
+
+
+def _words(vocab: list[bytes], picks: NDArray[np.int64], capital: bool) -> pa.Array:
+    table = pa.array([w.decode().capitalize() if capital else w.decode() for w in vocab])
+    return table.take(pa.array(picks))
+
+
+def user_batches(
+    sk: Skeleton,
+    vocab: list[bytes],
+    last_active_us: NDArray[np.int64],
+    rng: np.random.Generator,
+    rows_per_group: int,
+) -> Iterator[pa.RecordBatch]:
+    """Users with synthetic names and emails on reserved domains only (RFC 2606 / 6761)."""
+    n = len(sk.user_created_us)
+    ids = np.arange(1, n + 1, dtype=np.int64)
+    first = rng.integers(0, len(vocab), n)
+    last = rng.integers(0, len(vocab), n)
+    domain = _codes(EMAIL_DOMAINS, rng.integers(0, len(EMAIL_DOMAINS), n))
+    email = pc.binary_join_element_wise(
+        _words(vocab, first, False),
+        ".",
+        _words(vocab, last, False),
+        pc.cast(pa.array(ids), pa.string()),
+        "@",
+        domain,
+        "",
+    )
+    name = pc.binary_join_element_wise(
+        _words(vocab, first, True), " ", _words(vocab, last, True), ""
+    )
+    seen = np.maximum(last_active_us, sk.user_created_us)
+    columns = {
+        "id": pa.array(ids),
+        "email": email,
+        "displayName": name,
+        "createdAt": _ts(sk.user_created_us),
+        "lastSeenAt": _ts(seen),
+    }
+    return _batches("users", columns, rows_per_group)
+
+
+def conversation_batches(
+    sk: Skeleton,
+    vocab: list[bytes],
+    last_message_us: NDArray[np.int64],
+    rng: np.random.Generator,
+    rows_per_group: int,
+) -> Iterator[pa.RecordBatch]:
+    n = len(sk.conv_kind)
+    is_direct = sk.conv_kind == 0
+    title = pc.binary_join_element_wise(
+        _words(vocab, rng.integers(0, len(vocab), n), True),
+        " ",
+        _words(vocab, rng.integers(0, len(vocab), n), True),
+        "",
+    )
+    title = pc.if_else(pa.array(is_direct), pa.scalar(None, pa.string()), title)
+    updated = np.where(last_message_us > 0, last_message_us, sk.conv_created_us)
+    columns = {
+        "id": pa.array(np.arange(1, n + 1, dtype=np.int64)),
+        "type": _codes(ENUMS["ConversationType"], (~is_direct).astype(np.int8)),
+        "title": title,
+        "createdAt": _ts(sk.conv_created_us),
+        "updatedAt": _ts(updated),
+    }
+    return _batches("conversations", columns, rows_per_group)
+
+
+def member_batches(
+    sk: Skeleton, last_read_us: NDArray[np.int64], rows_per_group: int
+) -> Iterator[pa.RecordBatch]:
+    conv = np.repeat(
+        np.arange(1, len(sk.conv_kind) + 1, dtype=np.int64), np.diff(sk.member_offsets)
+    )
+    columns = {
+        "conversationId": pa.array(conv),
+        "userId": pa.array(sk.member_user + 1),
+        "role": _codes(ROLES, sk.member_role),
+        "joinedAt": _ts(sk.member_joined_us),
+        "lastReadAt": _ts(last_read_us, mask=last_read_us == 0),
+        "isActive": pa.array(sk.member_active),
+    }
+    return _batches("conversation_users", columns, rows_per_group)
+
+
+def trait_batches(sk: Skeleton, rows_per_group: int) -> Iterator[pa.RecordBatch]:
+    columns = {
+        "conversationId": pa.array(np.arange(1, len(sk.conv_kind) + 1, dtype=np.int64)),
+        "isHeavy": pa.array(sk.conv_is_heavy),
+        "sizeClass": _codes(SIZE_CLASSES, sk.conv_kind),
+    }
+    return _batches("conversation_traits", columns, rows_per_group)

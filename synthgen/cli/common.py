@@ -1,0 +1,72 @@
+"""Shared CLI plumbing: error mapping, --debug, output helpers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import click
+
+from synthgen.errors import SynthgenError
+
+
+def run_cli(group: click.Group, args: list[str] | None = None) -> int:
+    """Run the CLI: domain errors become one line on stderr; tracebacks only with --debug."""
+    argv = list(sys.argv[1:] if args is None else args)
+    debug = "--debug" in argv
+    try:
+        group.main(args=argv, prog_name="synthgen", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return int(exc.exit_code)
+    except SynthgenError as exc:
+        if debug:
+            raise
+        click.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    except Exception as exc:  # an unexpected bug: still one line unless --debug
+        if debug:
+            raise
+        click.echo(
+            f"error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True
+        )
+        return 1
+    return 0
+
+
+class DomainCommand(click.Command):
+    """A click command whose SynthgenErrors become ClickExceptions under CliRunner too."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SynthgenError as exc:
+            root = ctx.find_root()
+            if root.obj and root.obj.get("debug"):
+                raise
+            raise DomainFailure(str(exc), exc.exit_code) from exc
+
+
+class DomainFailure(click.ClickException):
+    """A domain error surfaced through click, keeping its exit code."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code  # type: ignore[misc]
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"error: {self.format_message()}", err=True)
+
+
+def emit_json(payload: Any) -> None:
+    """Write a machine-readable summary to stdout."""
+    click.echo(json.dumps(payload, indent=2, sort_keys=True, default=str))

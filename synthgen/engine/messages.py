@@ -1,0 +1,295 @@
+"""One message shard: messages, their attachments and read receipts, from the skeleton's slice.
+
+Messages of a shard are ordered by createdAt across its conversations (as rows arrive in a real
+heap) and numbered in that order from the shard's first id, so ids increase with time inside every
+conversation, also across shards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from synthgen.engine import distributions as dist
+from synthgen.engine import text
+from synthgen.engine.streams import stream
+from synthgen.engine.timemodel import US_PER_SECOND, IntensityGrid, bursty_times
+from synthgen.spec import Spec
+
+I64 = NDArray[np.int64]
+TEXT_TYPE = 0  # message type codes index spec.MESSAGE_TYPES: TEXT, IMAGE, VIDEO, DOCUMENT, AUDIO
+TEXT_CHUNK_ROWS = 32_768
+
+
+@dataclass(frozen=True)
+class MessageSlice:
+    """What a message shard needs of the skeleton: its pieces and their conversations' members."""
+
+    shard: int
+    first_message_id: int
+    piece_conv: I64  # global conversation index (id - 1) of each piece
+    piece_lo_us: I64
+    piece_hi_us: I64
+    piece_count: I64
+    conv_first: int  # global index of the first conversation in this shard
+    member_offsets: I64  # relative to the member slice, one entry per local conversation + 1
+    member_first: int  # global row of the first member in this slice
+    member_user: I64  # user index (0-based)
+    member_joined_us: I64
+    member_weight: NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class MessageShard:
+    message_id: I64
+    message_conv: I64
+    message_sender: I64
+    message_type: NDArray[np.int8]
+    message_created_us: I64
+    content_data: NDArray[np.uint8]
+    content_offsets: I64
+    content_valid: NDArray[np.bool_]
+    attachment_id: I64
+    attachment_message: I64
+    attachment_conv: I64
+    attachment_kind: NDArray[np.int8]
+    attachment_mime: I64  # index into mime_types()
+    attachment_size: I64
+    attachment_created_us: I64
+    receipt_message: I64
+    receipt_user: I64
+    receipt_read_us: I64
+    receipt_delay_band: NDArray[np.int8]
+    # aggregates the finalize step folds into conversations / members / users
+    conv_last_message_us: I64  # per local conversation; 0 when it has no message in this shard
+    member_last_read_us: I64  # per member of the slice; 0 when none
+    user_last_active_us: I64  # per user index touched: pairs with active_users
+    active_users: I64
+
+
+def mime_types(spec: Spec) -> list[str]:
+    """Every MIME type of the spec, in a fixed order: attachment_mime indexes this list."""
+    return [m for kind in spec.media.kinds for m in spec.media.attachments[kind].mime_types]
+
+
+def generate_message_shard(
+    spec: Spec, seed: str, task: MessageSlice, vocab: list[bytes]
+) -> MessageShard:
+    """Build one shard: a pure function of (spec, seed, task)."""
+    rng = stream(seed, "messages", task.shard)
+    grid = IntensityGrid.build(spec.time)
+    created = bursty_times(
+        rng,
+        grid,
+        task.piece_lo_us,
+        task.piece_hi_us,
+        task.piece_count,
+        spec.time.inter_arrival_cv,
+        spec.time.in_burst_gap_seconds,
+    )
+    local_conv = np.repeat(task.piece_conv - task.conv_first, task.piece_count)
+    order = np.lexsort((local_conv, created))
+    created, local_conv = created[order], local_conv[order]
+    n = len(created)
+    message_id = task.first_message_id + np.arange(n, dtype=np.int64)
+
+    eligible = _members_joined_before(task, local_conv, created)
+    sender_row = _weighted_member(rng, task, local_conv, eligible)
+    mtype = _message_types(rng, spec, n)
+    lengths, valid = _content_lengths(rng, spec, mtype)
+    content_data, content_offsets = _content(seed, task.shard, vocab, rng, lengths)
+
+    is_media = mtype != TEXT_TYPE
+    media_rows = np.flatnonzero(is_media)
+    att_kind = mtype[media_rows]
+    att_mime, att_size = _attachments(rng, spec, att_kind)
+
+    read_rows, reader_row, read_us, band = _receipts(
+        rng, spec, task, local_conv, created, eligible, sender_row
+    )
+
+    conv_last = np.zeros(len(task.member_offsets) - 1, dtype=np.int64)
+    np.maximum.at(conv_last, local_conv, created)
+    member_last_read = np.zeros(len(task.member_user), dtype=np.int64)
+    np.maximum.at(member_last_read, reader_row, read_us)
+    users = np.concatenate([task.member_user[sender_row], task.member_user[reader_row]])
+    times = np.concatenate([created, read_us])
+    active_users, inverse = np.unique(users, return_inverse=True)
+    user_last = np.zeros(len(active_users), dtype=np.int64)
+    np.maximum.at(user_last, inverse, times)
+
+    return MessageShard(
+        message_id=message_id,
+        message_conv=local_conv + task.conv_first + 1,
+        message_sender=task.member_user[sender_row] + 1,
+        message_type=mtype,
+        message_created_us=created,
+        content_data=content_data,
+        content_offsets=content_offsets,
+        content_valid=valid,
+        attachment_id=task.first_message_id + np.arange(len(media_rows), dtype=np.int64),
+        attachment_message=message_id[media_rows],
+        attachment_conv=local_conv[media_rows] + task.conv_first + 1,
+        attachment_kind=att_kind,
+        attachment_mime=att_mime,
+        attachment_size=att_size,
+        attachment_created_us=created[media_rows],
+        receipt_message=message_id[read_rows],
+        receipt_user=task.member_user[reader_row] + 1,
+        receipt_read_us=read_us,
+        receipt_delay_band=band,
+        conv_last_message_us=conv_last,
+        member_last_read_us=member_last_read,
+        user_last_active_us=user_last,
+        active_users=active_users,
+    )
+
+
+def _members_joined_before(task: MessageSlice, local_conv: I64, created: I64) -> I64:
+    """How many members of each message's conversation had joined before it (members are sorted
+    by joinedAt inside a conversation, so they are the first k)."""
+    member_conv = np.repeat(np.arange(len(task.member_offsets) - 1), np.diff(task.member_offsets))
+    n_members, n_messages = len(member_conv), len(created)
+    conv = np.concatenate([member_conv, local_conv])
+    when = np.concatenate([task.member_joined_us, created])
+    is_member = np.concatenate([np.ones(n_members, np.int64), np.zeros(n_messages, np.int64)])
+    # members sort before a message at the same instant (is_member descending)
+    order = np.lexsort((-is_member, when, conv))
+    seen = np.cumsum(is_member[order])
+    joined_so_far = np.empty(n_members + n_messages, dtype=np.int64)
+    joined_so_far[order] = seen
+    before_conv = task.member_offsets[:-1][local_conv]
+    return np.asarray(joined_so_far[n_members:] - before_conv, dtype=np.int64)
+
+
+def _weighted_member(
+    rng: np.random.Generator, task: MessageSlice, local_conv: I64, eligible: I64
+) -> I64:
+    """A sender per message among the first `eligible` members, weighted by user activity."""
+    cum = np.concatenate([[0.0], np.cumsum(task.member_weight)])
+    first = task.member_offsets[:-1][local_conv]
+    lo, hi = cum[first], cum[first + eligible]
+    target = lo + rng.random(len(local_conv)) * (hi - lo)
+    row = np.searchsorted(cum, target, side="right") - 1
+    return np.clip(row, first, first + eligible - 1)
+
+
+def _message_types(rng: np.random.Generator, spec: Spec, n: int) -> NDArray[np.int8]:
+    media = rng.random(n) < spec.media.ratio
+    kind = dist.categorical(rng, n, np.asarray(spec.media.kind_shares)) + 1
+    return np.where(media, kind, TEXT_TYPE).astype(np.int8)
+
+
+def _content_lengths(
+    rng: np.random.Generator, spec: Spec, mtype: NDArray[np.int8]
+) -> tuple[I64, NDArray[np.bool_]]:
+    c = spec.content
+    n = len(mtype)
+    body = dist.capped_lognormal_int(
+        rng, n, c.length.mu, c.length.sigma, c.min_length, c.max_length
+    )
+    caption = dist.capped_lognormal_int(
+        rng, n, c.caption_length.mu, c.caption_length.sigma, c.min_length, c.max_length
+    )
+    has_caption = rng.random(n) < c.caption_share
+    is_text = mtype == TEXT_TYPE
+    valid = is_text | has_caption
+    lengths = np.where(is_text, body, np.where(has_caption, caption, 0))
+    return lengths.astype(np.int64), valid
+
+
+def _content(
+    seed: str, shard: int, vocab: list[bytes], rng: np.random.Generator, lengths: I64
+) -> tuple[NDArray[np.uint8], I64]:
+    """Bodies as slices of a word pool made once per shard, in bounded chunks."""
+    pool, word_starts = text.word_pool(stream(seed, "text-pool", shard), vocab)
+    pool = np.concatenate([pool, pool[: int(lengths.max(initial=0)) + 1]])
+    chunks, offsets = [], [np.zeros(1, dtype=np.int64)]
+    base = 0
+    for start in range(0, len(lengths), TEXT_CHUNK_ROWS):
+        part = lengths[start : start + TEXT_CHUNK_ROWS]
+        data, off = text.slice_text(rng, pool, word_starts, part)
+        chunks.append(data)
+        offsets.append(off[1:] + base)
+        base += int(off[-1])
+    data = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.uint8)
+    return data, np.concatenate(offsets)
+
+
+def _attachments(rng: np.random.Generator, spec: Spec, kind: NDArray[np.int8]) -> tuple[I64, I64]:
+    mime = np.zeros(len(kind), dtype=np.int64)
+    size = np.zeros(len(kind), dtype=np.int64)
+    mime_base = 0
+    for code, name in enumerate(spec.media.kinds, start=1):
+        model = spec.media.attachments[name]
+        rows = np.flatnonzero(kind == code)
+        mime[rows] = mime_base + dist.categorical(rng, len(rows), np.asarray(model.mime_shares))
+        size[rows] = np.maximum(
+            1, np.rint(rng.lognormal(model.size.mu, model.size.sigma, len(rows)))
+        )
+        mime_base += len(model.mime_types)
+    return mime, size
+
+
+def receipt_delays_us(rng: np.random.Generator, spec: Spec, n: int) -> tuple[I64, NDArray[np.int8]]:
+    """Receipt delays from the spec's four-band mixture, and the band each came from."""
+    r = spec.receipts
+    band = dist.categorical(rng, n, np.asarray([b.share for b in r.bands])).astype(np.int8)
+    immediate, near, delayed, stale = r.bands
+    seconds = np.empty(n, dtype=np.float64)
+    rows = band == 0
+    seconds[rows] = 0.5 + rng.random(int(rows.sum())) * (immediate.max_seconds - 0.5)
+    rows = band == 1
+    # truncated exponential on [min, max) by inverse CDF
+    scale = max(r.near_term_mean_seconds - near.min_seconds, 1.0)
+    top = 1.0 - np.exp(-(near.max_seconds - near.min_seconds) / scale)
+    seconds[rows] = near.min_seconds - scale * np.log1p(-rng.random(int(rows.sum())) * top)
+    rows = band == 2
+    seconds[rows] = _truncated_lognormal(
+        rng,
+        int(rows.sum()),
+        r.delayed_lognormal.mu,
+        r.delayed_lognormal.sigma,
+        delayed.min_seconds,
+        delayed.max_seconds,
+    )
+    rows = band == 3
+    lo, hi = np.log(stale.min_seconds), np.log(stale.max_seconds)
+    seconds[rows] = np.exp(lo + rng.random(int(rows.sum())) * (hi - lo))
+    return np.maximum(1, (seconds * US_PER_SECOND).astype(np.int64)), band
+
+
+def _truncated_lognormal(
+    rng: np.random.Generator, n: int, mu: float, sigma: float, lo: float, hi: float
+) -> NDArray[np.float64]:
+    out = rng.lognormal(mu, sigma, n)
+    for _ in range(200):
+        bad = np.flatnonzero((out < lo) | (out >= hi))
+        if len(bad) == 0:
+            return out
+        out[bad] = rng.lognormal(mu, sigma, len(bad))
+    return np.clip(out, lo, np.nextafter(hi, lo))
+
+
+def _receipts(
+    rng: np.random.Generator,
+    spec: Spec,
+    task: MessageSlice,
+    local_conv: I64,
+    created: I64,
+    eligible: I64,
+    sender_row: I64,
+) -> tuple[I64, I64, I64, NDArray[np.int8]]:
+    """One receipt for a read message, by a member other than the sender who had joined by then."""
+    n = len(created)
+    read = rng.random(n) < spec.receipts.read_rate
+    delay, band = receipt_delays_us(rng, spec, n)
+    first = task.member_offsets[:-1][local_conv]
+    pick = (rng.random(n) * (eligible - 1)).astype(np.int64)
+    sender_local = sender_row - first
+    reader_row = first + pick + (pick >= sender_local)
+    read_us = created + delay
+    keep = np.flatnonzero(read & (read_us <= spec.time.snapshot_us) & (eligible >= 2))
+    return keep, reader_row[keep], read_us[keep], band[keep]

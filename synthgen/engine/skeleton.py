@@ -1,0 +1,265 @@
+"""The dataset's skeleton: users, conversations, memberships and messages per conversation.
+
+It is small (one row per user, conversation and membership) and global: DIRECT pairs must be
+unique across the whole dataset and message ids come from prefix sums of per-conversation counts.
+Every shard task receives the slice of it that it needs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from synthgen.engine import distributions as dist
+from synthgen.engine.streams import stream
+from synthgen.engine.timemodel import US_PER_DAY, US_PER_SECOND
+from synthgen.spec import Spec
+
+DIRECT, SMALL, LARGE = 0, 1, 2
+SIZE_CLASSES = ("direct", "small", "large")
+ROLE_OWNER, ROLE_ADMIN, ROLE_MEMBER = 0, 1, 2
+ROLES = ("OWNER", "ADMIN", "MEMBER")
+WEIGHTED_ROUNDS = 8
+MAX_DEDUP_ROUNDS = 10_000
+
+I64 = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Row counts a band and scale imply, plus the scaled heavy-room threshold."""
+
+    users: int
+    conversations: int
+    messages: int
+    direct: int
+    small: int
+    large: int
+    heavy: int
+    heavy_min_messages: int
+
+
+@dataclass(frozen=True)
+class Skeleton:
+    user_created_us: I64
+    user_weight: NDArray[np.float64]
+    conv_kind: I64
+    conv_is_heavy: NDArray[np.bool_]
+    conv_created_us: I64
+    conv_activity_start_us: I64
+    conv_messages: I64
+    member_offsets: I64  # members of conversation i are rows member_offsets[i]:member_offsets[i+1]
+    member_user: I64  # user index (0-based); sorted by joinedAt inside each conversation
+    member_joined_us: I64
+    member_role: I64
+    member_active: NDArray[np.bool_]
+
+
+def counts_for(spec: Spec, band: str, scale: float) -> Counts:
+    """Scale the band's counts and split conversations into the mix (exact, largest remainder)."""
+    b = spec.band(band)
+    c = spec.conversations
+    conversations = max(1, round(b.conversations * scale))
+    direct, small, large = dist.class_counts(
+        conversations, [c.mix_direct, c.mix_small, c.mix_large]
+    )
+    heavy = round(conversations * spec.message_counts.heavy_fraction)
+    if spec.message_counts.heavy_fraction > 0:
+        heavy = max(1, heavy)
+    return Counts(
+        users=max(1, round(b.users * scale)),
+        conversations=conversations,
+        messages=max(1, round(b.messages * scale)),
+        direct=direct,
+        small=small,
+        large=large,
+        heavy=heavy,
+        heavy_min_messages=max(1, round(spec.message_counts.heavy_min_messages * scale)),
+    )
+
+
+def problems(spec: Spec, n: Counts) -> list[str]:
+    """What stops these counts from holding the conversation mix (empty when they can)."""
+    c, m = spec.conversations, spec.message_counts
+    found = []
+    for name, share, got in (
+        ("DIRECT", c.mix_direct, n.direct),
+        ("small-group", c.mix_small, n.small),
+        ("large-group", c.mix_large, n.large),
+    ):
+        if share > 0 and got < 1:
+            found.append(f"no {name} conversation")
+    if n.heavy > n.large:
+        found.append(f"{n.heavy} heavy rooms but only {n.large} large groups")
+    if n.users < max(c.large_min if n.large else 2, c.small_min if n.small else 2):
+        found.append(f"{n.users} users cannot fill a group")
+    if n.direct > n.users * (n.users - 1) // 4:
+        found.append(f"{n.users} users cannot form {n.direct} distinct DIRECT pairs")
+    need = n.heavy * n.heavy_min_messages + (n.conversations - n.heavy) * m.regular_min
+    if n.messages < need:
+        found.append(f"{n.messages} messages cannot give every conversation its minimum ({need})")
+    return found
+
+
+def build_skeleton(spec: Spec, n: Counts, seed: str) -> Skeleton:
+    """Draw users, conversations, members and per-conversation message counts."""
+    rng = stream(seed, "skeleton")
+    t = spec.time
+    window_start = t.snapshot_us - t.window_days * US_PER_DAY
+    window = t.window_days * US_PER_DAY
+
+    new_user = rng.random(n.users) < t.new_user_share
+    old_created = (
+        window_start - (rng.random(n.users) * t.user_signup_days_before_window + 1) * US_PER_DAY
+    )
+    new_created = window_start + rng.random(n.users) * 0.8 * window
+    user_created = np.where(new_user, new_created, old_created).astype(np.int64)
+    user_weight = dist.zipf_weights(n.users, spec.conversations.membership_zipf_exponent, rng)
+
+    kind = rng.permutation(
+        np.repeat(np.array([DIRECT, SMALL, LARGE]), [n.direct, n.small, n.large])
+    ).astype(np.int64)
+    sizes = _group_sizes(rng, spec, kind, n.users)
+    large_ids = np.flatnonzero(kind == LARGE)
+    heavy = np.zeros(n.conversations, dtype=bool)
+    heavy[rng.choice(large_ids, size=n.heavy, replace=False)] = True
+
+    member_conv = np.repeat(np.arange(n.conversations), sizes)
+    member_user = _draw_members(rng, member_conv, kind, sizes, user_weight)
+
+    offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
+    first_slot = offsets[:-1]
+    created_frac = np.where(
+        heavy, rng.random(n.conversations) * 0.1, rng.random(n.conversations) ** 1.3 * 0.9
+    )
+    created = window_start + (created_frac * window).astype(np.int64)
+    created = np.maximum(created, user_created[member_user[first_slot]] + US_PER_SECOND)
+
+    joined = _join_times(
+        rng, spec, member_conv, first_slot, created, user_created[member_user], t.snapshot_us
+    )
+    order = np.lexsort((joined, member_conv))
+    member_user, joined = member_user[order], joined[order]
+    is_first = np.zeros(len(joined), dtype=bool)
+    is_first[first_slot] = True
+    role = np.where(
+        rng.random(len(joined)) < spec.conversations.admin_share, ROLE_ADMIN, ROLE_MEMBER
+    )
+    group_member = kind[member_conv] != DIRECT
+    role = np.where(is_first & group_member, ROLE_OWNER, np.where(group_member, role, ROLE_MEMBER))
+    active = is_first | (rng.random(len(joined)) >= spec.conversations.inactive_member_share)
+    created = joined[first_slot]
+    activity_start = joined[first_slot + 1] + US_PER_SECOND
+
+    messages = _message_counts(rng, spec, n, heavy)
+    return Skeleton(
+        user_created_us=user_created,
+        user_weight=user_weight,
+        conv_kind=kind,
+        conv_is_heavy=heavy,
+        conv_created_us=created,
+        conv_activity_start_us=activity_start,
+        conv_messages=messages,
+        member_offsets=offsets,
+        member_user=member_user.astype(np.int64),
+        member_joined_us=joined.astype(np.int64),
+        member_role=role.astype(np.int64),
+        member_active=active,
+    )
+
+
+def _group_sizes(rng: np.random.Generator, spec: Spec, kind: I64, users: int) -> I64:
+    c = spec.conversations
+    sizes = np.full(len(kind), 2, dtype=np.int64)
+    small = kind == SMALL
+    large = kind == LARGE
+    small_max = min(c.small_max, users)
+    sizes[small] = dist.truncated_geometric(
+        rng, int(small.sum()), c.small_geometric_p, c.small_min, small_max
+    )
+    large_max = min(c.large_max, users)
+    sizes[large] = dist.discrete_power_law(
+        rng, int(large.sum()), c.large_alpha, c.large_min, large_max
+    )
+    return sizes
+
+
+def _draw_members(
+    rng: np.random.Generator, member_conv: I64, kind: I64, sizes: I64, weight: NDArray[np.float64]
+) -> I64:
+    """Distinct users per conversation, skewed by activity weight; DIRECT pairs unique overall.
+
+    Duplicates are redrawn in vectorized rounds: weighted first, uniform after WEIGHTED_ROUNDS so
+    that crowded groups still converge.
+    """
+    users = len(weight)
+    cdf = np.cumsum(weight)
+    cdf /= cdf[-1]
+
+    def draw(count: int, weighted: bool) -> I64:
+        if weighted:
+            return np.minimum(np.searchsorted(cdf, rng.random(count), side="right"), users - 1)
+        return rng.integers(0, users, size=count)
+
+    member_user = draw(len(member_conv), True)
+    direct_first = np.concatenate([[0], np.cumsum(sizes)[:-1]])[kind == DIRECT]
+    for round_no in range(MAX_DEDUP_ROUNDS):
+        key = member_conv * users + member_user
+        order = np.argsort(key, kind="stable")
+        dup = np.zeros(len(key), dtype=bool)
+        dup[order[1:][key[order][1:] == key[order][:-1]]] = True
+        a, b = member_user[direct_first], member_user[direct_first + 1]
+        pair = np.minimum(a, b) * users + np.maximum(a, b)
+        porder = np.argsort(pair, kind="stable")
+        repeated = porder[1:][pair[porder][1:] == pair[porder][:-1]]
+        dup[direct_first[repeated] + 1] = True
+        redo = np.flatnonzero(dup)
+        if len(redo) == 0:
+            return member_user
+        member_user[redo] = draw(len(redo), round_no < WEIGHTED_ROUNDS)
+    raise RuntimeError("membership draw did not converge")  # unreachable for planned counts
+
+
+def _join_times(
+    rng: np.random.Generator,
+    spec: Spec,
+    member_conv: I64,
+    first_slot: I64,
+    created: I64,
+    user_created: I64,
+    snapshot_us: int,
+) -> I64:
+    """Creator joins at creation, the next member within minutes, late joiners any time after."""
+    n = len(member_conv)
+    slot = np.arange(n) - first_slot[member_conv]
+    conv_created = created[member_conv]
+    soon = conv_created + (rng.random(n) * 600 * US_PER_SECOND).astype(np.int64)
+    life = (snapshot_us - conv_created).astype(np.float64)
+    late = conv_created + (rng.random(n) * 0.9 * life).astype(np.int64)
+    is_late = (slot >= 2) & (rng.random(n) < spec.conversations.late_joiner_share)
+    joined = np.where(slot == 0, conv_created, np.where(is_late, late, soon))
+    joined = np.maximum(joined, user_created + US_PER_SECOND)
+    joined = np.where(slot == 0, conv_created, joined)
+    return np.minimum(joined, snapshot_us - 3600 * US_PER_SECOND).astype(np.int64)
+
+
+def _message_counts(
+    rng: np.random.Generator, spec: Spec, n: Counts, heavy: NDArray[np.bool_]
+) -> I64:
+    """Exact totals first; regular rooms keep their power law; heavy rooms absorb the rest."""
+    m = spec.message_counts
+    counts = np.zeros(len(heavy), dtype=np.int64)
+    regular = ~heavy
+    drawn = dist.discrete_power_law(
+        rng, int(regular.sum()), m.regular_alpha, m.regular_min, m.regular_max
+    )
+    budget = n.messages - n.heavy * n.heavy_min_messages
+    counts[regular] = dist.cap_to_budget(drawn, budget, m.regular_min)
+    remainder = n.messages - int(counts.sum())
+    if n.heavy:
+        weights = rng.pareto(m.heavy_alpha - 1.0, n.heavy) + 1.0
+        extra = remainder - n.heavy * n.heavy_min_messages
+        counts[heavy] = n.heavy_min_messages + dist.split_exact(extra, weights)
+    return counts

@@ -1,0 +1,148 @@
+"""The time model: a diurnal x weekly intensity over the window, and bursty message streams.
+
+Intensity is piecewise constant per hour. Its cumulative mass is piecewise linear, so drawing a
+time from the intensity is an inverse-CDF lookup (np.interp) and needs no per-row Python.
+
+Bursts: a message starts a new burst with probability q; inside a burst gaps are short. A mix of
+short in-burst gaps and long between-burst gaps has a coefficient of variation of about
+sqrt(2/q - 1), so q = 2 / (cv**2 + 1) gives the spec's inter-arrival CV.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from synthgen.spec import Diurnal, TimeModel
+
+US_PER_SECOND = 1_000_000
+US_PER_HOUR = 3600 * US_PER_SECOND
+US_PER_DAY = 24 * US_PER_HOUR
+# 1970-01-01 was a Thursday: (days + 3) % 7 gives Monday = 0.
+EPOCH_WEEKDAY_SHIFT = 3
+
+
+def hourly_profile(diurnal: Diurnal) -> NDArray[np.float64]:
+    """24 relative rates: the spec's explicit profile, else trough 1, peaks r, others between."""
+    if diurnal.hourly_profile is not None:
+        return np.asarray(diurnal.hourly_profile, dtype=np.float64)
+    ratio = diurnal.peak_to_trough
+    profile = np.full(24, (1.0 + ratio) / 2.0)
+    lo, hi = diurnal.trough_hours
+    profile[lo:hi] = 1.0
+    for start, end in diurnal.peak_hours:
+        profile[start:end] = ratio
+    return profile
+
+
+def weekday_of(t_us: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Monday = 0 ... Sunday = 6 for UTC microsecond timestamps."""
+    return np.asarray((t_us // US_PER_DAY + EPOCH_WEEKDAY_SHIFT) % 7, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class IntensityGrid:
+    """Cumulative intensity at every hour edge of the window [start_us, end_us]."""
+
+    start_us: int
+    end_us: int
+    edges_us: NDArray[np.float64]
+    cumulative: NDArray[np.float64]
+
+    @classmethod
+    def build(cls, time: TimeModel) -> IntensityGrid:
+        end = time.snapshot_us
+        start = end - time.window_days * US_PER_DAY
+        edges = np.arange(start, end + 1, US_PER_HOUR, dtype=np.int64)
+        hours = edges[:-1]
+        rate = hourly_profile(time.diurnal)[(hours // US_PER_HOUR) % 24]
+        weekend = weekday_of(hours) >= 5
+        rate = rate * np.where(weekend, 1.0, time.weekday_to_weekend)
+        cumulative = np.concatenate([[0.0], np.cumsum(rate)])
+        return cls(start, end, edges.astype(np.float64), cumulative)
+
+    def mass(self, t_us: NDArray[np.int64]) -> NDArray[np.float64]:
+        return np.interp(t_us.astype(np.float64), self.edges_us, self.cumulative)
+
+    def time_at(self, mass: NDArray[np.float64]) -> NDArray[np.int64]:
+        return np.interp(mass, self.cumulative, self.edges_us).astype(np.int64)
+
+    def sample(
+        self, rng: np.random.Generator, lo_us: NDArray[np.int64], hi_us: NDArray[np.int64]
+    ) -> NDArray[np.int64]:
+        """One time per (lo, hi) pair, drawn from the intensity restricted to [lo, hi)."""
+        m_lo, m_hi = self.mass(lo_us), self.mass(hi_us)
+        t = self.time_at(m_lo + rng.random(len(lo_us)) * (m_hi - m_lo))
+        return np.clip(t, lo_us, np.maximum(hi_us - 1, lo_us))
+
+    def split_points(self, lo_us: int, hi_us: int, parts: int) -> NDArray[np.int64]:
+        """parts + 1 boundaries splitting [lo, hi) into pieces of equal intensity mass."""
+        m = np.linspace(self.mass(np.array([lo_us]))[0], self.mass(np.array([hi_us]))[0], parts + 1)
+        points = self.time_at(m)
+        points[0], points[-1] = lo_us, hi_us
+        return points
+
+
+def burst_start_probability(inter_arrival_cv: float) -> float:
+    """Probability that a message opens a new burst, for the target inter-arrival CV."""
+    return min(1.0, 2.0 / (inter_arrival_cv**2 + 1.0))
+
+
+def bursty_times(
+    rng: np.random.Generator,
+    grid: IntensityGrid,
+    piece_lo_us: NDArray[np.int64],
+    piece_hi_us: NDArray[np.int64],
+    piece_counts: NDArray[np.int64],
+    inter_arrival_cv: float,
+    in_burst_gap_s: float,
+) -> NDArray[np.int64]:
+    """Strictly increasing timestamps for every piece, concatenated piece after piece.
+
+    Each piece gets piece_counts[i] times inside [lo_i, hi_i). Bursts open at times drawn from the
+    intensity; inside a burst, gaps are exponential with a mean that shrinks for dense pieces.
+    """
+    n = int(piece_counts.sum())
+    piece_of = np.repeat(np.arange(len(piece_counts)), piece_counts)
+    first = np.zeros(n, dtype=bool)
+    starts = np.concatenate([[0], np.cumsum(piece_counts)[:-1]])
+    first[starts[piece_counts > 0]] = True
+    opens = first | (rng.random(n) < burst_start_probability(inter_arrival_cv))
+    burst_id = np.cumsum(opens) - 1
+    # room at the top keeps tie-breaking (+1 us) from reaching the next piece's lower bound
+    hi_room = np.maximum(piece_hi_us - 1000, piece_lo_us + 1)
+    burst_piece = piece_of[opens]
+    burst_start = grid.sample(rng, piece_lo_us[burst_piece], hi_room[burst_piece])
+    span = (hi_room - piece_lo_us).astype(np.float64)
+    gap_mean_us = np.minimum(
+        in_burst_gap_s * US_PER_SECOND, span / np.maximum(piece_counts, 1) / 10
+    )
+    gaps = rng.exponential(1.0, n) * gap_mean_us[piece_of]
+    gaps[opens] = 0.0
+    cum = np.cumsum(gaps)
+    offset_in_burst = cum - cum[np.flatnonzero(opens)][burst_id]
+    t = burst_start[burst_id] + offset_in_burst.astype(np.int64)
+    lo, hi = piece_lo_us[piece_of], hi_room[piece_of]
+    t = np.where(t >= hi, lo + (t - lo) % np.maximum(hi - lo, 1), t)
+    order = np.lexsort((t, piece_of))
+    t = t[order]
+    return _strictly_increasing(t, piece_of)
+
+
+def _strictly_increasing(t: NDArray[np.int64], piece_of: NDArray[np.int64]) -> NDArray[np.int64]:
+    """Break ties inside each piece by nudging later equal times forward by 1 us (rarely needed)."""
+    same_piece = piece_of[1:] == piece_of[:-1]
+    for _ in range(64):
+        clash = np.flatnonzero(same_piece & (t[1:] <= t[:-1])) + 1
+        if len(clash) == 0:
+            return t
+        t[clash] = t[clash - 1] + 1
+    # pathological density: fall back to a running maximum per piece (still vectorized)
+    idx = np.arange(len(t), dtype=np.int64)
+    base = t - idx
+    starts = np.flatnonzero(np.concatenate([[True], ~same_piece]))
+    for s, e in zip(starts, [*starts[1:], len(t)], strict=True):
+        base[s:e] = np.maximum.accumulate(base[s:e])
+    return base + idx

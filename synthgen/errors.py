@@ -1,0 +1,37 @@
+"""Domain errors. Each names the culprit (spec field, flag, file or column) in one line."""
+
+from __future__ import annotations
+
+
+class SynthgenError(Exception):
+    """Base class: the CLI turns any of these into a one-line message and exit code 1."""
+
+    exit_code = 1
+
+
+class SpecError(SynthgenError):
+    """The spec file is missing, unreadable, or a field is invalid."""
+
+
+class PlanError(SynthgenError):
+    """The requested band / scale / seed cannot be planned (e.g. a scale too small)."""
+
+
+class DatasetError(SynthgenError):
+    """A dataset directory is missing, unreadable, inconsistent or unwritable."""
+
+
+class LoadError(SynthgenError):
+    """Loading into PostgreSQL failed or was refused."""
+
+
+class GuardError(LoadError):
+    """The production guard refused to touch the target database."""
+
+
+class VerifyError(SynthgenError):
+    """Baselines or index verification failed."""
+
+
+class ClusterError(SynthgenError):
+    """The local PostgreSQL cluster could not be started, stopped or found."""

@@ -1,0 +1,97 @@
+"""The dataset manifest: what was built, from what, and how to rebuild it. Read, write, verify."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from synthgen.errors import DatasetError
+from synthgen.write import file_sha256
+
+MANIFEST_NAME = "manifest.json"
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    table: str
+    shard: int
+    path: str
+    rows: int
+    bytes: int
+    sha256: str
+
+
+def dataset_digest(files: list[FileEntry]) -> str:
+    """One hash for the data itself: equal for byte-identical datasets, whatever the timings."""
+    lines = sorted(f"{f.path} {f.sha256}" for f in files)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def rebuild_command(
+    band: str, scale: float, seed: str, compression: str, spec_path: str | None
+) -> str:
+    parts = [
+        "synthgen",
+        "generate",
+        "--band",
+        band,
+        "--scale",
+        repr(scale),
+        "--seed",
+        seed,
+        "--compression",
+        compression,
+    ]
+    if spec_path:
+        parts += ["--spec", spec_path]
+    return shlex.join(parts) + " --out OUT"
+
+
+def write_manifest(root: Path, manifest: dict[str, Any]) -> Path:
+    """Write OUT/manifest.json atomically (its presence means the dataset is complete)."""
+    path = root / MANIFEST_NAME
+    tmp = path.with_name(f"{MANIFEST_NAME}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def read_manifest(path_or_root: Path | str) -> dict[str, Any]:
+    """Load a manifest from a dataset directory or a manifest file path."""
+    path = Path(path_or_root)
+    if path.is_dir():
+        path = path / MANIFEST_NAME
+    try:
+        manifest: dict[str, Any] = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DatasetError(
+            f"{path}: no manifest (not a synthgen dataset, or its build did not finish)"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"{path}: manifest is not valid JSON (line {exc.lineno})") from None
+    for key in ("band", "scale", "seed", "spec", "files", "counts"):
+        if key not in manifest:
+            raise DatasetError(f"{path}: manifest has no field {key!r}")
+    return manifest
+
+
+def file_entries(manifest: dict[str, Any]) -> list[FileEntry]:
+    return [FileEntry(**entry) for entry in manifest["files"]]
+
+
+def verify_files(root: Path, manifest: dict[str, Any]) -> list[str]:
+    """Recompute every file's sha256; return one line per missing or mismatched file."""
+    problems = []
+    for entry in file_entries(manifest):
+        path = root / entry.path
+        if not path.exists():
+            problems.append(f"{entry.path}: missing")
+        elif file_sha256(path) != entry.sha256:
+            problems.append(f"{entry.path}: sha256 does not match the manifest")
+    return problems

@@ -1,0 +1,123 @@
+"""Pure planning: (spec, band, scale, seed) -> counts, skeleton and a list of shard tasks. No I/O.
+
+A conversation's messages are cut into pieces of at most half a shard, each a slice of the
+conversation's time range with equal intensity mass; consecutive pieces fill shards of about
+`output.shard_messages` messages. Shard boundaries, ids and seeds depend only on the inputs,
+never on how many workers run the tasks.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from synthgen.engine.messages import MessageSlice
+from synthgen.engine.skeleton import Counts, Skeleton, build_skeleton, counts_for, problems
+from synthgen.engine.timemodel import IntensityGrid
+from synthgen.errors import PlanError
+from synthgen.spec import Spec
+
+MESSAGE_TABLES = ("messages", "attachments", "read_receipts")
+SKELETON_TABLES = ("users", "conversations", "conversation_users", "conversation_traits")
+ALL_TABLES = (*SKELETON_TABLES, *MESSAGE_TABLES)
+
+
+@dataclass(frozen=True)
+class Plan:
+    band: str
+    scale: float
+    seed: str
+    counts: Counts
+    skeleton: Skeleton
+    message_tasks: tuple[MessageSlice, ...]
+
+    @property
+    def shard_count(self) -> int:
+        return len(self.message_tasks)
+
+
+def check_scale(spec: Spec, band: str, scale: float) -> Counts:
+    """Counts for this band and scale, or a PlanError that says the smallest scale allowed."""
+    if not (scale > 0 and np.isfinite(scale)):
+        raise PlanError(f"--scale: must be a number > 0 (got {scale})")
+    counts = counts_for(spec, band, scale)
+    found = problems(spec, counts)
+    if found:
+        minimum = smallest_scale(spec, band)
+        raise PlanError(
+            f"--scale {scale:g} is too small for band {band!r}: {found[0]}; "
+            f"the smallest scale that holds the conversation mix is {minimum:.4g}"
+        )
+    return counts
+
+
+def smallest_scale(spec: Spec, band: str) -> float:
+    """The smallest scale (to 3 significant digits) whose counts hold the conversation mix."""
+    lo, hi = 1e-9, 1.0
+    if problems(spec, counts_for(spec, band, hi)):
+        return float("inf")
+    for _ in range(60):
+        mid = (lo * hi) ** 0.5
+        if problems(spec, counts_for(spec, band, mid)):
+            lo = mid
+        else:
+            hi = mid
+    # problems() is not monotone at the edge of rounding; step up until a clean value holds
+    candidate = float(f"{hi:.3g}")
+    while problems(spec, counts_for(spec, band, candidate)):
+        candidate = float(f"{candidate * 1.001:.3g}") + 10 ** (np.floor(np.log10(candidate)) - 2)
+    return candidate
+
+
+def make_plan(spec: Spec, band: str, scale: float, seed: str) -> Plan:
+    """Plan the whole dataset: the skeleton and every message shard's slice of it."""
+    counts = check_scale(spec, band, scale)
+    skeleton = build_skeleton(spec, counts, seed)
+    tasks = _message_tasks(spec, skeleton)
+    return Plan(band, scale, seed, counts, skeleton, tuple(tasks))
+
+
+def _message_tasks(spec: Spec, sk: Skeleton) -> list[MessageSlice]:
+    grid = IntensityGrid.build(spec.time)
+    piece_max = max(1, spec.shard_messages // 2)
+    per_conv = np.maximum(1, -(-sk.conv_messages // piece_max))
+    piece_conv = np.repeat(np.arange(len(per_conv)), per_conv)
+    piece_index = np.arange(len(piece_conv)) - np.repeat(np.cumsum(per_conv) - per_conv, per_conv)
+    parts = per_conv[piece_conv]
+    lo_mass = grid.mass(sk.conv_activity_start_us)[piece_conv]
+    hi_mass = grid.mass(np.full(len(per_conv), spec.time.snapshot_us))[piece_conv]
+    piece_lo = grid.time_at(lo_mass + (hi_mass - lo_mass) * piece_index / parts)
+    piece_hi = grid.time_at(lo_mass + (hi_mass - lo_mass) * (piece_index + 1) / parts)
+    piece_lo = np.where(piece_index == 0, sk.conv_activity_start_us[piece_conv], piece_lo)
+    piece_hi = np.where(piece_index == parts - 1, spec.time.snapshot_us, piece_hi)
+    total = sk.conv_messages[piece_conv]
+    piece_count = total // parts + (piece_index < total % parts)
+
+    first_id = np.concatenate([[0], np.cumsum(piece_count)[:-1]])
+    shard_of = first_id // spec.shard_messages
+    _, shard_start = np.unique(shard_of, return_index=True)
+    bounds = [*shard_start.tolist(), len(piece_conv)]
+    tasks = []
+    for shard, (a, b) in enumerate(itertools.pairwise(bounds)):
+        c0, c1 = int(piece_conv[a]), int(piece_conv[b - 1]) + 1
+        m0, m1 = int(sk.member_offsets[c0]), int(sk.member_offsets[c1])
+        users = sk.member_user[m0:m1]
+        tasks.append(
+            MessageSlice(
+                shard=shard,
+                first_message_id=int(first_id[a]) + 1,
+                piece_conv=piece_conv[a:b].astype(np.int64),
+                piece_lo_us=piece_lo[a:b],
+                piece_hi_us=piece_hi[a:b],
+                piece_count=piece_count[a:b].astype(np.int64),
+                conv_first=c0,
+                member_offsets=sk.member_offsets[c0 : c1 + 1] - m0,
+                member_first=m0,
+                member_user=users,
+                member_joined_us=sk.member_joined_us[m0:m1],
+                member_weight=sk.user_weight[users],
+            )
+        )
+    return tasks

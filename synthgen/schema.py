@@ -1,0 +1,216 @@
+"""The single source of table and column names and types.
+
+Arrow schemas for the Parquet shards and the PostgreSQL DDL are both derived from TABLES, so a
+column cannot be renamed in one place and forgotten in the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+TIMESTAMP = pa.timestamp("us", tz="UTC")
+ENUMS = {
+    "ConversationType": ("DIRECT", "GROUP"),
+    "MemberRole": ("OWNER", "ADMIN", "MEMBER"),
+    "MessageType": ("TEXT", "IMAGE", "VIDEO", "DOCUMENT", "AUDIO"),
+}
+PG_TYPES = {
+    pa.int64(): "bigint",
+    pa.string(): "text",
+    TIMESTAMP: "timestamptz",
+    pa.bool_(): "boolean",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: pa.DataType
+    nullable: bool = False
+
+    @property
+    def pg_type(self) -> str:
+        return PG_TYPES[self.type]
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: tuple[str, ...]
+    foreign_keys: tuple[tuple[str, str, str], ...] = ()  # (column, referenced table, its column)
+    application: bool = True  # False for sidecars that are not part of the app schema
+
+    @property
+    def arrow_schema(self) -> pa.Schema:
+        return pa.schema([pa.field(c.name, c.type, nullable=c.nullable) for c in self.columns])
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+def _c(name: str, type_: pa.DataType, nullable: bool = False) -> Column:
+    return Column(name, type_, nullable)
+
+
+I64, STR, BOOL = pa.int64(), pa.string(), pa.bool_()
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in (
+        Table(
+            "users",
+            (
+                _c("id", I64),
+                _c("email", STR),
+                _c("displayName", STR),
+                _c("createdAt", TIMESTAMP),
+                _c("lastSeenAt", TIMESTAMP),
+            ),
+            ("id",),
+        ),
+        Table(
+            "conversations",
+            (
+                _c("id", I64),
+                _c("type", STR),
+                _c("title", STR, True),
+                _c("createdAt", TIMESTAMP),
+                _c("updatedAt", TIMESTAMP),
+            ),
+            ("id",),
+        ),
+        Table(
+            "conversation_users",
+            (
+                _c("conversationId", I64),
+                _c("userId", I64),
+                _c("role", STR),
+                _c("joinedAt", TIMESTAMP),
+                _c("lastReadAt", TIMESTAMP, True),
+                _c("isActive", BOOL),
+            ),
+            ("conversationId", "userId"),
+            (("conversationId", "conversations", "id"), ("userId", "users", "id")),
+        ),
+        Table(
+            "messages",
+            (
+                _c("id", I64),
+                _c("conversationId", I64),
+                _c("senderId", I64),
+                _c("type", STR),
+                _c("content", STR, True),
+                _c("createdAt", TIMESTAMP),
+            ),
+            ("id",),
+            (("conversationId", "conversations", "id"), ("senderId", "users", "id")),
+        ),
+        Table(
+            "attachments",
+            (
+                _c("id", I64),
+                _c("messageId", I64),
+                _c("kind", STR),
+                _c("mimeType", STR),
+                _c("sizeBytes", I64),
+                _c("storageKey", STR),
+                _c("createdAt", TIMESTAMP),
+            ),
+            ("id",),
+            (("messageId", "messages", "id"),),
+        ),
+        Table(
+            "read_receipts",
+            (_c("messageId", I64), _c("userId", I64), _c("readAt", TIMESTAMP)),
+            ("messageId", "userId"),
+            (("messageId", "messages", "id"), ("userId", "users", "id")),
+        ),
+        Table(
+            "conversation_traits",
+            (_c("conversationId", I64), _c("isHeavy", BOOL), _c("sizeClass", STR)),
+            ("conversationId",),
+            (("conversationId", "conversations", "id"),),
+            application=False,
+        ),
+    )
+}
+
+# Phase 1: the indexes a typical Prisma app has before tuning, besides primary keys. The unique
+# (conversationId, userId) of conversation_users is its primary key, so it is not repeated here.
+PHASE1_INDEXES = (
+    ("messages", "messages_conversationId_idx", ("conversationId",), False),
+    ("users", "users_email_key", ("email",), True),
+)
+
+
+def quote_ident(name: str) -> str:
+    """Quote an SQL identifier: any name becomes a literal name, never executable text."""
+    if "\x00" in name:
+        raise ValueError("identifier contains a NUL byte")
+    return '"' + name.replace('"', '""') + '"'
+
+
+def create_table_sql(table: Table, schema: str, unlogged: bool = False) -> str:
+    """CREATE TABLE without keys or indexes: the loader adds them after the bulk load."""
+    cols = ",\n  ".join(
+        f"{quote_ident(c.name)} {c.pg_type}{'' if c.nullable else ' NOT NULL'}"
+        for c in table.columns
+    )
+    kind = "UNLOGGED TABLE" if unlogged else "TABLE"
+    return f"CREATE {kind} {quote_ident(schema)}.{quote_ident(table.name)} (\n  {cols}\n)"
+
+
+def primary_key_sql(table: Table, schema: str) -> str:
+    cols = ", ".join(quote_ident(c) for c in table.primary_key)
+    name = quote_ident(f"{table.name}_pkey")
+    target = f"{quote_ident(schema)}.{quote_ident(table.name)}"
+    return f"ALTER TABLE {target} ADD CONSTRAINT {name} PRIMARY KEY ({cols})"
+
+
+def foreign_key_sql(table: Table, schema: str) -> list[str]:
+    """FKs added NOT VALID (instant) — validate them afterwards with validate_foreign_key_sql."""
+    out = []
+    for column, ref_table, ref_column in table.foreign_keys:
+        name = quote_ident(f"{table.name}_{column}_fkey")
+        out.append(
+            f"ALTER TABLE {quote_ident(schema)}.{quote_ident(table.name)} ADD CONSTRAINT {name} "
+            f"FOREIGN KEY ({quote_ident(column)}) REFERENCES "
+            f"{quote_ident(schema)}.{quote_ident(ref_table)} "
+            f"({quote_ident(ref_column)}) NOT VALID"
+        )
+    return out
+
+
+def validate_foreign_key_sql(table: Table, schema: str) -> list[str]:
+    return [
+        f"ALTER TABLE {quote_ident(schema)}.{quote_ident(table.name)} VALIDATE CONSTRAINT "
+        f"{quote_ident(f'{table.name}_{column}_fkey')}"
+        for column, _, _ in table.foreign_keys
+    ]
+
+
+def phase1_index_sql(schema: str) -> list[str]:
+    out = []
+    for table, name, columns, unique in PHASE1_INDEXES:
+        cols = ", ".join(quote_ident(c) for c in columns)
+        kind = "UNIQUE INDEX" if unique else "INDEX"
+        out.append(
+            f"CREATE {kind} {quote_ident(name)} "
+            f"ON {quote_ident(schema)}.{quote_ident(table)} ({cols})"
+        )
+    return out
+
+
+def schema_sql(schema: str = "perf_synthetic") -> str:
+    """The full DDL (tables, keys, phase-1 indexes) as one script — what specs/schema.sql holds."""
+    parts = [f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}"]
+    parts += [create_table_sql(t, schema) for t in TABLES.values()]
+    parts += [primary_key_sql(t, schema) for t in TABLES.values()]
+    parts += phase1_index_sql(schema)
+    for t in TABLES.values():
+        parts += [s.replace(" NOT VALID", "") for s in foreign_key_sql(t, schema)]
+    return ";\n\n".join(parts) + ";\n"

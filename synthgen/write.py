@@ -1,0 +1,95 @@
+"""Arrays -> record batches -> one Parquet shard, written under a temporary name and renamed.
+
+A shard either exists complete under its final name or not at all: a crash or a full disk leaves
+at most a `.tmp-*` file, which the next run removes.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from synthgen.errors import DatasetError
+
+COMPRESSIONS = ("zstd", "snappy", "none")
+TMP_MARK = ".tmp-"
+HASH_BLOCK = 1 << 20
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    path: str  # relative to the dataset root, e.g. "messages/part-00003.parquet"
+    rows: int
+    bytes: int
+    sha256: str
+
+
+def shard_path(table: str, shard: int) -> str:
+    return f"{table}/part-{shard:05d}.parquet"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(HASH_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_shard(
+    root: Path,
+    relative: str,
+    schema: pa.Schema,
+    batches: Iterable[pa.RecordBatch],
+    compression: str,
+    no_dictionary: tuple[str, ...] = (),
+) -> WrittenFile:
+    """Stream batches into root/relative, one row group per batch; return size and checksum."""
+    final = root / relative
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f"{final.name}{TMP_MARK}{os.getpid()}")
+    dictionary = [f.name for f in schema if f.name not in no_dictionary]
+    rows = 0
+    try:
+        with pq.ParquetWriter(
+            tmp,
+            schema,
+            compression=None if compression == "none" else compression,
+            use_dictionary=dictionary,
+            write_statistics=True,
+        ) as writer:
+            for batch in batches:
+                writer.write_batch(batch)
+                rows += batch.num_rows
+        with tmp.open("rb+") as fh:
+            os.fsync(fh.fileno())
+        sha = file_sha256(tmp)
+        size = tmp.stat().st_size
+        os.replace(tmp, final)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            raise DatasetError(
+                f"{final}: disk full while writing ({exc.strerror}); partial shard removed"
+            ) from None
+        raise DatasetError(f"{final}: cannot write ({exc.strerror or exc})") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return WrittenFile(relative, rows, size, sha)
+
+
+def remove_temporaries(root: Path) -> int:
+    """Delete leftovers of interrupted writes; returns how many were removed."""
+    removed = 0
+    for path in root.rglob(f"*{TMP_MARK}*"):
+        path.unlink(missing_ok=True)
+        removed += 1
+    return removed
