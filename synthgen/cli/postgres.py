@@ -1,0 +1,95 @@
+"""``synthgen postgres up|down|status``: a throwaway local PostgreSQL cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from synthgen.cli.common import DomainCommand, emit_json
+from synthgen.postgres.cluster import (
+    DEFAULT_CLUSTER_DIR,
+    cluster_status,
+    ensure_cluster,
+    stop_cluster,
+)
+
+_dir_option = click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_CLUSTER_DIR,
+    show_default=True,
+    help="Cluster directory (holds data/, socket/ and cluster.json).",
+)
+
+
+@click.group("postgres")
+def postgres() -> None:
+    """Run a throwaway local PostgreSQL cluster (127.0.0.1 only, trust auth).
+
+    Example: export SYNTHGEN_DSN=$(synthgen postgres up)
+    """
+
+
+@postgres.command("up", cls=DomainCommand)
+@_dir_option
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="TCP port on 127.0.0.1 [default: the remembered one, else a free one].",
+)
+def up(directory: Path, port: int | None) -> None:
+    """Start the cluster (initdb on first use); print its DSN on stdout.
+
+    Example: synthgen postgres up --dir .synthgen/postgres --port 54329
+    """
+    info = ensure_cluster(directory, port)
+    state = "started" if info.started else "already running"
+    click.echo(
+        f"PostgreSQL {info.version} {state} (pid {info.pid}, port {info.port}); "
+        f"data {info.data_dir}, log {info.log_file}",
+        err=True,
+    )
+    click.echo(info.dsn)
+
+
+@postgres.command("down", cls=DomainCommand)
+@_dir_option
+def down(directory: Path) -> None:
+    """Stop the cluster (fast shutdown); a no-op when it is not running.
+
+    Example: synthgen postgres down --dir .synthgen/postgres
+    """
+    if stop_cluster(directory):
+        click.echo(f"stopped PostgreSQL in {directory}", err=True)
+    else:
+        click.echo(f"PostgreSQL in {directory} was not running", err=True)
+
+
+@postgres.command("status", cls=DomainCommand)
+@_dir_option
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+def status(directory: Path, as_json: bool) -> None:
+    """Show whether the cluster runs, its port, pid, version and DSN.
+
+    Example: synthgen postgres status --json
+    """
+    found = cluster_status(directory)
+    if as_json:
+        emit_json(found.to_dict())
+        return
+    if not found.initialized:
+        click.echo(f"no cluster in {found.directory} (start one with: synthgen postgres up)")
+        return
+    click.echo(f"running: {'yes' if found.running else 'no'}")
+    for label, value in (
+        ("port", found.port),
+        ("pid", found.pid),
+        ("version", found.version),
+        ("data dir", found.data_dir),
+        ("dsn", found.dsn),
+    ):
+        if value is not None:
+            click.echo(f"{label}: {value}")

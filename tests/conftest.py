@@ -1,0 +1,88 @@
+"""Shared pytest fixtures."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import NoReturn
+
+import pytest
+
+# --- PostgreSQL: one real server per test session ---------------------------------------------
+# `pg_dsn` is the DSN of a real server: $SYNTHGEN_TEST_DSN, else a throwaway cluster started
+# with synthgen.postgres.ensure_cluster. `pg_cluster_dir_factory` hands out fresh directories
+# for tests that manage clusters themselves. Without server binaries such tests are skipped,
+# or fail when SYNTHGEN_REQUIRE_POSTGRES=1. Tests using either fixture get the `postgres` mark.
+
+_PG_FIXTURES = {"pg_dsn", "pg_cluster_dir_factory"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if _PG_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.postgres)
+
+
+def _postgres_unavailable(reason: str) -> NoReturn:
+    if os.environ.get("SYNTHGEN_REQUIRE_POSTGRES") == "1":
+        pytest.fail(f"PostgreSQL is required but unavailable: {reason}", pytrace=False)
+    pytest.skip(f"PostgreSQL unavailable: {reason}")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster_dir_factory(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[[str], Path]]:
+    """Make empty cluster directories; every cluster in them is stopped at session end."""
+    from synthgen.errors import ClusterError
+    from synthgen.postgres.cluster import find_server_binaries, stop_cluster
+
+    try:
+        find_server_binaries()
+    except ClusterError as exc:
+        _postgres_unavailable(str(exc))
+    made: list[tuple[Path, bool]] = []
+
+    def make(name: str) -> Path:
+        if os.geteuid() != 0:
+            directory = tmp_path_factory.mktemp(name)
+            made.append((directory, False))
+            return directory
+        # As root the server runs as `postgres`, which cannot enter /tmp/pytest-of-root (0700).
+        directory = Path(tempfile.mkdtemp(prefix=f"synthgen-pg-{name}-"))
+        made.append((directory, True))
+        try:
+            account = pwd.getpwnam("postgres")
+        except KeyError:
+            _postgres_unavailable("running as root but there is no 'postgres' system user")
+        os.chown(directory, account.pw_uid, account.pw_gid)
+        return directory
+
+    yield make
+    for directory, remove in made:
+        try:
+            stop_cluster(directory)
+        except ClusterError as exc:  # keep tearing the others down
+            print(f"could not stop the test cluster in {directory}: {exc}")
+        if remove:
+            shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def pg_dsn(request: pytest.FixtureRequest) -> str:
+    """DSN of a real PostgreSQL server for the whole session ($SYNTHGEN_TEST_DSN wins)."""
+    external = os.environ.get("SYNTHGEN_TEST_DSN")
+    if external:
+        return external
+    from synthgen.errors import ClusterError
+    from synthgen.postgres.cluster import ensure_cluster
+
+    make_dir: Callable[[str], Path] = request.getfixturevalue("pg_cluster_dir_factory")
+    try:
+        return ensure_cluster(make_dir("session")).dsn
+    except ClusterError as exc:
+        _postgres_unavailable(str(exc))

@@ -1,0 +1,89 @@
+"""The pure plan: exact counts, contiguous ids, shard boundaries independent of workers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from synthgen.engine.skeleton import DIRECT, LARGE, SMALL
+from synthgen.errors import PlanError
+from synthgen.plan import make_plan, smallest_scale
+from synthgen.spec import load_spec
+
+SPEC = load_spec()
+
+
+@settings(max_examples=15, deadline=None)
+@given(scale=st.floats(0.005, 0.2), seed=st.text(min_size=1, max_size=8))
+def test_counts_are_exact_and_ids_contiguous(scale: float, seed: str) -> None:
+    plan = make_plan(SPEC, "dev", scale, seed)
+    counts, sk = plan.counts, plan.skeleton
+    assert counts.messages == round(5_000_000 * scale)
+    assert int(sk.conv_messages.sum()) == counts.messages
+    assert sum(int(t.piece_count.sum()) for t in plan.message_tasks) == counts.messages
+    starts = [t.first_message_id for t in plan.message_tasks]
+    sizes = [int(t.piece_count.sum()) for t in plan.message_tasks]
+    assert starts[0] == 1
+    assert starts[1:] == list(np.cumsum(sizes)[:-1] + 1)
+    # the conversation mix is exact and every heavy room is a large group above the threshold
+    assert (sk.conv_kind == DIRECT).sum() == counts.direct
+    assert (sk.conv_kind == SMALL).sum() == counts.small
+    assert (sk.conv_kind == LARGE).sum() == counts.large
+    assert np.all(sk.conv_kind[sk.conv_is_heavy] == LARGE)
+    assert sk.conv_is_heavy.sum() == counts.heavy >= 1
+    assert sk.conv_messages[sk.conv_is_heavy].min() >= counts.heavy_min_messages
+    regular = sk.conv_messages[~sk.conv_is_heavy]
+    assert regular.min() >= SPEC.message_counts.regular_min
+    assert regular.max() <= SPEC.message_counts.regular_max
+
+
+def test_plan_is_deterministic_and_seed_sensitive() -> None:
+    a, b = make_plan(SPEC, "dev", 0.02, "s1"), make_plan(SPEC, "dev", 0.02, "s1")
+    c = make_plan(SPEC, "dev", 0.02, "s2")
+    assert np.array_equal(a.skeleton.member_user, b.skeleton.member_user)
+    assert np.array_equal(a.skeleton.conv_messages, b.skeleton.conv_messages)
+    assert not np.array_equal(a.skeleton.conv_messages, c.skeleton.conv_messages)
+
+
+def test_shards_follow_the_spec_shard_size() -> None:
+    plan = make_plan(SPEC, "dev", 1.0, "x")
+    sizes = np.array([int(t.piece_count.sum()) for t in plan.message_tasks])
+    assert plan.shard_count == 10
+    # pieces are at most half a shard, so no shard is more than 1.5 shards' worth
+    assert sizes.max() <= 1.5 * SPEC.shard_messages
+    assert sizes.sum() == 5_000_000
+
+
+def test_members_are_distinct_and_direct_pairs_unique() -> None:
+    sk = make_plan(SPEC, "dev", 0.1, "pairs").skeleton
+    conv = np.repeat(np.arange(len(sk.conv_kind)), np.diff(sk.member_offsets))
+    keys = conv * 10**6 + sk.member_user
+    assert len(np.unique(keys)) == len(keys)
+    first = sk.member_offsets[:-1][sk.conv_kind == DIRECT]
+    a, b = sk.member_user[first], sk.member_user[first + 1]
+    pairs = np.minimum(a, b) * 10**6 + np.maximum(a, b)
+    assert len(np.unique(pairs)) == len(pairs)
+    assert np.all(np.diff(sk.member_offsets)[sk.conv_kind == DIRECT] == 2)
+
+
+def test_membership_is_skewed_towards_a_few_users() -> None:
+    sk = make_plan(SPEC, "dev", 1.0, "skew").skeleton
+    per_user = np.bincount(sk.member_user, minlength=len(sk.user_weight))
+    top_1pct = np.sort(per_user)[-len(per_user) // 100 :].sum()
+    assert top_1pct / per_user.sum() > 0.05  # far above the uniform 1 %
+
+
+@pytest.mark.parametrize("scale", [0.0, -1.0, float("nan"), float("inf")])
+def test_scale_must_be_positive(scale: float) -> None:
+    with pytest.raises(PlanError, match="--scale"):
+        make_plan(SPEC, "dev", scale, "x")
+
+
+def test_too_small_scale_says_how_small_is_allowed() -> None:
+    minimum = smallest_scale(SPEC, "dev")
+    assert 0.001 < minimum < 0.01
+    with pytest.raises(PlanError, match=f"smallest scale that holds the conversation mix is {minimum:.4g}"):
+        make_plan(SPEC, "dev", minimum / 2, "x")
+    make_plan(SPEC, "dev", minimum, "x")  # the reported minimum itself works

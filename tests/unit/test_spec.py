@@ -1,0 +1,104 @@
+"""Spec loading: the default spec is valid, and every bad input names its field."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from synthgen.errors import SpecError
+from synthgen.spec import DEFAULT_SPEC_PATH, load_spec, parse_spec
+
+
+@pytest.fixture()
+def raw() -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(DEFAULT_SPEC_PATH.read_text())
+    return loaded
+
+
+def test_default_spec_has_the_issue_figures() -> None:
+    spec = load_spec()
+    assert spec.band("dev").messages == 5_000_000
+    assert spec.band("staging").users == 150_000
+    assert spec.band("perf").conversations == 600_000
+    assert spec.conversations.mix_direct == 0.70
+    assert spec.message_counts.regular_alpha == 1.8
+    assert spec.message_counts.heavy_fraction == 0.02
+    assert spec.content.length.mu == 4.5 and spec.content.length.sigma == 1.2
+    assert spec.media.ratio == 0.15
+    assert dict(zip(spec.media.kinds, spec.media.kind_shares, strict=True))["VIDEO"] == 0.15
+    assert spec.receipts.read_rate == 0.82
+    assert [b.share for b in spec.receipts.bands] == [0.35, 0.40, 0.15, 0.10]
+    assert spec.time.window_days == 90
+    assert len(spec.digest) == 64
+
+
+def test_digest_ignores_layout(raw: dict[str, Any]) -> None:
+    reordered = dict(reversed(list(raw.items())))
+    assert parse_spec(reordered).digest == parse_spec(raw).digest
+
+
+def _mutate(raw: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    out = copy.deepcopy(raw)
+    node = out
+    keys = path.split(".")
+    for key in keys[:-1]:
+        node = node[key]
+    if value is _DELETE:
+        del node[keys[-1]]
+    else:
+        node[keys[-1]] = value
+    return out
+
+
+_DELETE = object()
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        ("conversations.mix.direct", "lots", "conversations.mix.direct"),
+        ("conversations.mix.direct", 0.8, "conversations.mix: shares must sum to 1"),
+        ("media.mix.IMAGE", 0.5, "media.mix: shares must sum to 1"),
+        ("read_receipts.delay_mixture.stale.share", 0.3, "read_receipts.delay_mixture"),
+        ("media.attachments.AUDIO.mime_types", {"audio/ogg": 0.5}, "media.attachments.AUDIO.mime_types"),
+        ("messages_per_conversation.regular.alpha", 1.0, "regular.alpha: a power-law alpha must be > 1"),
+        ("conversations.large_group.alpha", 0.5, "large_group.alpha"),
+        ("conversations.small_group.min_members", 2, "small_group.min_members"),
+        ("conversations.small_group.max_members", 2, "small_group: min (3) is greater than max (2)"),
+        ("messages_per_conversation.regular.min", 20000, "regular: min (20000) is greater than max"),
+        ("content.min_length", 5000, "field content: min"),
+        ("bands.dev.messages", -5, "bands.dev.messages"),
+        ("bands.dev.users", "many", "bands.dev.users"),
+        ("time.snapshot", "yesterday", "time.snapshot"),
+        ("time.window_days", _DELETE, "'window_days' is a required property"),
+        ("media.colour", "blue", "'colour' was unexpected"),
+    ],
+)
+def test_bad_fields_are_named(raw: dict[str, Any], path: str, value: Any, expected: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec(_mutate(raw, path, value))
+    message = str(info.value)
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_missing_and_invalid_files(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="not found"):
+        load_spec(tmp_path / "nope.json")
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"version": 1,')
+    with pytest.raises(SpecError, match="not valid JSON"):
+        load_spec(broken)
+    array = tmp_path / "array.json"
+    array.write_text("[1, 2]")
+    with pytest.raises(SpecError, match="must be a JSON object"):
+        load_spec(array)
+
+
+def test_unknown_band_lists_known_ones() -> None:
+    with pytest.raises(SpecError, match=r"--band: unknown band 'huge' \(the spec defines: dev, perf, staging\)"):
+        load_spec().band("huge")
