@@ -312,8 +312,11 @@ def build_dataset(spec: Spec, opts: BuildOptions, progress: Progress | None = No
     plan = make_plan(spec, opts.band, opts.scale, opts.seed)  # validates band / scale first
     prepare_out(spec, opts)
     out = opts.out
-    out.mkdir(parents=True, exist_ok=True)
-    _state(out).mkdir(exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        _state(out).mkdir(exist_ok=True)
+    except OSError as exc:
+        raise DatasetError(f"--out {out}: cannot create ({exc.strerror or exc})") from None
     (_state(out) / "run.json").write_text(json.dumps(run_params(spec, opts)))
     (out / MANIFEST_NAME).unlink(missing_ok=True)
     remove_temporaries(out)

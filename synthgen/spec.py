@@ -341,8 +341,12 @@ def _build(raw: dict[str, Any]) -> Spec:
     attachments = {
         kind: AttachmentModel(
             size=_lognormal(md["attachments"][kind]["size_lognormal"]),
-            mime_types=tuple(md["attachments"][kind]["mime_types"]),
-            mime_shares=tuple(float(v) for v in md["attachments"][kind]["mime_types"].values()),
+            # sorted: the model must not depend on the JSON's key order (manifests sort keys)
+            mime_types=tuple(sorted(md["attachments"][kind]["mime_types"])),
+            mime_shares=tuple(
+                float(md["attachments"][kind]["mime_types"][m])
+                for m in sorted(md["attachments"][kind]["mime_types"])
+            ),
         )
         for kind in MEDIA_KINDS
     }

@@ -60,6 +60,8 @@ def _progress_callback(quiet: bool) -> tuple[Any, Any]:
     task_id = progress.add_task("generate", total=None, rate="")
 
     def update(done: int, total: int) -> None:
+        if not progress.live.is_started:
+            progress.start()  # only once building starts: input errors print no bar
         elapsed = progress.tasks[0].elapsed or 0.0
         rate = f"{done / elapsed / 1e6:.2f} M rows/s" if elapsed > 0.05 else ""
         progress.update(task_id, completed=done, total=total, rate=rate)
@@ -170,11 +172,11 @@ def generate(
         spec_path=spec_arg,
     )
     progress, update = _progress_callback(quiet)
-    if progress is not None:
-        with progress:
-            report = build_dataset(spec, opts, update)
-    else:
-        report = build_dataset(spec, opts)
+    try:
+        report = build_dataset(spec, opts, update)
+    finally:
+        if progress is not None:
+            progress.stop()
     m = report.manifest
     summary = {
         "out": str(report.out),

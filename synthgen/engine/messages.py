@@ -206,16 +206,13 @@ def _content(
     """Bodies as slices of a word pool made once per shard, in bounded chunks."""
     pool, word_starts = text.word_pool(stream(seed, "text-pool", shard), vocab)
     pool = np.concatenate([pool, pool[: int(lengths.max(initial=0)) + 1]])
-    chunks, offsets = [], [np.zeros(1, dtype=np.int64)]
-    base = 0
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    data = np.empty(int(offsets[-1]), dtype=np.uint8)  # filled in place: no second copy
     for start in range(0, len(lengths), TEXT_CHUNK_ROWS):
-        part = lengths[start : start + TEXT_CHUNK_ROWS]
-        data, off = text.slice_text(rng, pool, word_starts, part)
-        chunks.append(data)
-        offsets.append(off[1:] + base)
-        base += int(off[-1])
-    data = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.uint8)
-    return data, np.concatenate(offsets)
+        stop = min(start + TEXT_CHUNK_ROWS, len(lengths))
+        chunk, _ = text.slice_text(rng, pool, word_starts, lengths[start:stop])
+        data[offsets[start] : offsets[stop]] = chunk
+    return data, offsets
 
 
 def _attachments(rng: np.random.Generator, spec: Spec, kind: NDArray[np.int8]) -> tuple[I64, I64]:

@@ -76,7 +76,9 @@ def counts_for(spec: Spec, band: str, scale: float) -> Counts:
         small=small,
         large=large,
         heavy=heavy,
-        heavy_min_messages=max(1, round(spec.message_counts.heavy_min_messages * scale)),
+        # the threshold shrinks with tiny scales but never grows past the spec's value: grown,
+        # heavy rooms alone would exceed the band's messages from a scale of about 3
+        heavy_min_messages=max(1, round(spec.message_counts.heavy_min_messages * min(scale, 1.0))),
     )
 
 

@@ -50,7 +50,7 @@ def test_plan_is_deterministic_and_seed_sensitive() -> None:
 def test_shards_follow_the_spec_shard_size() -> None:
     plan = make_plan(SPEC, "dev", 1.0, "x")
     sizes = np.array([int(t.piece_count.sum()) for t in plan.message_tasks])
-    assert plan.shard_count == 10
+    assert plan.shard_count == 20
     # pieces are at most half a shard, so no shard is more than 1.5 shards' worth
     assert sizes.max() <= 1.5 * SPEC.shard_messages
     assert sizes.sum() == 5_000_000
@@ -84,6 +84,8 @@ def test_scale_must_be_positive(scale: float) -> None:
 def test_too_small_scale_says_how_small_is_allowed() -> None:
     minimum = smallest_scale(SPEC, "dev")
     assert 0.001 < minimum < 0.01
-    with pytest.raises(PlanError, match=f"smallest scale that holds the conversation mix is {minimum:.4g}"):
+    with pytest.raises(
+        PlanError, match=f"smallest scale that holds the conversation mix is {minimum:.4g}"
+    ):
         make_plan(SPEC, "dev", minimum / 2, "x")
     make_plan(SPEC, "dev", minimum, "x")  # the reported minimum itself works

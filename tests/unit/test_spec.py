@@ -64,12 +64,28 @@ _DELETE = object()
         ("conversations.mix.direct", 0.8, "conversations.mix: shares must sum to 1"),
         ("media.mix.IMAGE", 0.5, "media.mix: shares must sum to 1"),
         ("read_receipts.delay_mixture.stale.share", 0.3, "read_receipts.delay_mixture"),
-        ("media.attachments.AUDIO.mime_types", {"audio/ogg": 0.5}, "media.attachments.AUDIO.mime_types"),
-        ("messages_per_conversation.regular.alpha", 1.0, "regular.alpha: a power-law alpha must be > 1"),
+        (
+            "media.attachments.AUDIO.mime_types",
+            {"audio/ogg": 0.5},
+            "media.attachments.AUDIO.mime_types",
+        ),
+        (
+            "messages_per_conversation.regular.alpha",
+            1.0,
+            "regular.alpha: a power-law alpha must be > 1",
+        ),
         ("conversations.large_group.alpha", 0.5, "large_group.alpha"),
         ("conversations.small_group.min_members", 2, "small_group.min_members"),
-        ("conversations.small_group.max_members", 2, "small_group: min (3) is greater than max (2)"),
-        ("messages_per_conversation.regular.min", 20000, "regular: min (20000) is greater than max"),
+        (
+            "conversations.small_group.max_members",
+            2,
+            "small_group: min (3) is greater than max (2)",
+        ),
+        (
+            "messages_per_conversation.regular.min",
+            20000,
+            "regular: min (20000) is greater than max",
+        ),
         ("content.min_length", 5000, "field content: min"),
         ("bands.dev.messages", -5, "bands.dev.messages"),
         ("bands.dev.users", "many", "bands.dev.users"),
@@ -100,5 +116,7 @@ def test_missing_and_invalid_files(tmp_path: Path) -> None:
 
 
 def test_unknown_band_lists_known_ones() -> None:
-    with pytest.raises(SpecError, match=r"--band: unknown band 'huge' \(the spec defines: dev, perf, staging\)"):
+    with pytest.raises(
+        SpecError, match=r"--band: unknown band 'huge' \(the spec defines: dev, perf, staging\)"
+    ):
         load_spec().band("huge")

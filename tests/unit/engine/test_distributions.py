@@ -35,7 +35,10 @@ def test_split_exact_sums_to_total(total: int, n: int, seed: int) -> None:
 
 
 @settings(max_examples=50, deadline=None)
-@given(values=st.lists(st.integers(6, 10_000), min_size=1, max_size=200), budget=st.integers(0, 500_000))
+@given(
+    values=st.lists(st.integers(6, 10_000), min_size=1, max_size=200),
+    budget=st.integers(0, 500_000),
+)
 def test_cap_to_budget_fits_or_floors(values: list[int], budget: int) -> None:
     arr = np.array(values, dtype=np.int64)
     capped = dist.cap_to_budget(arr, budget, 6)

@@ -1,0 +1,215 @@
+"""Benchmark: build the dev band; print rows/s, MB/s, peak RSS; compare with tpchgen-cli and Faker.
+
+    python benchmarks/bench_generate.py                 # dev band x3, median, plus 4x linearity
+    python benchmarks/bench_generate.py --compare       # also tpchgen-cli SF1 and Faker, same run
+
+Not a test: it prints figures. Record them in benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+ROOT = Path(__file__).resolve().parent.parent
+SYNTHGEN = [sys.executable, "-c", "from synthgen.cli import main; main()"]
+
+
+class TreeRss:
+    """Samples the summed RSS of a process and all its descendants (Linux /proc)."""
+
+    def __init__(self, pid: int, interval: float = 0.02) -> None:
+        self.pid, self.interval, self.peak = pid, interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> TreeRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _tree(self, pid: int) -> list[int]:
+        pids = [pid]
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as fh:
+                    for child in fh.read().split():
+                        pids += self._tree(int(child))
+        except OSError:
+            pass
+        return pids
+
+    def _rss(self, pid: int) -> int:
+        try:
+            with open(f"/proc/{pid}/statm") as fh:
+                return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except OSError:
+            return 0
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, sum(self._rss(p) for p in self._tree(self.pid)))
+            time.sleep(self.interval)
+
+
+def run_generate(out: Path, scale: float, workers: int) -> dict[str, float]:
+    shutil.rmtree(out, ignore_errors=True)
+    cmd = [
+        *SYNTHGEN,
+        "generate",
+        "--band",
+        "dev",
+        "--scale",
+        str(scale),
+        "--seed",
+        "bench",
+        "--out",
+        str(out),
+        "--workers",
+        str(workers),
+        "--quiet",
+        "--json",
+    ]
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    with TreeRss(proc.pid) as rss:
+        stdout, _ = proc.communicate()
+    wall = time.perf_counter() - start
+    if proc.returncode:
+        raise SystemExit(f"generate failed with exit code {proc.returncode}")
+    summary = json.loads(stdout)
+    rows = sum(summary["counts"].values())
+    return {
+        "wall_s": wall,
+        "rows": rows,
+        "messages": summary["counts"]["messages"],
+        "rows_per_s": rows / wall,
+        "messages_per_s": summary["counts"]["messages"] / wall,
+        "mb_per_s": summary["bytes"] / 1e6 / wall,
+        "peak_rss_mib": rss.peak / 2**20,
+        "mb": summary["bytes"] / 1e6,
+    }
+
+
+def run_tpchgen(out: Path) -> dict[str, float] | None:
+    exe = shutil.which("tpchgen-cli") or str(Path(sys.executable).parent / "tpchgen-cli")
+    if not Path(exe).exists():
+        print("tpchgen-cli not installed (pip install tpchgen-cli): skipping that comparison")
+        return None
+    shutil.rmtree(out, ignore_errors=True)
+    start = time.perf_counter()
+    subprocess.run(
+        [exe, "-s", "1", "--format", "parquet", "--output-dir", str(out)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    wall = time.perf_counter() - start
+    rows = sum(pq.ParquetFile(f).metadata.num_rows for f in out.rglob("*.parquet"))
+    size = sum(f.stat().st_size for f in out.rglob("*.parquet"))
+    return {"wall_s": wall, "rows": rows, "rows_per_s": rows / wall, "mb_per_s": size / 1e6 / wall}
+
+
+def run_faker(rows: int = 100_000) -> dict[str, float] | None:
+    try:
+        from faker import Faker
+    except ImportError:
+        print("Faker not installed (pip install faker): skipping that comparison")
+        return None
+    fake = Faker()
+    Faker.seed(1)
+    start = time.perf_counter()
+    out = []
+    for i in range(rows):  # the row-by-row way this tool replaces
+        out.append(
+            (
+                i,
+                fake.random_int(1, 8000),
+                fake.random_int(1, 5000),
+                fake.sentence(nb_words=12),
+                fake.date_time_this_year(),
+            )
+        )
+    wall = time.perf_counter() - start
+    return {"wall_s": wall, "rows": rows, "rows_per_s": rows / wall}
+
+
+def median_of(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--compare", action="store_true", help="also run tpchgen-cli SF1 and Faker")
+    parser.add_argument("--skip-linearity", action="store_true", help="skip the 4x-rows run")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="synthgen-bench-") as tmp:
+        base = Path(tmp)
+        runs = [run_generate(base / "dev", 1.0, args.workers) for _ in range(args.repeat)]
+        dev = median_of(runs)
+        print(f"synthgen dev band (5M messages), workers={args.workers}, median of {args.repeat}:")
+        walls = ", ".join(f"{r['wall_s']:.2f}" for r in runs)
+        print(f"  wall            {dev['wall_s']:8.2f} s   (runs: {walls})")
+        print(
+            f"  all tables      {dev['rows_per_s'] / 1e6:8.2f} M rows/s  "
+            f"({int(dev['rows']):,} rows)"
+        )
+        print(f"  messages        {dev['messages_per_s'] / 1e6:8.2f} M rows/s")
+        print(f"  Parquet written {dev['mb_per_s']:8.1f} MB/s   ({dev['mb']:.0f} MB)")
+        print(f"  peak RSS        {dev['peak_rss_mib']:8.0f} MiB (process tree)")
+        shutil.rmtree(base / "dev", ignore_errors=True)
+        if not args.skip_linearity:
+            big = run_generate(base / "dev4", 4.0, args.workers)
+            per_msg_1 = dev["wall_s"] / dev["messages"]
+            per_msg_4 = big["wall_s"] / big["messages"]
+            print(
+                f"4x rows (20M messages): wall {big['wall_s']:.2f} s, peak RSS "
+                f"{big['peak_rss_mib']:.0f} MiB; time per message {per_msg_4 / per_msg_1:.3f}x "
+                f"the 1x run (1.000 = linear)"
+            )
+            shutil.rmtree(base / "dev4", ignore_errors=True)
+        if args.compare:
+            tpch = run_tpchgen(base / "tpch")
+            if tpch:
+                print(
+                    f"tpchgen-cli SF1 parquet: {tpch['wall_s']:.2f} s, "
+                    f"{tpch['rows_per_s'] / 1e6:.2f} M rows/s ({int(tpch['rows']):,} rows), "
+                    f"{tpch['mb_per_s']:.1f} MB/s"
+                )
+                print(
+                    "  ratio synthgen / tpchgen-cli rows/s: "
+                    f"{dev['rows_per_s'] / tpch['rows_per_s']:.2f}x"
+                )
+            faker = run_faker()
+            if faker:
+                print(
+                    f"Faker row by row: {faker['rows_per_s']:,.0f} rows/s "
+                    f"({int(faker['rows']):,} message-like rows in {faker['wall_s']:.1f} s)"
+                )
+                print(
+                    f"  ratio synthgen messages / Faker rows/s: "
+                    f"{dev['messages_per_s'] / faker['rows_per_s']:,.0f}x; Faker would need "
+                    f"{5_000_000 / faker['rows_per_s'] / 60:.0f} min for the dev band's messages"
+                )
+
+
+if __name__ == "__main__":
+    main()
