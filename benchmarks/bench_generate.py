@@ -66,13 +66,13 @@ class TreeRss:
             time.sleep(self.interval)
 
 
-def run_generate(out: Path, scale: float, workers: int) -> dict[str, float]:
+def run_generate(out: Path, scale: float, workers: int, band: str = "dev") -> dict[str, float]:
     shutil.rmtree(out, ignore_errors=True)
     cmd = [
         *SYNTHGEN,
         "generate",
         "--band",
-        "dev",
+        band,
         "--scale",
         str(scale),
         "--seed",
@@ -159,7 +159,20 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     parser.add_argument("--compare", action="store_true", help="also run tpchgen-cli SF1 and Faker")
     parser.add_argument("--skip-linearity", action="store_true", help="skip the 4x-rows run")
+    parser.add_argument("--band", help="instead: build this whole band once (e.g. perf) and report")
+    parser.add_argument("--dir", type=Path, help="with --band: where to build (default a temp dir)")
     args = parser.parse_args()
+    if args.band:
+        target = args.dir or Path(tempfile.mkdtemp(prefix="synthgen-band-"))
+        r = run_generate(target / args.band, 1.0, args.workers, args.band)
+        print(
+            f"synthgen {args.band} band, workers={args.workers}: wall {r['wall_s']:.1f} s, "
+            f"{r['rows_per_s'] / 1e6:.2f} M rows/s ({int(r['rows']):,} rows), "
+            f"{r['mb_per_s']:.1f} MB/s ({r['mb'] / 1e3:.1f} GB), "
+            f"peak RSS {r['peak_rss_mib']:.0f} MiB"
+        )
+        shutil.rmtree(target / args.band, ignore_errors=True)
+        return
 
     with tempfile.TemporaryDirectory(prefix="synthgen-bench-") as tmp:
         base = Path(tmp)

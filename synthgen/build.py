@@ -322,38 +322,35 @@ def build_dataset(spec: Spec, opts: BuildOptions, progress: Progress | None = No
     remove_temporaries(out)
     plan_seconds = time.perf_counter() - started
 
-    results: dict[int, ShardResult] = {}
+    folded = Folded.empty(plan)
     for task in plan.message_tasks:
         done = _load_done(out, task.shard)
         if done is not None:
-            results[task.shard] = done
+            folded.add(done)
     todo = [
         ShardJob(spec, opts.seed, str(out), opts.compression, t)
         for t in plan.message_tasks
-        if t.shard not in results
+        if t.shard not in folded.files
     ]
     total = plan.counts.messages
-    written = sum(r.messages for r in results.values())
     if progress:
-        progress(written, total)
+        progress(folded.messages, total)
     shard_start = time.perf_counter()
     for _, result in run_local(run_message_shard, todo, opts.workers):
-        results[result.shard] = result
-        written += result.messages
+        folded.add(result)  # folded at once: the parent never holds every shard's arrays
         if progress:
-            progress(written, total)
+            progress(folded.messages, total)
     shard_seconds = time.perf_counter() - shard_start
 
     final_start = time.perf_counter()
-    ordered = [results[t.shard] for t in plan.message_tasks]
-    skeleton_files = _write_skeleton_tables(spec, plan, ordered, opts)
+    skeleton_files = _write_skeleton_tables(spec, plan, folded, opts)
     final_seconds = time.perf_counter() - final_start
-    files = [*skeleton_files, *[f for r in ordered for f in r.files]]
+    files = [*skeleton_files, *[f for t in plan.message_tasks for f in folded.files[t.shard]]]
     manifest = _manifest(
         spec,
         opts,
         plan,
-        ordered,
+        folded,
         files,
         {
             "plan_seconds": round(plan_seconds, 3),
@@ -367,32 +364,70 @@ def build_dataset(spec: Spec, opts: BuildOptions, progress: Progress | None = No
         out=out,
         manifest=manifest,
         seconds=time.perf_counter() - started,
-        shards_resumed=sum(r.resumed for r in ordered),
+        shards_resumed=folded.resumed,
         shards_built=len(todo),
     )
 
 
+@dataclass
+class Folded:
+    """Shard results folded into dataset-wide maxima and histograms as they arrive."""
+
+    conv_last_message_us: np.ndarray
+    member_last_read_us: np.ndarray
+    user_last_active_us: np.ndarray
+    content_length_hist: np.ndarray
+    gap_hist: np.ndarray
+    files: dict[int, list[WrittenFile]] = field(default_factory=dict)
+    messages: int = 0
+    resumed: int = 0
+
+    @classmethod
+    def empty(cls, plan: Plan) -> Folded:
+        sk = plan.skeleton
+        return cls(
+            conv_last_message_us=np.zeros(len(sk.conv_kind), dtype=np.int64),
+            member_last_read_us=np.zeros(len(sk.member_user), dtype=np.int64),
+            user_last_active_us=np.zeros(len(sk.user_created_us), dtype=np.int64),
+            content_length_hist=np.zeros(LOG2_BINS, dtype=np.int64),
+            gap_hist=np.zeros(LOG2_BINS, dtype=np.int64),
+        )
+
+    def add(self, r: ShardResult) -> None:
+        span = slice(r.conv_first, r.conv_first + len(r.conv_last_message_us))
+        np.maximum(
+            self.conv_last_message_us[span],
+            r.conv_last_message_us,
+            out=self.conv_last_message_us[span],
+        )
+        mspan = slice(r.member_first, r.member_first + len(r.member_last_read_us))
+        np.maximum(
+            self.member_last_read_us[mspan],
+            r.member_last_read_us,
+            out=self.member_last_read_us[mspan],
+        )
+        np.maximum.at(self.user_last_active_us, r.active_users, r.user_last_active_us)
+        self.content_length_hist += r.content_length_hist
+        self.gap_hist += r.gap_hist
+        self.files[r.shard] = r.files
+        self.messages += r.messages
+        self.resumed += int(r.resumed)
+
+
 def _write_skeleton_tables(
-    spec: Spec, plan: Plan, results: list[ShardResult], opts: BuildOptions
+    spec: Spec, plan: Plan, folded: Folded, opts: BuildOptions
 ) -> list[WrittenFile]:
     sk = plan.skeleton
-    conv_last = np.zeros(len(sk.conv_kind), dtype=np.int64)
-    member_last = np.zeros(len(sk.member_user), dtype=np.int64)
-    user_last = np.zeros(len(sk.user_created_us), dtype=np.int64)
-    for r in results:
-        span = slice(r.conv_first, r.conv_first + len(r.conv_last_message_us))
-        conv_last[span] = np.maximum(conv_last[span], r.conv_last_message_us)
-        mspan = slice(r.member_first, r.member_first + len(r.member_last_read_us))
-        member_last[mspan] = np.maximum(member_last[mspan], r.member_last_read_us)
-        np.maximum.at(user_last, r.active_users, r.user_last_active_us)
     vocab = vocabulary(stream(opts.seed, "vocabulary"), spec.content.vocabulary_words)
     rows = spec.row_group_rows
     writers = {
-        "users": batches.user_batches(sk, vocab, user_last, stream(opts.seed, "users"), rows),
-        "conversations": batches.conversation_batches(
-            sk, vocab, conv_last, stream(opts.seed, "titles"), rows
+        "users": batches.user_batches(
+            sk, vocab, folded.user_last_active_us, stream(opts.seed, "users"), rows
         ),
-        "conversation_users": batches.member_batches(sk, member_last, rows),
+        "conversations": batches.conversation_batches(
+            sk, vocab, folded.conv_last_message_us, stream(opts.seed, "titles"), rows
+        ),
+        "conversation_users": batches.member_batches(sk, folded.member_last_read_us, rows),
         "conversation_traits": batches.trait_batches(sk, rows),
     }
     return [
@@ -419,7 +454,7 @@ def _manifest(
     spec: Spec,
     opts: BuildOptions,
     plan: Plan,
-    results: list[ShardResult],
+    folded: Folded,
     files: list[WrittenFile],
     timings: dict[str, float],
 ) -> dict[str, Any]:
@@ -440,7 +475,7 @@ def _manifest(
         "dataset_sha256": dataset_digest(entries),
         "snapshot": spec.raw["time"]["snapshot"],
         "counts": counts,
-        "shards": len(results),
+        "shards": len(folded.files),
         "files": [e.__dict__ for e in sorted(entries, key=lambda e: e.path)],
         "timings": timings,
         "command": rebuild_command(
@@ -462,11 +497,11 @@ def _manifest(
             },
             "content_length": {
                 "bins": "log2",
-                "counts": np.sum([r.content_length_hist for r in results], axis=0).tolist(),
+                "counts": folded.content_length_hist.tolist(),
             },
             "inter_arrival_seconds": {
                 "bins": "log2",
-                "counts": np.sum([r.gap_hist for r in results], axis=0).tolist(),
+                "counts": folded.gap_hist.tolist(),
             },
         },
     }

@@ -28,7 +28,9 @@ def run_local(fn: Callable[[T], R], tasks: Sequence[T], workers: int) -> Iterato
         for index, task in enumerate(tasks):
             yield index, fn(task)
         return
-    context = multiprocessing.get_context("fork")
+    # forkserver, not fork: a forked worker would carry (and be charged for) the parent's
+    # whole skeleton; workers started from the small fork server hold only their own task
+    context = multiprocessing.get_context("forkserver")
     with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context) as pool:
         pending: dict[Future[R], int] = {}
         queue = list(enumerate(tasks))
