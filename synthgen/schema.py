@@ -164,9 +164,19 @@ def create_table_sql(table: Table, schema: str, unlogged: bool = False) -> str:
     return f"CREATE {kind} {quote_ident(schema)}.{quote_ident(table.name)} (\n  {cols}\n)"
 
 
+def primary_key_name(table: Table) -> str:
+    """The primary key constraint's (and its index's) name."""
+    return f"{table.name}_pkey"
+
+
+def foreign_key_name(table: Table, column: str) -> str:
+    """The name of the foreign key constraint on `column` of `table`."""
+    return f"{table.name}_{column}_fkey"
+
+
 def primary_key_sql(table: Table, schema: str) -> str:
     cols = ", ".join(quote_ident(c) for c in table.primary_key)
-    name = quote_ident(f"{table.name}_pkey")
+    name = quote_ident(primary_key_name(table))
     target = f"{quote_ident(schema)}.{quote_ident(table.name)}"
     return f"ALTER TABLE {target} ADD CONSTRAINT {name} PRIMARY KEY ({cols})"
 
@@ -175,7 +185,7 @@ def foreign_key_sql(table: Table, schema: str) -> list[str]:
     """FKs added NOT VALID (instant) — validate them afterwards with validate_foreign_key_sql."""
     out = []
     for column, ref_table, ref_column in table.foreign_keys:
-        name = quote_ident(f"{table.name}_{column}_fkey")
+        name = quote_ident(foreign_key_name(table, column))
         out.append(
             f"ALTER TABLE {quote_ident(schema)}.{quote_ident(table.name)} ADD CONSTRAINT {name} "
             f"FOREIGN KEY ({quote_ident(column)}) REFERENCES "
@@ -188,7 +198,7 @@ def foreign_key_sql(table: Table, schema: str) -> list[str]:
 def validate_foreign_key_sql(table: Table, schema: str) -> list[str]:
     return [
         f"ALTER TABLE {quote_ident(schema)}.{quote_ident(table.name)} VALIDATE CONSTRAINT "
-        f"{quote_ident(f'{table.name}_{column}_fkey')}"
+        f"{quote_ident(foreign_key_name(table, column))}"
         for column, _, _ in table.foreign_keys
     ]
 
