@@ -27,6 +27,9 @@ format: $(STAMP)
 test: lint
 	$(BIN)/pytest -q
 
+e2e: $(STAMP)
+	SYNTHGEN_REQUIRE_POSTGRES=1 $(BIN)/pytest -q tests/integration/sample/test_privacy_e2e.py
+
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
 	$(BIN)/python benchmarks/bench_generate.py --compare

@@ -113,7 +113,7 @@ def run_tpchgen(out: Path) -> dict[str, float] | None:
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
     subprocess.run(
-        [exe, "-s", "1", "--format", "parquet", "--output-dir", str(out)],
+        [exe, "parquet", "-s", "1", "--output-dir", str(out)],
         check=True,
         stdout=subprocess.DEVNULL,
     )

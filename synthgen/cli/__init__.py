@@ -12,7 +12,10 @@ import click
 from synthgen import __version__
 from synthgen.cli.common import run_cli
 from synthgen.cli.generate import generate
+from synthgen.cli.load import load, teardown
 from synthgen.cli.postgres import postgres
+from synthgen.cli.sample import calibrate, sample
+from synthgen.cli.verify import indexes, verify
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,7 +31,16 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
-COMMANDS: list[click.Command] = [generate, postgres]
+COMMANDS: list[click.Command] = [
+    generate,
+    load,
+    teardown,
+    postgres,
+    verify,
+    indexes,
+    sample,
+    calibrate,
+]
 for _command in COMMANDS:
     cli.add_command(_command)
 

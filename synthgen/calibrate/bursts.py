@@ -1,0 +1,86 @@
+"""The burst parameter, fitted through the engine itself.
+
+The spec's `inter_arrival_cv` sets how often a message opens a burst; the coefficient of variation
+the generator then realises also depends on the diurnal and weekly profile (a sharp evening peak
+crowds bursts together and raises it). So the spec value that reproduces production's median CV
+is found by simulation: the engine's own `bursty_times`, with the calibrated time model, over
+conversations sized like production's busy ones, solved by bisection.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from synthgen.engine.timemodel import IntensityGrid, bursty_times
+from synthgen.sample.buckets import Bucket
+from synthgen.spec import TimeModel
+
+MAX_ROOMS = 40
+BISECTION_STEPS = 18
+
+
+def busy_rooms(
+    buckets: list[Bucket], minimum: int, heavy_min: int, seed: int = 0
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Message counts and activity-start fractions of up to MAX_ROOMS simulated busy rooms.
+
+    Counts are drawn log-uniformly inside production's buckets (in proportion to their counts);
+    start fractions follow the engine's skeleton (heavy rooms open in the first tenth of the
+    window, others at rand**1.3 * 0.9)."""
+    rng = np.random.default_rng(seed)
+    usable = [b for b in buckets if b.upper > minimum]
+    total = sum(b.count for b in usable)
+    if total <= 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    counts: list[NDArray[np.float64]] = []
+    for b in usable:
+        rooms = max(1, round(MAX_ROOMS * b.count / total))
+        lo = max(b.lo, float(minimum))
+        hi = b.hi if b.hi is not None else lo * 2.0
+        counts.append(np.exp(rng.uniform(np.log(lo), np.log(max(hi - 1, lo)), rooms)))
+    n = np.rint(np.concatenate(counts)).astype(np.int64)
+    start = np.where(n >= heavy_min, rng.random(len(n)) * 0.1, rng.random(len(n)) ** 1.3 * 0.9)
+    return n, start
+
+
+def median_cv(
+    time: TimeModel, cv: float, counts: NDArray[np.int64], start: NDArray[np.float64]
+) -> float:
+    """The median CV of inter-arrival gaps the engine realises for these rooms at this spec cv."""
+    grid = IntensityGrid.build(time)
+    window = grid.end_us - grid.start_us
+    lo = grid.start_us + (start * window).astype(np.int64)
+    hi = np.full(len(counts), grid.end_us, dtype=np.int64)
+    rng = np.random.Generator(np.random.PCG64(7))  # common random numbers across cv values
+    times = bursty_times(rng, grid, lo, hi, counts, cv, time.in_burst_gap_seconds)
+    room = np.repeat(np.arange(len(counts)), counts)
+    same = room[1:] == room[:-1]
+    gaps = (np.diff(times)[same] / 1e6).astype(np.float64)
+    owner = room[1:][same]
+    k = np.bincount(owner, minlength=len(counts)).astype(np.float64)
+    mean = np.bincount(owner, gaps, minlength=len(counts)) / np.maximum(k, 1)
+    square = np.bincount(owner, gaps * gaps, minlength=len(counts)) / np.maximum(k, 1)
+    std = np.sqrt(np.maximum(square - mean * mean, 0.0))
+    ok = (k > 1) & (mean > 0)
+    return float(np.median(std[ok] / mean[ok])) if ok.any() else float("nan")
+
+
+def spec_cv_for(
+    time: TimeModel, target: float, counts: NDArray[np.int64], start: NDArray[np.float64]
+) -> float:
+    """The spec's inter_arrival_cv (>= 1) whose realised median CV is closest to `target`."""
+    if len(counts) == 0:
+        return max(1.0, target)
+    lo, hi = 1.0, max(2.0, 2.0 * target)
+    if median_cv(time, lo, counts, start) >= target:
+        return lo
+    if median_cv(time, hi, counts, start) <= target:
+        return hi
+    for _ in range(BISECTION_STEPS):
+        mid = (lo + hi) / 2.0
+        if median_cv(time, mid, counts, start) < target:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2.0

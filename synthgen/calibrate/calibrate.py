@@ -1,0 +1,117 @@
+"""`synthgen calibrate`: turn production's shape metrics into a spec the generator accepts.
+
+Every spec field the metrics inform is fitted (sections.py); the rest, including the bands, is
+kept from the base spec. The result is validated with the spec's own loader before it is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from synthgen.calibrate import content, structure, timing
+from synthgen.calibrate.section import FittedParam, Section
+from synthgen.errors import SpecError
+from synthgen.sample.errors import CalibrationError
+from synthgen.sample.metrics import ShapeMetrics
+from synthgen.spec import DEFAULT_SPEC_PATH, Spec, parse_spec
+
+STEPS = (
+    structure.conversations,  # first: the heavy-room fraction is capped by the large-group share
+    structure.members,
+    structure.regular_rooms,
+    structure.heavy_rooms,
+    content.content,
+    content.media,
+    timing.diurnal,
+    timing.weekly,
+    timing.burstiness,  # after the rest: it simulates the engine with the spec built so far
+    timing.receipts,
+    timing.users,
+)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The calibrated spec (validated), what was fitted, and notes on what was kept."""
+
+    spec: Spec
+    params: list[FittedParam]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        return self.spec.raw
+
+
+def load_base(path: Path | None) -> dict[str, Any]:
+    """The base spec's JSON (validated), default specs/distribution-spec.json."""
+    base_path = Path(path) if path is not None else DEFAULT_SPEC_PATH
+    try:
+        raw: dict[str, Any] = json.loads(base_path.read_text())
+    except FileNotFoundError:
+        raise SpecError(f"--base {base_path}: not found") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SpecError(f"--base {base_path}: not a readable JSON spec ({exc})") from None
+    parse_spec(raw, source=str(base_path))
+    return raw
+
+
+def _ratios(metrics: ShapeMetrics, base: dict[str, Any]) -> list[str]:
+    """Production's size ratios next to each band's (bands are kept; this says which is closest)."""
+    users = sum(metrics.categorical("user_signup").values())
+    conversations = sum(metrics.categorical("conversation_mix").values())
+    messages = sum(metrics.categorical("message_types").values())
+    if not (users and conversations and messages):
+        return []
+    per_conv = messages / conversations
+    notes = [
+        f"production: {per_conv:.0f} messages and {users / conversations:.2f} users per "
+        "conversation in the window"
+    ]
+    closest = min(
+        base["bands"],
+        key=lambda b: abs(
+            base["bands"][b]["messages"] / base["bands"][b]["conversations"] - per_conv
+        ),
+    )
+    for name, band in base["bands"].items():
+        ratio = band["messages"] / band["conversations"]
+        mark = " (closest)" if name == closest else ""
+        notes.append(f"band {name}: {ratio:.0f} messages per conversation{mark}")
+    return notes
+
+
+def calibrate(metrics: ShapeMetrics, base_raw: dict[str, Any]) -> Calibration:
+    """Fit the spec's parameters to the metrics on top of a base spec (bands are kept)."""
+    section = Section(metrics, json.loads(json.dumps(base_raw)))
+    try:
+        for step in STEPS:
+            step(section)
+    except ValueError as exc:
+        raise CalibrationError(f"calibration failed in {step.__name__}: {exc}") from None
+    fingerprint = metrics.raw["privacy"].get("salt_fingerprint", "unknown")
+    section.spec["description"] = (
+        "Calibrated by synthgen from production shape metrics "
+        f"(salt fingerprint {fingerprint}, {metrics.thresholds.window_days}-day window) "
+        "over a base spec; bands are the base spec's."
+    )
+    try:
+        spec = parse_spec(section.spec, source="calibrated spec")
+    except SpecError as exc:
+        raise CalibrationError(f"the calibrated spec is invalid: {exc}") from None
+    return Calibration(spec, section.params, [*section.notes, *_ratios(metrics, base_raw)])
+
+
+def write_spec(calibration: Calibration, out: Path) -> Path:
+    """Write the calibrated spec as JSON (temporary name, then rename)."""
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.is_dir():
+        raise CalibrationError(f"--out {out}: its directory {parent} does not exist")
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(calibration.raw, indent=2) + "\n")
+    os.replace(tmp, out)
+    return out

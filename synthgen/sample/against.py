@@ -1,0 +1,247 @@
+"""Fidelity against production: a synthetic dataset's distributions vs the sampled shape metrics.
+
+Each comparison puts the synthetic values into production's published buckets and measures a
+distance: Kolmogorov-Smirnov for ordered histograms, total variation for categorical ones
+(hour-of-day and day-of-week are cyclic, so they are compared as categories; day-of-week as
+rates per day of the week in each window). The score is 1 - distance, between 0 and 1.
+
+Judging follows the fidelity gate's rules: within the tolerance PASS, within twice it WARN,
+beyond FAIL; where sampling noise (the smaller of the two samples) is wider than the tolerance,
+a distance inside the noise is SKIP. Comparisons belong to the gate's checks; a critical check
+must PASS, any FAIL is NO-GO, and non-critical WARNs count against the spec's max_warnings.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from synthgen.manifest import read_manifest
+from synthgen.sample.buckets import counts_on, interval_edges
+from synthgen.sample.histograms import MEDIA_KINDS, MESSAGE_TYPES
+from synthgen.sample.metrics import ShapeMetrics, load_metrics
+from synthgen.sample.synthetic import SyntheticHistograms
+from synthgen.spec import Spec, parse_spec
+
+KS_NOISE = 1.95  # two-sample KS critical value at alpha = 0.001, times sqrt(1/n + 1/m)
+TV_NOISE_SIGMAS = 3.0
+# (histogram, check it belongs to, distance) — one line per comparison
+COMPARISONS: tuple[tuple[str, str, str], ...] = (
+    ("conversation_mix", "conversation_mix", "TV"),
+    ("small_group_members", "conversation_mix", "KS"),
+    ("large_group_members", "conversation_mix", "KS"),
+    ("messages_per_conversation", "messages_per_conversation", "KS"),
+    ("heavy_rooms", "heavy_rooms", "TV"),
+    ("heavy_messages", "heavy_rooms", "TV"),
+    ("content_length", "content_length", "KS"),
+    ("captions", "content_length", "TV"),
+    ("caption_length", "content_length", "KS"),
+    ("message_types", "media", "TV"),
+    *((f"attachment_size.{k}", "media", "KS") for k in MEDIA_KINDS),
+    *((f"mime_types.{k}", "media", "TV") for k in MEDIA_KINDS),
+    ("hour_of_day", "temporal", "TV"),
+    ("day_of_week", "temporal", "TV"),
+    ("inter_arrival_seconds", "temporal", "KS"),
+    ("burst_cv", "temporal", "KS"),
+    ("read_state", "read_receipts", "TV"),
+    ("receipt_delay_seconds", "read_receipts", "KS"),
+)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """One distribution: production's histogram against the synthetic one."""
+
+    name: str
+    check: str
+    distance_kind: str
+    distance: float
+    noise: float
+    status: str
+    n_production: float
+    n_synthetic: float
+    note: str = ""
+
+    @property
+    def score(self) -> float:
+        """1 - distance, between 0 and 1."""
+        return 1.0 - self.distance
+
+
+@dataclass(frozen=True)
+class AgainstReport:
+    """Every comparison, each check's status, and the GO / NO-GO decision with its reasons."""
+
+    comparisons: list[Comparison]
+    checks: dict[str, str]
+    critical: tuple[str, ...]
+    verdict: str
+    reasons: list[str]
+    warnings: int
+    max_warnings: int
+    tolerance: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def go(self) -> bool:
+        return self.verdict == "GO"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (scores included)."""
+        out = asdict(self)
+        for entry, comparison in zip(out["comparisons"], self.comparisons, strict=True):
+            entry["score"] = comparison.score
+        return out
+
+
+def _banded(distance: float, allowed: float) -> str:
+    if distance <= allowed:
+        return "PASS"
+    return "WARN" if distance <= 2 * allowed else "FAIL"
+
+
+def judge(distance: float, noise: float, tolerance: float) -> str:
+    """The fidelity gate's rule: tolerance bands, widened to the noise where the noise is wider."""
+    if noise <= tolerance:
+        return _banded(distance, tolerance)
+    return "SKIP" if distance <= noise else _banded(distance, noise)
+
+
+def ks(p: NDArray[np.float64], s: NDArray[np.float64]) -> float:
+    """Kolmogorov-Smirnov distance between two histograms on the same buckets."""
+    if p.sum() <= 0 or s.sum() <= 0:
+        return 1.0
+    return float(np.max(np.abs(np.cumsum(p) / p.sum() - np.cumsum(s) / s.sum())))
+
+
+def tv(p: dict[str, float], s: dict[str, float]) -> tuple[float, float]:
+    """Total-variation distance of two categorical histograms, and its noise half-width."""
+    tp, ts = sum(p.values()), sum(s.values())
+    if tp <= 0 or ts <= 0:
+        return 1.0, 0.0
+    keys = set(p) | set(s)
+    shares = {k: (p.get(k, 0.0) / tp, s.get(k, 0.0) / ts) for k in keys}
+    distance = 0.5 * sum(abs(a - b) for a, b in shares.values())
+    spread = math.sqrt(1.0 / tp + 1.0 / ts)
+    noise = 0.5 * TV_NOISE_SIGMAS * spread * sum(math.sqrt(a * (1 - a)) for a, _ in shares.values())
+    return distance, noise
+
+
+def _weekday_occurrences(end_day: int, days: int) -> NDArray[np.float64]:
+    weekday = (np.arange(end_day - days, end_day) + 3) % 7  # 1970-01-01 was a Thursday
+    return np.bincount(weekday, minlength=7).astype(np.float64)
+
+
+class _Comparer:
+    def __init__(self, metrics: ShapeMetrics, synthetic: SyntheticHistograms, spec: Spec) -> None:
+        self.m, self.syn, self.spec = metrics, synthetic, spec
+
+    def production_ordered(self, name: str) -> list[Any]:
+        if name == "messages_per_conversation":
+            return [
+                *self.m.ordered("messages_per_regular_conversation"),
+                *self.m.ordered("messages_per_heavy_conversation"),
+            ]
+        return self.m.ordered(name)
+
+    def ordered(self, name: str) -> tuple[float, float, float, float, str]:
+        buckets = self.production_ordered(name)
+        if not buckets:
+            return 0.0, math.inf, 0.0, 0.0, "production histogram suppressed"
+        edges = interval_edges(buckets)
+        finite = edges[np.isfinite(edges)]
+        prod = counts_on(np.concatenate([[-math.inf], finite, [math.inf]]), buckets)
+        syn = self.syn.ordered(name, finite)
+        n_p, n_s = float(prod.sum()), float(syn.sum())
+        noise = KS_NOISE * math.sqrt(1.0 / max(n_p, 1.0) + 1.0 / max(n_s, 1.0))
+        return ks(prod, syn), noise, n_p, n_s, ""
+
+    def categorical(self, name: str) -> tuple[float, float, float, float, str]:
+        if name in ("hour_of_day", "day_of_week"):
+            prod, syn = self._cyclic(name)
+        else:
+            prod, syn = self.m.categorical(name), self.syn.categorical(name)
+        note = ""
+        if name.startswith("mime_types.") or name == "message_types":
+            # the generator can only make named types: compare the named ones, report the rest
+            other = prod.get("other", 0.0) + prod.get("OTHER", 0.0)
+            if other:
+                note = f"{other / sum(prod.values()):.1%} of production is of unnamed types"
+            prod = {k: v for k, v in prod.items() if k not in ("other", "OTHER")}
+            syn = {k: v for k, v in syn.items() if k not in ("other", "OTHER")}
+        if name == "message_types":
+            prod = {k: v for k, v in prod.items() if k in MESSAGE_TYPES}
+        distance, noise = tv(prod, syn)
+        return distance, noise, sum(prod.values()), sum(syn.values()), note
+
+    def _cyclic(self, name: str) -> tuple[dict[str, float], dict[str, float]]:
+        size = 24 if name == "hour_of_day" else 7
+        unit = np.arange(size + 1, dtype=np.float64)
+        prod = counts_on(np.concatenate([unit[:-1], [math.inf]]), self.m.ordered(name))
+        syn = self.syn.ordered(name, unit[:-1])[1:]
+        if name == "day_of_week":  # rates per day of the week: windows hold unequal weekdays
+            end = int(self.m.window_end.timestamp() // 86400)
+            prod = prod / np.maximum(_weekday_occurrences(end, self.m.thresholds.window_days), 1)
+            snap = int(self.spec.time.snapshot_us // 86_400_000_000)
+            syn = syn / np.maximum(_weekday_occurrences(snap, self.spec.time.window_days), 1)
+        return {str(i): float(v) for i, v in enumerate(prod)}, {
+            str(i): float(v) for i, v in enumerate(syn)
+        }
+
+
+def decide(
+    comparisons: list[Comparison], critical: tuple[str, ...], max_warnings: int
+) -> tuple[dict[str, str], list[str], int]:
+    """Each check's status (worst of its comparisons; SKIP only if all are) and the reasons."""
+    severity = {"PASS": 0, "SKIP": 1, "WARN": 2, "FAIL": 3}
+    checks: dict[str, str] = {}
+    for check in dict.fromkeys(c.check for c in comparisons):
+        statuses = [c.status for c in comparisons if c.check == check]
+        worst = max(statuses, key=severity.__getitem__)
+        checks[check] = "PASS" if worst == "SKIP" and "PASS" in statuses else worst
+    reasons, warnings = [], 0
+    for check, status in checks.items():
+        bad = [c.name for c in comparisons if c.check == check and c.status in ("WARN", "FAIL")]
+        if check in critical and status != "PASS":
+            reasons.append(f"{check} (critical) is {status}: {', '.join(bad) or 'no data'}")
+        elif status == "FAIL":
+            reasons.append(f"{check} failed: {', '.join(bad)}")
+        elif check not in critical:
+            warnings += sum(1 for c in comparisons if c.check == check and c.status == "WARN")
+    if warnings > max_warnings:
+        reasons.append(f"{warnings} warnings, more than the {max_warnings} allowed")
+    return checks, reasons, warnings
+
+
+def compare_against(
+    dataset: Path | str,
+    metrics: ShapeMetrics | Path | str,
+    tolerance: float = 0.15,
+    spec: Spec | None = None,
+) -> AgainstReport:
+    """Compare a synthetic dataset with production's shape metrics and decide GO / NO-GO.
+
+    `spec` defaults to the dataset's own (inline in its manifest): it supplies the critical
+    checks, max_warnings and the generated window.
+    """
+    shape = metrics if isinstance(metrics, ShapeMetrics) else load_metrics(metrics)
+    if spec is None:
+        spec = parse_spec(read_manifest(dataset)["spec"], source=f"{dataset} (inline spec)")
+    comparer = _Comparer(shape, SyntheticHistograms(dataset, shape.thresholds), spec)
+    comparisons = []
+    for name, check, kind in COMPARISONS:
+        measure = comparer.ordered if kind == "KS" else comparer.categorical
+        distance, noise, n_p, n_s, note = measure(name)
+        status = judge(distance, noise, tolerance) if n_p > 0 else "SKIP"
+        comparisons.append(Comparison(name, check, kind, distance, noise, status, n_p, n_s, note))
+    critical = tuple(spec.critical_checks)
+    checks, reasons, warnings = decide(comparisons, critical, spec.max_warnings)
+    verdict = "NO-GO" if reasons else "GO"
+    return AgainstReport(
+        comparisons, checks, critical, verdict, reasons, warnings, spec.max_warnings, tolerance
+    )

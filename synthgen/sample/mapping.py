@@ -1,0 +1,159 @@
+"""`--mapping`: the contract's table and column names (and enum values) in production's terms.
+
+Production rarely uses the contract's names. A mapping file says, per contract table, its name in
+production and the names of the columns that differ; unlisted tables and columns keep the
+contract's names. Enum values may be mapped too (e.g. production's 'dm' is the contract's
+DIRECT). Example::
+
+    {"schema": "app",
+     "tables": {"messages": {"name": "posts", "columns": {"conversationId": "chat_id"}}},
+     "values": {"messages.type": {"TEXT": "text", "IMAGE": "photo"}}}
+
+Every name is quoted as an SQL identifier and every value as an SQL literal, never spliced raw.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from synthgen.sample.errors import MappingError
+from synthgen.schema import ENUMS, TABLES, quote_ident
+
+# The enum-valued columns a mapping may translate, and the contract values each holds.
+ENUM_COLUMNS: dict[str, tuple[str, ...]] = {
+    "conversations.type": ENUMS["ConversationType"],
+    "conversation_users.role": ENUMS["MemberRole"],
+    "messages.type": ENUMS["MessageType"],
+    "attachments.kind": ENUMS["MessageType"][1:],
+}
+_TOP_KEYS = {"schema", "tables", "values"}
+
+
+def quote_literal(value: str) -> str:
+    """An SQL string literal (standard_conforming_strings: only quotes need doubling)."""
+    if "\x00" in value:
+        raise MappingError("a mapped value contains a NUL byte")
+    return "'" + value.replace("'", "''") + "'"
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """Contract names -> production names, and contract enum values -> production values."""
+
+    schema: str = "public"
+    tables: dict[str, str] = field(default_factory=dict)
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def table_name(self, table: str) -> str:
+        """Production name of a contract table."""
+        return self.tables.get(table, table)
+
+    def column_name(self, table: str, column: str) -> str:
+        """Production name of a contract column."""
+        return self.columns.get(table, {}).get(column, column)
+
+    def table(self, table: str) -> str:
+        """The quoted, schema-qualified production table."""
+        return f"{quote_ident(self.schema)}.{quote_ident(self.table_name(table))}"
+
+    def col(self, table: str, column: str, alias: str) -> str:
+        """A quoted column reference `alias."name"`."""
+        return f"{alias}.{quote_ident(self.column_name(table, column))}"
+
+    def enum_case(self, table: str, column: str, alias: str) -> str:
+        """SQL mapping production's values of an enum column to contract values, else 'OTHER'.
+
+        Only constants come out of this expression, so no production string can reach a result.
+        """
+        key = f"{table}.{column}"
+        source = f"CAST({self.col(table, column, alias)} AS text)"
+        translate = self.values.get(key, {})
+        arms = " ".join(
+            f"WHEN {quote_literal(translate.get(v, v))} THEN {quote_literal(v)}"
+            for v in ENUM_COLUMNS[key]
+        )
+        return f"CASE {source} {arms} ELSE 'OTHER' END"
+
+    def used_columns(self) -> list[tuple[str, str]]:
+        """(contract table, contract column) pairs the sampler reads."""
+        return [(t, c) for t, cols in SAMPLED_COLUMNS.items() for c in cols]
+
+
+# What the sampler reads: nothing else of production is ever touched.
+SAMPLED_COLUMNS: dict[str, tuple[str, ...]] = {
+    "users": ("createdAt",),
+    "conversations": ("id", "type"),
+    "conversation_users": ("conversationId", "role", "isActive"),
+    "messages": ("id", "conversationId", "senderId", "type", "content", "createdAt"),
+    "attachments": ("messageId", "kind", "mimeType", "sizeBytes"),
+    "read_receipts": ("messageId", "userId", "readAt"),
+}
+
+
+def _object(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise MappingError(f"--mapping: {where} must be a JSON object")
+    return value
+
+
+def _name(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not value or "\x00" in value:
+        raise MappingError(f"--mapping: {where} must be a non-empty string")
+    return value
+
+
+def parse_mapping(raw: Any, schema: str | None = None) -> Mapping:
+    """Validate a parsed mapping document; `schema` (from --schema) overrides its schema."""
+    doc = _object(raw, "the document")
+    unknown = sorted(set(doc) - _TOP_KEYS)
+    if unknown:
+        raise MappingError(f"--mapping: unknown key {unknown[0]!r} (known: schema, tables, values)")
+    tables: dict[str, str] = {}
+    columns: dict[str, dict[str, str]] = {}
+    for table, entry in _object(doc.get("tables", {}), "tables").items():
+        if table not in TABLES or not TABLES[table].application:
+            raise MappingError(f"--mapping: tables.{table}: not a table of the dataset contract")
+        entry = _object(entry, f"tables.{table}")
+        extra = sorted(set(entry) - {"name", "columns"})
+        if extra:
+            raise MappingError(f"--mapping: tables.{table}: unknown key {extra[0]!r}")
+        if "name" in entry:
+            tables[table] = _name(entry["name"], f"tables.{table}.name")
+        known = set(TABLES[table].column_names)
+        for column, name in _object(entry.get("columns", {}), f"tables.{table}.columns").items():
+            if column not in known:
+                raise MappingError(
+                    f"--mapping: tables.{table}.columns.{column}: not a column of {table}"
+                )
+            columns.setdefault(table, {})[column] = _name(name, f"tables.{table}.columns.{column}")
+    values: dict[str, dict[str, str]] = {}
+    for key, entry in _object(doc.get("values", {}), "values").items():
+        if key not in ENUM_COLUMNS:
+            raise MappingError(
+                f"--mapping: values.{key}: not an enum column ({', '.join(ENUM_COLUMNS)})"
+            )
+        for value, name in _object(entry, f"values.{key}").items():
+            if value not in ENUM_COLUMNS[key]:
+                raise MappingError(f"--mapping: values.{key}.{value}: not a value of {key}")
+            values.setdefault(key, {})[value] = _name(name, f"values.{key}.{value}")
+    chosen = schema or doc.get("schema") or "public"
+    return Mapping(_name(chosen, "schema"), tables, columns, values)
+
+
+def load_mapping(path: Path | None, schema: str | None = None) -> Mapping:
+    """Read --mapping (or the identity mapping when none is given)."""
+    if path is None:
+        return Mapping(schema=schema or "public")
+    try:
+        raw = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise MappingError(f"--mapping {path}: not found") from None
+    except OSError as exc:
+        raise MappingError(f"--mapping {path}: cannot read ({exc.strerror})") from None
+    except json.JSONDecodeError as exc:
+        raise MappingError(f"--mapping {path}: not valid JSON (line {exc.lineno})") from None
+    return parse_mapping(raw, schema)

@@ -1,0 +1,1 @@
+"""The index performance gate: hot-path queries, EXPLAIN ANALYZE baselines, compare, decide."""

@@ -1,0 +1,84 @@
+"""Parameter classes drawn from the loaded data, so queries run on the real skew.
+
+Conversations: a median-size room, a p95 room and a heavy room (from conversation_traits).
+Users: a median-activity user and a top-1 % user (activity = active memberships).
+Ties are broken by a hash of (id, seed), so the same seed picks the same ids on the same data.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from synthgen.postgres.connect import Connection, fetch_all
+
+CONVERSATION_CLASSES = ("median", "p95", "heavy")
+USER_CLASSES = ("median", "top1")
+
+_ROOMS = """
+WITH sizes AS (
+    SELECT m."conversationId" AS id, count(*) AS messages, bool_or(t."isHeavy") AS heavy
+    FROM "messages" m JOIN "conversation_traits" t ON t."conversationId" = m."conversationId"
+    GROUP BY m."conversationId"
+), targets AS (
+    SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY messages) AS median,
+           percentile_disc(0.95) WITHIN GROUP (ORDER BY messages) AS p95
+    FROM sizes
+), heavy_target AS (
+    SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY messages) AS heavy FROM sizes WHERE heavy
+)
+SELECT cls, id, messages FROM (
+    SELECT 'median' AS cls, s.id, s.messages,
+           row_number() OVER (ORDER BY abs(s.messages - t.median), md5(s.id::text || $1)) AS rn
+    FROM sizes s, targets t WHERE NOT s.heavy
+    UNION ALL
+    SELECT 'p95', s.id, s.messages,
+           row_number() OVER (ORDER BY abs(s.messages - t.p95), md5(s.id::text || $1))
+    FROM sizes s, targets t WHERE NOT s.heavy
+    UNION ALL
+    SELECT 'heavy', s.id, s.messages,
+           row_number() OVER (ORDER BY abs(s.messages - h.heavy), md5(s.id::text || $1))
+    FROM sizes s, heavy_target h WHERE s.heavy
+) ranked WHERE rn = 1
+"""
+
+_CURSOR = """
+SELECT "createdAt" FROM "messages" WHERE "conversationId" = $1
+ORDER BY "createdAt" DESC OFFSET $2 LIMIT 1
+"""
+
+_USERS = """
+WITH activity AS (
+    SELECT "userId" AS id, count(*) AS memberships FROM "conversation_users"
+    WHERE "isActive" GROUP BY "userId"
+), targets AS (
+    SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY memberships) AS median,
+           percentile_disc(0.99) WITHIN GROUP (ORDER BY memberships) AS top1
+    FROM activity
+)
+SELECT cls, id, memberships FROM (
+    SELECT 'median' AS cls, a.id, a.memberships,
+           row_number() OVER (ORDER BY abs(a.memberships - t.median), md5(a.id::text || $1)) AS rn
+    FROM activity a, targets t
+    UNION ALL
+    SELECT 'top1', a.id, a.memberships,
+           row_number() OVER (ORDER BY abs(a.memberships - t.top1), md5(a.id::text || $1))
+    FROM activity a, targets t
+) ranked WHERE rn = 1
+"""
+
+
+def sample_parameters(conn: Connection, seed: str = "synthgen") -> dict[str, Any]:
+    """{'conversation': {class: {id, messages, cursor}}, 'user': {class: {id, memberships}}}."""
+    rooms: dict[str, Any] = {}
+    for cls, room_id, messages in fetch_all(conn, _ROOMS, (seed,)):
+        cursor = fetch_all(conn, _CURSOR, (room_id, int(messages) // 2))[0][0]
+        rooms[cls] = {"id": int(room_id), "messages": int(messages), "cursor": cursor.isoformat()}
+    users = {
+        cls: {"id": int(user_id), "memberships": int(count)}
+        for cls, user_id, count in fetch_all(conn, _USERS, (seed,))
+    }
+    return {
+        "seed": seed,
+        "conversation": {c: rooms[c] for c in CONVERSATION_CLASSES if c in rooms},
+        "user": {c: users[c] for c in USER_CLASSES if c in users},
+    }

@@ -1,0 +1,147 @@
+"""Hot-path query files: one SQL file per query, parameters as $1..., a header describing them.
+
+    -- name: Q1 message history
+    -- purpose: the latest 50 messages of a conversation, newest first.
+    -- param $1 bigint conversation: conversationId of a sampled room
+    -- param $2 timestamptz conversation_cursor: createdAt in the middle of that room
+
+A parameter's kind says how it is sampled: `conversation` (a room per conversation class),
+`conversation_cursor` (a createdAt inside that room) or `user` (a user per activity class).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from synthgen.errors import VerifyError
+
+DEFAULT_QUERIES = Path(__file__).resolve().parent.parent.parent / "specs" / "queries"
+PARAM_KINDS = ("conversation", "conversation_cursor", "user")
+PARAM_TYPES = ("bigint", "timestamptz")
+_PARAM = re.compile(r"^--\s*param\s+\$(\d+)\s+(\w+)\s+(\w+)\s*:?(.*)$")
+_FIELD = re.compile(r"^--\s*(name|purpose)\s*:\s*(.+)$")
+
+
+@dataclass(frozen=True)
+class Param:
+    position: int
+    type: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Query:
+    key: str  # e.g. "q1" from the file name q1_message_history.sql
+    name: str
+    purpose: str
+    sql: str
+    params: tuple[Param, ...]
+    path: str
+
+    @property
+    def subject(self) -> str:
+        """'conversation' or 'user': which parameter classes this query runs for."""
+        return "user" if any(p.kind == "user" for p in self.params) else "conversation"
+
+
+def parse_query(path: Path) -> Query:
+    """Read one query file; errors name the file and the line at fault."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise VerifyError(f"{path}: cannot read ({exc.strerror})") from None
+    fields: dict[str, str] = {}
+    params: list[Param] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if match := _PARAM.match(stripped):
+            position, type_, kind = int(match[1]), match[2].lower(), match[3]
+            if type_ not in PARAM_TYPES:
+                raise VerifyError(
+                    f"{path}:{number}: parameter ${position} type {type_!r} is not "
+                    f"one of {', '.join(PARAM_TYPES)}"
+                )
+            if kind not in PARAM_KINDS:
+                raise VerifyError(
+                    f"{path}:{number}: parameter ${position} kind {kind!r} is not "
+                    f"one of {', '.join(PARAM_KINDS)}"
+                )
+            params.append(Param(position, type_, kind))
+        elif match := _FIELD.match(stripped):
+            fields[match[1]] = match[2].strip()
+    body = "\n".join(ln for ln in text.splitlines() if not ln.strip().startswith("--")).strip()
+    body = body.rstrip(";").strip()
+    if not body:
+        raise VerifyError(f"{path}: no SQL statement")
+    if ";" in body:
+        raise VerifyError(f"{path}: holds more than one statement (one query per file)")
+    used = sorted({int(n) for n in re.findall(r"\$(\d+)", body)})
+    declared = sorted(p.position for p in params)
+    if used != declared:
+        raise VerifyError(
+            f"{path}: the SQL uses parameters {used} but the header declares {declared}"
+        )
+    key = path.stem.split("_", 1)[0].lower()
+    return Query(
+        key,
+        fields.get("name", path.stem),
+        fields.get("purpose", ""),
+        body,
+        tuple(sorted(params, key=lambda p: p.position)),
+        str(path),
+    )
+
+
+def load_queries(directory: Path | None = None) -> list[Query]:
+    """All *.sql files of a directory (default specs/queries), in file-name order."""
+    folder = directory or DEFAULT_QUERIES
+    if not folder.is_dir():
+        raise VerifyError(f"--queries {folder}: not a directory")
+    files = sorted(folder.glob("*.sql"))
+    if not files:
+        raise VerifyError(f"--queries {folder}: no .sql files")
+    queries = [parse_query(f) for f in files]
+    keys = [q.key for q in queries]
+    if len(set(keys)) != len(keys):
+        raise VerifyError(f"--queries {folder}: two files share a key prefix ({keys})")
+    return queries
+
+
+def split_statements(script: str) -> list[tuple[str, str]]:
+    """Split an SQL script into (leading comment, statement) pairs on semicolons outside quotes
+    and comments. Enough for our index scripts (no dollar-quoted bodies)."""
+    out: list[tuple[str, str]] = []
+    comment: list[str] = []
+    current: list[str] = []
+    quote: str | None = None
+    i = 0
+    while i < len(script):
+        ch = script[i]
+        if quote:
+            current.append(ch)
+            if ch == quote:
+                quote = None
+        elif ch in ("'", '"'):
+            quote = ch
+            current.append(ch)
+        elif script.startswith("--", i):
+            end = script.find("\n", i)
+            end = len(script) if end < 0 else end
+            if not "".join(current).strip():
+                comment.append(script[i + 2 : end].strip())
+            i = end
+            continue
+        elif ch == ";":
+            statement = "".join(current).strip()
+            if statement:
+                out.append(("\n".join(comment).strip(), statement))
+            comment, current = [], []
+        else:
+            current.append(ch)
+        i += 1
+    tail = "".join(current).strip()
+    if tail:
+        out.append(("\n".join(comment).strip(), tail))
+    return out

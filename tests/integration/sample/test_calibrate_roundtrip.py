@@ -1,0 +1,138 @@
+"""Calibration and the comparison against production, with a synthetic dataset as "production".
+
+No PostgreSQL here: `shape_metrics_of` publishes a dataset's histograms exactly as the sampler
+publishes production's, so spec -> dataset -> metrics -> calibrated spec can be checked against
+the spec the dataset was built from.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from synthgen.build import BuildOptions, build_dataset
+from synthgen.calibrate.calibrate import Calibration, calibrate
+from synthgen.cli.sample import calibrate as calibrate_command
+from synthgen.sample.against import compare_against
+from synthgen.sample.metrics import ShapeMetrics
+from synthgen.sample.synthetic import shape_metrics_of
+from synthgen.spec import DEFAULT_SPEC_PATH, load_spec, parse_spec
+
+EVENING = [1.0] * 17 + [2.0, 4.0, 6.0, 6.0, 6.0, 4.0, 2.0]
+
+
+def _evening_spec() -> dict[str, Any]:
+    raw: dict[str, Any] = json.loads(DEFAULT_SPEC_PATH.read_text())
+    raw["media"]["ratio"] = 0.4
+    raw["media"]["mix"] = {"IMAGE": 0.5, "VIDEO": 0.2, "DOCUMENT": 0.2, "AUDIO": 0.1}
+    raw["conversations"]["mix"] = {"direct": 0.2, "small_group": 0.5, "large_group": 0.3}
+    raw["time"]["diurnal"]["hourly_profile"] = EVENING
+    raw["time"]["window_days"] = 30
+    raw["content"]["length_lognormal"] = {"mu": 3.8, "sigma": 0.9}
+    raw["read_receipts"]["read_rate"] = 0.7
+    # enough heavy rooms, with a tail light enough, that their sizes survive K-merging and two
+    # seeds give similar rooms (the default 2% at alpha 2 leaves a dozen wildly unequal rooms)
+    raw["messages_per_conversation"]["heavy"].update({"fraction": 0.05, "alpha": 2.5})
+    return raw
+
+
+@pytest.fixture(scope="module")
+def evening(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    raw = _evening_spec()
+    out = tmp_path_factory.mktemp("evening") / "ds"
+    build_dataset(parse_spec(raw), BuildOptions("staging", 0.0025, "evening", out, workers=1))
+    return out, raw
+
+
+@pytest.fixture(scope="module")
+def metrics(evening: tuple[Path, dict[str, Any]]) -> ShapeMetrics:
+    return shape_metrics_of(evening[0])
+
+
+@pytest.fixture(scope="module")
+def calibrated(metrics: ShapeMetrics) -> Calibration:
+    return calibrate(metrics, json.loads(DEFAULT_SPEC_PATH.read_text()))
+
+
+def test_calibration_recovers_the_spec_it_was_built_from(calibrated: Calibration) -> None:
+    got, truth = calibrated.raw, _evening_spec()
+    assert got["bands"] == truth["bands"]  # the base's bands are kept
+    assert got["conversations"]["mix"] == {"direct": 0.2, "small_group": 0.5, "large_group": 0.3}
+    assert got["media"]["ratio"] == pytest.approx(0.4, abs=0.01)
+    for kind, share in truth["media"]["mix"].items():
+        assert got["media"]["mix"][kind] == pytest.approx(share, abs=0.02)
+    profile = got["time"]["diurnal"]["hourly_profile"]
+    assert sorted(sorted(range(24), key=lambda h: -profile[h])[:3]) == [19, 20, 21]
+    assert got["time"]["diurnal"]["peak_hours"] == [[19, 22]]
+    assert got["time"]["window_days"] == 30
+    length = got["content"]["length_lognormal"]
+    assert (length["mu"], length["sigma"]) == pytest.approx((3.8, 0.9), abs=0.05)
+    assert got["read_receipts"]["read_rate"] == pytest.approx(0.7, abs=0.03)
+    delays = got["read_receipts"]["delay_mixture"]
+    assert delays["near_term"]["mean_seconds"] == pytest.approx(600, rel=0.1)
+    assert delays["delayed"]["lognormal_mu"] == pytest.approx(9.6, abs=0.15)
+    assert got["messages_per_conversation"]["regular"]["alpha"] == pytest.approx(1.8, abs=0.15)
+    assert got["time"]["burst"]["inter_arrival_cv"] == pytest.approx(2.5, abs=0.5)
+    assert calibrated.spec.time.diurnal.hourly_profile == tuple(profile)  # validated by parse_spec
+    paths = {p.path for p in calibrated.params}
+    assert {"media.ratio", "time.diurnal.hourly_profile", "conversations.large_group.alpha"} <= (
+        paths
+    )
+    assert any("membership_zipf_exponent" in note for note in calibrated.notes)
+
+
+def test_a_dataset_against_its_own_metrics_is_go(evening: tuple[Path, dict[str, Any]]) -> None:
+    report = compare_against(evening[0], shape_metrics_of(evening[0], k=2))
+    assert report.verdict == "GO", report.reasons
+    by_name = {c.name: c for c in report.comparisons}
+    assert by_name["message_types"].distance == pytest.approx(0.0, abs=1e-9)
+    assert by_name["content_length"].score == pytest.approx(1.0, abs=1e-9)
+    assert all(0.0 <= c.score <= 1.0 for c in report.comparisons)
+
+
+def test_the_default_shape_against_evening_metrics_is_no_go(
+    metrics: ShapeMetrics, tmp_path: Path
+) -> None:
+    out = tmp_path / "default"
+    build_dataset(load_spec(), BuildOptions("dev", 0.01, "default", out, workers=1))
+    report = compare_against(out, metrics)
+    assert report.verdict == "NO-GO"
+    assert report.checks["conversation_mix"] == "FAIL"  # 70% DIRECT against 20%: TV 0.5
+    by_name = {c.name: c for c in report.comparisons}
+    assert by_name["conversation_mix"].distance == pytest.approx(0.5, abs=0.01)
+    assert by_name["message_types"].distance == pytest.approx(0.25, abs=0.02)  # 15% media vs 40%
+    assert report.checks["media"] == "WARN"  # within twice the tolerance: still NO-GO, critical
+    assert any(r.startswith("media (critical)") for r in report.reasons)
+
+
+def test_a_dataset_from_the_calibrated_spec_is_go(
+    calibrated: Calibration, metrics: ShapeMetrics, tmp_path: Path
+) -> None:
+    out = tmp_path / "calibrated"
+    build_dataset(calibrated.spec, BuildOptions("staging", 0.0025, "other-seed", out, workers=1))
+    report = compare_against(out, metrics)
+    assert report.verdict == "GO", report.reasons
+
+
+def test_calibrate_cli_prints_fits_and_writes_a_loadable_spec(
+    metrics: ShapeMetrics, tmp_path: Path
+) -> None:
+    source = tmp_path / "shape.json"
+    source.write_text(json.dumps(metrics.raw))
+    out = tmp_path / "spec.json"
+    result = CliRunner().invoke(calibrate_command, [str(source), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "conversations.mix.direct" in result.stdout and "KS 0." in result.stdout
+    assert f"wrote {out}" in result.stdout
+    assert load_spec(out).media.ratio == pytest.approx(0.4, abs=0.01)
+
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({"format": "something-else"}))
+    result = CliRunner().invoke(calibrate_command, [str(broken), "--out", str(out)])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1
+    assert "not a synthgen shape-metrics file" in result.stderr

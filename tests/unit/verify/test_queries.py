@@ -1,0 +1,61 @@
+"""Query files and index scripts parse into what the verifier runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from synthgen.errors import VerifyError
+from synthgen.verify.indexes import DEFAULT_APPLY, DEFAULT_ROLLBACK, read_script
+from synthgen.verify.queries import load_queries, parse_query, split_statements
+
+
+def test_default_queries() -> None:
+    queries = load_queries()
+    assert [q.key for q in queries] == ["q1", "q2", "q3", "q4", "q5"]
+    assert [q.subject for q in queries] == ["conversation", "conversation", "user", "user", "user"]
+    q2 = queries[1]
+    assert [(p.position, p.type, p.kind) for p in q2.params] == [
+        (1, "bigint", "conversation"),
+        (2, "timestamptz", "conversation_cursor"),
+    ]
+    assert "LATERAL" in queries[4].sql and queries[0].sql.endswith("LIMIT 50")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("-- param $1 bigint room: x\nSELECT $1", "kind 'room'"),
+        ("-- param $1 text user: x\nSELECT $1", "type 'text'"),
+        ("-- param $1 bigint user: x\nSELECT $1, $2", r"uses parameters \[1, 2\]"),
+        ("-- name: empty\n", "no SQL statement"),
+        ("SELECT 1; SELECT 2", "more than one statement"),
+    ],
+)
+def test_bad_query_files_name_the_problem(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "q9_bad.sql"
+    path.write_text(text)
+    with pytest.raises(VerifyError, match=message):
+        parse_query(path)
+
+
+def test_index_scripts() -> None:
+    apply = read_script(DEFAULT_APPLY)
+    assert [s.index for s in apply if s.index] == [
+        "idx_messages_conversation_created_desc",
+        "idx_conversation_users_user_active",
+        "idx_conversations_updated_desc",
+    ]
+    assert all("CONCURRENTLY" in s.sql for s in apply if s.index)
+    assert all(
+        "rationale" in s.comment and "expected plan change" in s.comment for s in apply if s.index
+    )
+    assert sum(1 for s in apply if s.index is None) == 2  # verification + bloat check
+    rollback = read_script(DEFAULT_ROLLBACK)
+    assert sorted(s.index for s in rollback if s.index) == sorted(s.index for s in apply if s.index)
+
+
+def test_split_statements_ignores_semicolons_in_quotes_and_comments() -> None:
+    parts = split_statements("-- a; comment\nSELECT ';' AS x;\n-- b\nSELECT 2")
+    assert parts == [("a; comment", "SELECT ';' AS x"), ("b", "SELECT 2")]
