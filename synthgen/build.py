@@ -23,7 +23,7 @@ from synthgen.engine.messages import MessageShard, MessageSlice, generate_messag
 from synthgen.engine.streams import stream
 from synthgen.engine.text import vocabulary
 from synthgen.errors import DatasetError
-from synthgen.executors import run_local
+from synthgen.executors import LocalPool
 from synthgen.manifest import (
     FORMAT_VERSION,
     MANIFEST_NAME,
@@ -308,6 +308,13 @@ Progress = Callable[[int, int], None]
 
 def build_dataset(spec: Spec, opts: BuildOptions, progress: Progress | None = None) -> BuildReport:
     """Plan and write the whole dataset; resume completed shards; return the manifest."""
+    with LocalPool(opts.workers) as pool:
+        return _build(spec, opts, pool, progress)
+
+
+def _build(
+    spec: Spec, opts: BuildOptions, pool: LocalPool, progress: Progress | None
+) -> BuildReport:
     started = time.perf_counter()
     plan = make_plan(spec, opts.band, opts.scale, opts.seed)  # validates band / scale first
     prepare_out(spec, opts)
@@ -336,7 +343,7 @@ def build_dataset(spec: Spec, opts: BuildOptions, progress: Progress | None = No
     if progress:
         progress(folded.messages, total)
     shard_start = time.perf_counter()
-    for _, result in run_local(run_message_shard, todo, opts.workers):
+    for _, result in pool.run(run_message_shard, todo):
         folded.add(result)  # folded at once: the parent never holds every shard's arrays
         if progress:
             progress(folded.messages, total)

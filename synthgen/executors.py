@@ -10,35 +10,56 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
 def default_workers() -> int:
-    return max(
-        1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    )
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
 
 
-def run_local(fn: Callable[[T], R], tasks: Sequence[T], workers: int) -> Iterator[tuple[int, R]]:
-    """Yield (task index, result) as tasks finish. workers == 1 runs in this process."""
-    if workers <= 1 or len(tasks) <= 1:
-        for index, task in enumerate(tasks):
-            yield index, fn(task)
-        return
-    # forkserver, not fork: a forked worker would carry (and be charged for) the parent's
-    # whole skeleton; workers started from the small fork server hold only their own task
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(max_workers=min(workers, len(tasks)), mp_context=context) as pool:
+class LocalPool:
+    """Worker processes, forked as soon as the pool opens.
+
+    Open it before planning: the workers are then forked from a small parent, so they neither
+    copy nor get charged for the skeleton the parent builds afterwards (fork, not spawn or
+    forkserver, so a script that calls the library needs no `if __name__ == "__main__"` guard).
+    workers == 1 runs tasks in this process.
+    """
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> LocalPool:
+        if self.workers > 1:
+            context = multiprocessing.get_context("fork")
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            for future in [self._pool.submit(os.getpid) for _ in range(self.workers)]:
+                future.result()  # fork every worker now
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def run(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[tuple[int, R]]:
+        """Yield (task index, result) as tasks finish; at most 2 tasks per worker in flight."""
+        if self._pool is None or len(tasks) <= 1:
+            for index, task in enumerate(tasks):
+                yield index, fn(task)
+            return
+        pool = self._pool
         pending: dict[Future[R], int] = {}
         queue = list(enumerate(tasks))
         queue.reverse()
 
-        # keep at most 2 tasks per worker in flight: each task holds its slice in memory
         def top_up() -> None:
-            while queue and len(pending) < 2 * workers:
+            while queue and len(pending) < 2 * self.workers:
                 index, task = queue.pop()
                 pending[pool.submit(fn, task)] = index
 

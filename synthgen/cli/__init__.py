@@ -14,7 +14,9 @@ from synthgen.cli.common import run_cli
 from synthgen.cli.generate import generate
 from synthgen.cli.load import load, teardown
 from synthgen.cli.postgres import postgres
+from synthgen.cli.run import run
 from synthgen.cli.sample import calibrate, sample
+from synthgen.cli.validate import validate
 from synthgen.cli.verify import indexes, verify
 
 
@@ -33,6 +35,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 COMMANDS: list[click.Command] = [
     generate,
+    validate,
     load,
     teardown,
     postgres,
@@ -40,6 +43,7 @@ COMMANDS: list[click.Command] = [
     indexes,
     sample,
     calibrate,
+    run,
 ]
 for _command in COMMANDS:
     cli.add_command(_command)

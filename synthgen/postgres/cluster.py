@@ -325,6 +325,14 @@ def _ensure_database(port: int) -> None:
                 cur.execute(f"CREATE DATABASE {DATABASE}")
     except dbapi.Error as exc:
         raise ClusterError(f"could not create database {DATABASE!r} on port {port}: {exc}") from exc
+    # pg_prewarm lets baselines warm tables and indexes; installed once in this throwaway
+    # database (public), never inside a target schema, which teardown must be able to drop
+    with (
+        contextlib.suppress(dbapi.Error),
+        dbapi.connect(make_dsn(port, DATABASE), autocommit=True) as conn,
+        conn.cursor() as cur,
+    ):
+        cur.execute("CREATE EXTENSION IF NOT EXISTS pg_prewarm")
 
 
 # --- public API -------------------------------------------------------------------------------

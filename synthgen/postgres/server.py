@@ -227,6 +227,10 @@ def bulk_load_settings(port: int, socket_dir: Path | None, prewarm: bool) -> dic
         "maintenance_work_mem": "1GB",
         "work_mem": "64MB",
         "max_parallel_maintenance_workers": "2",
+        # planner costs of a production server on SSD with its hot set cached: with the
+        # default random_page_cost (4, spinning disks) tiny rooms get bitmap scans + sorts
+        "random_page_cost": "1.1",
+        "effective_cache_size": f"{max(256, memory_bytes() // 2 // _MIB)}MB",
     }
     if prewarm:
         settings["shared_preload_libraries"] = "pg_prewarm"

@@ -62,29 +62,23 @@ def percentiles(samples_ms: list[float]) -> dict[str, float]:
 
 
 def warm_up(conn: Connection, schema: str) -> str:
-    """Load the schema's tables and indexes into shared buffers: pg_prewarm, else full scans."""
-    try:
-        available = fetch_value(
-            conn, "SELECT count(*) FROM pg_available_extensions WHERE name = 'pg_prewarm'"
+    """Load the schema's tables and indexes into shared buffers: pg_prewarm when the extension
+    is installed in this database (never created here: the schema must stay droppable), else
+    full scans of every table."""
+    ext_schema = fetch_value(
+        conn,
+        "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+        "WHERE e.extname = 'pg_prewarm'",
+    )
+    if ext_schema:
+        fetch_all(
+            conn,
+            f"SELECT {quote_ident(ext_schema)}.pg_prewarm(c.oid) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = $1 AND c.relkind IN ('r', 'i')",
+            (schema,),
         )
-        if available:
-            execute(conn, f"CREATE EXTENSION IF NOT EXISTS pg_prewarm SCHEMA {quote_ident(schema)}")
-            ext_schema = fetch_value(
-                conn,
-                "SELECT n.nspname FROM pg_extension e "
-                "JOIN pg_namespace n ON n.oid = e.extnamespace "
-                "WHERE e.extname = 'pg_prewarm'",
-            )
-            fetch_all(
-                conn,
-                f"SELECT {quote_ident(ext_schema)}.pg_prewarm(c.oid) FROM pg_class c "
-                "JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = $1 AND c.relkind IN ('r', 'i')",
-                (schema,),
-            )
-            return "pg_prewarm"
-    except Exception:  # no privilege to create the extension: scan instead
-        pass
+        return "pg_prewarm"
     for table in TABLES:
         fetch_all(conn, f"SELECT count(*) FROM {quote_ident(schema)}.{quote_ident(table)}")
     return "full scan"

@@ -79,3 +79,15 @@ def test_estimate_error_above_ten_times() -> None:
     s = analyze(doc, INDEX_TABLES, TABLE_ROWS)
     assert len(s.estimate_errors) == 1
     assert s.estimate_errors[0].startswith("Bitmap Heap Scan on msg: estimated 3 rows")
+
+
+def test_tiny_in_memory_sorts_do_not_count() -> None:
+    doc = plan("sort_topn")
+    heap_scan = doc[0]["Plan"]["Plans"][0]["Plans"][0]
+    heap_scan["Actual Rows"] = 13  # a 13-message room: the sort is a coin toss, not work
+    s = analyze(doc, INDEX_TABLES, TABLE_ROWS)
+    assert len(s.sorts) == 1 and s.sorts[0].input_rows == 13
+    assert s.sort_count == 0
+    assert s.to_dict()["all_sort_count"] == 1
+    spilled = analyze(plan("sort_external"), INDEX_TABLES, TABLE_ROWS)
+    assert spilled.sort_count == 1 and spilled.sorts[0].input_rows == 300_000

@@ -1,0 +1,104 @@
+"""`synthgen run`: the whole workflow in one command, resumable stage by stage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from synthgen.cli.common import DomainCommand, emit_json
+from synthgen.cli.generate import ScaleType
+from synthgen.executors import default_workers
+from synthgen.postgres.connect import DEFAULT_SCHEMA, resolve_dsn
+from synthgen.spec import load_spec
+from synthgen.workflow import RunOptions, run_workflow
+
+NO_GO_EXIT = 3
+
+
+@click.command(cls=DomainCommand)
+@click.option("--band", required=True, help="Size band from the spec: dev, staging or perf.")
+@click.option(
+    "--scale", type=ScaleType(), default=1.0, show_default=True, help="Multiply the band's counts."
+)
+@click.option("--seed", default="0", show_default=True, help="Seed text.")
+@click.option(
+    "--spec",
+    "spec_path",
+    type=click.Path(path_type=Path),
+    help="Spec JSON (default specs/distribution-spec.json).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("out/run"),
+    show_default=True,
+    help="Run directory: dataset, reports, baselines; a rerun resumes here.",
+)
+@click.option(
+    "--dsn", help="libpq URI (default $SYNTHGEN_DSN, else the local cluster, started on demand)."
+)
+@click.option(
+    "--schema", default=DEFAULT_SCHEMA, show_default=True, help="Target schema (replaced)."
+)
+@click.option(
+    "--runs",
+    type=click.IntRange(min=1),
+    default=20,
+    show_default=True,
+    help="Runs per query x class.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes / connections (default: cores).",
+)
+@click.option("--force", is_flag=True, help="Go on after a fidelity NO-GO.")
+@click.option("--json", "as_json", is_flag=True, help="Print the final summary as JSON.")
+def run(
+    band: str,
+    scale: float,
+    seed: str,
+    spec_path: Path | None,
+    out: Path,
+    dsn: str | None,
+    schema: str,
+    runs: int,
+    workers: int | None,
+    force: bool,
+    as_json: bool,
+) -> None:
+    """Generate, validate, load, baseline, apply phase-2 indexes, baseline, compare, report.
+
+    Exit 0 when both gates say GO, 3 on a NO-GO. Rerunning resumes after the last finished stage.
+
+    Example: synthgen run --band dev --scale 0.1 --out out/run-dev
+    """
+    spec = load_spec(spec_path)
+    spec.band(band)
+    opts = RunOptions(
+        band=band,
+        scale=scale,
+        seed=seed,
+        out=out,
+        dsn=resolve_dsn(dsn),
+        schema=schema,
+        runs=runs,
+        workers=workers or default_workers(),
+        force=force,
+        spec_path=str(spec_path) if spec_path else None,
+    )
+    summary = run_workflow(spec, opts, lambda line: click.echo(line, err=True))
+    if as_json:
+        emit_json(summary)
+    else:
+        click.echo(
+            f"fidelity gate: {summary['fidelity']}; index gate: {summary['index_gate']} — "
+            f"{'; '.join(summary['reasons'])}"
+        )
+        for m in summary["mitigations"]:
+            click.echo(f"  mitigation: {m}")
+        click.echo(f"report: {summary['artifacts']['report']}")
+    if summary["index_gate"] != "GO":
+        raise click.exceptions.Exit(NO_GO_EXIT)

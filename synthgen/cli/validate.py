@@ -1,0 +1,112 @@
+"""`synthgen validate`: the fidelity gate — GO / NO-GO for a dataset against its spec."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from synthgen.cli.common import DomainCommand
+from synthgen.errors import DatasetError
+from synthgen.fidelity import parse_tolerance, validate_dataset
+from synthgen.fidelity.html import write_html
+from synthgen.fidelity.model import ToleranceError
+from synthgen.fidelity.report import REPORT_NAME, render_decision, render_table, write_json
+from synthgen.spec import DEFAULT_SPEC_PATH, load_spec
+
+
+class ToleranceType(click.ParamType):
+    """strict | normal | relaxed | a fraction in (0, 1]."""
+
+    name = "tolerance"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        """The relative tolerance as a fraction; a usage error (exit 2) names the flag."""
+        if isinstance(value, float):
+            return value
+        try:
+            return parse_tolerance(value)
+        except ToleranceError as exc:
+            self.fail(str(exc).removeprefix("--tolerance: "), param, ctx)
+
+
+@click.command(cls=DomainCommand)
+@click.argument("dataset_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--spec",
+    "spec_path",
+    type=click.Path(path_type=Path),
+    help="Spec JSON to validate against (default specs/distribution-spec.json).",
+)
+@click.option(
+    "--tolerance",
+    type=ToleranceType(),
+    default="normal",
+    show_default=True,
+    help="Relative tolerance: strict (5%), normal (15%), relaxed (30%) or a fraction, e.g. 0.1.",
+)
+@click.option(
+    "--json",
+    "json_path",
+    type=click.Path(path_type=Path),
+    help=f"Also write the JSON report here (it is always saved as DATASET_DIR/{REPORT_NAME}).",
+)
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(path_type=Path),
+    help="Write a self-contained HTML report.",
+)
+@click.option("--quiet", is_flag=True, help="Print only the decision, not the table.")
+# --- issue 6: fidelity against production (synthgen.sample.against) ---
+@click.option(
+    "--against",
+    "against_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Compare with production's shape metrics (from `synthgen sample`) instead of the spec "
+    "(KS / TV distances, same tolerance rules; --spec and --html do not apply).",
+)
+# --- end of --against ---
+@click.pass_context
+def validate(
+    ctx: click.Context,
+    dataset_dir: Path,
+    spec_path: Path | None,
+    tolerance: float,
+    json_path: Path | None,
+    html_path: Path | None,
+    quiet: bool,
+    against_path: Path | None = None,  # issue 6: --against
+) -> None:
+    """Check a dataset against its spec with DuckDB and decide GO / NO-GO.
+
+    Exit 0 on GO, 3 on NO-GO, 1 when the dataset or spec cannot be read.
+
+    Example: synthgen validate out/dev --html out/dev/fidelity.html
+    """
+    # --- issue 6: --against compares with production's shape metrics instead of the spec ---
+    if against_path is not None:
+        from synthgen.sample.against_report import run_against
+
+        ctx.exit(run_against(dataset_dir, against_path, tolerance, json_path, quiet))
+    # --- end of --against ---
+    spec = load_spec(spec_path)
+    report = validate_dataset(
+        dataset_dir, spec, tolerance, spec_path=str(spec_path or DEFAULT_SPEC_PATH)
+    )
+    try:
+        write_json(report, dataset_dir / REPORT_NAME)
+    except DatasetError as exc:  # a read-only dataset still gets its verdict
+        click.echo(f"warning: {exc}", err=True)
+    if json_path is not None:
+        write_json(report, json_path)
+    if html_path is not None:
+        write_html(report, html_path)
+    if not quiet:
+        click.echo(render_table(report))
+        click.echo()
+    click.echo(render_decision(report))
+    ctx.exit(report.exit_code)

@@ -1,0 +1,86 @@
+"""Check 6: heavy rooms — their fraction, their minimum size, and their share of all messages.
+
+The share is derived, as the spec's resolution order says: band totals are exact and regular
+rooms keep their power law, so heavy rooms hold what is left. Expected share = 1 - (regular rooms
+x mean of the truncated power law) / messages; its noise comes from the exact distribution of a
+sum of that many power-law draws.
+"""
+
+from __future__ import annotations
+
+from synthgen.fidelity import expected as ex
+from synthgen.fidelity.checks.base import DISTRIBUTION, Check, share
+from synthgen.fidelity.context import CheckContext
+from synthgen.fidelity.facts import conversation_table
+from synthgen.fidelity.model import NOISE_Z, Metric, Outcome, at_least, exact, relative, skipped
+
+
+def run(ctx: CheckContext) -> Outcome:
+    """Compare heavy rooms with the spec's fraction, threshold and the derived message share."""
+    m, n, tol = ctx.spec.message_counts, ctx.counts, ctx.tolerance
+    table = conversation_table(ctx)
+    conversations, heavy, smallest, heavy_messages, messages, misplaced = ctx.query(
+        f"""
+        SELECT count(*), count(*) FILTER (WHERE is_heavy), min(messages) FILTER (WHERE is_heavy),
+               coalesce(sum(messages) FILTER (WHERE is_heavy), 0), coalesce(sum(messages), 0),
+               count(*) FILTER (WHERE is_heavy AND NOT (type = 'GROUP' AND size_class = 'large'))
+        FROM {table}
+        """
+    )[0]
+    total = n.conversations
+    metrics: list[Metric] = [
+        relative(
+            "heavy rooms, fraction of conversations",
+            share(n.heavy, total),
+            share(int(heavy), int(conversations)),
+            tol,
+            note=f"{n.heavy} expected = max(1, round({total} x {m.heavy_fraction}))",
+        ),
+        exact("heavy rooms that are not large groups", int(misplaced)),
+    ]
+    if heavy:
+        metrics.append(
+            at_least(
+                "smallest heavy room (messages)",
+                n.heavy_min_messages,
+                int(smallest),
+                note=f"threshold {m.heavy_min_messages} x scale",
+            )
+        )
+    else:
+        metrics.append(
+            skipped("smallest heavy room (messages)", n.heavy_min_messages, "no heavy rooms")
+        )
+    regular = n.conversations - n.heavy
+    model = ex.power_law(m.regular_alpha, m.regular_min, m.regular_max)
+    want = 1.0 - regular * model.mean / n.messages
+    if want <= 0:
+        metrics.append(
+            skipped(
+                "heavy rooms' share of messages",
+                want,
+                "regular rooms alone are expected to exceed the band total",
+            )
+        )
+    else:
+        # the regular rooms' sum is skewed (a few rooms near the maximum): its exact tails
+        low_sum, high_sum = ex.sum_bounds(model, regular, NOISE_Z)
+        mean_sum = regular * model.mean
+        noise = (
+            (high_sum - mean_sum) / n.messages / want,
+            (mean_sum - low_sum) / n.messages / want,
+        )
+        metrics.append(
+            relative(
+                "heavy rooms' share of messages",
+                want,
+                share(int(heavy_messages), int(messages)),
+                tol,
+                noise,
+                note=f"1 - {regular} regular rooms x {model.mean:.2f} / {n.messages}",
+            )
+        )
+    return Outcome(metrics=metrics)
+
+
+CHECK = Check(6, "heavy_rooms", "Heavy rooms", DISTRIBUTION, run)

@@ -1,0 +1,103 @@
+"""Check 2: messages per regular room — power-law alpha (MLE), median, p95, p99."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from synthgen.fidelity import expected as ex
+from synthgen.fidelity.checks.base import DISTRIBUTION, Check, histogram_quantile, log2_edges
+from synthgen.fidelity.context import CheckContext
+from synthgen.fidelity.facts import conversation_table
+from synthgen.fidelity.model import NOISE_Z, Chart, Metric, Outcome, exact, relative, skipped
+
+QUANTILES = (("median", 0.5), ("p95", 0.95), ("p99", 0.99))
+
+
+def run(ctx: CheckContext) -> Outcome:
+    """Fit the regular rooms' counts and compare with the spec's truncated power law."""
+    m, tol = ctx.spec.message_counts, ctx.tolerance
+    table = conversation_table(ctx)
+    rows = ctx.query(
+        f"""
+        SELECT messages, count(*) AS n FROM {table}
+        WHERE NOT coalesce(is_heavy, false) GROUP BY messages
+        """
+    )
+    values = np.array([r[0] for r in rows], dtype=np.int64)
+    counts = np.array([r[1] for r in rows], dtype=np.int64)
+    inside = (values >= m.regular_min) & (values <= m.regular_max)
+    rooms = int(counts.sum())
+    model = ex.power_law(m.regular_alpha, m.regular_min, m.regular_max)
+    metrics: list[Metric] = [
+        exact(
+            f"regular rooms outside [{m.regular_min}, {m.regular_max}] messages",
+            int(counts[~inside].sum()),
+        )
+    ]
+    fit_n = int(counts[inside].sum())
+    if fit_n < 2:
+        metrics.append(
+            skipped(
+                "regular-room power-law alpha (MLE)",
+                m.regular_alpha,
+                f"insufficient data: {fit_n} regular rooms",
+            )
+        )
+    else:
+        sum_log = float(np.log(values[inside]) @ counts[inside])
+        fitted = ex.fit_power_law_alpha(fit_n, sum_log, m.regular_min, m.regular_max)
+        noise = ex.power_law_alpha_noise(
+            m.regular_alpha, m.regular_min, m.regular_max, fit_n, NOISE_Z
+        )
+        metrics.append(
+            relative("regular-room power-law alpha (MLE)", m.regular_alpha, fitted, tol, noise)
+        )
+    for label, q in QUANTILES:
+        want = model.quantile(q)
+        if rooms == 0:
+            metrics.append(skipped(f"regular-room {label} messages", want, "no regular rooms"))
+            continue
+        got = histogram_quantile(values, counts, q)
+        metrics.append(
+            relative(
+                f"regular-room {label} messages",
+                want,
+                got,
+                tol,
+                model.quantile_noise(q, rooms, NOISE_Z),
+            )
+        )
+    notes = _budget_note(ctx, model, rooms)
+    edges = np.array(log2_edges(m.regular_min, max(m.regular_max, int(values.max(initial=1)))))
+    measured = np.histogram(values, bins=edges, weights=counts)[0] / max(rooms, 1)
+    chart = Chart(
+        "messages_per_conversation",
+        "Messages per regular room",
+        "messages per conversation",
+        edges.tolist(),
+        None,
+        measured.tolist(),
+        model.binned(edges).tolist(),
+        log_x=True,
+        log_y=True,
+    )
+    return Outcome(metrics=metrics, charts=[chart], notes=notes)
+
+
+def _budget_note(ctx: CheckContext, model: ex.Pmf, rooms: int) -> list[str]:
+    """Regular rooms are capped only when their draw would leave heavy rooms below threshold."""
+    n = ctx.counts
+    budget = n.messages - n.heavy * n.heavy_min_messages
+    expected_sum = rooms * model.mean
+    spread = math.sqrt(rooms * model.variance)
+    if expected_sum + NOISE_Z * spread > budget:
+        return [
+            f"regular rooms expect {expected_sum:,.0f} ± {spread:,.0f} messages against a "
+            f"budget of {budget:,}: the generator may cap the largest ones"
+        ]
+    return []
+
+
+CHECK = Check(2, "messages_per_conversation", "Messages per conversation", DISTRIBUTION, run)

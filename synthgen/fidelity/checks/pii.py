@@ -1,0 +1,109 @@
+"""Check 8: no real-looking personal data.
+
+Every user email must be on a reserved domain (RFC 2606 / 6761: example.com/.org/.net, *.test,
+*.example, *.invalid, *.localhost). No free-text column (users.displayName, conversations.title,
+messages.content) may hold an email address, a phone number, a Luhn-valid payment-card number or
+a national-ID number (US SSN, UK NINO). Every pattern needs a digit or an '@', so the message
+scan keeps only rows holding one (counted in the shared content scan) before running the
+regular expressions. Findings show a masked fragment only: the first and last two characters.
+"""
+
+from __future__ import annotations
+
+from synthgen.fidelity.checks.base import INTEGRITY, Check
+from synthgen.fidelity.context import CheckContext
+from synthgen.fidelity.facts import SUSPECT, message_profile
+from synthgen.fidelity.model import Finding, Metric, Outcome, exact
+
+RESERVED_EMAIL = r"[^@\s]+@([a-z0-9-]+\.)*(example\.(com|org|net)|test|example|invalid|localhost)"
+PATTERNS = {
+    "email": r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}",
+    "phone": r"(\+\d{1,3}[ .-]?)?(\(\d{3}\) ?|\b\d{3}[ .-])\d{3}[ .-]\d{4}\b|\+\d{8,15}\b",
+    "national_id": r"\b\d{3}-\d{2}-\d{4}\b|\b[A-CEGHJ-PR-TW-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b",
+}
+CARD = r"\b(\d[ -]?){12,18}\d\b"
+LABELS = {
+    "email": "email addresses in text columns",
+    "phone": "phone numbers in text columns",
+    "national_id": "national-ID numbers (US SSN, UK NINO) in text columns",
+    "payment_card": "payment-card numbers (Luhn-valid) in text columns",
+}
+SAMPLES = 5
+TEXT_COLUMNS = (("users", "displayName"), ("conversations", "title"))
+
+MACROS = r"""
+CREATE OR REPLACE TEMP MACRO fid_luhn(d) AS (
+    list_sum(list_transform(range(length(d)), lambda i:
+        CASE WHEN i % 2 = 1
+             THEN (2 * CAST(substr(d, length(d) - i, 1) AS INTEGER)) % 10
+                  + (2 * CAST(substr(d, length(d) - i, 1) AS INTEGER)) // 10
+             ELSE CAST(substr(d, length(d) - i, 1) AS INTEGER) END)) % 10 = 0);
+CREATE OR REPLACE TEMP MACRO fid_mask(h) AS (
+    CASE WHEN length(h) <= 6 THEN repeat('*', length(h))
+         ELSE left(h, 2) || repeat('*', length(h) - 4) || right(h, 2) END)
+"""
+
+
+def _lit(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def run(ctx: CheckContext) -> Outcome:
+    """Scan emails for reserved domains and text columns for PII patterns."""
+    ctx.query(MACROS)
+    metrics: list[Metric] = []
+    findings: list[Finding] = []
+    bad, samples = ctx.query(
+        f"""
+        SELECT count(*), list([id::VARCHAR, fid_mask(email)] ORDER BY id)[1:{SAMPLES}]
+        FROM users WHERE email IS NULL OR NOT regexp_full_match(email, {_lit(RESERVED_EMAIL)}, 'i')
+        """
+    )[0]
+    metrics.append(exact("user emails not on a reserved domain", int(bad)))
+    findings += [
+        Finding("email not on a reserved domain", "users", "email", i, m) for i, m in samples or []
+    ]
+    counts = dict.fromkeys(LABELS, 0)
+    for pattern, table, column, n, hits in _text_hits(ctx):
+        counts[pattern] += int(n)
+        findings += [Finding(pattern, table, column, i, m) for i, m in hits]
+    metrics += [exact(LABELS[p], counts[p]) for p in LABELS]
+    return Outcome(metrics=metrics, findings=findings)
+
+
+def _text_hits(ctx: CheckContext) -> list[tuple[str, str, str, int, list[list[str]]]]:
+    sources = [
+        f"SELECT '{t}' AS tbl, '{c}' AS col, id::VARCHAR AS id, \"{c}\" AS v "
+        f'FROM {t} WHERE "{c}" IS NOT NULL'
+        for t, c in TEXT_COLUMNS
+    ]
+    if message_profile(ctx).suspects:
+        sources.append(
+            f"SELECT 'messages', 'content', id::VARCHAR, content FROM messages WHERE {SUSPECT}"
+        )
+    union = "\n            UNION ALL ".join(sources)
+    simple = "\n            UNION ALL ".join(
+        f"SELECT tbl, col, id, '{name}' AS pattern, regexp_extract(v, {_lit(rx)}) AS hit "
+        f"FROM texts WHERE regexp_matches(v, {_lit(rx)})"
+        for name, rx in PATTERNS.items()
+    )
+    rows = ctx.query(
+        f"""
+        WITH texts AS MATERIALIZED (
+            {union}),
+        hits AS (
+            {simple}
+            UNION ALL
+            SELECT tbl, col, id, 'payment_card', hit FROM (
+                SELECT tbl, col, id, unnest(regexp_extract_all(v, {_lit(CARD)})) AS hit
+                FROM texts WHERE regexp_matches(v, {_lit(CARD)}))
+            WHERE fid_luhn(regexp_replace(hit, '[^0-9]', '', 'g')))
+        SELECT pattern, tbl, col, count(*),
+               list([id, fid_mask(hit)] ORDER BY id)[1:{SAMPLES}]
+        FROM hits GROUP BY ALL ORDER BY ALL
+        """
+    )
+    return [(str(p), str(t), str(c), int(n), list(h or [])) for p, t, c, n, h in rows]
+
+
+CHECK = Check(8, "pii", "PII absence", INTEGRITY, run)

@@ -1,0 +1,96 @@
+"""Check 7: read rate and the share of receipts in each delay band.
+
+A receipt whose readAt would fall after the snapshot is not written, so the expectation applies
+the spec's model to the observed message times: a message of age x at the snapshot gets a
+receipt in band b with probability read_rate * share_b * F_b(x), F_b the band's delay CDF in
+closed form. Messages are grouped by age in 2% steps (one DuckDB pass over createdAt).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from synthgen.fidelity import expected_time as ext
+from synthgen.fidelity.checks.base import DISTRIBUTION, Check, share
+from synthgen.fidelity.context import CheckContext
+from synthgen.fidelity.facts import (
+    AGE_BINS_PER_E,
+    DELAY_BINS_PER_DECADE,
+    ReceiptProfile,
+    message_times,
+    receipt_profile,
+)
+from synthgen.fidelity.model import NOISE_Z, Chart, Metric, Outcome, exact, relative
+
+CHART_DECADES = (-1, 7)  # delay chart from 0.1 s to 10**7 s
+
+
+def run(ctx: CheckContext) -> Outcome:
+    """Compare the read rate and delay-band shares with the truncation-aware expectation."""
+    r, tol = ctx.spec.receipts, ctx.tolerance
+    times = message_times(ctx)
+    prof = receipt_profile(ctx)
+    messages = float(times.hour_count.sum())
+    ages = np.exp((times.age_bin + 0.5) / AGE_BINS_PER_E)
+    ages_n = times.age_count.astype(np.float64)
+    want_total, want_band = ext.receipt_expectation(r, ages, ages_n, times.old)
+    written = prof.band >= 0
+    receipts = float(prof.count[written].sum())
+    want_rate = share(want_total, messages)
+    metrics: list[Metric] = [
+        relative(
+            "read rate (receipts per message)",
+            want_rate,
+            share(receipts, messages),
+            tol,
+            _noise(want_rate, messages),
+            note=f"spec read_rate {r.read_rate} less receipts past the snapshot",
+        ),
+    ]
+    for i, band in enumerate(r.bands):
+        want = share(float(want_band[i]), want_total)
+        got = share(float(prof.count[prof.band == i].sum()), receipts)
+        label = f"{band.name} share ({_span(band.min_seconds)}-{_span(band.max_seconds)})"
+        metrics.append(relative(label, want, got, tol, _noise(want, want_total)))
+    beyond = int(prof.count[prof.band == len(r.bands)].sum())
+    metrics.append(exact(f"receipts later than {_span(r.bands[-1].max_seconds)}", beyond))
+    return Outcome(metrics=metrics, charts=[_chart(ctx, prof, ages, ages_n, times.old)])
+
+
+def _noise(p: float, n: float) -> float:
+    return NOISE_Z * math.sqrt(p * (1 - p) / n) / p if p > 0 and n > 0 else 0.0
+
+
+def _span(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size and seconds % size == 0:
+            return f"{seconds / size:g} {unit}"
+    return f"{seconds:g} s"
+
+
+def _chart(
+    ctx: CheckContext, p: ReceiptProfile, ages: np.ndarray, ages_n: np.ndarray, old: int
+) -> Chart:
+    lo, hi = CHART_DECADES
+    steps = np.arange(lo * DELAY_BINS_PER_DECADE, hi * DELAY_BINS_PER_DECADE + 1)
+    edges = 10.0 ** (steps / DELAY_BINS_PER_DECADE)
+    written = p.band >= 0
+    clipped = np.clip(p.delay_bin[written] - steps[0], 0, len(steps) - 2)
+    measured = np.bincount(clipped, weights=p.count[written], minlength=len(steps) - 1)
+    expected = ext.receipt_delay_histogram(ctx.spec.receipts, edges, ages, ages_n, old)
+    return Chart(
+        "receipt_delay",
+        "Read receipt delay",
+        "seconds from message to receipt",
+        edges.tolist(),
+        None,
+        (measured / max(measured.sum(), 1)).tolist(),
+        (expected / max(expected.sum(), 1e-300)).tolist(),
+        log_x=True,
+        log_y=True,
+    )
+
+
+CHECK = Check(7, "read_receipts", "Read receipts", DISTRIBUTION, run)

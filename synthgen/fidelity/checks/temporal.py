@@ -1,0 +1,137 @@
+"""Check 5: diurnal peak / trough ratio, weekday / weekend ratio, burstiness.
+
+Rates are counts divided by exposure. A conversation's messages spread over its active span (its
+first message to the snapshot) in proportion to the spec's intensity, so the expected rate of an
+hour is intensity x activity, where activity sums messages / intensity mass over the
+conversations active then (few are active early in the window). A ratio's exposure is the
+window's hours in each set, weighted by activity and by the part of the intensity the ratio does
+not measure (the weekday factor for the diurnal ratio, the diurnal profile for the weekly one).
+Sampling noise counts bursts, not messages: a burst's messages fall in the same hour, so counts
+vary (2 - q) / q times more than independent messages would.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from synthgen.fidelity import expected_time as ext
+from synthgen.fidelity.checks.base import DISTRIBUTION, Check
+from synthgen.fidelity.context import CheckContext
+from synthgen.fidelity.facts import conversation_table, message_times
+from synthgen.fidelity.model import NOISE_Z, Chart, Metric, Outcome, relative, skipped
+
+BURST_MIN_MESSAGES = 100
+BURST_MIN_ROOMS = 5
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def run(ctx: CheckContext) -> Outcome:
+    """Compare time-of-day, day-of-week and burst figures with the spec's time model."""
+    t, tol = ctx.spec.time, ctx.tolerance
+    times = message_times(ctx)
+    window = ext.window_exposure(t)
+    start_hour = (t.snapshot_us - t.window_days * ext.US_PER_DAY) // ext.US_PER_HOUR
+    index = times.hour - start_hour
+    inside = (index >= 0) & (index < len(window.hour_of_day))
+    per_hour = np.bincount(
+        index[inside], weights=times.hour_count[inside], minlength=len(window.hour_of_day)
+    )
+    n = float(per_hour.sum())
+    inflation = ext.burst_inflation(t.inter_arrival_cv)
+    activity = _activity(ctx, window, start_hour)
+    intensity = window.intensity * activity
+    expected_count = n * intensity / max(intensity.sum(), 1e-300)
+    peak_hours, trough_hours = ext.hour_sets(t.diurnal)
+    peak = np.isin(window.hour_of_day, peak_hours)
+    trough = np.isin(window.hour_of_day, trough_hours)
+    metrics: list[Metric] = []
+
+    def ratio_metric(name: str, a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> Metric:
+        want = (intensity[a].sum() / weight[a].sum()) / (intensity[b].sum() / weight[b].sum())
+        got_a, got_b = per_hour[a].sum() / weight[a].sum(), per_hour[b].sum() / weight[b].sum()
+        if got_b == 0 or expected_count[a].sum() < 1 or expected_count[b].sum() < 1:
+            return skipped(name, want, "insufficient data: no messages in one of the hour sets")
+        noise = NOISE_Z * math.sqrt(
+            inflation * (1 / expected_count[a].sum() + 1 / expected_count[b].sum())
+        )
+        return relative(name, want, got_a / got_b, tol, noise)
+
+    metrics.append(
+        ratio_metric("peak / trough hourly rate", peak, trough, window.weekday_factor * activity)
+    )
+    metrics.append(
+        ratio_metric(
+            "weekday / weekend daily rate",
+            ~window.weekend,
+            window.weekend,
+            window.profile * activity,
+        )
+    )
+    metrics.append(_burst_metric(ctx))
+    return Outcome(metrics=metrics, charts=_charts(window, per_hour, intensity, start_hour))
+
+
+def _activity(ctx: CheckContext, window: ext.WindowExposure, start_hour: int) -> np.ndarray:
+    """Per window hour: the sum over conversations active then of messages / intensity mass of
+    their span (first message to the snapshot)."""
+    conversation_table(ctx)
+    rows = ctx.query(
+        f"""
+        SELECT first_t // {ext.US_PER_HOUR} AS hour, sum(messages) AS n
+        FROM fid_message_stats GROUP BY 1
+        """
+    )
+    hours = len(window.hour_of_day)
+    first = np.clip(np.array([r[0] for r in rows], dtype=np.int64) - start_hour, 0, hours - 1)
+    count = np.array([r[1] for r in rows], dtype=np.float64)
+    mass_after = np.cumsum(window.intensity[::-1])[::-1]  # intensity from each hour to the end
+    per_start = np.bincount(first, weights=count / mass_after[first], minlength=hours)
+    return np.asarray(np.cumsum(per_start), dtype=np.float64)
+
+
+def _burst_metric(ctx: CheckContext) -> Metric:
+    want, tol = ctx.spec.time.inter_arrival_cv, ctx.tolerance
+    table = conversation_table(ctx)
+    rooms, median, q25, q75 = ctx.query(
+        f"""
+        SELECT count(*), median(cv), quantile_cont(cv, 0.25), quantile_cont(cv, 0.75)
+        FROM (SELECT gap_sd / gap_mean AS cv FROM {table}
+              WHERE messages >= {BURST_MIN_MESSAGES} AND gap_mean > 0)
+        """
+    )[0]
+    name = f"burst: median CV of inter-arrival gaps (rooms with >= {BURST_MIN_MESSAGES} messages)"
+    if rooms < BURST_MIN_ROOMS:
+        return skipped(
+            name,
+            want,
+            f"insufficient data: {rooms} rooms with >= "
+            f"{BURST_MIN_MESSAGES} messages (need {BURST_MIN_ROOMS})",
+        )
+    # standard error of a median: 1.2533 * sd / sqrt(m), sd from the rooms' own spread (IQR)
+    noise = NOISE_Z * 1.2533 * ((q75 - q25) / 1.349) / math.sqrt(rooms) / want
+    return relative(name, want, float(median), tol, noise, note=f"{rooms} rooms")
+
+
+def _charts(
+    window: ext.WindowExposure, per_hour: np.ndarray, intensity: np.ndarray, start_hour: int
+) -> list[Chart]:
+    n, total = max(per_hour.sum(), 1.0), intensity.sum()
+    hod = window.hour_of_day
+    day = ((np.arange(len(hod)) + start_hour) // 24 + ext.EPOCH_WEEKDAY_SHIFT) % 7
+    charts = []
+    for name, title, key, labels in (
+        ("hour_of_day", "Hour of day (UTC)", hod, [f"{h:02d}" for h in range(24)]),
+        ("day_of_week", "Day of week (UTC)", day, list(WEEKDAYS)),
+    ):
+        size = len(labels)
+        measured = np.bincount(key, weights=per_hour, minlength=size) / n
+        expected = np.bincount(key, weights=intensity, minlength=size) / total
+        charts.append(
+            Chart(name, title, title.lower(), None, labels, measured.tolist(), expected.tolist())
+        )
+    return charts
+
+
+CHECK = Check(5, "temporal", "Temporal profile", DISTRIBUTION, run)

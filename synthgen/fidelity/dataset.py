@@ -1,0 +1,156 @@
+"""Open a dataset for the gate: check its tables and Parquet schemas, then expose them to DuckDB.
+
+Schemas are checked from the Parquet footers only (no data read), so a missing table, a column of
+the wrong type or a truncated file is a one-line DatasetError naming the file and column before
+any check runs. DuckDB then reads the shards in place through one view per table.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from synthgen.errors import DatasetError
+from synthgen.manifest import MANIFEST_NAME, read_manifest
+from synthgen.schema import TABLES
+
+GLOB_CHARS = set("*?[]{}")
+GIB = 1 << 30
+
+
+def default_memory_limit() -> str:
+    """Half the machine's memory, between 2 and 8 GiB: beyond that DuckDB spills to disk.
+
+    A tight limit keeps the gate's footprint small but makes DuckDB switch its big joins and
+    windows to partitioned, less parallel plans: at 4x the dev band a 2 GiB limit doubles the
+    wall time of the receipts join.
+    """
+    try:
+        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        physical = 4 * GIB
+    return f"{max(2, min(8, physical // 2 // GIB))}GiB"
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A dataset directory whose tables and schemas have been checked."""
+
+    root: Path
+    manifest: dict[str, Any]
+    manifest_sha256: str
+    files: dict[str, list[Path]]
+
+    @property
+    def band(self) -> str:
+        """The band the dataset was built for (a build input, not an expectation)."""
+        return str(self.manifest["band"])
+
+    @property
+    def scale(self) -> float:
+        """The scale the dataset was built at."""
+        return float(self.manifest["scale"])
+
+    def source(self, table: str) -> str:
+        """The read_parquet(...) expression for a table's shards."""
+        folder = str(self.root / table)
+        if GLOB_CHARS & set(folder):
+            listed = ", ".join(_sql_string(str(p)) for p in self.files[table])
+            return f"read_parquet([{listed}])"
+        return f"read_parquet({_sql_string(folder + '/*.parquet')})"
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _same_type(got: pa.DataType, want: pa.DataType) -> bool:
+    if pa.types.is_timestamp(want):
+        return bool(pa.types.is_timestamp(got) and got.unit == want.unit and got.tz is not None)
+    if pa.types.is_string(want):
+        return bool(
+            pa.types.is_string(got) or pa.types.is_large_string(got) or pa.types.is_string_view(got)
+        )
+    return bool(got.equals(want))
+
+
+def check_file_schema(path: Path, table: str) -> None:
+    """Raise DatasetError unless `path` is a readable Parquet file with the table's columns."""
+    try:
+        schema = pq.read_schema(path)
+    except (pa.ArrowException, OSError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatasetError(f"{path}: not a readable Parquet file ({first})") from None
+    expected = TABLES[table].arrow_schema
+    for field in expected:
+        index = schema.get_field_index(field.name)
+        if index < 0:
+            raise DatasetError(f"{path}: column {field.name!r} is missing")
+        got = schema.field(index).type
+        if not _same_type(got, field.type):
+            raise DatasetError(
+                f"{path}: column {field.name!r} has type {got}, the contract says {field.type}"
+            )
+    extra = [name for name in schema.names if expected.get_field_index(name) < 0]
+    if extra:
+        raise DatasetError(f"{path}: unexpected column {extra[0]!r} (not in the contract)")
+
+
+def open_dataset(root: Path | str) -> Dataset:
+    """Check the directory, its manifest, and every table's Parquet files and columns."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"{root}: not a directory")
+    if not any(root.iterdir()):
+        raise DatasetError(f"{root}: empty directory (not a synthgen dataset)")
+    files: dict[str, list[Path]] = {}
+    for table in TABLES:
+        found = sorted((root / table).glob("*.parquet")) if (root / table).is_dir() else []
+        if not found:
+            raise DatasetError(f"{root / table}: missing table {table!r} (no Parquet files)")
+        files[table] = found
+    manifest = read_manifest(root)
+    for table, paths in files.items():
+        for path in paths:
+            check_file_schema(path, table)
+    digest = hashlib.sha256((root / MANIFEST_NAME).read_bytes()).hexdigest()
+    return Dataset(root, manifest, digest, files)
+
+
+@contextmanager
+def connect(
+    dataset: Dataset, threads: int | None = None, memory_limit: str | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB connection with one view per table over its shards.
+
+    All cores by default; memory is capped and big operators spill to a private temp directory,
+    so the gate's footprint stays bounded whatever the band.
+    """
+    spill = Path(tempfile.mkdtemp(prefix="synthgen-fidelity-"))
+    con = duckdb.connect(
+        config={
+            "threads": threads or os.cpu_count() or 1,
+            "memory_limit": memory_limit or default_memory_limit(),
+            "temp_directory": str(spill),
+            "preserve_insertion_order": False,
+        }
+    )
+    try:
+        con.execute("SET enable_progress_bar = false")  # never draw on the user's terminal
+        for table in TABLES:
+            con.execute(f'CREATE VIEW "{table}" AS SELECT * FROM {dataset.source(table)}')
+        yield con
+    finally:
+        con.close()
+        shutil.rmtree(spill, ignore_errors=True)

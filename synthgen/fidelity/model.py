@@ -1,0 +1,307 @@
+"""Results of the fidelity gate: metrics, check results, tolerance and the judging rules.
+
+A metric compares a measured figure with the value the spec's model implies. Four rules exist:
+`relative` (deviation relative to the expected value, against the tolerance), `exact` (a count of
+violations that must be zero), `at_least` (a floor, e.g. the heavy-room threshold) and `skipped`
+(not enough data to judge; the reason is kept and shown).
+
+Sampling noise: at small scales a figure can differ from its expectation by chance alone. Each
+relative metric may carry the model's sampling noise, as a relative half-width of a NOISE_Z-sigma
+band (asymmetric for quantiles). Where that noise is within the tolerance the tolerance rule
+applies unchanged. Where it is wider, the tolerance cannot be confirmed from this much data: a
+deviation inside the noise is SKIP ("insufficient data"), beyond it WARN, beyond twice it FAIL.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from synthgen.errors import SynthgenError
+
+NOISE_Z = 4.0
+TOLERANCES = {"strict": 0.05, "normal": 0.15, "relaxed": 0.30}
+DEFAULT_TOLERANCE = "normal"
+
+
+class Status(StrEnum):
+    """Outcome of a metric or a check."""
+
+    PASS = "PASS"
+    WARN = "WARN"
+    FAIL = "FAIL"
+    SKIP = "SKIP"
+
+
+SEVERITY = {Status.PASS: 0, Status.SKIP: 1, Status.WARN: 2, Status.FAIL: 3}
+
+
+class ToleranceError(SynthgenError):
+    """--tolerance is not a known name or a fraction in (0, 1]."""
+
+
+def parse_tolerance(value: str | float) -> float:
+    """strict / normal / relaxed, or a relative tolerance as a number in (0, 1] (0.1 = 10%)."""
+    if isinstance(value, str) and value.strip().lower() in TOLERANCES:
+        return TOLERANCES[value.strip().lower()]
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ToleranceError(
+            f"--tolerance: {value!r} is not strict, normal, relaxed or a number"
+        ) from None
+    if not (0.0 < number <= 1.0) or math.isnan(number):
+        raise ToleranceError(f"--tolerance: must be a fraction in (0, 1], e.g. 0.15 (got {value})")
+    return number
+
+
+@dataclass
+class Metric:
+    """One measured figure against its expectation, with the verdict and why."""
+
+    name: str
+    rule: str
+    expected: float | None
+    measured: float | None
+    status: Status
+    deviation: float | None = None
+    tolerance: float | None = None
+    noise: tuple[float, float] | None = None
+    note: str = ""
+    unit: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (non-finite numbers become null)."""
+        return {
+            "name": self.name,
+            "rule": self.rule,
+            "expected": _finite(self.expected),
+            "measured": _finite(self.measured),
+            "status": self.status.value,
+            "deviation": _finite(self.deviation),
+            "tolerance": self.tolerance,
+            "noise": None if self.noise is None else [_finite(v) for v in self.noise],
+            "note": self.note,
+            "unit": self.unit,
+        }
+
+
+def _finite(value: float | None) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def relative(
+    name: str,
+    expected: float,
+    measured: float,
+    tolerance: float,
+    noise: float | tuple[float, float] = 0.0,
+    note: str = "",
+    unit: str = "",
+) -> Metric:
+    """Judge |measured - expected| / |expected| against the tolerance, widened by sampling noise."""
+    low, high = (noise, noise) if isinstance(noise, int | float) else noise
+    if expected == 0:
+        deviation = 0.0 if measured == 0 else math.inf
+    else:
+        deviation = abs(measured - expected) / abs(expected)
+    side = high if measured >= expected else low
+    if not math.isfinite(measured):
+        status = Status.FAIL
+    elif side <= tolerance:
+        status = _banded(deviation, tolerance)
+    else:
+        status = Status.SKIP if deviation <= side * (1 + 1e-9) else _banded(deviation, side)
+        if status is Status.SKIP:
+            extra = (
+                f"insufficient data: sampling noise ±{side:.0%} exceeds the ±{tolerance:.0%} "
+                "tolerance (consistent with the spec, not a proof)"
+            )
+            note = f"{note}; {extra}" if note else extra
+    return Metric(
+        name, "relative", expected, measured, status, deviation, tolerance, (low, high), note, unit
+    )
+
+
+def _banded(deviation: float, allowed: float) -> Status:
+    slack = 1 + 1e-9  # 1 - 0.85 is 0.15000000000000002: a figure on the boundary passes
+    if deviation <= allowed * slack:
+        return Status.PASS
+    if deviation <= 2 * allowed * slack:
+        return Status.WARN
+    return Status.FAIL
+
+
+def exact(name: str, measured: int, note: str = "", expected: int = 0) -> Metric:
+    """A count that must equal `expected` (by default a count of violations that must be 0)."""
+    status = Status.PASS if measured == expected else Status.FAIL
+    return Metric(name, "exact", expected, measured, status, note=note)
+
+
+def at_least(name: str, floor: float, measured: float, note: str = "", unit: str = "") -> Metric:
+    """A figure that must not be below `floor`."""
+    status = Status.PASS if measured >= floor else Status.FAIL
+    return Metric(name, "at_least", floor, measured, status, note=note, unit=unit)
+
+
+def skipped(
+    name: str, expected: float | None, reason: str, measured: float | None = None
+) -> Metric:
+    """A figure that cannot be judged (e.g. too few conversations); the reason is reported."""
+    return Metric(name, "skipped", expected, measured, Status.SKIP, note=reason)
+
+
+@dataclass
+class Chart:
+    """A distribution to draw: measured histogram against the spec's expected curve."""
+
+    name: str
+    title: str
+    x_label: str
+    edges: list[float] | None
+    labels: list[str] | None
+    measured: list[float]
+    expected: list[float]
+    log_x: bool = False
+    log_y: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "name": self.name,
+            "title": self.title,
+            "x_label": self.x_label,
+            "edges": self.edges,
+            "labels": self.labels,
+            "measured": [float(v) for v in self.measured],
+            "expected": [float(v) for v in self.expected],
+            "log_x": self.log_x,
+            "log_y": self.log_y,
+        }
+
+
+@dataclass
+class Finding:
+    """One offending row (integrity checks): never more of a value than a masked fragment."""
+
+    rule: str
+    table: str
+    column: str
+    row_id: str
+    detail: str
+
+    def to_dict(self) -> dict[str, str]:
+        """JSON-ready form."""
+        return dict(self.__dict__)
+
+
+@dataclass
+class Outcome:
+    """What a check's function returns: its metrics, charts, findings and notes."""
+
+    metrics: list[Metric] = field(default_factory=list)
+    charts: list[Chart] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CheckResult:
+    """A check's outcome with its identity, status, timing and the SQL it ran."""
+
+    number: int
+    name: str
+    title: str
+    kind: str
+    critical: bool
+    status: Status
+    outcome: Outcome
+    sql: list[dict[str, Any]]
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "number": self.number,
+            "name": self.name,
+            "title": self.title,
+            "kind": self.kind,
+            "critical": self.critical,
+            "status": self.status.value,
+            "seconds": round(self.seconds, 3),
+            "metrics": [m.to_dict() for m in self.outcome.metrics],
+            "charts": [c.to_dict() for c in self.outcome.charts],
+            "findings": [f.to_dict() for f in self.outcome.findings],
+            "notes": self.outcome.notes,
+            "sql": self.sql,
+        }
+
+
+def check_status(metrics: list[Metric]) -> Status:
+    """FAIL if any metric fails, else WARN if any warns, else PASS if any passed, else SKIP."""
+    if not metrics:
+        return Status.SKIP
+    worst = max(metrics, key=lambda m: SEVERITY[m.status]).status
+    if worst is Status.SKIP and any(m.status is Status.PASS for m in metrics):
+        return Status.PASS
+    return worst
+
+
+@dataclass
+class Decision:
+    """GO / NO-GO with the rationale naming each failing check."""
+
+    go: bool
+    reasons: list[str]
+    warnings: int
+    max_warnings: int
+    unconfirmed: list[str]
+
+    @property
+    def verdict(self) -> str:
+        """'GO' or 'NO-GO'."""
+        return "GO" if self.go else "NO-GO"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {
+            "verdict": self.verdict,
+            "go": self.go,
+            "reasons": self.reasons,
+            "warnings": self.warnings,
+            "max_warnings": self.max_warnings,
+            "unconfirmed": self.unconfirmed,
+        }
+
+
+def decide(results: list[CheckResult], max_warnings: int) -> Decision:
+    """Apply the decision rules.
+
+    NO-GO when an integrity check fails, a critical check is not PASS, any check FAILs, or the
+    non-critical distribution metrics hold more than `max_warnings` WARNs. SKIPped metrics
+    (insufficient data) neither pass nor block; they are listed as unconfirmed.
+    """
+    reasons: list[str] = []
+    warnings = 0
+    unconfirmed: list[str] = []
+    for r in results:
+        failing = [m.name for m in r.outcome.metrics if m.status is Status.FAIL]
+        warned = [m.name for m in r.outcome.metrics if m.status is Status.WARN]
+        unconfirmed += [f"{r.name}: {m.name}" for m in r.outcome.metrics if m.status is Status.SKIP]
+        label = f"check {r.number} {r.name}"
+        if r.kind == "integrity" and r.status is not Status.PASS:
+            reasons.append(f"{label} (integrity) failed: {', '.join(failing) or 'no data'}")
+        elif r.critical and r.status is not Status.PASS:
+            bad = failing + warned
+            reasons.append(f"{label} (critical) is {r.status.value}: {', '.join(bad) or 'no data'}")
+        elif r.status is Status.FAIL:
+            reasons.append(f"{label} failed: {', '.join(failing)}")
+        elif not r.critical and r.kind != "integrity":
+            warnings += len(warned)
+    if warnings > max_warnings:
+        reasons.append(f"{warnings} warnings, more than the {max_warnings} allowed")
+    return Decision(not reasons, reasons, warnings, max_warnings, unconfirmed)

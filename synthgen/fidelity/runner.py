@@ -1,0 +1,132 @@
+"""Run the gate: open the dataset, run every registered check, decide GO / NO-GO."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from synthgen import __version__
+from synthgen.errors import DatasetError, SpecError
+from synthgen.fidelity.checks import CHECKS, DISTRIBUTION
+from synthgen.fidelity.context import CheckContext
+from synthgen.fidelity.dataset import Dataset, connect, open_dataset
+from synthgen.fidelity.expected import band_counts
+from synthgen.fidelity.model import NOISE_Z, CheckResult, Decision, check_status, decide
+from synthgen.spec import Spec
+
+REPORT_FORMAT = 1
+
+
+@dataclass
+class FidelityReport:
+    """Everything the gate found: per-check results, the decision, and what was compared."""
+
+    dataset: Dataset
+    spec: Spec
+    spec_path: str
+    tolerance: float
+    results: list[CheckResult]
+    decision: Decision
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        """0 on GO, 3 on NO-GO."""
+        return 0 if self.decision.go else 3
+
+    def to_dict(self) -> dict[str, Any]:
+        """The full report as JSON-ready data."""
+        m = self.dataset.manifest
+        return {
+            "report_format": REPORT_FORMAT,
+            "synthgen_version": __version__,
+            "dataset": str(self.dataset.root),
+            "band": self.dataset.band,
+            "scale": self.dataset.scale,
+            "seed": m.get("seed"),
+            "manifest_sha256": self.dataset.manifest_sha256,
+            "dataset_sha256": m.get("dataset_sha256"),
+            "dataset_spec_sha256": m.get("spec_sha256"),
+            "spec": self.spec_path,
+            "spec_sha256": self.spec.digest,
+            "tolerance": self.tolerance,
+            "noise_z": NOISE_Z,
+            "critical_checks": list(self.spec.critical_checks),
+            "decision": self.decision.to_dict(),
+            "notes": self.notes,
+            "seconds": round(self.seconds, 3),
+            "checks": [r.to_dict() for r in self.results],
+        }
+
+
+def check_critical_names(spec: Spec) -> None:
+    """The spec's fidelity.critical list must name distribution checks of the registry."""
+    known = [c.name for c in CHECKS if c.kind == DISTRIBUTION]
+    for name in spec.critical_checks:
+        if name not in known:
+            raise SpecError(
+                f"spec field fidelity.critical: unknown check {name!r} "
+                f"(distribution checks: {', '.join(known)})"
+            )
+
+
+def validate_dataset(
+    root: Path | str,
+    spec: Spec,
+    tolerance: float,
+    spec_path: str = "specs/distribution-spec.json",
+    threads: int | None = None,
+    memory_limit: str | None = None,
+) -> FidelityReport:
+    """Validate the dataset in `root` against `spec`; raises DatasetError on unreadable data.
+
+    `threads` (default: all cores) and `memory_limit` (default: half the memory, 2-8 GiB; DuckDB
+    spills beyond it) tune DuckDB.
+    """
+    started = time.perf_counter()
+    check_critical_names(spec)
+    dataset = open_dataset(root)
+    if dataset.band not in spec.bands:
+        raise SpecError(
+            f"{spec_path}: the dataset's band {dataset.band!r} is not in this spec "
+            f"(it defines: {', '.join(sorted(spec.bands))})"
+        )
+    counts = band_counts(spec, dataset.band, dataset.scale)
+    notes = []
+    if dataset.manifest.get("spec_sha256") != spec.digest:
+        notes.append(
+            f"the dataset was built from spec {str(dataset.manifest.get('spec_sha256'))[:12]}, "
+            f"validated against spec {spec.digest[:12]} ({spec_path})"
+        )
+    results = []
+    with connect(dataset, threads, memory_limit) as con:
+        ctx = CheckContext(con, spec, dataset, counts, tolerance)
+        for check in CHECKS:
+            start = time.perf_counter()
+            try:
+                outcome = check.run(ctx)
+            except duckdb.Error as exc:
+                first = str(exc).strip().splitlines()[0]
+                raise DatasetError(f"{dataset.root}: check {check.name}: {first}") from None
+            results.append(
+                CheckResult(
+                    number=check.number,
+                    name=check.name,
+                    title=check.title,
+                    kind=check.kind,
+                    critical=check.name in spec.critical_checks,
+                    status=check_status(outcome.metrics),
+                    outcome=outcome,
+                    sql=ctx.take_log(),
+                    seconds=time.perf_counter() - start,
+                )
+            )
+    decision = decide(results, spec.max_warnings)
+    return FidelityReport(
+        dataset, spec, spec_path, tolerance, results, decision, time.perf_counter() - started, notes
+    )

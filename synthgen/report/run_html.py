@@ -1,0 +1,142 @@
+"""One self-contained HTML page for a `synthgen run`: both gates, fidelity charts, latency bars
+(pre vs post, per query and parameter class) and the plan change of each query. No network."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from synthgen.fidelity.html import STYLE
+from synthgen.fidelity.model import Chart
+from synthgen.fidelity.svg import chart_svg
+
+BAR_W, ROW_H, LABEL_W, PLOT_W = 14, 40, 230, 520
+
+
+def _badge(verdict: str) -> str:
+    colour = "#1a7f37" if verdict in ("GO", "PASS") else "#cf222e"
+    return f'<span class="badge" style="background:{colour};color:#fff">{escape(verdict)}</span>'
+
+
+def latency_svg(changes: list[dict[str, Any]], metric: str) -> str:
+    """Horizontal bars on a log scale: grey = pre, green = post, one pair per query x class."""
+    values = [v for c in changes for v in (c["pre_p50_ms"], c["post_p50_ms"]) if v > 0]
+    lo = 10 ** math.floor(math.log10(min(values, default=0.01)))
+    hi = 10 ** math.ceil(math.log10(max(values, default=1.0)))
+    span = math.log10(hi) - math.log10(lo) or 1.0
+
+    def x(v: float) -> float:
+        return LABEL_W + PLOT_W * (math.log10(max(v, lo)) - math.log10(lo)) / span
+
+    height = ROW_H * len(changes) + 40
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="latency" width="{LABEL_W + PLOT_W + 90}" '
+        f'height="{height}" role="img" aria-label="p50 latency before and after ({metric})">'
+    ]
+    for i, c in enumerate(changes):
+        top = 10 + i * ROW_H
+        label = f"{c['name']} ({c['param_class']})"
+        parts.append(
+            f'<text x="{LABEL_W - 6}" y="{top + 18}" text-anchor="end" font-size="12">'
+            f"{escape(label)}</text>"
+        )
+        for j, (key, colour, series) in enumerate(
+            (("pre_p50_ms", "#8c959f", "pre"), ("post_p50_ms", "#1a7f37", "post"))
+        ):
+            v = c[key]
+            parts.append(
+                f'<rect data-series="{series}" x="{LABEL_W}" y="{top + j * (BAR_W + 2)}" '
+                f'width="{x(v) - LABEL_W:.1f}" height="{BAR_W}" fill="{colour}">'
+                f"<title>{series} p50 {v:.3f} ms</title></rect>"
+            )
+            parts.append(
+                f'<text x="{x(v) + 4:.1f}" y="{top + j * (BAR_W + 2) + 11}" font-size="10">'
+                f"{v:.3g} ms</text>"
+            )
+    for k in range(int(span) + 1):
+        tick = lo * 10**k
+        parts.append(
+            f'<text x="{x(tick):.1f}" y="{height - 8}" font-size="10" '
+            f'text-anchor="middle">{tick:g} ms</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _plan_table(changes: list[dict[str, Any]]) -> str:
+    head = (
+        "<tr><th>query</th><th>class</th><th>pre p50 ms</th><th>post p50 ms</th>"
+        "<th>speedup</th><th>sorts</th><th>plan change</th></tr>"
+    )
+    rows = "".join(
+        f"<tr><td>{escape(c['name'])}</td><td>{escape(c['param_class'])}</td>"
+        f"<td>{c['pre_p50_ms']:.3f}</td><td>{c['post_p50_ms']:.3f}</td><td>{c['speedup']:.1f}x</td>"
+        f"<td>{c['sorts_before']} &rarr; {c['sorts_after']}</td>"
+        f"<td>{escape(c['plan_change'])}{' (degraded)' if c['degraded'] else ''}</td></tr>"
+        for c in changes
+    )
+    return f"<table>{head}{rows}</table>"
+
+
+def render_run_report(
+    fidelity: dict[str, Any],
+    comparison: dict[str, Any],
+    pre: dict[str, Any],
+    post: dict[str, Any],
+    state: dict[str, Any],
+) -> str:
+    charts = "".join(
+        f'<figure data-check="{escape(check["name"])}"><figcaption>{_badge(check["status"])} '
+        f"<b>{escape(chart['title'])}</b></figcaption>{chart_svg(Chart(**chart))}</figure>"
+        for check in fidelity["checks"]
+        for chart in check.get("charts", [])
+    )
+    stages = "".join(
+        f"<tr><td>{escape(k)}</td><td>{v.get('seconds', 0):.1f} s</td>"
+        f"<td>{escape(str(v.get('summary', '')))}</td></tr>"
+        for k, v in state["done"].items()
+    )
+    mitigations = "".join(f"<li>{escape(m)}</li>" for m in comparison.get("mitigations", []))
+    indexes = "".join(
+        f"<li>{escape(i['name'])} on {escape(i['table'])}</li>" for i in post.get("indexes", [])
+    )
+    f_verdict = fidelity["decision"]["verdict"]
+    return (
+        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
+        f"<title>synthgen run: fidelity {f_verdict}, indexes {comparison['decision']}</title>"
+        f"<style>{STYLE}</style></head><body>"
+        f"<h1>synthgen run</h1><p>Fidelity gate {_badge(f_verdict)} &nbsp; "
+        f"Index gate {_badge(comparison['decision'])}</p>"
+        f"<p>{escape('; '.join(comparison['reasons']))}</p>"
+        + (f"<h3>Mitigations</h3><ul>{mitigations}</ul>" if mitigations else "")
+        + f"<h2>Latency before and after (p50, {escape(comparison['metric'])}, log scale)</h2>"
+        f"{latency_svg(comparison['changes'], comparison['metric'])}"
+        f"<h2>Plan change per query</h2>{_plan_table(comparison['changes'])}"
+        f"<h2>Indexes after</h2><ul>{indexes}</ul>"
+        f"<h2>Fidelity: distributions</h2><div class=charts>{charts}</div>"
+        f"<h2>Stages</h2><table>{stages}</table>"
+        f"<p>dataset {escape(str(pre.get('dataset_sha256')))}, server "
+        f"{escape(str(pre.get('server', {}).get('settings', {}).get('server_version')))}</p>"
+        "</body></html>\n"
+    )
+
+
+def write_run_report(
+    path: Path,
+    fidelity_json: Path,
+    pre_json: Path,
+    post_json: Path,
+    compare_json: Path,
+    state: dict[str, Any],
+) -> Path:
+    """Assemble the page from the stages' JSON artifacts and write it atomically."""
+    docs = [json.loads(p.read_text()) for p in (fidelity_json, compare_json, pre_json, post_json)]
+    html = render_run_report(docs[0], docs[1], docs[2], docs[3], state)
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(html)
+    os.replace(tmp, path)
+    return path

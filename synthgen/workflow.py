@@ -1,0 +1,232 @@
+"""`synthgen run`: generate -> fidelity gate -> load -> pre baseline -> phase-2 indexes ->
+post baseline -> compare -> one HTML report. Every stage's artifact stays in DIR, and a rerun
+with the same parameters picks up after the last completed stage (DIR/run-state.json).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from synthgen.build import BuildOptions, build_dataset
+from synthgen.errors import SynthgenError
+from synthgen.fidelity import validate_dataset
+from synthgen.fidelity.html import write_html
+from synthgen.fidelity.report import REPORT_NAME, write_json
+from synthgen.postgres.connect import connect, validate_schema_name
+from synthgen.postgres.loader import LoadOptions, load_dataset
+from synthgen.report.run_html import write_run_report
+from synthgen.spec import Spec
+from synthgen.verify.baseline import run_baseline
+from synthgen.verify.compare import compare_baselines
+from synthgen.verify.indexes import DEFAULT_APPLY, run_script
+from synthgen.verify.queries import load_queries
+
+STAGES = (
+    "generate",
+    "validate",
+    "load",
+    "baseline_pre",
+    "indexes",
+    "baseline_post",
+    "compare",
+    "report",
+)
+STATE_NAME = "run-state.json"
+
+
+class GateFailed(SynthgenError):
+    """A gate said NO-GO: exit code 3, like `validate` and `verify compare`."""
+
+    exit_code = 3
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    band: str
+    scale: float
+    seed: str
+    out: Path
+    dsn: str
+    schema: str = "perf_synthetic"
+    runs: int = 20
+    workers: int = 1
+    force: bool = False
+    tolerance: float = 0.15
+    spec_path: str | None = None
+
+    def identity(self, spec: Spec) -> dict[str, Any]:
+        """What must match for a rerun to continue this run rather than start another."""
+        return {
+            "band": self.band,
+            "scale": self.scale,
+            "seed": self.seed,
+            "spec_sha256": spec.digest,
+            "schema": self.schema,
+        }
+
+
+Say = Callable[[str], None]
+
+
+def _write_json(path: Path, payload: Any) -> None:
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def _load_state(path: Path, identity: dict[str, Any]) -> dict[str, Any]:
+    if not path.exists():
+        return {"identity": identity, "done": {}}
+    state: dict[str, Any] = json.loads(path.read_text())
+    if state.get("identity") != identity:
+        raise SynthgenError(
+            f"{path.parent}: holds a run with other parameters ({state.get('identity')}); "
+            "choose another --out"
+        )
+    return state
+
+
+def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
+    """Run (or resume) every stage; returns the final summary (its index_gate says GO or NO-GO).
+
+    A fidelity NO-GO stops the run (GateFailed) unless opts.force.
+    """
+    validate_schema_name(opts.schema)
+    opts.out.mkdir(parents=True, exist_ok=True)
+    state_path = opts.out / STATE_NAME
+    state = _load_state(state_path, opts.identity(spec))
+    dataset = opts.out / "dataset"
+    files = {
+        "fidelity_json": dataset / REPORT_NAME,
+        "fidelity_html": opts.out / "fidelity.html",
+        "pre": opts.out / "baseline-pre.json",
+        "post": opts.out / "baseline-post.json",
+        "compare": opts.out / "compare.json",
+        "report": opts.out / "report.html",
+    }
+
+    def stage(name: str, work: Callable[[], dict[str, Any]]) -> None:
+        if name in state["done"]:
+            say(f"[{name}] done earlier, skipped")
+            return
+        say(f"[{name}] ...")
+        started = time.perf_counter()
+        info = work()
+        info["seconds"] = round(time.perf_counter() - started, 2)
+        state["done"][name] = info
+        _write_json(state_path, state)
+        say(f"[{name}] {info.get('summary', 'ok')} ({info['seconds']:.1f} s)")
+
+    def generate() -> dict[str, Any]:
+        report = build_dataset(
+            spec,
+            BuildOptions(
+                opts.band,
+                opts.scale,
+                opts.seed,
+                dataset,
+                workers=opts.workers,
+                spec_path=opts.spec_path,
+            ),
+        )
+        counts = report.manifest["counts"]
+        return {"summary": f"{counts['messages']:,} messages in {report.manifest['shards']} shards"}
+
+    def fidelity() -> dict[str, Any]:
+        report = validate_dataset(
+            dataset,
+            spec,
+            opts.tolerance,
+            spec_path=opts.spec_path or "specs/distribution-spec.json",
+        )
+        write_json(report, files["fidelity_json"])
+        write_html(report, files["fidelity_html"])
+        verdict = report.decision.verdict
+        if not report.decision.go and not opts.force:
+            raise GateFailed(
+                f"fidelity gate: NO-GO ({'; '.join(report.decision.reasons)}); "
+                f"see {files['fidelity_html']} (or pass --force)"
+            )
+        return {"summary": f"fidelity {verdict}", "verdict": verdict}
+
+    def load() -> dict[str, Any]:
+        resume = "load" in state.get("started", [])
+        state.setdefault("started", []).append("load")
+        _write_json(state_path, state)
+        report = load_dataset(
+            LoadOptions(
+                dataset,
+                opts.dsn,
+                schema=opts.schema,
+                jobs=opts.workers,
+                resume=resume,
+                replace=not resume,
+            )
+        )
+        return {"summary": f"{report.rows_loaded:,} rows into {opts.schema}", "steps": report.steps}
+
+    queries = load_queries()
+
+    def baseline(label: str, params_from: Path | None) -> dict[str, Any]:
+        params = json.loads(params_from.read_text())["parameters"] if params_from else None
+        conn = connect(opts.dsn, autocommit=True)
+        try:
+            doc = run_baseline(conn, opts.schema, label, queries, opts.runs, params)
+        finally:
+            conn.close()
+        _write_json(files[label], doc)
+        return {"summary": f"{len(doc['results'])} query x class results"}
+
+    def indexes() -> dict[str, Any]:
+        steps = run_script(opts.dsn, opts.schema, DEFAULT_APPLY)
+        built = [
+            {"index": s.index, "seconds": round(s.seconds, 2), "size_bytes": s.size_bytes}
+            for s in steps
+            if s.index
+        ]
+        return {"summary": f"{len(built)} indexes built", "indexes": built}
+
+    def compare() -> dict[str, Any]:
+        pre = json.loads(files["pre"].read_text())
+        post = json.loads(files["post"].read_text())
+        result = compare_baselines(pre, post)
+        _write_json(files["compare"], result.to_dict())
+        return {"summary": f"index gate {result.decision}", "verdict": result.decision}
+
+    def report() -> dict[str, Any]:
+        write_run_report(
+            files["report"],
+            files["fidelity_json"],
+            files["pre"],
+            files["post"],
+            files["compare"],
+            state,
+        )
+        return {"summary": f"report at {files['report']}"}
+
+    stage("generate", generate)
+    stage("validate", fidelity)
+    stage("load", load)
+    stage("baseline_pre", lambda: baseline("pre", None))
+    stage("indexes", indexes)
+    stage("baseline_post", lambda: baseline("post", files["pre"]))
+    stage("compare", compare)
+    stage("report", report)
+    comparison = json.loads(files["compare"].read_text())
+    summary = {
+        "out": str(opts.out),
+        "fidelity": state["done"]["validate"]["verdict"],
+        "index_gate": comparison["decision"],
+        "reasons": comparison["reasons"],
+        "mitigations": comparison["mitigations"],
+        "stages": {name: state["done"][name]["seconds"] for name in STAGES},
+        "artifacts": {k: str(v) for k, v in files.items()},
+        "options": {k: str(v) for k, v in asdict(opts).items() if k != "dsn"},
+    }
+    return summary

@@ -1,0 +1,102 @@
+"""A fresh dataset passes the gate; the command prints, saves and exits as documented."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from synthgen.fidelity import CHECKS, validate_dataset
+from synthgen.spec import load_spec
+
+
+def test_fresh_dataset_is_go_with_exact_counts(kit: Any, fid_dataset: Path) -> None:
+    report = validate_dataset(fid_dataset, load_spec(), 0.15)
+    assert report.decision.verdict == "GO", report.decision.reasons
+    assert report.exit_code == 0
+    assert [r.name for r in report.results] == [c.name for c in CHECKS]
+    data = report.to_dict()
+    # band totals at dev x 0.02 are exact: 5000 / 8000 / 5,000,000 messages times 0.02
+    assert kit.metric(data, "conversation_mix", "users (band total)")["measured"] == 100
+    assert kit.metric(data, "conversation_mix", "conversations (band")["measured"] == 160
+    assert kit.metric(data, "conversation_mix", "messages (band")["measured"] == 100_000
+    # the mix is split by largest remainder: 112 / 40 / 8 of 160
+    assert kit.metric(data, "conversation_mix", "DIRECT share")["measured"] == 112 / 160
+    assert kit.metric(data, "conversation_mix", "large group share")["measured"] == 8 / 160
+    # heavy rooms: max(1, round(160 x 0.02)) = 3
+    assert kit.metric(data, "heavy_rooms", "fraction")["measured"] == 3 / 160
+    # the receipt expectation accounts for receipts lost past the snapshot (0.82 -> ~0.805)
+    read = kit.metric(data, "read_receipts", "read rate")
+    assert 0.79 < read["expected"] < 0.815
+    assert abs(read["measured"] - read["expected"]) < 0.01
+    for c in data["checks"]:
+        if c["kind"] == "integrity":
+            assert c["status"] == "PASS", c["name"]
+            assert all(m["measured"] == 0 for m in c["metrics"])
+
+
+def test_cli_go_prints_the_table_and_saves_the_report(
+    kit: Any, fid_copy: Path, tmp_path: Path
+) -> None:
+    extra = tmp_path / "out" / "report.json"
+    result = kit.run_validate(str(fid_copy), "--json", str(extra))
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.splitlines()[0].split()[:7] == [
+        "check",
+        "metric",
+        "expected",
+        "measured",
+        "deviation",
+        "status",
+        "critical",
+    ]
+    for check in CHECKS:
+        assert f"{check.number} {check.name}" in out
+    assert "decision: GO" in out
+    saved = kit.report_of(fid_copy)
+    assert json.loads(extra.read_text()) == saved
+    manifest = (fid_copy / "manifest.json").read_bytes()
+    assert saved["manifest_sha256"] == hashlib.sha256(manifest).hexdigest()
+    assert saved["dataset_sha256"] == json.loads(manifest)["dataset_sha256"]
+    assert saved["spec_sha256"] == load_spec().digest
+    assert saved["decision"] == {**saved["decision"], "verdict": "GO", "go": True, "reasons": []}
+    assert saved["tolerance"] == 0.15
+    every = [m for c in saved["checks"] for m in c["metrics"]]
+    assert len(every) > 60
+    assert all("expected" in m and "measured" in m and m["status"] for m in every)
+    assert all(c["sql"] for c in saved["checks"])  # each check shows the SQL behind it
+
+
+def test_quiet_and_tolerance_options(kit: Any, fid_copy: Path) -> None:
+    quiet = kit.run_validate(str(fid_copy), "--quiet", "--tolerance", "relaxed")
+    assert quiet.exit_code == 0
+    assert quiet.stdout.startswith("decision: GO")
+    assert "check  metric" not in quiet.stdout
+    assert kit.report_of(fid_copy)["tolerance"] == 0.30
+    assert kit.run_validate(str(fid_copy), "--quiet", "--tolerance", "0.1").exit_code == 0
+    assert kit.report_of(fid_copy)["tolerance"] == 0.1
+    bad = kit.run_validate(str(fid_copy), "--tolerance", "loose")
+    assert bad.exit_code == 2
+    assert "--tolerance" in bad.stderr
+
+
+def test_every_command_help_has_an_example(kit: Any) -> None:
+    result = kit.run_validate("--help")
+    assert result.exit_code == 0
+    assert "Example: synthgen validate" in result.stdout
+
+
+@settings(max_examples=3, deadline=None, derandomize=True)
+@given(seed=st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=8))
+def test_fresh_datasets_are_go_for_any_seed(kit: Any, seed: str) -> None:
+    with tempfile.TemporaryDirectory(prefix="fid-seed-") as tmp:
+        root = kit.build(Path(tmp) / "ds", seed=seed, scale=0.02)
+        report = validate_dataset(root, load_spec(), 0.15)
+        assert report.decision.go, (seed, report.decision.reasons)
+        assert set(kit.statuses(report.to_dict()).values()) == {"PASS"}

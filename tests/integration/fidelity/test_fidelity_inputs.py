@@ -1,0 +1,77 @@
+"""Unreadable datasets: one-line errors naming the file and column, exit code 1."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def _one_line_error(kit: Any, args: list[str]) -> str:
+    result = kit.run_validate(*args)
+    assert result.exit_code == 1, result.output
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: ")
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def test_empty_directory(kit: Any, tmp_path: Path) -> None:
+    line = _one_line_error(kit, [str(tmp_path)])
+    assert f"{tmp_path}: empty directory" in line
+
+
+def test_not_a_directory(kit: Any, tmp_path: Path) -> None:
+    line = _one_line_error(kit, [str(tmp_path / "nowhere")])
+    assert "not a directory" in line
+
+
+def test_missing_table(kit: Any, fid_copy: Path) -> None:
+    shutil.rmtree(fid_copy / "read_receipts")
+    line = _one_line_error(kit, [str(fid_copy)])
+    assert "missing table 'read_receipts'" in line
+    assert str(fid_copy / "read_receipts") in line
+
+
+def test_column_of_the_wrong_type(kit: Any, fid_copy: Path) -> None:
+    kit.rewrite_table(fid_copy, "users", "SELECT * REPLACE (CAST(id AS VARCHAR) AS id) FROM users")
+    line = _one_line_error(kit, [str(fid_copy)])
+    assert "users/part-00000.parquet: column 'id' has type string" in line
+    assert "int64" in line
+
+
+def test_missing_column(kit: Any, fid_copy: Path) -> None:
+    kit.rewrite_table(
+        fid_copy, "conversations", 'SELECT * EXCLUDE ("updatedAt") FROM conversations'
+    )
+    line = _one_line_error(kit, [str(fid_copy)])
+    assert "conversations/part-00000.parquet: column 'updatedAt' is missing" in line
+
+
+def test_truncated_parquet_file(kit: Any, fid_copy: Path) -> None:
+    shard = sorted((fid_copy / "messages").glob("*.parquet"))[0]
+    data = shard.read_bytes()
+    shard.write_bytes(data[: len(data) // 2])
+    line = _one_line_error(kit, [str(fid_copy)])
+    assert f"{shard}: not a readable Parquet file" in line
+
+
+def test_missing_manifest(kit: Any, fid_copy: Path) -> None:
+    (fid_copy / "manifest.json").unlink()
+    line = _one_line_error(kit, [str(fid_copy)])
+    assert "no manifest" in line
+
+
+@pytest.mark.parametrize("flag", ["--debug"])
+def test_debug_shows_the_traceback(tmp_path: Path, flag: str) -> None:
+    from click.testing import CliRunner
+
+    from synthgen.cli import cli
+    from synthgen.errors import DatasetError
+
+    result = CliRunner().invoke(cli, [flag, "validate", str(tmp_path)])
+    assert isinstance(result.exception, DatasetError)

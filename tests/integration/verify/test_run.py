@@ -1,0 +1,93 @@
+"""`synthgen run` end to end at tiny scale, and its resume after an interrupted stage."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from synthgen.cli import cli
+from synthgen.workflow import STAGES
+
+
+def _run(dsn: str, out: Path) -> tuple[int, str]:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "--band",
+            "dev",
+            "--scale",
+            "0.02",
+            "--seed",
+            "run",
+            "--out",
+            str(out),
+            "--dsn",
+            dsn,
+            "--schema",
+            "run_e2e",
+            "--runs",
+            "2",
+            "--workers",
+            "2",
+        ],
+    )
+    return result.exit_code, result.stderr + result.stdout
+
+
+def test_run_end_to_end_then_resume(pg_dsn: str, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    code, output = _run(pg_dsn, out)
+    compare = json.loads((out / "compare.json").read_text())
+    assert code == (0 if compare["decision"] == "GO" else 3), output
+    state = json.loads((out / "run-state.json").read_text())
+    assert list(state["done"]) == list(STAGES)
+    assert state["done"]["validate"]["verdict"] == "GO"
+    for name in (
+        "fidelity.html",
+        "baseline-pre.json",
+        "baseline-post.json",
+        "compare.json",
+        "report.html",
+        "dataset/manifest.json",
+        "dataset/fidelity-report.json",
+    ):
+        assert (out / name).exists(), name
+    html = (out / "report.html").read_text()
+    assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")  # self-contained
+    assert html.count('data-series="pre"') == html.count('data-series="post"') == 12
+    assert len(re.findall(r"<figure data-check=", html)) >= 6  # fidelity charts
+    assert "idx_messages_conversation_created_desc" in html
+
+    # interrupt: the post baseline and everything after it never finished
+    for stage in ("baseline_post", "compare", "report"):
+        del state["done"][stage]
+    (out / "run-state.json").write_text(json.dumps(state))
+    (out / "compare.json").unlink()
+    code, output = _run(pg_dsn, out)
+    assert "[generate] done earlier, skipped" in output
+    assert "[indexes] done earlier, skipped" in output
+    assert "[baseline_post] 12 query x class results" in output
+    assert (out / "compare.json").exists() and (out / "report.html").exists()
+
+    # a run directory refuses other parameters
+    result = CliRunner().invoke(
+        cli,
+        [
+            "run",
+            "--band",
+            "dev",
+            "--scale",
+            "0.03",
+            "--out",
+            str(out),
+            "--dsn",
+            pg_dsn,
+            "--schema",
+            "run_e2e",
+        ],
+    )
+    assert result.exit_code == 1 and "holds a run with other parameters" in result.stderr
