@@ -176,7 +176,13 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="synthgen-bench-") as tmp:
         base = Path(tmp)
-        runs = [run_generate(base / "dev", 1.0, args.workers) for _ in range(args.repeat)]
+        runs, tpch_runs = [], []
+        for _ in range(args.repeat):  # interleaved with the peer, so both see the same noise
+            runs.append(run_generate(base / "dev", 1.0, args.workers))
+            if args.compare:
+                tpch_run = run_tpchgen(base / "tpch")
+                if tpch_run:
+                    tpch_runs.append(tpch_run)
         dev = median_of(runs)
         print(f"synthgen dev band (5M messages), workers={args.workers}, median of {args.repeat}:")
         walls = ", ".join(f"{r['wall_s']:.2f}" for r in runs)
@@ -190,7 +196,9 @@ def main() -> None:
         print(f"  peak RSS        {dev['peak_rss_mib']:8.0f} MiB (process tree)")
         shutil.rmtree(base / "dev", ignore_errors=True)
         if not args.skip_linearity:
-            big = run_generate(base / "dev4", 4.0, args.workers)
+            big = median_of(
+                [run_generate(base / "dev4", 4.0, args.workers) for _ in range(args.repeat)]
+            )
             per_msg_1 = dev["wall_s"] / dev["messages"]
             per_msg_4 = big["wall_s"] / big["messages"]
             print(
@@ -200,10 +208,10 @@ def main() -> None:
             )
             shutil.rmtree(base / "dev4", ignore_errors=True)
         if args.compare:
-            tpch = run_tpchgen(base / "tpch")
+            tpch = median_of(tpch_runs) if tpch_runs else None
             if tpch:
                 print(
-                    f"tpchgen-cli SF1 parquet: {tpch['wall_s']:.2f} s, "
+                    f"tpchgen-cli SF1 parquet, median of {len(tpch_runs)}: {tpch['wall_s']:.2f} s, "
                     f"{tpch['rows_per_s'] / 1e6:.2f} M rows/s ({int(tpch['rows']):,} rows), "
                     f"{tpch['mb_per_s']:.1f} MB/s"
                 )

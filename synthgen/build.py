@@ -334,11 +334,15 @@ def _build(
         done = _load_done(out, task.shard)
         if done is not None:
             folded.add(done)
-    todo = [
-        ShardJob(spec, opts.seed, str(out), opts.compression, t)
-        for t in plan.message_tasks
-        if t.shard not in folded.files
-    ]
+    # biggest shards first: the last ones to finish are then short, and no worker idles long
+    todo = sorted(
+        (
+            ShardJob(spec, opts.seed, str(out), opts.compression, t)
+            for t in plan.message_tasks
+            if t.shard not in folded.files
+        ),
+        key=lambda job: -int(job.task.piece_count.sum()),
+    )
     total = plan.counts.messages
     if progress:
         progress(folded.messages, total)

@@ -21,6 +21,8 @@ from synthgen.errors import DatasetError
 COMPRESSIONS = ("zstd", "snappy", "none")
 TMP_MARK = ".tmp-"
 HASH_BLOCK = 1 << 20
+ZSTD_LEVEL = 1
+NO_STATISTICS = ("content", "storageKey")
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,11 @@ def write_shard(
             tmp,
             schema,
             compression=None if compression == "none" else compression,
+            # zstd level 1: the text columns dominate the build time at pyarrow's default level
+            compression_level=ZSTD_LEVEL if compression == "zstd" else None,
             use_dictionary=dictionary,
-            write_statistics=True,
+            # min/max of free text helps no reader and costs a pass over every byte
+            write_statistics=[f.name for f in schema if f.name not in NO_STATISTICS],
         ) as writer:
             for batch in batches:
                 writer.write_batch(batch)
