@@ -63,8 +63,11 @@ def conversation_table(ctx: CheckContext) -> str:
 
     fid_message_stats has one row per conversationId seen in messages: message count, first and
     last createdAt, gap mean and sd, and violations with a sample message id each: createdAt not
-    increasing in id order, sender not a member, message before the sender joined (one pass:
-    the membership join rides along the window's scan). fid_conversations has one row per
+    strictly increasing in id order, sender not a member, message before the sender joined (one
+    pass: the membership join rides along the window's scan). The window runs in createdAt order
+    (the shards are nearly in that order, so the sort is cheaper than by id): createdAt
+    increases strictly in id order exactly when, in createdAt order, there is no tie and the
+    id never goes down. fid_conversations has one row per
     conversation: type, traits, member and message counts, updatedAt and gap figures.
     """
 
@@ -74,14 +77,15 @@ def conversation_table(ctx: CheckContext) -> str:
             CREATE OR REPLACE TEMP TABLE fid_message_stats AS
             WITH ordered AS (
                 SELECT m."conversationId" AS cid, m.id, epoch_us(m."createdAt") AS t,
-                       t - lag(t) OVER (PARTITION BY m."conversationId" ORDER BY m.id) AS gap,
+                       t - lag(t) OVER w AS gap, m.id < lag(m.id) OVER w AS id_back,
                        cu."userId" IS NULL AS not_member,
                        coalesce(cu."joinedAt" > m."createdAt", false) AS before_join
                 FROM messages m
                 LEFT JOIN conversation_users cu
-                       ON cu."conversationId" = m."conversationId" AND cu."userId" = m."senderId")
+                       ON cu."conversationId" = m."conversationId" AND cu."userId" = m."senderId"
+                WINDOW w AS (PARTITION BY m."conversationId" ORDER BY m."createdAt"))
             SELECT cid, count(*) AS messages, min(t) AS first_t, max(t) AS last_t,
-                   count(*) FILTER (WHERE gap <= 0) AS order_violations,
+                   count(*) FILTER (WHERE gap <= 0 OR id_back) AS order_violations,
                    count(*) FILTER (WHERE t > {c.snapshot_us}) AS after_snapshot,
                    count(*) FILTER (WHERE not_member) AS not_member,
                    min(id) FILTER (WHERE not_member) AS not_member_id,
@@ -303,7 +307,12 @@ class AttachmentProfile:
 
 
 def attachment_profile(ctx: CheckContext) -> AttachmentProfile:
-    """messages FULL JOIN attachments (grouped per message), with the spec's MIME lists."""
+    """Media messages FULL JOIN attachments (grouped per message), with the spec's MIME lists.
+
+    Only rows that break a rule are kept (none in a good dataset). Attachments that match no
+    media message are then looked up among all messages by a join built on those few rows:
+    found ones sit on a TEXT message, the rest point at no message at all.
+    """
 
     def compute(c: CheckContext) -> AttachmentProfile:
         allowed = ", ".join(
@@ -311,29 +320,52 @@ def attachment_profile(ctx: CheckContext) -> AttachmentProfile:
             for kind, model in c.spec.media.attachments.items()
             for mime in model.mime_types
         )
-        row = c.query(
+        c.query(
             f"""
+            CREATE OR REPLACE TEMP TABLE fid_attachments AS
             WITH allowed(kind, mime) AS (VALUES {allowed}),
             att AS (
                 SELECT a."messageId" AS mid, count(*) AS n, any_value(a.kind) AS kind,
                        count(*) FILTER (WHERE al.mime IS NULL) AS bad_mime
                 FROM attachments a
                 LEFT JOIN allowed al ON al.kind = a.kind AND al.mime = a."mimeType"
-                GROUP BY 1)
-            SELECT count(*) FILTER (WHERE m.type <> 'TEXT' AND att.mid IS NULL),
-                   count(*) FILTER (WHERE att.n > 1),
-                   count(*) FILTER (WHERE m.type = 'TEXT' AND att.mid IS NOT NULL),
-                   count(*) FILTER (WHERE m.id IS NOT NULL AND att.kind <> m.type),
-                   coalesce(sum(att.bad_mime), 0),
-                   coalesce(sum(att.n) FILTER (WHERE m.id IS NULL), 0),
-                   list(m.id ORDER BY m.id)
-                       FILTER (WHERE m.type <> 'TEXT' AND att.mid IS NULL)[1:5]
-            FROM (SELECT id, type FROM messages) m FULL JOIN att ON att.mid = m.id
+                GROUP BY 1),
+            media AS (SELECT id, type FROM messages WHERE type IS DISTINCT FROM 'TEXT')
+            SELECT m.id AS message_id, m.type, att.mid, att.n, att.kind, att.bad_mime
+            FROM media m FULL JOIN att ON att.mid = m.id
+            WHERE m.id IS NULL OR att.mid IS NULL OR att.n > 1 OR att.bad_mime > 0
+               OR att.kind IS DISTINCT FROM m.type
+            """
+        )
+        row = c.query(
+            """
+            SELECT count(*) FILTER (WHERE message_id IS NOT NULL AND mid IS NULL),
+                   count(*) FILTER (WHERE n > 1),
+                   count(*) FILTER (WHERE message_id IS NOT NULL AND mid IS NOT NULL
+                                    AND kind IS DISTINCT FROM type),
+                   coalesce(sum(bad_mime), 0),
+                   coalesce(sum(n) FILTER (WHERE message_id IS NULL), 0),
+                   list(message_id ORDER BY message_id)
+                       FILTER (WHERE message_id IS NOT NULL AND mid IS NULL)[1:5]
+            FROM fid_attachments
             """
         )[0]
-        media_without, multiple, text_with, mismatch, bad_mime, orphans = (int(v) for v in row[:6])
+        on_text, found = c.query(
+            """
+            SELECT count(*), coalesce(sum(u.n), 0)
+            FROM messages m JOIN (SELECT mid, n FROM fid_attachments WHERE message_id IS NULL) u
+              ON m.id = u.mid
+            """
+        )[0]
+        media_without, multiple, mismatch, bad_mime, unmatched = (int(v) for v in row[:5])
         return AttachmentProfile(
-            media_without, multiple, text_with, mismatch, bad_mime, orphans, list(row[6] or [])
+            media_without,
+            multiple,
+            int(on_text),
+            mismatch,
+            bad_mime,
+            unmatched - int(found),
+            list(row[5] or []),
         )
 
     value: AttachmentProfile = ctx.fact("attachment_profile", compute)

@@ -354,3 +354,24 @@ def test_stale_last_read(kit: Any, fid_copy: Path) -> None:
     report = _assert_only(kit, fid_copy, {"timestamps"})
     # its latest receipt is now later than lastReadAt, and no receipt matches lastReadAt
     assert kit.metric(report, "timestamps", "lastReadAt")["measured"] >= 2
+
+
+def test_attachments_on_a_text_message_and_on_no_message(kit: Any, fid_copy: Path) -> None:
+    kit.rewrite_table(
+        fid_copy,
+        "attachments",
+        """
+        SELECT * FROM attachments UNION ALL
+        SELECT max(a.id) + 1, (SELECT min(id) FROM messages WHERE type = 'TEXT'), 'IMAGE',
+               'image/png', 1000, 'att/on-text.png', min(a."createdAt")
+        FROM attachments a UNION ALL
+        SELECT max(a.id) + 2, (SELECT max(id) + 1000 FROM messages), 'AUDIO', 'audio/ogg', 1000,
+               'att/orphan.ogg', min(a."createdAt")
+        FROM attachments a
+        """,
+    )
+    report = _assert_only(kit, fid_copy, {"media", "referential_integrity"})
+    assert kit.metric(report, "media", "TEXT messages with an attachment")["measured"] == 1
+    assert kit.metric(report, "media", "without an attachment")["measured"] == 0
+    orphans = kit.metric(report, "referential_integrity", "attachments.messageId")
+    assert orphans["measured"] == 1
