@@ -13,58 +13,22 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from synthgen.spec import Spec
+from synthgen.engine.distributions import class_counts
+from synthgen.engine.skeleton import Counts, counts_for
 
 F64 = NDArray[np.float64]
 IQR_Z = 0.6744897501960817  # standard normal 75th percentile
 
 
-@dataclass(frozen=True)
-class BandCounts:
-    """Row counts the band and scale imply, and the derived heavy-room figures."""
-
-    users: int
-    conversations: int
-    messages: int
-    direct: int
-    small: int
-    large: int
-    heavy: int
-    heavy_min_messages: int
+# The band's counts and the class split are the spec's definitions, shared with the generator:
+# one implementation, so the gate and the engine cannot drift apart on what a band holds.
+BandCounts = Counts
+band_counts = counts_for
 
 
 def largest_remainder(total: int, shares: list[float]) -> list[int]:
-    """Split `total` by shares exactly (largest remainder, ties to the earlier class)."""
-    raw = np.asarray(shares, dtype=np.float64)
-    exact = raw / raw.sum() * total
-    base = np.floor(exact).astype(np.int64)
-    order = np.argsort(-(exact - base), kind="stable")
-    base[order[: total - int(base.sum())]] += 1
-    return [int(v) for v in base]
-
-
-def band_counts(spec: Spec, band: str, scale: float) -> BandCounts:
-    """Counts for this band and scale, as the spec defines them."""
-    b = spec.band(band)
-    c, m = spec.conversations, spec.message_counts
-    conversations = max(1, round(b.conversations * scale))
-    direct, small, large = largest_remainder(
-        conversations, [c.mix_direct, c.mix_small, c.mix_large]
-    )
-    heavy = round(conversations * m.heavy_fraction)
-    if m.heavy_fraction > 0:
-        heavy = max(1, heavy)
-    return BandCounts(
-        users=max(1, round(b.users * scale)),
-        conversations=conversations,
-        messages=max(1, round(b.messages * scale)),
-        direct=direct,
-        small=small,
-        large=large,
-        heavy=heavy,
-        # the threshold shrinks with tiny scales but never grows past the spec's value
-        heavy_min_messages=max(1, round(m.heavy_min_messages * min(scale, 1.0))),
-    )
+    """Split `total` by shares exactly (largest remainder)."""
+    return class_counts(total, shares)
 
 
 # --- discrete distributions ---------------------------------------------------------------

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from synthgen.engine.timemodel import hourly_profile
 from synthgen.fidelity.expected import F64, normal_cdf
 from synthgen.spec import Diurnal, ReceiptModel, TimeModel
 
@@ -18,17 +19,8 @@ EPOCH_WEEKDAY_SHIFT = 3  # 1970-01-01 was a Thursday: (day + 3) % 7 gives Monday
 
 
 def diurnal_profile(diurnal: Diurnal) -> F64:
-    """24 relative hourly rates: the spec's explicit profile, else trough 1, peaks at the ratio,
-    other hours half way between (the convention the spec's `peak_to_trough` documents)."""
-    if diurnal.hourly_profile is not None:
-        return np.asarray(diurnal.hourly_profile, dtype=np.float64)
-    ratio = diurnal.peak_to_trough
-    profile = np.full(24, (1.0 + ratio) / 2.0)
-    lo, hi = diurnal.trough_hours
-    profile[lo:hi] = 1.0
-    for start, end in diurnal.peak_hours:
-        profile[start:end] = ratio
-    return profile
+    """24 relative hourly rates, by the spec's convention (shared with the engine)."""
+    return hourly_profile(diurnal)
 
 
 def hour_sets(diurnal: Diurnal) -> tuple[list[int], list[int]]:
