@@ -138,19 +138,21 @@ def connect(
     so the gate's footprint stays bounded whatever the band.
     """
     spill = Path(tempfile.mkdtemp(prefix="synthgen-fidelity-"))
-    con = duckdb.connect(
-        config={
-            "threads": threads or os.cpu_count() or 1,
-            "memory_limit": memory_limit or default_memory_limit(),
-            "temp_directory": str(spill),
-            "preserve_insertion_order": False,
-        }
-    )
+    con: duckdb.DuckDBPyConnection | None = None
     try:
+        con = duckdb.connect(
+            config={
+                "threads": threads or os.cpu_count() or 1,
+                "memory_limit": memory_limit or default_memory_limit(),
+                "temp_directory": str(spill),
+                "preserve_insertion_order": False,
+            }
+        )
         con.execute("SET enable_progress_bar = false")  # never draw on the user's terminal
         for table in TABLES:
             con.execute(f'CREATE VIEW "{table}" AS SELECT * FROM {dataset.source(table)}')
         yield con
     finally:
-        con.close()
+        if con is not None:
+            con.close()
         shutil.rmtree(spill, ignore_errors=True)

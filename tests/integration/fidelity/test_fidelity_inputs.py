@@ -75,3 +75,22 @@ def test_debug_shows_the_traceback(tmp_path: Path, flag: str) -> None:
 
     result = CliRunner().invoke(cli, [flag, "validate", str(tmp_path)])
     assert isinstance(result.exception, DatasetError)
+
+
+def test_no_spill_directory_is_left_behind(
+    fid_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    import duckdb
+
+    from synthgen.fidelity.dataset import connect, open_dataset
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dataset = open_dataset(fid_dataset)
+    with connect(dataset) as con:
+        assert con.execute("SELECT count(*) FROM users").fetchone() == (100,)
+        assert len(list(tmp_path.iterdir())) == 1  # the private spill directory
+    with pytest.raises(duckdb.Error), connect(dataset, memory_limit="lots"):
+        pass
+    assert list(tmp_path.iterdir()) == []
