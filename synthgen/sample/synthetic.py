@@ -23,17 +23,8 @@ from synthgen.manifest import read_manifest
 from synthgen.sample.histograms import KNOWN_MIME_TYPES, MEDIA_KINDS, Thresholds, registry
 from synthgen.sample.metrics import FORMAT, VERSION, ShapeMetrics, parse_metrics
 from synthgen.sample.publish import empty_counts, publish
+from synthgen.schema import TABLES
 from synthgen.spec import parse_spec
-
-TABLES = (
-    "users",
-    "conversations",
-    "conversation_users",
-    "conversation_traits",
-    "messages",
-    "attachments",
-    "read_receipts",
-)
 
 
 def _views(con: duckdb.DuckDBPyConnection, dataset: Path) -> None:

@@ -10,7 +10,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from synthgen.fidelity.context import CheckContext
-from synthgen.fidelity.model import Outcome
+from synthgen.fidelity.expected import Pmf
+from synthgen.fidelity.model import Chart, Outcome
 
 DISTRIBUTION = "distribution"
 INTEGRITY = "integrity"
@@ -40,6 +41,33 @@ def log2_edges(low: float, high: float) -> list[float]:
     first = int(np.floor(np.log2(max(low, 1))))
     last = int(np.ceil(np.log2(high + 1)))
     return [float(2**k) for k in range(first, last + 1)]
+
+
+def log_binned_chart(
+    name: str,
+    title: str,
+    x_label: str,
+    low: float,
+    high: float,
+    values: NDArray[np.int64],
+    counts: NDArray[np.int64],
+    total: float,
+    model: Pmf,
+) -> Chart:
+    """Measured shares in power-of-two bins against the model's mass in the same bins."""
+    edges = np.array(log2_edges(low, high))
+    measured = np.histogram(values, bins=edges, weights=counts)[0] / max(total, 1)
+    return Chart(
+        name,
+        title,
+        x_label,
+        edges.tolist(),
+        None,
+        measured.tolist(),
+        model.binned(edges).tolist(),
+        log_x=True,
+        log_y=True,
+    )
 
 
 def share(part: float, whole: float) -> float:

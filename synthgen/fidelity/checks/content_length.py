@@ -12,10 +12,10 @@ import math
 import numpy as np
 
 from synthgen.fidelity import expected as ex
-from synthgen.fidelity.checks.base import DISTRIBUTION, Check, histogram_quantile, log2_edges
+from synthgen.fidelity.checks.base import DISTRIBUTION, Check, histogram_quantile, log_binned_chart
 from synthgen.fidelity.context import CheckContext
 from synthgen.fidelity.facts import message_profile
-from synthgen.fidelity.model import NOISE_Z, Chart, Metric, Outcome, exact, relative, skipped
+from synthgen.fidelity.model import NOISE_Z, Metric, Outcome, exact, relative, skipped
 
 
 def run(ctx: CheckContext) -> Outcome:
@@ -47,18 +47,16 @@ def run(ctx: CheckContext) -> Outcome:
         metrics.append(
             relative("caption share of media messages", p, captioned / n_media, tol, noise)
         )
-    edges = np.array(log2_edges(c.min_length, c.max_length))
-    measured = np.histogram(lengths, bins=edges, weights=counts)[0] / max(n, 1)
-    chart = Chart(
+    chart = log_binned_chart(
         "content_length",
         "TEXT content length",
         "characters",
-        edges.tolist(),
-        None,
-        measured.tolist(),
-        model.binned(edges).tolist(),
-        log_x=True,
-        log_y=True,
+        c.min_length,
+        c.max_length,
+        lengths,
+        counts,
+        n,
+        model,
     )
     return Outcome(metrics=metrics, charts=[chart])
 

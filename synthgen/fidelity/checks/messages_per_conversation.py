@@ -7,10 +7,10 @@ import math
 import numpy as np
 
 from synthgen.fidelity import expected as ex
-from synthgen.fidelity.checks.base import DISTRIBUTION, Check, histogram_quantile, log2_edges
+from synthgen.fidelity.checks.base import DISTRIBUTION, Check, histogram_quantile, log_binned_chart
 from synthgen.fidelity.context import CheckContext
 from synthgen.fidelity.facts import conversation_table
-from synthgen.fidelity.model import NOISE_Z, Chart, Metric, Outcome, exact, relative, skipped
+from synthgen.fidelity.model import NOISE_Z, Metric, Outcome, exact, relative, skipped
 
 QUANTILES = (("median", 0.5), ("p95", 0.95), ("p99", 0.99))
 
@@ -70,18 +70,16 @@ def run(ctx: CheckContext) -> Outcome:
             )
         )
     notes = _budget_note(ctx, model, rooms)
-    edges = np.array(log2_edges(m.regular_min, max(m.regular_max, int(values.max(initial=1)))))
-    measured = np.histogram(values, bins=edges, weights=counts)[0] / max(rooms, 1)
-    chart = Chart(
+    chart = log_binned_chart(
         "messages_per_conversation",
         "Messages per regular room",
         "messages per conversation",
-        edges.tolist(),
-        None,
-        measured.tolist(),
-        model.binned(edges).tolist(),
-        log_x=True,
-        log_y=True,
+        m.regular_min,
+        max(m.regular_max, int(values.max(initial=1))),
+        values,
+        counts,
+        rooms,
+        model,
     )
     return Outcome(metrics=metrics, charts=[chart], notes=notes)
 

@@ -11,17 +11,8 @@ import duckdb
 import pytest
 
 from synthgen.build import BuildOptions, build_dataset
+from synthgen.schema import TABLES
 from synthgen.spec import DEFAULT_SPEC_PATH, load_spec
-
-TABLES = (
-    "users",
-    "conversations",
-    "conversation_users",
-    "conversation_traits",
-    "messages",
-    "attachments",
-    "read_receipts",
-)
 
 
 def small_shard_spec(directory: Path, shard_messages: int = 5000) -> Path:
