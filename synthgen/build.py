@@ -45,7 +45,6 @@ from synthgen.write import (
 )
 
 STATE_DIR = ".synthgen"
-NO_DICTIONARY = ("content", "storageKey", "email", "id", "messageId")
 LOG2_BINS = 40
 
 
@@ -127,26 +126,23 @@ def run_message_shard(job: ShardJob) -> ShardResult:
         write_shard(
             root,
             shard_path("messages", n),
-            TABLES["messages"].arrow_schema,
+            TABLES["messages"],
             batches.message_batches(job.spec, shard, rows),
             job.compression,
-            NO_DICTIONARY,
         ),
         write_shard(
             root,
             shard_path("attachments", n),
-            TABLES["attachments"].arrow_schema,
+            TABLES["attachments"],
             batches.attachment_batches(job.spec, shard, rows),
             job.compression,
-            NO_DICTIONARY,
         ),
         write_shard(
             root,
             shard_path("read_receipts", n),
-            TABLES["read_receipts"].arrow_schema,
+            TABLES["read_receipts"],
             batches.receipt_batches(job.spec, shard, rows),
             job.compression,
-            NO_DICTIONARY,
         ),
     ]
     result = _result(job.task, shard, files, time.perf_counter() - start)
@@ -164,7 +160,7 @@ def _gap_seconds(shard: MessageShard) -> np.ndarray:
 def _result(
     task: MessageSlice, shard: MessageShard, files: list[WrittenFile], seconds: float
 ) -> ShardResult:
-    text_lengths = np.diff(shard.content_offsets)[shard.message_type == 0]
+    text_lengths = shard.content_lengths[shard.message_type == 0]
     return ShardResult(
         shard=task.shard,
         files=files,
@@ -445,10 +441,9 @@ def _write_skeleton_tables(
         write_shard(
             opts.out,
             shard_path(table, 0),
-            TABLES[table].arrow_schema,
+            TABLES[table],
             batch_iter,
             opts.compression,
-            NO_DICTIONARY,
         )
         for table, batch_iter in writers.items()
     ]

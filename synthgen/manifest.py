@@ -14,7 +14,10 @@ from synthgen.errors import DatasetError
 from synthgen.write import file_sha256
 
 MANIFEST_NAME = "manifest.json"
-FORMAT_VERSION = 1
+# Bumped whenever the same (spec, band, scale, seed) would give different bytes, so that a
+# half-built OUT of an older version is refused instead of resumed into a mix of two versions.
+# 2: text bodies drawn in one pass per shard; per-column encodings (delta, dictionary, plain).
+FORMAT_VERSION = 2
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,21 @@ PG_TYPES = {
 }
 
 
+# How each column is encoded in Parquet (measured per column in benchmarks/README.md):
+# "dictionary" for enums and foreign keys with many repeats, "delta" (DELTA_BINARY_PACKED) for
+# ids, timestamps and sizes, which are sorted or close to it, "plain" for free text. Dictionary
+# encoding of a nearly unique column is the slowest choice of all: the writer builds a hash table
+# of every value, then gives up. Free text gets no min/max statistics: no reader prunes on it.
+ENCODINGS = ("dictionary", "delta", "plain")
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
     type: pa.DataType
     nullable: bool = False
+    encoding: str = "plain"
+    statistics: bool = True
 
     @property
     def pg_type(self) -> str:
@@ -51,9 +61,33 @@ class Table:
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
 
+    def encoded(self, encoding: str) -> list[str]:
+        return [c.name for c in self.columns if c.encoding == encoding]
 
-def _c(name: str, type_: pa.DataType, nullable: bool = False) -> Column:
-    return Column(name, type_, nullable)
+
+def _c(
+    name: str,
+    type_: pa.DataType,
+    nullable: bool = False,
+    statistics: bool = True,
+    encoding: str | None = None,
+) -> Column:
+    """A column, encoded by its role unless told: enums and foreign keys by dictionary, the other
+    integers and timestamps by delta, text plainly."""
+    if encoding is not None:
+        pass
+    elif type_ in (pa.int64(), TIMESTAMP):
+        encoding = "dictionary" if name in DICTIONARY_KEYS else "delta"
+    elif type_ == pa.string():
+        encoding = "plain" if name in FREE_TEXT else "dictionary"
+    else:
+        encoding = "plain"
+    return Column(name, type_, nullable, encoding, statistics)
+
+
+# foreign keys that repeat a lot inside a shard (a room's messages, a user's receipts)
+DICTIONARY_KEYS = ("conversationId", "senderId", "userId")
+FREE_TEXT = ("email", "displayName", "title", "content", "storageKey")
 
 
 I64, STR, BOOL = pa.int64(), pa.string(), pa.bool_()
@@ -86,7 +120,7 @@ TABLES: dict[str, Table] = {
         Table(
             "conversation_users",
             (
-                _c("conversationId", I64),
+                _c("conversationId", I64, encoding="delta"),  # rows are sorted by conversation
                 _c("userId", I64),
                 _c("role", STR),
                 _c("joinedAt", TIMESTAMP),
@@ -103,7 +137,7 @@ TABLES: dict[str, Table] = {
                 _c("conversationId", I64),
                 _c("senderId", I64),
                 _c("type", STR),
-                _c("content", STR, True),
+                _c("content", STR, True, statistics=False),
                 _c("createdAt", TIMESTAMP),
             ),
             ("id",),
@@ -117,7 +151,7 @@ TABLES: dict[str, Table] = {
                 _c("kind", STR),
                 _c("mimeType", STR),
                 _c("sizeBytes", I64),
-                _c("storageKey", STR),
+                _c("storageKey", STR, statistics=False),
                 _c("createdAt", TIMESTAMP),
             ),
             ("id",),
@@ -131,7 +165,11 @@ TABLES: dict[str, Table] = {
         ),
         Table(
             "conversation_traits",
-            (_c("conversationId", I64), _c("isHeavy", BOOL), _c("sizeClass", STR)),
+            (
+                _c("conversationId", I64, encoding="delta"),  # one row per conversation, in order
+                _c("isHeavy", BOOL),
+                _c("sizeClass", STR),
+            ),
             ("conversationId",),
             (("conversationId", "conversations", "id"),),
             application=False,

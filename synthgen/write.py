@@ -17,12 +17,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synthgen.errors import DatasetError
+from synthgen.schema import Table
 
 COMPRESSIONS = ("zstd", "snappy", "none")
 TMP_MARK = ".tmp-"
 HASH_BLOCK = 1 << 20
 ZSTD_LEVEL = 1
-NO_STATISTICS = ("content", "storageKey")
 
 
 @dataclass(frozen=True)
@@ -48,27 +48,27 @@ def file_sha256(path: Path) -> str:
 def write_shard(
     root: Path,
     relative: str,
-    schema: pa.Schema,
+    table: Table,
     batches: Iterable[pa.RecordBatch],
     compression: str,
-    no_dictionary: tuple[str, ...] = (),
 ) -> WrittenFile:
-    """Stream batches into root/relative, one row group per batch; return size and checksum."""
+    """Stream batches into root/relative, one row group per batch, each column in its table's
+    encoding; return size and checksum."""
     final = root / relative
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.with_name(f"{final.name}{TMP_MARK}{os.getpid()}")
-    dictionary = [f.name for f in schema if f.name not in no_dictionary]
     rows = 0
     try:
         with pq.ParquetWriter(
             tmp,
-            schema,
+            table.arrow_schema,
             compression=None if compression == "none" else compression,
             # zstd level 1: the text columns dominate the build time at pyarrow's default level
             compression_level=ZSTD_LEVEL if compression == "zstd" else None,
-            use_dictionary=dictionary,
+            use_dictionary=table.encoded("dictionary"),
+            column_encoding=dict.fromkeys(table.encoded("delta"), "DELTA_BINARY_PACKED"),
             # min/max of free text helps no reader and costs a pass over every byte
-            write_statistics=[f.name for f in schema if f.name not in NO_STATISTICS],
+            write_statistics=[c.name for c in table.columns if c.statistics],
         ) as writer:
             for batch in batches:
                 writer.write_batch(batch)

@@ -9,9 +9,9 @@ import click
 
 from synthgen.build import BuildOptions, build_dataset
 from synthgen.cli.common import DomainCommand, emit_json
-from synthgen.errors import SpecError
+from synthgen.errors import DatasetError, SpecError
 from synthgen.executors import default_workers
-from synthgen.manifest import read_manifest
+from synthgen.manifest import FORMAT_VERSION, read_manifest
 from synthgen.spec import Spec, load_spec, parse_spec
 from synthgen.write import COMPRESSIONS
 
@@ -79,6 +79,13 @@ def _resolve(
 ) -> tuple[Spec, str, float, str, str, str | None]:
     if from_manifest is not None:
         manifest = read_manifest(from_manifest)
+        if manifest.get("format") != FORMAT_VERSION:
+            raise DatasetError(
+                f"{from_manifest}: format: written by dataset format {manifest.get('format')} "
+                f"(synthgen {manifest.get('synthgen_version', '?')}); this synthgen builds format "
+                f"{FORMAT_VERSION}, so its rebuild would not be byte-identical. Rebuild it with "
+                "that version of synthgen"
+            )
         spec = parse_spec(manifest["spec"], source=f"{from_manifest} (inline spec)")
         if spec.digest != manifest.get("spec_sha256", spec.digest):
             raise SpecError(f"{from_manifest}: inline spec does not match its spec_sha256")

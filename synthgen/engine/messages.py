@@ -20,7 +20,6 @@ from synthgen.spec import Spec
 
 I64 = NDArray[np.int64]
 TEXT_TYPE = 0  # message type codes index spec.MESSAGE_TYPES: TEXT, IMAGE, VIDEO, DOCUMENT, AUDIO
-TEXT_CHUNK_ROWS = 32_768
 
 
 @dataclass(frozen=True)
@@ -48,8 +47,9 @@ class MessageShard:
     message_sender: I64
     message_type: NDArray[np.int8]
     message_created_us: I64
-    content_data: NDArray[np.uint8]
-    content_offsets: I64
+    content_pool: NDArray[np.uint8]  # text i is content_pool[start_i : start_i + length_i]
+    content_starts: I64
+    content_lengths: I64  # 0 for null content
     content_valid: NDArray[np.bool_]
     attachment_id: I64
     attachment_message: I64
@@ -99,7 +99,7 @@ def generate_message_shard(
     sender_row = _weighted_member(rng, task, local_conv, eligible)
     mtype = _message_types(rng, spec, n)
     lengths, valid = _content_lengths(rng, spec, mtype)
-    content_data, content_offsets = _content(seed, task.shard, vocab, rng, lengths)
+    content_pool, content_starts = _content(seed, task.shard, vocab, rng, lengths)
 
     is_media = mtype != TEXT_TYPE
     media_rows = np.flatnonzero(is_media)
@@ -126,8 +126,9 @@ def generate_message_shard(
         message_sender=task.member_user[sender_row] + 1,
         message_type=mtype,
         message_created_us=created,
-        content_data=content_data,
-        content_offsets=content_offsets,
+        content_pool=content_pool,
+        content_starts=content_starts,
+        content_lengths=lengths,
         content_valid=valid,
         attachment_id=task.first_message_id + np.arange(len(media_rows), dtype=np.int64),
         attachment_message=message_id[media_rows],
@@ -203,16 +204,10 @@ def _content_lengths(
 def _content(
     seed: str, shard: int, vocab: list[bytes], rng: np.random.Generator, lengths: I64
 ) -> tuple[NDArray[np.uint8], I64]:
-    """Bodies as slices of a word pool made once per shard, in bounded chunks."""
+    """Bodies as slices of a word pool made once per shard: the pool and where each body starts."""
     pool, word_starts = text.word_pool(stream(seed, "text-pool", shard), vocab)
-    pool = np.concatenate([pool, pool[: int(lengths.max(initial=0)) + 1]])
-    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-    data = np.empty(int(offsets[-1]), dtype=np.uint8)  # filled in place: no second copy
-    for start in range(0, len(lengths), TEXT_CHUNK_ROWS):
-        stop = min(start + TEXT_CHUNK_ROWS, len(lengths))
-        chunk, _ = text.slice_text(rng, pool, word_starts, lengths[start:stop])
-        data[offsets[start] : offsets[stop]] = chunk
-    return data, offsets
+    pool = text.extend_pool(pool, int(lengths.max(initial=0)))
+    return pool, text.slice_starts(rng, word_starts, len(lengths))
 
 
 def _attachments(rng: np.random.Generator, spec: Spec, kind: NDArray[np.int8]) -> tuple[I64, I64]:

@@ -54,6 +54,17 @@ def test_json_summary_and_rebuild_from_manifest(tmp_path: Path) -> None:
     for f in json.loads((out / "manifest.json").read_text())["files"]:
         assert (out / f["path"]).read_bytes() == (tmp_path / "b" / f["path"]).read_bytes()
 
+    # a manifest of another dataset format cannot be rebuilt byte for byte: refused, not guessed
+    older = json.loads((out / "manifest.json").read_text())
+    older["format"] = 1
+    (tmp_path / "older.json").write_text(json.dumps(older))
+    code, _, err = _run(
+        "generate", "--from-manifest", str(tmp_path / "older.json"), "--out", str(tmp_path / "c")
+    )
+    assert code == 1
+    assert "format: written by dataset format 1" in err and "would not be byte-identical" in err
+    assert not (tmp_path / "c").exists()
+
 
 def test_other_parameters_refused_unless_overwrite(tmp_path: Path) -> None:
     out = tmp_path / "ds"

@@ -141,3 +141,33 @@ def test_media_and_content_shape(query: Query) -> None:
         "FROM messages WHERE type = 'TEXT'"
     )[0]
     assert abs(mu - 4.5) < 0.05 and abs(sigma - 1.2) < 0.05 and longest <= 2000
+
+
+def test_no_text_starts_or_ends_with_a_space(query: Query) -> None:
+    edges = query(
+        """SELECT count(*) FILTER (WHERE content LIKE ' %' OR content LIKE '% '),
+                  count(*) FILTER (WHERE content <> trim(content)), count(content)
+           FROM messages"""
+    )[0]
+    assert edges[0] == 0 and edges[1] == 0 and edges[2] > 50_000
+
+
+def test_columns_are_written_in_their_tables_encoding(small_dataset: Path) -> None:
+    for name, table in TABLES.items():
+        meta = pq.ParquetFile(sorted((small_dataset / name).glob("part-*.parquet"))[0]).metadata
+        group = meta.row_group(0)
+        for i, column in enumerate(table.columns):
+            chunk = group.column(i)
+            assert chunk.path_in_schema == column.name
+            encodings = set(chunk.encodings)
+            if column.encoding == "delta":
+                assert "DELTA_BINARY_PACKED" in encodings, (name, column.name, encodings)
+            elif column.encoding == "dictionary":
+                assert "RLE_DICTIONARY" in encodings, (name, column.name, encodings)
+            else:
+                assert encodings.isdisjoint({"RLE_DICTIONARY", "DELTA_BINARY_PACKED"}), (
+                    name,
+                    column.name,
+                    encodings,
+                )
+            assert chunk.is_stats_set == column.statistics, (name, column.name)
