@@ -1,26 +1,52 @@
 """Command-line interface: thin click commands over the library.
 
-Each command group lives in its own module and is registered here in one list.
+Each command group lives in its own module and is registered here in one table. A command's
+module is imported only when that command runs (or help lists it): `synthgen generate` never
+pays for importing DuckDB, ADBC or the fidelity gate.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
 from synthgen import __version__
 from synthgen.cli.common import run_cli
-from synthgen.cli.generate import generate
-from synthgen.cli.load import load, teardown
-from synthgen.cli.postgres import postgres
-from synthgen.cli.run import run
-from synthgen.cli.sample import calibrate, sample
-from synthgen.cli.validate import validate
-from synthgen.cli.verify import indexes, verify
+
+# command name -> "module:attribute", in the order `synthgen --help` lists them
+COMMANDS: dict[str, str] = {
+    "generate": "synthgen.cli.generate:generate",
+    "validate": "synthgen.cli.validate:validate",
+    "load": "synthgen.cli.load:load",
+    "teardown": "synthgen.cli.load:teardown",
+    "postgres": "synthgen.cli.postgres:postgres",
+    "verify": "synthgen.cli.verify:verify",
+    "indexes": "synthgen.cli.verify:indexes",
+    "sample": "synthgen.cli.sample:sample",
+    "calibrate": "synthgen.cli.sample:calibrate",
+    "run": "synthgen.cli.run:run",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when the command is looked up."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, attribute = target.split(":")
+        command = getattr(importlib.import_module(module), attribute)
+        assert isinstance(command, click.Command)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="synthgen")
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
 @click.pass_context
@@ -31,22 +57,6 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-
-
-COMMANDS: list[click.Command] = [
-    generate,
-    validate,
-    load,
-    teardown,
-    postgres,
-    verify,
-    indexes,
-    sample,
-    calibrate,
-    run,
-]
-for _command in COMMANDS:
-    cli.add_command(_command)
 
 
 def main() -> None:

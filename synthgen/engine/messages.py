@@ -114,11 +114,13 @@ def generate_message_shard(
     np.maximum.at(conv_last, local_conv, created)
     member_last_read = np.zeros(len(task.member_user), dtype=np.int64)
     np.maximum.at(member_last_read, reader_row, read_us)
-    users = np.concatenate([task.member_user[sender_row], task.member_user[reader_row]])
-    times = np.concatenate([created, read_us])
-    active_users, inverse = np.unique(users, return_inverse=True)
-    user_last = np.zeros(len(active_users), dtype=np.int64)
-    np.maximum.at(user_last, inverse, times)
+    # each user's latest activity (a send or a read), dense over the users this slice can touch:
+    # no sort, unlike np.unique; times are positive, so 0 means "not active in this shard"
+    latest = np.zeros(int(task.member_user.max(initial=-1)) + 1, dtype=np.int64)
+    np.maximum.at(latest, task.member_user[sender_row], created)
+    np.maximum.at(latest, task.member_user[reader_row], read_us)
+    active_users = np.flatnonzero(latest)
+    user_last = latest[active_users]
 
     return MessageShard(
         message_id=message_id,

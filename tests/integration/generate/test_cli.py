@@ -221,7 +221,10 @@ def test_disk_full_removes_the_partial_shard(tmp_path: Path) -> None:
 
 def _all_commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
     found = []
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):  # the top group is lazy: commands load on lookup
+        command = group.get_command(ctx, name)
+        assert command is not None, name
         found.append((f"{prefix}{name}", command))
         if isinstance(command, click.Group):
             found += _all_commands(command, f"{prefix}{name} ")
@@ -230,8 +233,20 @@ def _all_commands(group: click.Group, prefix: str = "") -> list[tuple[str, click
 
 def test_every_command_has_help_with_an_example() -> None:
     commands = _all_commands(cli)
-    assert "generate" in dict(commands)
+    assert {"generate", "validate", "load", "verify", "run", "postgres up"} <= set(dict(commands))
     for name, _ in commands:
         result = CliRunner().invoke(cli, [*name.split(), "--help"])
         assert result.exit_code == 0, name
         assert "Example" in result.output, f"{name} help has no example"
+
+
+def test_generate_does_not_import_the_other_stages() -> None:
+    """`synthgen generate` starts fast: DuckDB, ADBC and the gates load only for their commands."""
+    probe = (
+        "import sys; from synthgen.cli import cli; from click.testing import CliRunner; "
+        "r = CliRunner().invoke(cli, ['generate', '--help']); assert r.exit_code == 0; "
+        "print(sorted(m for m in ('duckdb', 'adbc_driver_postgresql', 'synthgen.fidelity') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
