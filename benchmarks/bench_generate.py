@@ -105,7 +105,8 @@ def run_generate(out: Path, scale: float, workers: int, band: str = "dev") -> di
     }
 
 
-def run_tpchgen(out: Path) -> dict[str, float] | None:
+def run_tpchgen(out: Path, compression: str | None = None) -> dict[str, float] | None:
+    """tpchgen-cli SF1 to Parquet, at its default compression (SNAPPY) or the one given."""
     exe = shutil.which("tpchgen-cli") or str(Path(sys.executable).parent / "tpchgen-cli")
     if not Path(exe).exists():
         print("tpchgen-cli not installed (pip install tpchgen-cli): skipping that comparison")
@@ -113,7 +114,15 @@ def run_tpchgen(out: Path) -> dict[str, float] | None:
     shutil.rmtree(out, ignore_errors=True)
     start = time.perf_counter()
     subprocess.run(
-        [exe, "parquet", "-s", "1", "--output-dir", str(out)],
+        [
+            exe,
+            "parquet",
+            "-s",
+            "1",
+            "--output-dir",
+            str(out),
+            *(["--compression", compression] if compression else []),
+        ],
         check=True,
         stdout=subprocess.DEVNULL,
     )
@@ -176,13 +185,15 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="synthgen-bench-") as tmp:
         base = Path(tmp)
-        runs, tpch_runs = [], []
-        for _ in range(args.repeat):  # interleaved with the peer, so both see the same noise
+        runs, tpch_runs, tpch_zstd_runs = [], [], []
+        for _ in range(args.repeat):  # interleaved with the peer, so all see the same noise
             runs.append(run_generate(base / "dev", 1.0, args.workers))
             if args.compare:
                 tpch_run = run_tpchgen(base / "tpch")
                 if tpch_run:
                     tpch_runs.append(tpch_run)
+                    # the same codec and level as synthgen's default, for a like-for-like ratio
+                    tpch_zstd_runs.append(run_tpchgen(base / "tpch", "ZSTD(1)"))
         dev = median_of(runs)
         print(f"synthgen dev band (5M messages), workers={args.workers}, median of {args.repeat}:")
         walls = ", ".join(f"{r['wall_s']:.2f}" for r in runs)
@@ -218,6 +229,16 @@ def main() -> None:
                 print(
                     "  ratio synthgen / tpchgen-cli rows/s: "
                     f"{dev['rows_per_s'] / tpch['rows_per_s']:.2f}x"
+                )
+                zstd = median_of([r for r in tpch_zstd_runs if r])
+                print(
+                    f"tpchgen-cli SF1 parquet ZSTD(1) (synthgen's codec), median of "
+                    f"{len(tpch_zstd_runs)}: {zstd['wall_s']:.2f} s, "
+                    f"{zstd['rows_per_s'] / 1e6:.2f} M rows/s, {zstd['mb_per_s']:.1f} MB/s"
+                )
+                print(
+                    "  ratio synthgen / tpchgen-cli ZSTD(1) rows/s: "
+                    f"{dev['rows_per_s'] / zstd['rows_per_s']:.2f}x"
                 )
             faker = run_faker()
             if faker:

@@ -90,7 +90,9 @@ def generate_message_shard(
         spec.time.in_burst_gap_seconds,
     )
     local_conv = np.repeat(task.piece_conv - task.conv_first, task.piece_count)
-    order = np.lexsort((local_conv, created))
+    # rows come in conversation order (the plan's pieces are), so a stable sort by time alone
+    # orders ties at the same microsecond by conversation: a lexsort's result at half its cost
+    order = np.argsort(created, kind="stable")
     created, local_conv = created[order], local_conv[order]
     n = len(created)
     message_id = task.first_message_id + np.arange(n, dtype=np.int64)

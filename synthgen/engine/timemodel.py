@@ -126,9 +126,26 @@ def bursty_times(
     t = burst_start[burst_id] + offset_in_burst.astype(np.int64)
     lo, hi = piece_lo_us[piece_of], hi_room[piece_of]
     t = np.where(t >= hi, lo + (t - lo) % np.maximum(hi - lo, 1), t)
-    order = np.lexsort((t, piece_of))
-    t = t[order]
-    return _strictly_increasing(t, piece_of)
+    return _strictly_increasing(_sort_within_pieces(t, piece_of, piece_lo_us, hi_room), piece_of)
+
+
+def _sort_within_pieces(
+    t: NDArray[np.int64],
+    piece_of: NDArray[np.int64],
+    lo_us: NDArray[np.int64],
+    hi_us: NDArray[np.int64],
+) -> NDArray[np.int64]:
+    """Sort the times of each piece (rows come grouped by piece, t in [lo, hi) of its piece).
+
+    Only the sorted values are needed, so one np.sort of the times shifted into disjoint ranges,
+    one per piece, replaces a two-key lexsort (about twice as fast).
+    """
+    span = np.maximum(hi_us - lo_us, 1)
+    # summed as floats: an int64 sum would itself wrap around
+    if float(span.sum(dtype=np.float64)) >= 2.0**62:  # keys would overflow: sort by two keys
+        return np.asarray(t[np.lexsort((t, piece_of))], dtype=np.int64)
+    shift = np.concatenate([[0], np.cumsum(span)[:-1]]) - lo_us
+    return np.asarray(np.sort(t + shift[piece_of]) - shift[piece_of], dtype=np.int64)
 
 
 def _strictly_increasing(t: NDArray[np.int64], piece_of: NDArray[np.int64]) -> NDArray[np.int64]:

@@ -54,6 +54,12 @@ def test_shards_follow_the_spec_shard_size() -> None:
     # pieces are at most half a shard, so no shard is more than 1.5 shards' worth
     assert sizes.max() <= 1.5 * SPEC.shard_messages
     assert sizes.sum() == 5_000_000
+    # the engine relies on this order (a stable sort by time then orders ties by conversation):
+    # pieces in conversation order, and a conversation's pieces in time order, disjoint
+    for task in plan.message_tasks:
+        assert np.all(np.diff(task.piece_conv) >= 0)
+        same = np.diff(task.piece_conv) == 0
+        assert np.all(task.piece_hi_us[:-1][same] <= task.piece_lo_us[1:][same])
 
 
 def test_members_are_distinct_and_direct_pairs_unique() -> None:

@@ -6,6 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from synthgen.engine import timemodel
 from synthgen.engine.timemodel import (
     US_PER_DAY,
     US_PER_HOUR,
@@ -77,3 +78,18 @@ def test_burst_cv_near_target() -> None:
     gaps = np.diff(t.reshape(k, 500), axis=1).astype(np.float64)
     cv = gaps.std(axis=1) / gaps.mean(axis=1)
     assert 2.0 < np.median(cv) < 3.2
+
+
+@settings(max_examples=40, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), pieces=st.integers(1, 30), huge=st.booleans())
+def test_sort_within_pieces_equals_a_two_key_sort(seed: int, pieces: int, huge: bool) -> None:
+    rng = np.random.default_rng(seed)
+    # huge spans take the lexsort path (shifted keys would overflow int64)
+    width = 2**61 if huge else 10**6
+    lo = rng.integers(0, width, pieces).astype(np.int64)
+    hi = lo + rng.integers(1, width, pieces)
+    counts = rng.integers(0, 50, pieces)
+    piece_of = np.repeat(np.arange(pieces), counts)
+    t = lo[piece_of] + (rng.random(len(piece_of)) * (hi - lo)[piece_of]).astype(np.int64)
+    expected = t[np.lexsort((t, piece_of))]
+    assert np.array_equal(timemodel._sort_within_pieces(t, piece_of, lo, hi), expected)
