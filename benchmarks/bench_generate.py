@@ -21,9 +21,7 @@ import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
-
-ROOT = Path(__file__).resolve().parent.parent
-SYNTHGEN = [sys.executable, "-c", "from synthgen.cli import main; main()"]
+from _common import generate_cmd
 
 
 class TreeRss:
@@ -68,22 +66,7 @@ class TreeRss:
 
 def run_generate(out: Path, scale: float, workers: int, band: str = "dev") -> dict[str, float]:
     shutil.rmtree(out, ignore_errors=True)
-    cmd = [
-        *SYNTHGEN,
-        "generate",
-        "--band",
-        band,
-        "--scale",
-        str(scale),
-        "--seed",
-        "bench",
-        "--out",
-        str(out),
-        "--workers",
-        str(workers),
-        "--quiet",
-        "--json",
-    ]
+    cmd = [*generate_cmd(out, scale, workers, band), "--json"]
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     with TreeRss(proc.pid) as rss:

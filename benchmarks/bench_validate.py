@@ -25,29 +25,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-SYNTHGEN = [sys.executable, "-c", "from synthgen.cli import main; main()"]
+from _common import ROOT, SYNTHGEN, generate_cmd
+
 TARGET_SECONDS = 10.0
 
 
 def generate(out: Path, scale: float, workers: int) -> float:
     """Build the dev band at `scale` into `out`; return the build's wall time."""
     shutil.rmtree(out, ignore_errors=True)
-    cmd = [
-        *SYNTHGEN,
-        "generate",
-        "--band",
-        "dev",
-        "--scale",
-        str(scale),
-        "--seed",
-        "bench",
-        "--out",
-        str(out),
-        "--workers",
-        str(workers),
-        "--quiet",
-    ]
+    cmd = generate_cmd(out, scale, workers)
     start = time.perf_counter()
     subprocess.run(cmd, cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 
@@ -70,3 +72,35 @@ class DomainFailure(click.ClickException):
 def emit_json(payload: Any) -> None:
     """Write a machine-readable summary to stdout."""
     click.echo(json.dumps(payload, indent=2, sort_keys=True, default=str))
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class ScaleType(click.ParamType):
+    """A float > 0, with a message that names the flag."""
+
+    name = "scale"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        try:
+            scale = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not scale > 0 or scale != scale or scale == float("inf"):
+            self.fail(f"must be a finite number > 0 (got {value})", param, ctx)
+        return scale
+
+
+def spec_option(
+    help_text: str = "Spec JSON (default specs/distribution-spec.json).",
+) -> Callable[[F], F]:
+    """--spec PATH, passed to the command as `spec_path` (None: the default spec)."""
+    return click.option("--spec", "spec_path", type=click.Path(path_type=Path), help=help_text)
+
+
+def workers_option(help_text: str = "Worker processes (default: all cores).") -> Callable[[F], F]:
+    """--workers N (N >= 1); None when not given, so the command picks all cores."""
+    return click.option("--workers", type=click.IntRange(min=1), default=None, help=help_text)

@@ -8,29 +8,12 @@ from typing import Any
 import click
 
 from synthgen.build import BuildOptions, build_dataset
-from synthgen.cli.common import DomainCommand, emit_json
+from synthgen.cli.common import DomainCommand, ScaleType, emit_json, spec_option, workers_option
 from synthgen.errors import DatasetError, SpecError
 from synthgen.executors import default_workers
 from synthgen.manifest import FORMAT_VERSION, read_manifest
 from synthgen.spec import Spec, load_spec, parse_spec
 from synthgen.write import COMPRESSIONS
-
-
-class ScaleType(click.ParamType):
-    """A float > 0, with a message that names the flag."""
-
-    name = "scale"
-
-    def convert(
-        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-    ) -> float:
-        try:
-            scale = float(value)
-        except (TypeError, ValueError):
-            self.fail(f"{value!r} is not a number", param, ctx)
-        if not scale > 0 or scale != scale or scale == float("inf"):
-            self.fail(f"must be a finite number > 0 (got {value})", param, ctx)
-        return scale
 
 
 def _progress_callback(quiet: bool) -> tuple[Any, Any]:
@@ -115,12 +98,7 @@ def _resolve(
 @click.option("--band", help="Size band from the spec: dev, staging or perf.")
 @click.option("--scale", type=ScaleType(), help="Multiply the band's counts by F (> 0). Default 1.")
 @click.option("--seed", help="Seed text; the same seed gives byte-identical files. Default 0.")
-@click.option(
-    "--spec",
-    "spec_path",
-    type=click.Path(path_type=Path),
-    help="Spec JSON (default specs/distribution-spec.json).",
-)
+@spec_option()
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
@@ -128,12 +106,7 @@ def _resolve(
     show_default=True,
     help="Dataset directory.",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Worker processes (default: all cores).",
-)
+@workers_option()
 @click.option(
     "--compression",
     type=click.Choice(COMPRESSIONS),

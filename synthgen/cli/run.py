@@ -6,8 +6,7 @@ from pathlib import Path
 
 import click
 
-from synthgen.cli.common import DomainCommand, emit_json
-from synthgen.cli.generate import ScaleType
+from synthgen.cli.common import DomainCommand, ScaleType, emit_json, spec_option, workers_option
 from synthgen.executors import default_workers
 from synthgen.postgres.connect import DEFAULT_SCHEMA, resolve_dsn
 from synthgen.spec import load_spec
@@ -22,12 +21,7 @@ NO_GO_EXIT = 3
     "--scale", type=ScaleType(), default=1.0, show_default=True, help="Multiply the band's counts."
 )
 @click.option("--seed", default="0", show_default=True, help="Seed text.")
-@click.option(
-    "--spec",
-    "spec_path",
-    type=click.Path(path_type=Path),
-    help="Spec JSON (default specs/distribution-spec.json).",
-)
+@spec_option()
 @click.option(
     "--out",
     type=click.Path(path_type=Path),
@@ -48,12 +42,7 @@ NO_GO_EXIT = 3
     show_default=True,
     help="Runs per query x class.",
 )
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Processes / connections (default: cores).",
-)
+@workers_option("Processes / connections (default: cores).")
 @click.option("--force", is_flag=True, help="Go on after a fidelity NO-GO.")
 @click.option("--json", "as_json", is_flag=True, help="Print the final summary as JSON.")
 def run(

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from synthgen.cli.common import DomainCommand
+from synthgen.cli.common import DomainCommand, spec_option
 from synthgen.errors import DatasetError
 from synthgen.fidelity import parse_tolerance, validate_dataset
 from synthgen.fidelity.html import write_html
@@ -35,12 +35,7 @@ class ToleranceType(click.ParamType):
 
 @click.command(cls=DomainCommand)
 @click.argument("dataset_dir", type=click.Path(path_type=Path))
-@click.option(
-    "--spec",
-    "spec_path",
-    type=click.Path(path_type=Path),
-    help="Spec JSON to validate against (default specs/distribution-spec.json).",
-)
+@spec_option("Spec JSON to validate against (default specs/distribution-spec.json).")
 @click.option(
     "--tolerance",
     type=ToleranceType(),
