@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from synthgen.engine.timemodel import IntensityGrid, bursty_times
+from synthgen.engine.timemodel import median_gap_cv
 from synthgen.sample.buckets import Bucket
 from synthgen.spec import TimeModel
 
@@ -44,28 +44,6 @@ def busy_rooms(
     return n, start
 
 
-def median_cv(
-    time: TimeModel, cv: float, counts: NDArray[np.int64], start: NDArray[np.float64]
-) -> float:
-    """The median CV of inter-arrival gaps the engine realises for these rooms at this spec cv."""
-    grid = IntensityGrid.build(time)
-    window = grid.end_us - grid.start_us
-    lo = grid.start_us + (start * window).astype(np.int64)
-    hi = np.full(len(counts), grid.end_us, dtype=np.int64)
-    rng = np.random.Generator(np.random.PCG64(7))  # common random numbers across cv values
-    times = bursty_times(rng, grid, lo, hi, counts, cv, time.in_burst_gap_seconds)
-    room = np.repeat(np.arange(len(counts)), counts)
-    same = room[1:] == room[:-1]
-    gaps = (np.diff(times)[same] / 1e6).astype(np.float64)
-    owner = room[1:][same]
-    k = np.bincount(owner, minlength=len(counts)).astype(np.float64)
-    mean = np.bincount(owner, gaps, minlength=len(counts)) / np.maximum(k, 1)
-    square = np.bincount(owner, gaps * gaps, minlength=len(counts)) / np.maximum(k, 1)
-    std = np.sqrt(np.maximum(square - mean * mean, 0.0))
-    ok = (k > 1) & (mean > 0)
-    return float(np.median(std[ok] / mean[ok])) if ok.any() else float("nan")
-
-
 def spec_cv_for(
     time: TimeModel, target: float, counts: NDArray[np.int64], start: NDArray[np.float64]
 ) -> float:
@@ -73,13 +51,13 @@ def spec_cv_for(
     if len(counts) == 0:
         return max(1.0, target)
     lo, hi = 1.0, max(2.0, 2.0 * target)
-    if median_cv(time, lo, counts, start) >= target:
+    if median_gap_cv(time, lo, counts, start) >= target:
         return lo
-    if median_cv(time, hi, counts, start) <= target:
+    if median_gap_cv(time, hi, counts, start) <= target:
         return hi
     for _ in range(BISECTION_STEPS):
         mid = (lo + hi) / 2.0
-        if median_cv(time, mid, counts, start) < target:
+        if median_gap_cv(time, mid, counts, start) < target:
             lo = mid
         else:
             hi = mid

@@ -104,7 +104,8 @@ def conversation_table(ctx: CheckContext) -> str:
             SELECT cv.id, cv.type, epoch_us(cv."createdAt") AS created_t,
                    epoch_us(cv."updatedAt") AS updated_t, tr."sizeClass" AS size_class,
                    tr."isHeavy" AS is_heavy, coalesce(mb.members, 0) AS members,
-                   coalesce(ms.messages, 0) AS messages, ms.last_t, ms.gap_mean, ms.gap_sd
+                   coalesce(ms.messages, 0) AS messages, ms.first_t, ms.last_t, ms.gap_mean,
+                   ms.gap_sd
             FROM conversations cv
             LEFT JOIN conversation_traits tr ON tr."conversationId" = cv.id
             LEFT JOIN members mb ON mb.cid = cv.id

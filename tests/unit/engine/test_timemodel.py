@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -93,3 +95,21 @@ def test_sort_within_pieces_equals_a_two_key_sort(seed: int, pieces: int, huge: 
     t = lo[piece_of] + (rng.random(len(piece_of)) * (hi - lo)[piece_of]).astype(np.int64)
     expected = t[np.lexsort((t, piece_of))]
     assert np.array_equal(timemodel._sort_within_pieces(t, piece_of, lo, hi), expected)
+
+
+def test_realised_gap_cv_follows_the_spec_and_rises_under_a_sharp_peak() -> None:
+    rng = np.random.default_rng(3)
+    counts = np.exp(rng.uniform(np.log(100), np.log(5000), 60)).astype(np.int64)
+    start = rng.random(60) * 0.5
+    flat = timemodel.median_gap_cv(SPEC.time, 2.5, counts, start)
+    assert abs(flat - 2.5) < 0.25
+    peaked = dataclasses.replace(
+        SPEC.time,
+        diurnal=dataclasses.replace(
+            SPEC.time.diurnal, hourly_profile=tuple([1.0] * 19 + [40.0, 40.0] + [1.0] * 3)
+        ),
+    )
+    assert timemodel.median_gap_cv(peaked, 2.5, counts, start) > flat * 1.1
+    # rooms too small to have a spread are NaN, not zero
+    cvs = timemodel.gap_cvs(SPEC.time, 2.5, np.array([1, 2, 500]), np.zeros(3))
+    assert np.isnan(cvs[0]) and np.isfinite(cvs[2])
