@@ -7,8 +7,8 @@ import pytest
 
 from synthgen.calibrate import fit
 from synthgen.calibrate.bursts import busy_rooms, spec_cv_for
-from synthgen.engine.timemodel import median_gap_cv
 from synthgen.engine import distributions as dist
+from synthgen.engine.timemodel import median_gap_cv
 from synthgen.sample.buckets import (
     DELAY_EDGES,
     LENGTH_EDGES,
