@@ -52,10 +52,12 @@ class TimeModel:
     window_days: int
     user_signup_days_before_window: int
     new_user_share: float
+    new_user_signup_within: float  # new users sign up in this first share of the window
     diurnal: Diurnal
     weekday_to_weekend: float
     inter_arrival_cv: float
     in_burst_gap_seconds: float
+    max_gap_share_of_mean: float  # an in-burst gap is at most this share of its piece's mean gap
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,12 @@ class ConversationModel:
     admin_share: float
     inactive_member_share: float
     late_joiner_share: float
+    heavy_open_within: float  # heavy rooms open in this first share of the window
+    regular_open_within: float  # other rooms open at rand ** regular_open_skew * this share
+    regular_open_skew: float
+    second_member_within_seconds: float
+    late_joiner_within_life: float  # late joiners arrive in this first share of the room's life
+    last_join_before_snapshot_seconds: float
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,8 @@ class ContentModel:
     caption_share: float
     caption_length: LogNormal
     vocabulary_words: int
+    word_zipf_exponent: float
+    pool_bytes: int
 
 
 @dataclass(frozen=True)
@@ -256,7 +266,7 @@ def _check_rules(raw: dict[str, Any], source: str) -> None:
         ),
         ("content", raw["content"]["min_length"], raw["content"]["max_length"]),
     ]
-    for name in ("near_term", "delayed", "stale"):
+    for name in ("immediate", "near_term", "delayed", "stale"):
         ranges.append(
             (
                 f"read_receipts.delay_mixture.{name}",
@@ -293,6 +303,7 @@ def _build(raw: dict[str, Any]) -> Spec:
         window_days=int(t["window_days"]),
         user_signup_days_before_window=int(t["user_signup_days_before_window"]),
         new_user_share=float(t["new_user_share"]),
+        new_user_signup_within=float(t["new_user_signup_within"]),
         diurnal=Diurnal(
             peak_hours=tuple((int(a), int(b)) for a, b in d["peak_hours"]),
             trough_hours=(int(d["trough_hours"][0]), int(d["trough_hours"][1])),
@@ -302,6 +313,7 @@ def _build(raw: dict[str, Any]) -> Spec:
         weekday_to_weekend=float(t["weekday_to_weekend"]),
         inter_arrival_cv=float(t["burst"]["inter_arrival_cv"]),
         in_burst_gap_seconds=float(t["burst"]["in_burst_gap_seconds"]),
+        max_gap_share_of_mean=float(t["burst"]["max_gap_share_of_mean"]),
     )
     c = raw["conversations"]
     conv_model = ConversationModel(
@@ -318,6 +330,12 @@ def _build(raw: dict[str, Any]) -> Spec:
         admin_share=float(c["admin_share"]),
         inactive_member_share=float(c["inactive_member_share"]),
         late_joiner_share=float(c["late_joiner_share"]),
+        heavy_open_within=float(c["opening"]["heavy_within"]),
+        regular_open_within=float(c["opening"]["regular_within"]),
+        regular_open_skew=float(c["opening"]["regular_skew"]),
+        second_member_within_seconds=float(c["joining"]["second_member_within_seconds"]),
+        late_joiner_within_life=float(c["joining"]["late_joiner_within_life"]),
+        last_join_before_snapshot_seconds=float(c["joining"]["last_join_before_snapshot_seconds"]),
     )
     m = raw["messages_per_conversation"]
     counts = MessageCountModel(
@@ -336,6 +354,8 @@ def _build(raw: dict[str, Any]) -> Spec:
         caption_share=float(ct["caption_share"]),
         caption_length=_lognormal(ct["caption_length_lognormal"]),
         vocabulary_words=int(ct["vocabulary_words"]),
+        word_zipf_exponent=float(ct["word_zipf_exponent"]),
+        pool_bytes=int(ct["pool_bytes"]),
     )
     md = raw["media"]
     attachments = {
@@ -363,7 +383,7 @@ def _build(raw: dict[str, Any]) -> Spec:
             DelayBand(
                 "immediate",
                 float(dm["immediate"]["share"]),
-                0.0,
+                float(dm["immediate"]["min_seconds"]),
                 float(dm["immediate"]["max_seconds"]),
             ),
             DelayBand(

@@ -12,22 +12,23 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
+from synthgen.engine.skeleton import opening_fractions
 from synthgen.engine.timemodel import median_gap_cv
 from synthgen.sample.buckets import Bucket
-from synthgen.spec import TimeModel
+from synthgen.spec import Spec, TimeModel
 
 MAX_ROOMS = 40
 BISECTION_STEPS = 18
 
 
 def busy_rooms(
-    buckets: list[Bucket], minimum: int, heavy_min: int, seed: int = 0
+    spec: Spec, buckets: list[Bucket], minimum: int, heavy_min: int, seed: int = 0
 ) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """Message counts and activity-start fractions of up to MAX_ROOMS simulated busy rooms.
 
     Counts are drawn log-uniformly inside production's buckets (in proportion to their counts);
-    start fractions follow the engine's skeleton (heavy rooms open in the first tenth of the
-    window, others at rand**1.3 * 0.9)."""
+    start fractions come from the engine's skeleton (`opening_fractions`, the spec's
+    conversations.opening)."""
     rng = np.random.default_rng(seed)
     usable = [b for b in buckets if b.upper > minimum]
     total = sum(b.count for b in usable)
@@ -40,7 +41,7 @@ def busy_rooms(
         hi = b.hi if b.hi is not None else lo * 2.0
         counts.append(np.exp(rng.uniform(np.log(lo), np.log(max(hi - 1, lo)), rooms)))
     n = np.rint(np.concatenate(counts)).astype(np.int64)
-    start = np.where(n >= heavy_min, rng.random(len(n)) * 0.1, rng.random(len(n)) ** 1.3 * 0.9)
+    start = opening_fractions(spec, n >= heavy_min, rng)
     return n, start
 
 

@@ -90,9 +90,9 @@ def burstiness(s: Section) -> None:
         *s.m.ordered("messages_per_regular_conversation"),
         *s.m.ordered("messages_per_heavy_conversation"),
     ]
-    counts, start = bursts.busy_rooms(rooms, t.burst_min_messages, t.heavy_min_messages)
-    time_model = parse_spec(s.spec, source="calibrated spec (so far)").time
-    cv = bursts.spec_cv_for(time_model, measured, counts, start)
+    so_far = parse_spec(s.spec, source="calibrated spec (so far)")
+    counts, start = bursts.busy_rooms(so_far, rooms, t.burst_min_messages, t.heavy_min_messages)
+    cv = bursts.spec_cv_for(so_far.time, measured, counts, start)
     s.set(
         "time.burst.inter_arrival_cv",
         sig(cv, 4),

@@ -88,6 +88,7 @@ def generate_message_shard(
         task.piece_count,
         spec.time.inter_arrival_cv,
         spec.time.in_burst_gap_seconds,
+        spec.time.max_gap_share_of_mean,
     )
     local_conv = np.repeat(task.piece_conv - task.conv_first, task.piece_count)
     # rows come in conversation order (the plan's pieces are), so a stable sort by time alone
@@ -101,7 +102,7 @@ def generate_message_shard(
     sender_row = _weighted_member(rng, task, local_conv, eligible)
     mtype = _message_types(rng, spec, n)
     lengths, valid = _content_lengths(rng, spec, mtype)
-    content_pool, content_starts = _content(seed, task.shard, vocab, rng, lengths)
+    content_pool, content_starts = _content(spec, seed, task.shard, vocab, rng, lengths)
 
     is_media = mtype != TEXT_TYPE
     media_rows = np.flatnonzero(is_media)
@@ -206,10 +207,18 @@ def _content_lengths(
 
 
 def _content(
-    seed: str, shard: int, vocab: list[bytes], rng: np.random.Generator, lengths: I64
+    spec: Spec,
+    seed: str,
+    shard: int,
+    vocab: list[bytes],
+    rng: np.random.Generator,
+    lengths: I64,
 ) -> tuple[NDArray[np.uint8], I64]:
     """Bodies as slices of a word pool made once per shard: the pool and where each body starts."""
-    pool, word_starts = text.word_pool(stream(seed, "text-pool", shard), vocab)
+    c = spec.content
+    pool, word_starts = text.word_pool(
+        stream(seed, "text-pool", shard), vocab, c.pool_bytes, c.word_zipf_exponent
+    )
     pool = text.extend_pool(pool, int(lengths.max(initial=0)))
     return pool, text.slice_starts(rng, word_starts, len(lengths))
 
@@ -236,7 +245,8 @@ def receipt_delays_us(rng: np.random.Generator, spec: Spec, n: int) -> tuple[I64
     immediate, near, delayed, stale = r.bands
     seconds = np.empty(n, dtype=np.float64)
     rows = band == 0
-    seconds[rows] = 0.5 + rng.random(int(rows.sum())) * (immediate.max_seconds - 0.5)
+    low = immediate.min_seconds
+    seconds[rows] = low + rng.random(int(rows.sum())) * (immediate.max_seconds - low)
     rows = band == 1
     # truncated exponential on [min, max) by inverse CDF
     scale = max(r.near_term_mean_seconds - near.min_seconds, 1.0)

@@ -105,6 +105,18 @@ def problems(spec: Spec, n: Counts) -> list[str]:
     return found
 
 
+def opening_fractions(
+    spec: Spec, heavy: NDArray[np.bool_], rng: np.random.Generator
+) -> NDArray[np.float64]:
+    """When each conversation opens, as a fraction of the window: heavy rooms early (they have the
+    most to say), the others skewed towards the start (rand ** skew), none in the last stretch."""
+    c = spec.conversations
+    n = len(heavy)
+    early = rng.random(n) * c.heavy_open_within
+    regular = rng.random(n) ** c.regular_open_skew * c.regular_open_within
+    return np.asarray(np.where(heavy, early, regular), dtype=np.float64)
+
+
 def build_skeleton(spec: Spec, n: Counts, seed: str) -> Skeleton:
     """Draw users, conversations, members and per-conversation message counts."""
     rng = stream(seed, "skeleton")
@@ -116,7 +128,7 @@ def build_skeleton(spec: Spec, n: Counts, seed: str) -> Skeleton:
     old_created = (
         window_start - (rng.random(n.users) * t.user_signup_days_before_window + 1) * US_PER_DAY
     )
-    new_created = window_start + rng.random(n.users) * 0.8 * window
+    new_created = window_start + rng.random(n.users) * t.new_user_signup_within * window
     user_created = np.where(new_user, new_created, old_created).astype(np.int64)
     user_weight = dist.zipf_weights(n.users, spec.conversations.membership_zipf_exponent, rng)
 
@@ -133,9 +145,7 @@ def build_skeleton(spec: Spec, n: Counts, seed: str) -> Skeleton:
 
     offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
     first_slot = offsets[:-1]
-    created_frac = np.where(
-        heavy, rng.random(n.conversations) * 0.1, rng.random(n.conversations) ** 1.3 * 0.9
-    )
+    created_frac = opening_fractions(spec, heavy, rng)
     created = window_start + (created_frac * window).astype(np.int64)
     created = np.maximum(created, user_created[member_user[first_slot]] + US_PER_SECOND)
 
@@ -237,14 +247,18 @@ def _join_times(
     n = len(member_conv)
     slot = np.arange(n) - first_slot[member_conv]
     conv_created = created[member_conv]
-    soon = conv_created + (rng.random(n) * 600 * US_PER_SECOND).astype(np.int64)
+    j = spec.conversations
+    soon = conv_created + (rng.random(n) * j.second_member_within_seconds * US_PER_SECOND).astype(
+        np.int64
+    )
     life = (snapshot_us - conv_created).astype(np.float64)
-    late = conv_created + (rng.random(n) * 0.9 * life).astype(np.int64)
+    late = conv_created + (rng.random(n) * j.late_joiner_within_life * life).astype(np.int64)
     is_late = (slot >= 2) & (rng.random(n) < spec.conversations.late_joiner_share)
     joined = np.where(slot == 0, conv_created, np.where(is_late, late, soon))
     joined = np.maximum(joined, user_created + US_PER_SECOND)
     joined = np.where(slot == 0, conv_created, joined)
-    return np.minimum(joined, snapshot_us - 3600 * US_PER_SECOND).astype(np.int64)
+    last = snapshot_us - int(j.last_join_before_snapshot_seconds * US_PER_SECOND)
+    return np.minimum(joined, last).astype(np.int64)
 
 
 def _message_counts(

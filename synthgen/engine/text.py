@@ -12,7 +12,6 @@ from numpy.typing import NDArray
 
 ONSETS = np.array(list("bdfgklmnprstvz"))
 VOWELS = np.array(list("aeiou"))
-POOL_BYTES = 1 << 20
 
 
 def vocabulary(rng: np.random.Generator, words: int) -> list[bytes]:
@@ -31,16 +30,16 @@ def vocabulary(rng: np.random.Generator, words: int) -> list[bytes]:
 
 
 def word_pool(
-    rng: np.random.Generator, vocab: list[bytes], size: int = POOL_BYTES
+    rng: np.random.Generator, vocab: list[bytes], size: int, zipf_exponent: float
 ) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
     """A buffer of random words separated by spaces, and the offset where each word starts.
 
-    Word frequencies follow a Zipf-like law, as in natural text.
+    Word frequencies follow a Zipf law (weight 1 / rank ** zipf_exponent), as in natural text.
     """
     lengths = np.array([len(w) + 1 for w in vocab], dtype=np.int64)
     flat = np.frombuffer(b" ".join(vocab) + b" ", dtype=np.uint8)
     word_start = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    weights = 1.0 / np.arange(1, len(vocab) + 1)
+    weights = 1.0 / np.arange(1, len(vocab) + 1) ** zipf_exponent
     weights /= weights.sum()
     count = size // int(lengths.mean()) + 2
     chosen = rng.choice(len(vocab), size=count, p=weights)

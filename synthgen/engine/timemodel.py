@@ -98,11 +98,13 @@ def bursty_times(
     piece_counts: NDArray[np.int64],
     inter_arrival_cv: float,
     in_burst_gap_s: float,
+    max_gap_share: float,
 ) -> NDArray[np.int64]:
     """Strictly increasing timestamps for every piece, concatenated piece after piece.
 
     Each piece gets piece_counts[i] times inside [lo_i, hi_i). Bursts open at times drawn from the
-    intensity; inside a burst, gaps are exponential with a mean that shrinks for dense pieces.
+    intensity; inside a burst, gaps are exponential with a mean of in_burst_gap_s, but at most
+    max_gap_share of the piece's mean gap (dense pieces).
     """
     n = int(piece_counts.sum())
     piece_of = np.repeat(np.arange(len(piece_counts)), piece_counts)
@@ -117,7 +119,7 @@ def bursty_times(
     burst_start = grid.sample(rng, piece_lo_us[burst_piece], hi_room[burst_piece])
     span = (hi_room - piece_lo_us).astype(np.float64)
     gap_mean_us = np.minimum(
-        in_burst_gap_s * US_PER_SECOND, span / np.maximum(piece_counts, 1) / 10
+        in_burst_gap_s * US_PER_SECOND, span / np.maximum(piece_counts, 1) * max_gap_share
     )
     gaps = rng.exponential(1.0, n) * gap_mean_us[piece_of]
     gaps[opens] = 0.0
@@ -188,7 +190,9 @@ def gap_cvs(
         n = counts[a:b]
         lo = grid.start_us + (start[a:b] * window).astype(np.int64)
         hi = np.full(len(n), grid.end_us, dtype=np.int64)
-        times = bursty_times(rng, grid, lo, hi, n, cv, time.in_burst_gap_seconds)
+        times = bursty_times(
+            rng, grid, lo, hi, n, cv, time.in_burst_gap_seconds, time.max_gap_share_of_mean
+        )
         room = np.repeat(np.arange(len(n)), n)
         same = room[1:] == room[:-1]
         gaps = (np.diff(times)[same] / 1e6).astype(np.float64)

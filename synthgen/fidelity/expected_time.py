@@ -74,13 +74,14 @@ def burst_inflation(inter_arrival_cv: float) -> float:
 def delay_band_cdfs(receipts: ReceiptModel, seconds: F64) -> F64:
     """CDF of each delay band's distribution at the given delays (shape: bands x len(seconds)).
 
-    immediate: uniform on [0.5 s, max); near-term: exponential from min with the spec's mean,
+    immediate: uniform on [min, max); near-term: exponential from min with the spec's mean,
     truncated at max; delayed: log-normal truncated to [min, max); stale: log-uniform.
     """
     x = np.asarray(seconds, dtype=np.float64)
     immediate, near, delayed, stale = receipts.bands
     out = np.zeros((4, len(x)))
-    out[0] = np.clip((x - 0.5) / (immediate.max_seconds - 0.5), 0.0, 1.0)
+    low = immediate.min_seconds
+    out[0] = np.clip((x - low) / (immediate.max_seconds - low), 0.0, 1.0)
     scale = max(receipts.near_term_mean_seconds - near.min_seconds, 1.0)
     top = 1.0 - math.exp(-(near.max_seconds - near.min_seconds) / scale)
     out[1] = np.clip((1.0 - np.exp(-np.maximum(x - near.min_seconds, 0.0) / scale)) / top, 0, 1)

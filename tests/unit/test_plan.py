@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from synthgen.engine.skeleton import DIRECT, LARGE, SMALL
+from synthgen.engine.timemodel import US_PER_DAY
 from synthgen.errors import PlanError
 from synthgen.plan import make_plan, smallest_scale
-from synthgen.spec import load_spec
+from synthgen.spec import load_spec, parse_spec
 
 SPEC = load_spec()
 
@@ -95,3 +98,22 @@ def test_too_small_scale_says_how_small_is_allowed() -> None:
     ):
         make_plan(SPEC, "dev", minimum / 2, "x")
     make_plan(SPEC, "dev", minimum, "x")  # the reported minimum itself works
+
+
+def test_rooms_open_and_members_join_as_the_spec_says() -> None:
+    """conversations.opening / joining are used, not constants of the engine's own."""
+    raw = json.loads(json.dumps(SPEC.raw))
+    opening = {"heavy_within": 0.02, "regular_within": 0.3, "regular_skew": 1}
+    raw["conversations"]["opening"] = opening
+    raw["conversations"]["joining"]["last_join_before_snapshot_seconds"] = 86400
+    spec = parse_spec(raw)
+    sk = make_plan(spec, "dev", 0.05, "open").skeleton
+    t = spec.time
+    start = t.snapshot_us - t.window_days * US_PER_DAY
+    frac = (sk.conv_created_us - start) / (t.window_days * US_PER_DAY)
+    # a creator who signed up later pushes the room's creation just past their sign-up
+    assert np.median(frac[sk.conv_is_heavy]) <= 0.02
+    assert np.quantile(frac[~sk.conv_is_heavy], 0.9) <= 0.3
+    assert sk.member_joined_us.max() <= t.snapshot_us - 86400 * 1_000_000
+    default = make_plan(SPEC, "dev", 0.05, "open").skeleton
+    assert ((default.conv_created_us - start) / (t.window_days * US_PER_DAY)).max() > 0.5

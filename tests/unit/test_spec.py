@@ -92,6 +92,18 @@ _DELETE = object()
         ("time.snapshot", "yesterday", "time.snapshot"),
         ("time.window_days", _DELETE, "'window_days' is a required property"),
         ("media.colour", "blue", "'colour' was unexpected"),
+        # the model's smaller figures are spec fields too, checked like the rest
+        ("conversations.opening.regular_within", 0, "conversations.opening.regular_within"),
+        ("conversations.opening", _DELETE, "'opening' is a required property"),
+        ("conversations.joining.late_joiner_within_life", 1.5, "late_joiner_within_life"),
+        ("time.burst.max_gap_share_of_mean", -0.1, "time.burst.max_gap_share_of_mean"),
+        ("time.new_user_signup_within", "most", "time.new_user_signup_within"),
+        ("content.pool_bytes", 100, "content.pool_bytes"),
+        (
+            "read_receipts.delay_mixture.immediate.min_seconds",
+            60,
+            "immediate: min (60) is greater than max (30)",
+        ),
     ],
 )
 def test_bad_fields_are_named(raw: dict[str, Any], path: str, value: Any, expected: str) -> None:

@@ -54,7 +54,7 @@ def test_pool_is_words_of_the_vocabulary() -> None:
     rng = np.random.default_rng(7)
     vocab = text.vocabulary(rng, 300)
     assert len(vocab) == 300 and len(set(vocab)) == 300
-    pool, word_starts = text.word_pool(rng, vocab, size=20_000)
+    pool, word_starts = text.word_pool(rng, vocab, 20_000, 1.0)
     words = pool.tobytes().split(b" ")
     assert set(w for w in words if w) <= set(vocab)
     # every word start is the first letter of a word: preceded by a space or at 0

@@ -62,7 +62,7 @@ def test_bursty_times_strictly_increase_inside_their_piece(
     hi = lo + span_hours * US_PER_HOUR
     hi = np.minimum(hi, GRID.end_us)
     c = np.array(counts, dtype=np.int64)
-    t = bursty_times(rng, GRID, lo, hi, c, 2.5, 40.0)
+    t = bursty_times(rng, GRID, lo, hi, c, 2.5, 40.0, 0.1)
     piece = np.repeat(np.arange(k), c)
     assert len(t) == c.sum()
     assert np.all(t >= lo[piece]) and np.all(t < hi[piece])
@@ -76,7 +76,7 @@ def test_burst_cv_near_target() -> None:
     lo = np.full(k, GRID.start_us, dtype=np.int64)
     hi = np.full(k, GRID.end_us, dtype=np.int64)
     c = np.full(k, 500, dtype=np.int64)
-    t = bursty_times(rng, GRID, lo, hi, c, 2.5, 40.0)
+    t = bursty_times(rng, GRID, lo, hi, c, 2.5, 40.0, 0.1)
     gaps = np.diff(t.reshape(k, 500), axis=1).astype(np.float64)
     cv = gaps.std(axis=1) / gaps.mean(axis=1)
     assert 2.0 < np.median(cv) < 3.2

@@ -82,8 +82,9 @@ def test_one_bucket_cannot_pin_a_parameter() -> None:
 
 
 def test_burst_cv_is_solved_through_the_engine() -> None:
-    time = load_spec().time
-    counts, start = busy_rooms([Bucket(100.0, 1000.0, 30.0)], 100, 10_000)
+    spec = load_spec()
+    time = spec.time
+    counts, start = busy_rooms(spec, [Bucket(100.0, 1000.0, 30.0)], 100, 10_000)
     assert len(counts) >= 30 and counts.min() >= 100 and counts.max() < 1000
     target = median_gap_cv(time, 3.0, counts, start)
     assert spec_cv_for(time, target, counts, start) == pytest.approx(3.0, abs=0.05)
