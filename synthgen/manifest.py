@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 from synthgen.errors import DatasetError
-from synthgen.write import file_sha256
 
 MANIFEST_NAME = "manifest.json"
 # Bumped whenever the same (spec, band, scale, seed) would give different bytes, so that a
@@ -86,15 +85,3 @@ def read_manifest(path_or_root: Path | str) -> dict[str, Any]:
 
 def file_entries(manifest: dict[str, Any]) -> list[FileEntry]:
     return [FileEntry(**entry) for entry in manifest["files"]]
-
-
-def verify_files(root: Path, manifest: dict[str, Any]) -> list[str]:
-    """Recompute every file's sha256; return one line per missing or mismatched file."""
-    problems = []
-    for entry in file_entries(manifest):
-        path = root / entry.path
-        if not path.exists():
-            problems.append(f"{entry.path}: missing")
-        elif file_sha256(path) != entry.sha256:
-            problems.append(f"{entry.path}: sha256 does not match the manifest")
-    return problems

@@ -68,9 +68,3 @@ def slice_starts(
 ) -> NDArray[np.int64]:
     """Where each of n texts starts in the pool: at a word chosen uniformly."""
     return np.asarray(word_starts[rng.integers(0, len(word_starts), size=n)], dtype=np.int64)
-
-
-def title_case_words(words: list[bytes], picks: NDArray[np.int64]) -> NDArray[np.str_]:
-    """Capitalised words chosen by index, as a NumPy string array (for names and titles)."""
-    table = np.array([w.decode().capitalize() for w in words])
-    return np.asarray(table[picks])
