@@ -43,7 +43,7 @@ def _codes(labels: tuple[str, ...] | list[str], codes: NDArray[np.integer]) -> p
 
 
 def _batches(
-    table: str, columns: dict[str, pa.Array], rows_per_group: int
+    table: str, columns: dict[str, pa.Array | pa.ChunkedArray], rows_per_group: int
 ) -> Iterator[pa.RecordBatch]:
     schema = TABLES[table].arrow_schema
     whole = pa.Table.from_arrays([columns[name] for name in schema.names], schema=schema)
@@ -101,8 +101,19 @@ def text_column(
 def message_batches(
     spec: Spec, shard: MessageShard, rows_per_group: int
 ) -> Iterator[pa.RecordBatch]:
-    content = text_column(
-        shard.content_pool, shard.content_starts, shard.content_lengths, shard.content_valid
+    # one string array per row group: its int32 offsets can never overflow, and the copy of the
+    # text is made a row group at a time
+    content = pa.chunked_array(
+        [
+            text_column(
+                shard.content_pool,
+                shard.content_starts[a : a + rows_per_group],
+                shard.content_lengths[a : a + rows_per_group],
+                shard.content_valid[a : a + rows_per_group],
+            )
+            for a in range(0, len(shard.content_lengths), rows_per_group)
+        ],
+        type=pa.string(),
     )
     columns = {
         "id": pa.array(shard.message_id),

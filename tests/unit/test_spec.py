@@ -99,6 +99,8 @@ _DELETE = object()
         ("time.burst.max_gap_share_of_mean", -0.1, "time.burst.max_gap_share_of_mean"),
         ("time.new_user_signup_within", "most", "time.new_user_signup_within"),
         ("content.pool_bytes", 100, "content.pool_bytes"),
+        # a shard's arrays must fit a worker's memory budget (~0.5 KB a message)
+        ("output.shard_messages", 5_000_000, "output.shard_messages"),
         (
             "read_receipts.delay_mixture.immediate.min_seconds",
             60,
