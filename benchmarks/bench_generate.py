@@ -201,6 +201,18 @@ def main() -> None:
                 f"the 1x run (1.000 = linear)"
             )
             shutil.rmtree(base / "dev4", ignore_errors=True)
+            # what a run costs whatever its size (start-up, planning, skeleton tables, tail):
+            # a build of 0.5 % of the band is nearly all fixed cost
+            fixed = median_of(
+                [run_generate(base / "tiny", 0.005, args.workers) for _ in range(args.repeat)]
+            )["wall_s"]
+            marginal_1 = (dev["wall_s"] - fixed) / dev["messages"]
+            marginal_4 = (big["wall_s"] - fixed) / big["messages"]
+            print(
+                f"  fixed cost per run (a 25 000-message build): {fixed:.2f} s; without it, time "
+                f"per message at 4x is {marginal_4 / marginal_1:.3f}x the 1x run"
+            )
+            shutil.rmtree(base / "tiny", ignore_errors=True)
         if args.compare:
             tpch = median_of(tpch_runs) if tpch_runs else None
             if tpch:
