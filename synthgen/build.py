@@ -269,14 +269,15 @@ def prepare_out(spec: Spec, opts: BuildOptions) -> None:
     if opts.overwrite:
         clear_dataset(out)
     elif previous != run_params(spec, opts):
-        differs = _differences(previous, run_params(spec, opts))
+        differs = describe_differences(previous, run_params(spec, opts))
         raise DatasetError(
             f"--out {out}: holds a dataset built with other parameters ({differs}); "
             "pass --overwrite to replace it"
         )
 
 
-def _differences(previous: dict[str, Any] | None, wanted: dict[str, Any]) -> str:
+def describe_differences(previous: dict[str, Any] | None, wanted: dict[str, Any]) -> str:
+    """`key old != new` for every parameter that differs (for refusal messages)."""
     if previous is None:
         return "unknown parameters"
     keys = [k for k in wanted if previous.get(k) != wanted[k]]

@@ -80,6 +80,7 @@ def main() -> int:
             "demo",
             "--runs",
             "10",
+            "--overwrite",  # the demo's own directory: a fresh run every time, whatever was there
         ]
         _say(args)
         code = run_cli(cli, args)
@@ -89,7 +90,7 @@ def main() -> int:
     print(
         f"\nEverything is in {DEMO_DIR}/: dataset/ (Parquet + manifest.json), fidelity.html, "
         "baseline-pre.json, baseline-post.json, compare.json and report.html (open it in a "
-        "browser). Run `make demo` again to resume or replay."
+        "browser). `make demo` builds it afresh each time."
     )
     return code
 

@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from synthgen.build import BuildOptions, build_dataset
+from synthgen.build import BuildOptions, build_dataset, describe_differences
 from synthgen.errors import SynthgenError
 from synthgen.fidelity import validate_dataset
 from synthgen.fidelity.html import write_html
@@ -59,6 +59,7 @@ class RunOptions:
     force: bool = False
     tolerance: float = 0.15
     spec_path: str | None = None
+    overwrite: bool = False  # start over, replacing what an earlier run left in `out`
 
     def identity(self, spec: Spec) -> dict[str, Any]:
         """What must match for a rerun to continue this run rather than start another."""
@@ -80,14 +81,15 @@ def _write_json(path: Path, payload: Any) -> None:
     os.replace(tmp, path)
 
 
-def _load_state(path: Path, identity: dict[str, Any]) -> dict[str, Any]:
-    if not path.exists():
+def _load_state(path: Path, identity: dict[str, Any], overwrite: bool) -> dict[str, Any]:
+    if overwrite or not path.exists():
         return {"identity": identity, "done": {}}
     state: dict[str, Any] = json.loads(path.read_text())
     if state.get("identity") != identity:
+        differs = describe_differences(state.get("identity"), identity)
         raise SynthgenError(
-            f"{path.parent}: holds a run with other parameters ({state.get('identity')}); "
-            "choose another --out"
+            f"--out {path.parent}: holds a run with other parameters ({differs}); "
+            "choose another --out, or pass --overwrite to start over"
         )
     return state
 
@@ -100,7 +102,9 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
     validate_schema_name(opts.schema)
     opts.out.mkdir(parents=True, exist_ok=True)
     state_path = opts.out / STATE_NAME
-    state = _load_state(state_path, opts.identity(spec))
+    state = _load_state(state_path, opts.identity(spec), opts.overwrite)
+    if opts.overwrite:
+        state_path.unlink(missing_ok=True)  # nothing of the earlier run counts as done
     dataset = opts.out / "dataset"
     files = {
         "fidelity_json": dataset / REPORT_NAME,
@@ -132,6 +136,7 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
                 opts.seed,
                 dataset,
                 workers=opts.workers,
+                overwrite=opts.overwrite,
                 spec_path=opts.spec_path,
             ),
         )

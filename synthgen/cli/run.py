@@ -44,6 +44,7 @@ NO_GO_EXIT = 3
 )
 @workers_option("Processes / connections (default: cores).")
 @click.option("--force", is_flag=True, help="Go on after a fidelity NO-GO.")
+@click.option("--overwrite", is_flag=True, help="Start over, replacing an earlier run in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the final summary as JSON.")
 def run(
     band: str,
@@ -56,6 +57,7 @@ def run(
     runs: int,
     workers: int | None,
     force: bool,
+    overwrite: bool,
     as_json: bool,
 ) -> None:
     """Generate, validate, load, baseline, apply phase-2 indexes, baseline, compare, report.
@@ -77,6 +79,7 @@ def run(
         workers=workers or default_workers(),
         force=force,
         spec_path=str(spec_path) if spec_path else None,
+        overwrite=overwrite,
     )
     summary = run_workflow(spec, opts, lambda line: click.echo(line, err=True))
     if as_json:

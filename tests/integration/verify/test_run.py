@@ -12,7 +12,7 @@ from synthgen.cli import cli
 from synthgen.workflow import STAGES
 
 
-def _run(dsn: str, out: Path) -> tuple[int, str]:
+def _run(dsn: str, out: Path, *extra: str) -> tuple[int, str]:
     result = CliRunner().invoke(
         cli,
         [
@@ -33,6 +33,7 @@ def _run(dsn: str, out: Path) -> tuple[int, str]:
             "2",
             "--workers",
             "2",
+            *extra,
         ],
     )
     return result.exit_code, result.stderr + result.stdout
@@ -91,3 +92,12 @@ def test_run_end_to_end_then_resume(pg_dsn: str, tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 1 and "holds a run with other parameters" in result.stderr
+    assert "scale 0.02 != 0.03" in result.stderr and "seed 'run' != '0'" in result.stderr
+    assert "--overwrite" in result.stderr
+    assert json.loads((out / "run-state.json").read_text())["identity"]["scale"] == 0.02
+
+    # --overwrite starts over: nothing of the earlier run counts as done
+    code, output = _run(pg_dsn, out, "--overwrite")
+    assert code in (0, 3), output
+    assert "done earlier" not in output
+    assert list(json.loads((out / "run-state.json").read_text())["done"]) == list(STAGES)
