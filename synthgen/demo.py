@@ -14,6 +14,7 @@ from synthgen.errors import ClusterError
 
 DEMO_DIR = "out/demo"
 SCALE = "0.05"
+DATASET_ARGS = ["--band", "dev", "--scale", SCALE, "--seed", "demo"]  # the same for both paths
 
 
 def _say(args: list[str]) -> None:
@@ -22,18 +23,7 @@ def _say(args: list[str]) -> None:
 
 def _generate_and_validate() -> int:
     dataset = f"{DEMO_DIR}/dataset"
-    args = [
-        "generate",
-        "--band",
-        "dev",
-        "--scale",
-        SCALE,
-        "--seed",
-        "demo",
-        "--out",
-        dataset,
-        "--overwrite",
-    ]
+    args = ["generate", *DATASET_ARGS, "--out", dataset, "--overwrite"]
     _say(args)
     code = run_cli(cli, args)
     if code:
@@ -66,12 +56,7 @@ def main() -> int:
     try:
         args = [
             "run",
-            "--band",
-            "dev",
-            "--scale",
-            SCALE,
-            "--seed",
-            "demo",
+            *DATASET_ARGS,
             "--out",
             DEMO_DIR,
             "--dsn",

@@ -119,16 +119,17 @@ def generate_message_shard(
     np.maximum.at(member_last_read, reader_row, read_us)
     # each user's latest activity (a send or a read), dense over the users this slice can touch:
     # no sort, unlike np.unique; times are positive, so 0 means "not active in this shard"
+    sender_user, reader_user = task.member_user[sender_row], task.member_user[reader_row]
     latest = np.zeros(int(task.member_user.max(initial=-1)) + 1, dtype=np.int64)
-    np.maximum.at(latest, task.member_user[sender_row], created)
-    np.maximum.at(latest, task.member_user[reader_row], read_us)
+    np.maximum.at(latest, sender_user, created)
+    np.maximum.at(latest, reader_user, read_us)
     active_users = np.flatnonzero(latest)
     user_last = latest[active_users]
 
     return MessageShard(
         message_id=message_id,
         message_conv=local_conv + task.conv_first + 1,
-        message_sender=task.member_user[sender_row] + 1,
+        message_sender=sender_user + 1,
         message_type=mtype,
         message_created_us=created,
         content_pool=content_pool,
@@ -143,7 +144,7 @@ def generate_message_shard(
         attachment_size=att_size,
         attachment_created_us=created[media_rows],
         receipt_message=message_id[read_rows],
-        receipt_user=task.member_user[reader_row] + 1,
+        receipt_user=reader_user + 1,
         receipt_read_us=read_us,
         receipt_delay_band=band,
         conv_last_message_us=conv_last,
