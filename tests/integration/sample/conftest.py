@@ -283,7 +283,7 @@ def table_fingerprint(dsn: str) -> list[tuple[Any, ...]]:
         f"FROM {SCHEMA}.{t} AS x"
         for t in tables
     )
-    return query(dsn, sql)
+    return sorted(query(dsn, sql))  # UNION ALL branches may come back in any order
 
 
 @dataclass(frozen=True)
