@@ -29,6 +29,7 @@ from synthgen.manifest import (
     MANIFEST_NAME,
     FileEntry,
     dataset_digest,
+    file_sha256,
     rebuild_command,
     write_manifest,
 )
@@ -38,7 +39,6 @@ from synthgen.spec import Spec
 from synthgen.write import (
     COMPRESSIONS,
     WrittenFile,
-    file_sha256,
     remove_temporaries,
     shard_path,
     write_shard,

@@ -6,6 +6,8 @@ import hashlib
 import json
 import os
 import shlex
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ from typing import Any
 from synthgen.errors import DatasetError
 
 MANIFEST_NAME = "manifest.json"
+HASH_BLOCK = 1 << 20
 # Bumped whenever the same (spec, band, scale, seed) would give different bytes, so that a
 # half-built OUT of an older version is refused instead of resumed into a mix of two versions.
 # 2: text bodies drawn in one pass per shard; per-column encodings (delta, dictionary, plain).
@@ -85,3 +88,36 @@ def read_manifest(path_or_root: Path | str) -> dict[str, Any]:
 
 def file_entries(manifest: dict[str, Any]) -> list[FileEntry]:
     return [FileEntry(**entry) for entry in manifest["files"]]
+
+
+def file_sha256(path: Path) -> str:
+    """sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while block := fh.read(HASH_BLOCK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def file_problems(root: Path, entries: Iterable[FileEntry], jobs: int = 2) -> list[str]:
+    """What is wrong with each listed file against the manifest (missing, other size, other
+    sha256), checked in parallel threads (hashlib releases the GIL); empty when all verify."""
+
+    def problem(entry: FileEntry) -> str | None:
+        path = root / entry.path
+        if not path.is_file():
+            return f"{entry.path}: missing"
+        if path.stat().st_size != entry.bytes:
+            return f"{entry.path}: {path.stat().st_size} bytes, the manifest says {entry.bytes}"
+        if file_sha256(path) != entry.sha256:
+            return f"{entry.path}: sha256 does not match the manifest"
+        return None
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return [p for p in pool.map(problem, list(entries)) if p]
+
+
+def describe_problems(problems: list[str], shown: int = 3) -> str:
+    """The first few problems on one line, with how many more there are."""
+    more = f" (and {len(problems) - shown} more)" if len(problems) > shown else ""
+    return "; ".join(problems[:shown]) + more

@@ -69,6 +69,7 @@ class RunOptions:
             "seed": self.seed,
             "spec_sha256": spec.digest,
             "schema": self.schema,
+            "tolerance": self.tolerance,
         }
 
 

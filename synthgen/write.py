@@ -12,7 +12,6 @@ manifest), so a file torn by a lost page cache is rebuilt or refused, never used
 from __future__ import annotations
 
 import errno
-import hashlib
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,11 +21,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synthgen.errors import DatasetError
+from synthgen.manifest import file_sha256
 from synthgen.schema import Table
 
 COMPRESSIONS = ("zstd", "snappy", "none")
 TMP_MARK = ".tmp-"
-HASH_BLOCK = 1 << 20
 ZSTD_LEVEL = 1
 
 
@@ -40,14 +39,6 @@ class WrittenFile:
 
 def shard_path(table: str, shard: int) -> str:
     return f"{table}/part-{shard:05d}.parquet"
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        while block := fh.read(HASH_BLOCK):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write_shard(

@@ -18,7 +18,10 @@ def run_cli(group: click.Group, args: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if args is None else args)
     debug = "--debug" in argv
     try:
-        group.main(args=argv, prog_name="synthgen", standalone_mode=False)
+        # Without standalone mode click *returns* the code of `ctx.exit(n)` /
+        # `raise click.exceptions.Exit(n)` instead of raising it: that return value is the
+        # command's exit code (a NO-GO's 3), never to be dropped.
+        code = group.main(args=argv, prog_name="synthgen", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.Abort:
@@ -42,7 +45,7 @@ def run_cli(group: click.Group, args: list[str] | None = None) -> int:
             f"error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True
         )
         return 1
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 class DomainCommand(click.Command):

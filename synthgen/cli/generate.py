@@ -72,6 +72,7 @@ def _resolve(
         spec = parse_spec(manifest["spec"], source=f"{from_manifest} (inline spec)")
         if spec.digest != manifest.get("spec_sha256", spec.digest):
             raise SpecError(f"{from_manifest}: inline spec does not match its spec_sha256")
+        _refuse_conflicts(from_manifest, manifest, spec, band, scale, seed, spec_path)
         return (
             spec,
             manifest["band"],
@@ -92,6 +93,36 @@ def _resolve(
         compression or "zstd",
         str(spec_path) if spec_path else None,
     )
+
+
+def _refuse_conflicts(
+    from_manifest: Path,
+    manifest: dict[str, Any],
+    spec: Spec,
+    band: str | None,
+    scale: float | None,
+    seed: str | None,
+    spec_path: Path | None,
+) -> None:
+    """A flag given beside --from-manifest must agree with the manifest: a rebuild that silently
+    ignored --seed would hand back another dataset than the one asked for."""
+    given = {
+        "--band": (band, manifest["band"]),
+        "--scale": (scale, float(manifest["scale"])),
+        "--seed": (seed, str(manifest["seed"])),
+    }
+    for flag, (value, recorded) in given.items():
+        if value is not None and value != recorded:
+            raise click.UsageError(
+                f"{flag} {value} conflicts with {from_manifest}, which was built with "
+                f"{flag} {recorded}; drop {flag} (the manifest decides) or build without "
+                "--from-manifest"
+            )
+    if spec_path is not None and load_spec(spec_path).digest != spec.digest:
+        raise click.UsageError(
+            f"--spec {spec_path} conflicts with {from_manifest}: its spec differs from the one "
+            "inline in the manifest; drop --spec (the manifest decides)"
+        )
 
 
 @click.command(cls=DomainCommand)

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from synthgen.cli.common import DomainCommand, ScaleType, emit_json, spec_option, workers_option
+from synthgen.cli.validate import ToleranceType
 from synthgen.executors import default_workers
 from synthgen.postgres.connect import DEFAULT_SCHEMA, resolve_dsn
 from synthgen.spec import load_spec
@@ -43,7 +44,14 @@ NO_GO_EXIT = 3
     help="Runs per query x class.",
 )
 @workers_option("Processes / connections (default: cores).")
-@click.option("--force", is_flag=True, help="Go on after a fidelity NO-GO.")
+@click.option(
+    "--tolerance",
+    type=ToleranceType(),
+    default="normal",
+    show_default=True,
+    help="The fidelity gate's relative tolerance, as for `synthgen validate`.",
+)
+@click.option("--force", is_flag=True, help="Go on after a fidelity NO-GO (the run still exits 3).")
 @click.option("--overwrite", is_flag=True, help="Start over, replacing an earlier run in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the final summary as JSON.")
 def run(
@@ -56,13 +64,15 @@ def run(
     schema: str,
     runs: int,
     workers: int | None,
+    tolerance: float,
     force: bool,
     overwrite: bool,
     as_json: bool,
 ) -> None:
     """Generate, validate, load, baseline, apply phase-2 indexes, baseline, compare, report.
 
-    Exit 0 when both gates say GO, 3 on a NO-GO. Rerunning resumes after the last finished stage.
+    Exit 0 when both gates say GO, 3 when either says NO-GO (also with --force). Rerunning
+    resumes after the last finished stage.
 
     Example: synthgen run --band dev --scale 0.1 --out out/run-dev
     """
@@ -78,6 +88,7 @@ def run(
         runs=runs,
         workers=workers or default_workers(),
         force=force,
+        tolerance=tolerance,
         spec_path=str(spec_path) if spec_path else None,
         overwrite=overwrite,
     )
@@ -92,5 +103,6 @@ def run(
         for m in summary["mitigations"]:
             click.echo(f"  mitigation: {m}")
         click.echo(f"report: {summary['artifacts']['report']}")
-    if summary["index_gate"] != "GO":
+    # --force only lets the run go on after a fidelity NO-GO; the verdict still counts.
+    if summary["index_gate"] != "GO" or summary["fidelity"] != "GO":
         raise click.exceptions.Exit(NO_GO_EXIT)

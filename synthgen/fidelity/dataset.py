@@ -22,7 +22,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synthgen.errors import DatasetError
-from synthgen.manifest import MANIFEST_NAME, read_manifest
+from synthgen.manifest import (
+    MANIFEST_NAME,
+    dataset_digest,
+    describe_problems,
+    file_entries,
+    file_problems,
+    read_manifest,
+)
 from synthgen.schema import TABLES
 
 GLOB_CHARS = set("*?[]{}")
@@ -121,11 +128,38 @@ def open_dataset(root: Path | str) -> Dataset:
             raise DatasetError(f"{root / table}: missing table {table!r} (no Parquet files)")
         files[table] = found
     manifest = read_manifest(root)
+    _check_files_against_manifest(root, manifest, files)
     for table, paths in files.items():
         for path in paths:
             check_file_schema(path, table)
     digest = hashlib.sha256((root / MANIFEST_NAME).read_bytes()).hexdigest()
     return Dataset(root, manifest, digest, files)
+
+
+def _check_files_against_manifest(
+    root: Path, manifest: dict[str, Any], files: dict[str, list[Path]]
+) -> None:
+    """The files judged are exactly the manifest's, byte for byte: the report names the
+    manifest's dataset_sha256 as what it judged, so a changed, missing or extra shard is an
+    error, not a verdict on other data."""
+    try:
+        entries = file_entries(manifest)
+    except TypeError:
+        raise DatasetError(f"{root / MANIFEST_NAME}: malformed 'files' list") from None
+    if manifest.get("dataset_sha256") != dataset_digest(entries):
+        raise DatasetError(
+            f"{root / MANIFEST_NAME}: dataset_sha256 does not match the manifest's file list"
+        )
+    listed = {entry.path for entry in entries}
+    on_disk = {path.relative_to(root).as_posix() for paths in files.values() for path in paths}
+    extra = sorted(on_disk - listed)
+    if extra:
+        raise DatasetError(f"{root / extra[0]}: a Parquet file the manifest does not list")
+    problems = file_problems(root, entries, jobs=os.cpu_count() or 1)
+    if problems:
+        raise DatasetError(
+            f"{root}: files do not match {MANIFEST_NAME}: {describe_problems(problems)}"
+        )
 
 
 @contextmanager

@@ -7,7 +7,6 @@ to the server: a corrupted or foreign shard is refused up front.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,9 +16,15 @@ import pyarrow.parquet as pq
 import pyarrow.types as pat
 
 from synthgen.errors import DatasetError, LoadError
-from synthgen.manifest import FileEntry, dataset_digest, file_entries, read_manifest
+from synthgen.manifest import (
+    FileEntry,
+    dataset_digest,
+    describe_problems,
+    file_entries,
+    file_problems,
+    read_manifest,
+)
 from synthgen.schema import TABLES
-from synthgen.write import file_sha256
 
 DEFAULT_BATCH_ROWS = 65_536
 
@@ -59,24 +64,11 @@ def open_dataset(root: Path) -> Dataset:
 
 
 def verify_checksums(dataset: Dataset, shards: list[FileEntry], jobs: int) -> None:
-    """Recompute each shard's sha256 (in parallel); DatasetError naming every bad file."""
-
-    def problem(entry: FileEntry) -> str | None:
-        path = dataset.root / entry.path
-        if not path.is_file():
-            return f"{entry.path}: missing"
-        if file_sha256(path) != entry.sha256:  # hashlib releases the GIL: threads scale
-            return f"{entry.path}: sha256 does not match the manifest"
-        return None
-
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        problems = [p for p in pool.map(problem, shards) if p]
+    """Recompute each shard's size and sha256 (in parallel); DatasetError naming bad files."""
+    problems = file_problems(dataset.root, shards, jobs)
     if problems:
-        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         raise DatasetError(
-            f"{dataset.root}: refusing to load, nothing was written: "
-            + "; ".join(problems[:3])
-            + more
+            f"{dataset.root}: refusing to load, nothing was written: {describe_problems(problems)}"
         )
 
 

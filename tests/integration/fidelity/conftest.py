@@ -59,6 +59,39 @@ def rewrite_table(root: Path, table: str, select_sql: str) -> None:
     for old in (root / table).glob("*.parquet"):
         old.unlink()
     staged.rename(root / table / "part-00000.parquet")
+    reseal_manifest(root)
+
+
+def reseal_manifest(root: Path) -> None:
+    """Make the manifest list the files now on disk (rows, bytes, sha256, dataset_sha256), as a
+    build of the mutated data would: the gate verifies files against the manifest first, and
+    these tests are about the checks that come after."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from synthgen.manifest import MANIFEST_NAME, dataset_digest, file_entries, file_sha256
+
+    manifest = json.loads((root / MANIFEST_NAME).read_text())
+    entries = []
+    for table_dir in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        for shard, path in enumerate(sorted(table_dir.glob("*.parquet"))):
+            try:
+                rows = pq.read_metadata(path).num_rows
+            except pa.ArrowException:  # a torn file, on purpose
+                rows = 0
+            entries.append(
+                {
+                    "table": table_dir.name,
+                    "shard": shard,
+                    "path": path.relative_to(root).as_posix(),
+                    "rows": rows,
+                    "bytes": path.stat().st_size,
+                    "sha256": file_sha256(path),
+                }
+            )
+    manifest["files"] = entries
+    manifest["dataset_sha256"] = dataset_digest(file_entries(manifest))
+    (root / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
 
 
 def run_validate(*args: str) -> Result:
@@ -96,6 +129,7 @@ class Kit:
     build = staticmethod(build)
     connect_views = staticmethod(connect_views)
     rewrite_table = staticmethod(rewrite_table)
+    reseal_manifest = staticmethod(reseal_manifest)
     run_validate = staticmethod(run_validate)
     report_of = staticmethod(report_of)
     statuses = staticmethod(statuses)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,36 @@ def test_truncated_parquet_file(kit: Any, fid_copy: Path) -> None:
     data = shard.read_bytes()
     shard.write_bytes(data[: len(data) // 2])
     line = _one_line_error(kit, [str(fid_copy)])
+    assert "files do not match manifest.json: messages/part-00000.parquet:" in line
+    assert f"{len(data) // 2} bytes, the manifest says {len(data)}" in line
+    kit.reseal_manifest(fid_copy)  # a manifest that vouches for the torn file
+    line = _one_line_error(kit, [str(fid_copy)])
     assert f"{shard}: not a readable Parquet file" in line
+
+
+def test_a_changed_byte_is_caught_by_the_checksum(kit: Any, fid_copy: Path) -> None:
+    shard = sorted((fid_copy / "messages").glob("*.parquet"))[0]
+    data = bytearray(shard.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # same size, other content
+    shard.write_bytes(bytes(data))
+    line = _one_line_error(kit, [str(fid_copy)])
+    assert "messages/part-00000.parquet: sha256 does not match the manifest" in line
+
+
+def test_a_file_the_manifest_does_not_list(kit: Any, fid_copy: Path) -> None:
+    shard = sorted((fid_copy / "messages").glob("*.parquet"))[0]
+    shutil.copy(shard, fid_copy / "messages" / "part-09999.parquet")
+    line = _one_line_error(kit, [str(fid_copy)])
+    assert "messages/part-09999.parquet: a Parquet file the manifest does not list" in line
+
+
+def test_an_edited_dataset_sha256(kit: Any, fid_copy: Path) -> None:
+    manifest = fid_copy / "manifest.json"
+    text = manifest.read_text()
+    digest = json.loads(text)["dataset_sha256"]
+    manifest.write_text(text.replace(digest, "0" * 64))
+    line = _one_line_error(kit, [str(fid_copy)])
+    assert "dataset_sha256 does not match the manifest's file list" in line
 
 
 def test_missing_manifest(kit: Any, fid_copy: Path) -> None:

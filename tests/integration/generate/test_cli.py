@@ -65,6 +65,28 @@ def test_json_summary_and_rebuild_from_manifest(tmp_path: Path) -> None:
     assert "format: written by dataset format 1" in err and "would not be byte-identical" in err
     assert not (tmp_path / "c").exists()
 
+    # flags that contradict the manifest are refused (usage, exit 2), not silently ignored
+    manifest = str(out / "manifest.json")
+    other_spec = json.loads(json.dumps(older["spec"]))
+    other_spec["media"]["ratio"] = 0.5
+    (tmp_path / "other-spec.json").write_text(json.dumps(other_spec))
+    for flag, value in [
+        ("--seed", "another"),
+        ("--scale", "0.02"),
+        ("--band", "staging"),
+        ("--spec", str(tmp_path / "other-spec.json")),
+    ]:
+        code, _, err = _run("generate", "--from-manifest", manifest, flag, value, "--out", "x")
+        assert code == 2, (flag, err)
+        assert f"{flag} " in err and "conflicts with" in err and manifest in err
+    assert not Path("x").exists()
+    # the same values as the manifest's are fine
+    code, _, err = _run(
+        "generate", "--from-manifest", manifest, "--seed", "cli", "--scale", "0.01",
+        "--out", str(tmp_path / "d"), "--quiet",
+    )  # fmt: skip
+    assert code == 0, err
+
 
 def test_other_parameters_refused_unless_overwrite(tmp_path: Path) -> None:
     out = tmp_path / "ds"

@@ -1,0 +1,115 @@
+"""Exit codes as pipelines see them: the installed `synthgen` console script, run as a process.
+
+click's CliRunner runs commands in standalone mode, which is not what the console script does;
+every gate outcome here goes through the real executable: 0 GO, 3 NO-GO, 1 unreadable input,
+2 usage.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from synthgen.sample.synthetic import shape_metrics_of
+from synthgen.spec import DEFAULT_SPEC_PATH
+
+SYNTHGEN = Path(sys.executable).parent / "synthgen"
+
+
+def synthgen(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the installed console script; never raises on a non-zero exit."""
+    assert SYNTHGEN.is_file(), f"{SYNTHGEN}: the console script is not installed"
+    return subprocess.run(
+        [str(SYNTHGEN), *args], capture_output=True, text=True, cwd=cwd, timeout=600
+    )
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.stderr
+    return lines[0]
+
+
+def spec_with_media_ratio(path: Path, ratio: float) -> Path:
+    raw = json.loads(DEFAULT_SPEC_PATH.read_text())
+    raw["media"]["ratio"] = ratio
+    path.write_text(json.dumps(raw))
+    return path
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("exit") / "ds"
+    args = ["generate", "--band", "dev", "--scale", "0.05", "--seed", "exit", "--out", str(out)]
+    result = synthgen(*args, "--quiet", "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_validate_go_no_go_and_unreadable(dataset: Path, tmp_path: Path) -> None:
+    go = synthgen("validate", str(dataset), "--quiet")
+    assert go.returncode == 0, go.stdout + go.stderr
+    assert go.stdout.startswith("decision: GO")
+
+    # the issue's own reproduction: a spec the dataset was not built to
+    half_media = spec_with_media_ratio(tmp_path / "half-media.json", 0.5)
+    no_go = synthgen("validate", str(dataset), "--spec", str(half_media), "--quiet")
+    assert no_go.returncode == 3, no_go.stdout + no_go.stderr
+    assert no_go.stdout.startswith("decision: NO-GO")
+    assert "media" in no_go.stdout
+
+    missing = synthgen("validate", str(tmp_path / "nowhere"))
+    assert missing.returncode == 1
+    assert "not a directory" in one_line_error(missing)
+
+    usage = synthgen("validate", str(dataset), "--tolerance", "loose")
+    assert usage.returncode == 2 and "--tolerance" in usage.stderr
+
+
+def test_validate_against_go_no_go_and_unreadable(dataset: Path, tmp_path: Path) -> None:
+    own = tmp_path / "own-shape.json"
+    own.write_text(json.dumps(shape_metrics_of(dataset, k=2).raw))
+    go = synthgen("validate", str(dataset), "--against", str(own), "--quiet")
+    assert go.returncode == 0, go.stdout + go.stderr
+    assert "GO" in go.stdout and "NO-GO" not in go.stdout
+
+    # production with half its messages carrying media: the default-shaped dataset is NO-GO
+    other = tmp_path / "other"
+    spec = spec_with_media_ratio(tmp_path / "half-media.json", 0.5)
+    built = synthgen(
+        "generate", "--band", "dev", "--scale", "0.05", "--seed", "other", "--spec", str(spec),
+        "--out", str(other), "--quiet", "--workers", "2",
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    theirs = tmp_path / "their-shape.json"
+    theirs.write_text(json.dumps(shape_metrics_of(other, k=2).raw))
+    no_go = synthgen("validate", str(dataset), "--against", str(theirs), "--quiet")
+    assert no_go.returncode == 3, no_go.stdout + no_go.stderr
+    assert "NO-GO" in no_go.stdout
+
+    garbage = tmp_path / "garbage.json"
+    garbage.write_text("{not json")
+    unreadable = synthgen("validate", str(dataset), "--against", str(garbage))
+    assert unreadable.returncode == 1
+    assert "garbage.json" in one_line_error(unreadable)
+
+
+def test_usage_errors_exit_2(tmp_path: Path) -> None:
+    unknown = synthgen("generate", "--no-such-flag")
+    assert unknown.returncode == 2 and "--no-such-flag" in unknown.stderr
+    no_command = synthgen("frobnicate")
+    assert no_command.returncode == 2
+    scale = synthgen("generate", "--band", "dev", "--scale", "-1", "--out", str(tmp_path / "x"))
+    assert scale.returncode == 2 and "--scale" in scale.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_help_and_version_exit_0() -> None:
+    assert synthgen("--help").returncode == 0
+    version = synthgen("--version")
+    assert version.returncode == 0 and version.stdout.startswith("synthgen, version ")
