@@ -13,9 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from synthgen.manifest import dataset_digest, file_entries
+from synthgen.manifest import dataset_digest, file_entries, file_sha256
 from synthgen.schema import quote_ident
-from synthgen.write import file_sha256
 
 pytestmark = pytest.mark.postgres
 

@@ -9,10 +9,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from synthgen.errors import DatasetError, LoadError
-from synthgen.manifest import FileEntry
+from synthgen.manifest import FileEntry, file_sha256
 from synthgen.postgres.shards import Dataset, check_contract, shard_reader, verify_checksums
 from synthgen.schema import TABLES
-from synthgen.write import file_sha256
 
 ROWS = 1000
 
