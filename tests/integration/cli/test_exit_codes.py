@@ -8,8 +8,11 @@ every gate outcome here goes through the real executable: 0 GO, 3 NO-GO, 1 unrea
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -113,3 +116,28 @@ def test_help_and_version_exit_0() -> None:
     assert synthgen("--help").returncode == 0
     version = synthgen("--version")
     assert version.returncode == 0 and version.stdout.startswith("synthgen, version ")
+
+
+def test_interrupt_exits_130_and_a_rerun_resumes(tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT to the foreground process group, as a terminal sends it) mid-build."""
+    out = tmp_path / "ds"
+    args = ["generate", "--band", "dev", "--scale", "0.3", "--seed", "int", "--out", str(out)]
+    process = subprocess.Popen(
+        [str(SYNTHGEN), *args, "--quiet", "--workers", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 120
+    while not list((out / "messages").glob("*.parquet")) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert process.poll() is None, "the build finished before it could be interrupted"
+    os.killpg(process.pid, signal.SIGINT)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert not (out / "manifest.json").exists()  # an interrupted build never looks finished
+    rerun = synthgen(*args, "--quiet", "--workers", "2", "--json")
+    assert rerun.returncode == 0, rerun.stderr
+    assert json.loads(rerun.stdout)["counts"]["messages"] == 1_500_000
