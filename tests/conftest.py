@@ -6,7 +6,7 @@ import os
 import pwd
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -19,6 +19,11 @@ import pytest
 # or fail when SYNTHGEN_REQUIRE_POSTGRES=1. Tests using either fixture get the `postgres` mark.
 
 _PG_FIXTURES = {"pg_dsn", "pg_cluster_dir_factory"}
+REQUIRE_ENV = "SYNTHGEN_REQUIRE_POSTGRES"
+
+
+def _required() -> bool:
+    return os.environ.get(REQUIRE_ENV) == "1"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -27,10 +32,49 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.postgres)
 
 
+def _skip_or_fail(reason: str) -> NoReturn:
+    """Skip the test, or fail it when every test must run (CI sets SYNTHGEN_REQUIRE_POSTGRES=1)."""
+    if _required():
+        pytest.fail(f"{REQUIRE_ENV}=1 but this test cannot run: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def skip_or_fail() -> Callable[[str], NoReturn]:
+    """For tests that cannot run here: skip(reason), or fail when SYNTHGEN_REQUIRE_POSTGRES=1."""
+    return _skip_or_fail
+
+
 def _postgres_unavailable(reason: str) -> NoReturn:
-    if os.environ.get("SYNTHGEN_REQUIRE_POSTGRES") == "1":
-        pytest.fail(f"PostgreSQL is required but unavailable: {reason}", pytrace=False)
-    pytest.skip(f"PostgreSQL unavailable: {reason}")
+    _skip_or_fail(f"PostgreSQL unavailable: {reason}")
+
+
+# --- the safety net: under SYNTHGEN_REQUIRE_POSTGRES=1 nothing skips -------------------------
+# A skip from anywhere (a skipif mark, a direct pytest.skip, a fixture) becomes a failure that
+# names the reason, and a skip this hook cannot see (at collection) fails the session, so a
+# test added later cannot quietly not run in CI.
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
+    if _required() and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        reason = str(reason).removeprefix("Skipped: ")
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but {REQUIRE_ENV}=1 forbids skips: {reason}"
+    return report
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = len(reporter.stats.get("skipped", [])) if reporter is not None else 0
+    if _required() and skipped and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        if reporter is not None:
+            reporter.write_line(f"{skipped} skipped under {REQUIRE_ENV}=1: failing the session")
 
 
 @pytest.fixture(scope="session")

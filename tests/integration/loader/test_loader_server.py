@@ -11,7 +11,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -115,10 +115,13 @@ def test_server_crash_mid_load_then_resume_is_exact(
 
 
 @pytest.fixture
-def tiny_disk() -> Iterator[Path]:
-    """An 8 MB tmpfs the server's OS user owns: a disk that fills up for real (root only)."""
+def tiny_disk(skip_or_fail: Callable[[str], NoReturn]) -> Iterator[Path]:
+    """An 8 MB tmpfs the server's OS user owns: a disk that fills up for real (root only).
+
+    CI runs as root, where the mount works; there a failed mount fails the test (skip_or_fail),
+    so the README's "--resume after a full disk" stays proven."""
     if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
+        skip_or_fail("mounting a small tmpfs needs root")
     mount_point = Path(tempfile.mkdtemp(prefix="synthgen-tiny-disk-"))
     mount_point.chmod(0o755)
     mounted = subprocess.run(
@@ -129,7 +132,7 @@ def tiny_disk() -> Iterator[Path]:
     )
     if mounted.returncode != 0:
         mount_point.rmdir()
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+        skip_or_fail(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
     account = pwd.getpwnam("postgres")
     os.chown(mount_point, account.pw_uid, account.pw_gid)
     yield mount_point
