@@ -9,7 +9,7 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from synthgen.fidelity import validate_dataset
 from synthgen.fidelity.html import write_html
 from synthgen.fidelity.report import REPORT_NAME, write_json
 from synthgen.postgres.connect import connect, validate_schema_name
+from synthgen.postgres.guard import GuardSettings, check_dsn
 from synthgen.postgres.loader import LoadOptions, load_dataset
 from synthgen.report.run_html import write_run_report
 from synthgen.spec import Spec
@@ -60,6 +61,7 @@ class RunOptions:
     tolerance: float = 0.15
     spec_path: str | None = None
     overwrite: bool = False  # start over, replacing what an earlier run left in `out`
+    guard: GuardSettings = field(default_factory=GuardSettings)
 
     def identity(self, spec: Spec) -> dict[str, Any]:
         """What must match for a rerun to continue this run rather than start another."""
@@ -101,6 +103,9 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
     A fidelity NO-GO stops the run (GateFailed) unless opts.force.
     """
     validate_schema_name(opts.schema)
+    # The production guard clears the database before anything is written, here or there:
+    # the load, both baselines (ANALYZE, pg_prewarm) and the index build all write to it.
+    check_dsn(opts.guard, opts.dsn, opts.schema)
     opts.out.mkdir(parents=True, exist_ok=True)
     state_path = opts.out / STATE_NAME
     state = _load_state(state_path, opts.identity(spec), opts.overwrite)
@@ -173,6 +178,7 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
                 jobs=opts.workers,
                 resume=resume,
                 replace=not resume,
+                guard=opts.guard,
             )
         )
         return {"summary": f"{report.rows_loaded:,} rows into {opts.schema}", "steps": report.steps}

@@ -9,14 +9,10 @@ from typing import Any
 import click
 
 from synthgen.cli.common import DomainCommand, emit_json
+from synthgen.cli.guarding import guard_options
 from synthgen.executors import default_workers
 from synthgen.postgres.connect import DEFAULT_SCHEMA, resolve_dsn
-from synthgen.postgres.guard import (
-    DEFAULT_DENY_PATTERN,
-    DEFAULT_MAX_FOREIGN_ROWS,
-    OVERRIDE_FLAG,
-    GuardSettings,
-)
+from synthgen.postgres.guard import GuardSettings, check_environment
 
 _dsn_option = click.option(
     "--dsn",
@@ -32,26 +28,6 @@ _schema_option = click.option(
 _public_option = click.option(
     "--allow-public", is_flag=True, help="Allow --schema public (refused otherwise)."
 )
-
-
-def _guard_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    fn = click.option(
-        OVERRIDE_FLAG, "override", is_flag=True, help="Turn the production guard off."
-    )(fn)
-    fn = click.option(
-        "--max-foreign-rows",
-        type=click.IntRange(min=0),
-        default=DEFAULT_MAX_FOREIGN_ROWS,
-        show_default=True,
-        help="Guard: refuse when a table outside the schema holds more rows than this.",
-    )(fn)
-    return click.option(
-        "--deny-pattern",
-        default=DEFAULT_DENY_PATTERN,
-        show_default=True,
-        envvar="SYNTHGEN_DENY_PATTERN",
-        help="Guard: refuse when the database name or host matches this regex.",
-    )(fn)
 
 
 def _progress(quiet: bool) -> tuple[Any, Callable[[int, int], None] | None]:
@@ -89,7 +65,7 @@ def _progress(quiet: bool) -> tuple[Any, Callable[[int, int], None] | None]:
 @click.option("--replace", is_flag=True, help="Drop the schema's previous load first.")
 @click.option("--unlogged", is_flag=True, help="Create UNLOGGED tables (fast; lost on a crash).")
 @_public_option
-@_guard_options
+@guard_options
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
 def load(
@@ -101,9 +77,7 @@ def load(
     replace: bool,
     unlogged: bool,
     allow_public: bool,
-    override: bool,
-    max_foreign_rows: int,
-    deny_pattern: str,
+    guard: GuardSettings,
     quiet: bool,
     as_json: bool,
 ) -> None:
@@ -115,9 +89,6 @@ def load(
     Example: synthgen load out/dev --dsn postgresql://me@localhost/scratch --jobs 2
     """
     from synthgen.postgres.loader import LoadOptions, load_dataset
-
-    guard = GuardSettings(deny_pattern, max_foreign_rows, override)
-    from synthgen.postgres.guard import check_environment
 
     check_environment(guard)  # before starting a local cluster on demand
     opts = LoadOptions(
@@ -176,15 +147,13 @@ def _describe(contents: Any) -> list[str]:
 @_schema_option
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @_public_option
-@_guard_options
+@guard_options
 def teardown(
     dsn: str | None,
     schema: str,
     yes: bool,
     allow_public: bool,
-    override: bool,
-    max_foreign_rows: int,
-    deny_pattern: str,
+    guard: GuardSettings,
 ) -> None:
     """Drop a schema synthgen loaded (and nothing else), after showing what it holds.
 
@@ -192,13 +161,12 @@ def teardown(
     """
     from synthgen.postgres.teardown import teardown_schema
 
-    guard = GuardSettings(deny_pattern, max_foreign_rows, override)
-
     def confirm(contents: Any) -> bool:
         for line in _describe(contents):
             click.echo(line)
         return yes or click.confirm(f"drop schema {contents.schema}?", default=False)
 
+    check_environment(guard)  # before starting a local cluster on demand
     dropped = teardown_schema(resolve_dsn(dsn), schema, guard, allow_public, confirm)
     if dropped is None:
         click.echo(f"schema {schema} does not exist; nothing to drop")

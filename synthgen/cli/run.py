@@ -7,9 +7,11 @@ from pathlib import Path
 import click
 
 from synthgen.cli.common import DomainCommand, ScaleType, emit_json, spec_option, workers_option
+from synthgen.cli.guarding import guard_options
 from synthgen.cli.validate import ToleranceType
 from synthgen.executors import default_workers
 from synthgen.postgres.connect import DEFAULT_SCHEMA, resolve_dsn
+from synthgen.postgres.guard import GuardSettings, check_environment
 from synthgen.spec import load_spec
 from synthgen.workflow import RunOptions, run_workflow
 
@@ -51,6 +53,7 @@ NO_GO_EXIT = 3
     show_default=True,
     help="The fidelity gate's relative tolerance, as for `synthgen validate`.",
 )
+@guard_options
 @click.option("--force", is_flag=True, help="Go on after a fidelity NO-GO (the run still exits 3).")
 @click.option("--overwrite", is_flag=True, help="Start over, replacing an earlier run in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the final summary as JSON.")
@@ -65,6 +68,7 @@ def run(
     runs: int,
     workers: int | None,
     tolerance: float,
+    guard: GuardSettings,
     force: bool,
     overwrite: bool,
     as_json: bool,
@@ -78,6 +82,7 @@ def run(
     """
     spec = load_spec(spec_path)
     spec.band(band)
+    check_environment(guard)  # before starting a local cluster on demand
     opts = RunOptions(
         band=band,
         scale=scale,
@@ -91,6 +96,7 @@ def run(
         tolerance=tolerance,
         spec_path=str(spec_path) if spec_path else None,
         overwrite=overwrite,
+        guard=guard,
     )
     summary = run_workflow(spec, opts, lambda line: click.echo(line, err=True))
     if as_json:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 
 from synthgen.cli.common import DomainCommand, emit_json
+from synthgen.cli.guarding import guard_options, guarded_dsn
 from synthgen.errors import VerifyError
-from synthgen.postgres.connect import DEFAULT_SCHEMA, connect, resolve_dsn, validate_schema_name
+from synthgen.postgres.connect import DEFAULT_SCHEMA, connect, validate_schema_name
+from synthgen.postgres.guard import GuardSettings
 from synthgen.verify.baseline import run_baseline
 from synthgen.verify.compare import Comparison, compare_baselines
 from synthgen.verify.indexes import DEFAULT_APPLY, DEFAULT_ROLLBACK, IndexStep, run_script
@@ -78,6 +81,7 @@ def verify() -> None:
 )
 @click.option("--dsn", help="libpq URI (default $SYNTHGEN_DSN, else the local cluster).")
 @click.option("--schema", default=DEFAULT_SCHEMA, show_default=True, help="Target schema.")
+@guard_options
 @click.option("--quiet", is_flag=True, help="No progress lines.")
 def baseline(
     label: str,
@@ -87,6 +91,7 @@ def baseline(
     queries_dir: Path | None,
     dsn: str | None,
     schema: str,
+    guard: GuardSettings,
     quiet: bool,
 ) -> None:
     """Record EXPLAIN (ANALYZE, BUFFERS) and client timings of every hot-path query.
@@ -99,7 +104,7 @@ def baseline(
     if params_from is None and label == "post" and (out.parent / "baseline-pre.json").exists():
         params_from = out.parent / "baseline-pre.json"
     parameters = read_json(params_from, "--params-from")["parameters"] if params_from else None
-    target = resolve_dsn(dsn)
+    target = guarded_dsn(dsn, schema, guard)  # it runs ANALYZE and pg_prewarm
     conn = connect(target, autocommit=True)
     try:
         doc = run_baseline(
@@ -213,15 +218,22 @@ def _report(steps: list[IndexStep], as_json: bool) -> None:
 
 
 def _run(
-    action: str, file: Path | None, dsn: str | None, schema: str, quiet: bool, as_json: bool
+    action: str,
+    file: Path | None,
+    dsn: str | None,
+    schema: str,
+    guard: GuardSettings,
+    quiet: bool,
+    as_json: bool,
 ) -> None:
     validate_schema_name(schema, allow_public=True)
     path = file or (DEFAULT_APPLY if action == "apply" else DEFAULT_ROLLBACK)
-    steps = run_script(resolve_dsn(dsn), schema, path, _progress_printer(quiet))
+    # Any --file runs here, whatever it holds: the guard clears the database first.
+    steps = run_script(guarded_dsn(dsn, schema, guard), schema, path, _progress_printer(quiet))
     _report(steps, as_json)
 
 
-_options = [
+_options: list[Callable[[Any], Any]] = [
     click.option(
         "--file",
         type=click.Path(path_type=Path),
@@ -229,6 +241,7 @@ _options = [
     ),
     click.option("--dsn", help="libpq URI (default $SYNTHGEN_DSN, else the local cluster)."),
     click.option("--schema", default=DEFAULT_SCHEMA, show_default=True, help="Target schema."),
+    guard_options,
     click.option("--quiet", is_flag=True, help="No progress lines."),
     click.option("--json", "as_json", is_flag=True, help="Machine-readable result on stdout."),
 ]
@@ -242,19 +255,33 @@ def _with_options(fn: Any) -> Any:
 
 @indexes.command("apply", cls=DomainCommand)
 @_with_options
-def apply(file: Path | None, dsn: str | None, schema: str, quiet: bool, as_json: bool) -> None:
+def apply(
+    file: Path | None,
+    dsn: str | None,
+    schema: str,
+    guard: GuardSettings,
+    quiet: bool,
+    as_json: bool,
+) -> None:
     """Build the phase-2 indexes concurrently, with progress, sizes and build times.
 
     Example: synthgen indexes apply --schema perf_synthetic
     """
-    _run("apply", file, dsn, schema, quiet, as_json)
+    _run("apply", file, dsn, schema, guard, quiet, as_json)
 
 
 @indexes.command("rollback", cls=DomainCommand)
 @_with_options
-def rollback(file: Path | None, dsn: str | None, schema: str, quiet: bool, as_json: bool) -> None:
+def rollback(
+    file: Path | None,
+    dsn: str | None,
+    schema: str,
+    guard: GuardSettings,
+    quiet: bool,
+    as_json: bool,
+) -> None:
     """Drop the phase-2 indexes concurrently.
 
     Example: synthgen indexes rollback --schema perf_synthetic
     """
-    _run("rollback", file, dsn, schema, quiet, as_json)
+    _run("rollback", file, dsn, schema, guard, quiet, as_json)

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from synthgen.errors import GuardError
-from synthgen.postgres.connect import Connection, dsn_hosts, fetch_all, fetch_value
+from synthgen.postgres.connect import Connection, connect, dsn_hosts, fetch_all, fetch_value
 from synthgen.schema import TABLES, quote_ident
 
 OVERRIDE_FLAG = "--i-know-this-is-not-production"
@@ -127,3 +127,15 @@ def check_database(settings: GuardSettings, conn: Connection, dsn: str, schema: 
     database = str(fetch_value(conn, "SELECT current_database()"))
     check_names(settings, database, dsn)
     check_foreign_rows(settings, conn, schema)
+
+
+def check_dsn(settings: GuardSettings, dsn: str, schema: str) -> None:
+    """Run every guard rule against the database `dsn` names (own short-lived connection)."""
+    check_environment(settings)  # before connecting at all
+    if settings.override:
+        return
+    conn = connect(dsn, autocommit=True)
+    try:
+        check_database(settings, conn, dsn, schema)
+    finally:
+        conn.close()

@@ -7,7 +7,8 @@ import json
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from click.testing import CliRunner
@@ -79,6 +80,35 @@ def sql_for() -> Iterator[Callable[[str], Query]]:
     for close in closers:
         with contextlib.suppress(Exception):
             close()
+
+
+def with_database(dsn: str, database: str) -> str:
+    """The same server's DSN (URI or key=value) for another database."""
+    if re.match(r"\s*postgres(?:ql)?://", dsn, re.IGNORECASE):
+        return urlunsplit(urlsplit(dsn.strip())._replace(path=f"/{database}"))
+    others = re.sub(r"\bdbname\s*=\s*\S+", "", dsn)
+    return f"{others} dbname={database}".strip()
+
+
+@pytest.fixture(scope="module")
+def database(
+    sql: Query, pg_dsn: str, skip_or_fail: Callable[[str], NoReturn]
+) -> Iterator[Callable[[str], str]]:
+    """Create scratch databases (dropped at the end of the module); return their DSNs."""
+    made: list[str] = []
+
+    def create(name: str) -> str:
+        sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        try:
+            sql(f"CREATE DATABASE {name}")
+        except Exception as exc:  # an external server without CREATEDB
+            skip_or_fail(f"cannot create a scratch database: {exc}")
+        made.append(name)
+        return with_database(pg_dsn, name)
+
+    yield create
+    for name in made:
+        sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def drop_schema_now(sql: Query, schema: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -14,32 +14,6 @@ from synthgen.postgres.connect import connect
 from synthgen.postgres.guard import GuardSettings, check_foreign_rows
 
 pytestmark = pytest.mark.postgres
-
-
-def _with_database(dsn: str, database: str) -> str:
-    parts = urlsplit(dsn)
-    if not parts.scheme.startswith("postgres"):
-        pytest.skip("these tests need a URI-style DSN")
-    return urlunsplit(parts._replace(path=f"/{database}"))
-
-
-@pytest.fixture(scope="module")
-def database(pg_dsn: str, sql: Any) -> Iterator[Callable[[str], str]]:
-    """Create scratch databases (dropped at the end); return their DSNs."""
-    made: list[str] = []
-
-    def create(name: str) -> str:
-        sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        try:
-            sql(f"CREATE DATABASE {name}")
-        except Exception as exc:  # an external server without CREATEDB
-            pytest.skip(f"cannot create a scratch database: {exc}")
-        made.append(name)
-        return _with_database(pg_dsn, name)
-
-    yield create
-    for name in made:
-        sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +47,12 @@ def test_deny_pattern_rule_on_database_name_and_host(
     assert "production guard (deny-pattern): database name 'synthgen_prod_copy'" in err
     # The host name in the DSN counts too (hostaddr makes libpq connect to 127.0.0.1 anyway).
     parts = urlsplit(pg_dsn)
-    named = f"postgresql://{parts.username}@prod-db.invalid:{parts.port}{parts.path}"
-    code, _, err = run(*args, "--dsn", f"{named}?hostaddr=127.0.0.1")
+    if parts.scheme.startswith("postgres"):
+        named = f"postgresql://{parts.username}@prod-db.invalid:{parts.port}{parts.path}"
+        named += "?hostaddr=127.0.0.1"
+    else:  # key=value: the last host / hostaddr wins
+        named = f"{pg_dsn} host=prod-db.invalid hostaddr=127.0.0.1"
+    code, _, err = run(*args, "--dsn", named)
     assert code == 1
     assert "production guard (deny-pattern): host 'prod-db.invalid' matches 'prod'" in err
 
