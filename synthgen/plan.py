@@ -14,7 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from synthgen.engine.messages import MessageSlice
-from synthgen.engine.skeleton import Counts, Skeleton, build_skeleton, counts_for, problems
+from synthgen.engine.skeleton import (
+    Counts,
+    Skeleton,
+    build_skeleton,
+    capacity_problems,
+    counts_for,
+    floor_problems,
+)
 from synthgen.engine.timemodel import IntensityGrid
 from synthgen.errors import PlanError
 from synthgen.spec import Spec
@@ -22,6 +29,7 @@ from synthgen.spec import Spec
 MESSAGE_TABLES = ("messages", "attachments", "read_receipts")
 SKELETON_TABLES = ("users", "conversations", "conversation_users", "conversation_traits")
 ALL_TABLES = (*SKELETON_TABLES, *MESSAGE_TABLES)
+MAX_SCALE = 1e6  # past it, smallest_scale gives up (inf)
 
 
 @dataclass(frozen=True)
@@ -39,35 +47,71 @@ class Plan:
 
 
 def check_scale(spec: Spec, band: str, scale: float) -> Counts:
-    """Counts for this band and scale, or a PlanError that says the smallest scale allowed."""
+    """Counts for this band and scale, or a PlanError that says which scales are allowed."""
     if not (scale > 0 and np.isfinite(scale)):
         raise PlanError(f"--scale: must be a number > 0 (got {scale})")
     counts = counts_for(spec, band, scale)
-    found = problems(spec, counts)
-    if found:
-        minimum = smallest_scale(spec, band)
+    low, high = floor_problems(spec, counts), capacity_problems(spec, counts)
+    if not (low or high):
+        return counts
+    minimum, maximum = smallest_scale(spec, band), largest_scale(spec, band)
+    if not np.isfinite(minimum):
+        raise PlanError(f"band {band!r} cannot be generated at any scale: {low[0]}")
+    if minimum > maximum:
+        at_min = capacity_problems(spec, counts_for(spec, band, minimum))
+        why = at_min[0] if at_min else f"from --scale {maximum:.4g} on, rooms outgrow the band"
         raise PlanError(
-            f"--scale {scale:g} is too small for band {band!r}: {found[0]}; "
+            f"band {band!r} cannot be generated at any scale: the conversation mix needs "
+            f"--scale {minimum:.4g} or more, and there {why}"
+        )
+    if low:
+        raise PlanError(
+            f"--scale {scale:g} is too small for band {band!r}: {low[0]}; "
             f"the smallest scale that holds the conversation mix is {minimum:.4g}"
         )
-    return counts
+    raise PlanError(
+        f"--scale {scale:g} is too large for band {band!r}: {high[0]}; "
+        f"the largest scale at which every room holds its minimum is {maximum:.4g}"
+    )
 
 
 def smallest_scale(spec: Spec, band: str) -> float:
-    """The smallest scale (to 3 significant digits) whose counts hold the conversation mix."""
+    """The smallest scale (to 3 significant digits) whose counts hold the conversation mix;
+    above 1 when a class's share is too small for the band itself, inf past a million."""
     lo, hi = 1e-9, 1.0
-    if problems(spec, counts_for(spec, band, hi)):
-        return float("inf")
+    while floor_problems(spec, counts_for(spec, band, hi)):
+        lo, hi = hi, hi * 2
+        if hi > MAX_SCALE:
+            return float("inf")
     for _ in range(60):
         mid = (lo * hi) ** 0.5
-        if problems(spec, counts_for(spec, band, mid)):
+        if floor_problems(spec, counts_for(spec, band, mid)):
             lo = mid
         else:
             hi = mid
-    # problems() is not monotone at the edge of rounding; step up until a clean value holds
+    # not monotone at the edge of rounding; step up until a clean value holds
     candidate = float(f"{hi:.3g}")
-    while problems(spec, counts_for(spec, band, candidate)):
+    while floor_problems(spec, counts_for(spec, band, candidate)):
         candidate = float(f"{candidate * 1.001:.3g}") + 10 ** (np.floor(np.log10(candidate)) - 2)
+    return candidate
+
+
+def largest_scale(spec: Spec, band: str) -> float:
+    """The largest scale (to 3 significant digits, rounded down) at which the band's messages
+    give every room its minimum; inf when scale 1 does (above it the heavy threshold stays
+    fixed while every count grows alike)."""
+    if not capacity_problems(spec, counts_for(spec, band, 1.0)):
+        return float("inf")
+    lo, hi = 1e-9, 1.0
+    for _ in range(60):
+        mid = (lo * hi) ** 0.5
+        if capacity_problems(spec, counts_for(spec, band, mid)):
+            hi = mid
+        else:
+            lo = mid
+    candidate = float(f"{lo:.3g}")
+    while candidate > 1e-9 and capacity_problems(spec, counts_for(spec, band, candidate)):
+        candidate = float(f"{candidate * 0.999:.3g}") - 10 ** (np.floor(np.log10(candidate)) - 2)
     return candidate
 
 

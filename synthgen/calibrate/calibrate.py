@@ -13,14 +13,15 @@ from pathlib import Path
 from typing import Any
 
 from synthgen.calibrate import content, structure, timing
-from synthgen.calibrate.section import FittedParam, Section
+from synthgen.calibrate.section import FittedParam, Section, TooLittleData
 from synthgen.errors import SpecError
+from synthgen.plan import largest_scale, smallest_scale
 from synthgen.sample.errors import CalibrationError
 from synthgen.sample.metrics import ShapeMetrics
 from synthgen.spec import DEFAULT_SPEC_PATH, Spec, parse_spec
 
 STEPS = (
-    structure.conversations,  # first: the heavy-room fraction is capped by the large-group share
+    structure.conversations,
     structure.members,
     structure.regular_rooms,
     structure.heavy_rooms,
@@ -91,6 +92,12 @@ def calibrate(metrics: ShapeMetrics, base_raw: dict[str, Any]) -> Calibration:
     try:
         for step in STEPS:
             step(section)
+    except TooLittleData as exc:
+        raise CalibrationError(
+            f"calibration failed in {step.__name__}: {exc} in {_window(metrics)}; sample a "
+            "longer window (synthgen sample --window-days N, or --window-end DATE for an "
+            "earlier one)"
+        ) from None
     except ValueError as exc:
         raise CalibrationError(f"calibration failed in {step.__name__}: {exc}") from None
     fingerprint = metrics.raw["privacy"].get("salt_fingerprint", "unknown")
@@ -103,7 +110,43 @@ def calibrate(metrics: ShapeMetrics, base_raw: dict[str, Any]) -> Calibration:
         spec = parse_spec(section.spec, source="calibrated spec")
     except SpecError as exc:
         raise CalibrationError(f"the calibrated spec is invalid: {exc}") from None
-    return Calibration(spec, section.params, [*section.notes, *_ratios(metrics, base_raw)])
+    notes = [*section.notes, *_scales(spec, metrics), *_ratios(metrics, base_raw)]
+    return Calibration(spec, section.params, notes)
+
+
+def _window(metrics: ShapeMetrics) -> str:
+    w = metrics.raw["window"]
+    k = metrics.raw["privacy"].get("min_bucket_count", "?")
+    return (
+        f"the sampled window {w.get('start', '?')} to {w.get('end', '?')} "
+        f"({w.get('days', '?')} days; buckets under K={k} are not published)"
+    )
+
+
+def _scales(spec: Spec, metrics: ShapeMetrics) -> list[str]:
+    """Refuse when no band of the base can be generated at any scale; note the bands that can
+    only be generated below their full size (production's heavy rooms outgrow them)."""
+    m = spec.message_counts
+    heavy = (
+        f"production's heavy rooms ({m.heavy_fraction:.4g} of its active conversations, each "
+        f">= {m.heavy_min_messages:,} messages in the window)"
+    )
+    notes, impossible = [], []
+    for band in spec.bands:
+        low, high = smallest_scale(spec, band), largest_scale(spec, band)
+        if low > high:
+            impossible.append(band)
+        elif high < 1:
+            notes.append(
+                f"band {band}: {heavy} outgrow its messages above --scale {high:.4g} "
+                "(the heavy threshold shrinks with smaller scales)"
+            )
+    if impossible and len(impossible) == len(spec.bands):
+        raise CalibrationError(
+            f"{heavy} do not fit in any band of the base spec ({', '.join(impossible)}) at any "
+            "scale: give a --base whose bands have more messages per conversation"
+        )
+    return notes + [f"band {band}: cannot be generated at any scale" for band in impossible]
 
 
 def write_spec(calibration: Calibration, out: Path) -> Path:

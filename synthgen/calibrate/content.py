@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from synthgen.calibrate import fit
-from synthgen.calibrate.section import Section, ordered, shares, sig, tv
+from synthgen.calibrate.section import Section, TooLittleData, ordered, shares, sig, tv
 from synthgen.sample.histograms import MEDIA_KINDS
 
 
@@ -15,7 +15,7 @@ def content(s: Section) -> None:
     low, high = int(c["min_length"]), int(c["max_length"])
     body = fit.fit_lognormal_int(ordered(s, "content_length"), low, high)
     if not body.usable(2):
-        raise ValueError("too few published buckets of content length")
+        raise TooLittleData("too few published buckets of content length")
     s.set(
         "content.length_lognormal",
         {"mu": sig(body.params[0], 4), "sigma": sig(body.params[1], 4)},
@@ -44,8 +44,13 @@ def media(s: Section) -> None:
     types = s.m.categorical("message_types")
     total = sum(types.get(k, 0.0) for k in ("TEXT", *MEDIA_KINDS))
     media_total = sum(types.get(k, 0.0) for k in MEDIA_KINDS)
+    if total <= 0:
+        raise TooLittleData("no published text or media messages")
     s.set("media.ratio", sig(media_total / total, 4), "exact", None, total)
-    mix = shares(types, MEDIA_KINDS)
+    if media_total <= 0:
+        s.keep("media.mix", "no media message published (the ratio is 0)")
+        return
+    mix = shares(types, MEDIA_KINDS, "media messages")
     s.set("media.mix", mix, "TV", tv({k: types.get(k, 0.0) for k in MEDIA_KINDS}, mix), media_total)
     for kind in MEDIA_KINDS:
         sizes = ordered(s, f"attachment_size.{kind}")

@@ -28,11 +28,18 @@ def sig(value: float, digits: int = 6) -> float:
     return float(f"{value:.{digits}g}")
 
 
-def shares(counts: dict[str, float], keys: tuple[str, ...]) -> dict[str, float]:
+class TooLittleData(ValueError):
+    """The published metrics hold too little of something a required fit needs (a longer
+    sampling window is the cure, which the calibrator's message says)."""
+
+
+def shares(
+    counts: dict[str, float], keys: tuple[str, ...], what: str = "observations"
+) -> dict[str, float]:
     """Counts -> shares over `keys`, rounded, summing to exactly 1 (remainder on the largest)."""
     total = sum(counts.get(k, 0.0) for k in keys)
     if total <= 0:
-        raise ValueError("no observations")
+        raise TooLittleData(f"no published {what}")
     out = {k: round(counts.get(k, 0.0) / total, 6) for k in keys}
     largest = max(keys, key=lambda k: out[k])
     out[largest] = round(1.0 - sum(v for k, v in out.items() if k != largest), 6)

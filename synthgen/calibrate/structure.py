@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from synthgen.calibrate import fit
-from synthgen.calibrate.section import Section, ordered, shares, sig, tv
+from synthgen.calibrate.section import Section, TooLittleData, ordered, shares, sig, tv
 
 BOUNDARY = "the sampler's small/large boundary"
 
@@ -15,7 +15,7 @@ def conversations(s: Section) -> None:
     t = s.m.thresholds
     mix_counts = s.m.categorical("conversation_mix")
     keys = ("direct", "small_group", "large_group")
-    mix = shares(mix_counts, keys)
+    mix = shares(mix_counts, keys, "conversations")
     for key in keys:
         s.set(
             f"conversations.mix.{key}",
@@ -61,7 +61,7 @@ def regular_rooms(s: Section) -> None:
     """Regular rooms' discrete power law on [lowest, top] of the published regular rooms."""
     regular = ordered(s, "messages_per_regular_conversation")
     if not regular.total:
-        raise ValueError("no published messages per regular conversation")
+        raise TooLittleData("no published messages per regular conversation")
     low = max(1, int(regular.lo[0]))
     if np.isfinite(regular.hi[-1]):
         high = max(low, int(regular.hi[-1]) - 1)
@@ -71,12 +71,12 @@ def regular_rooms(s: Section) -> None:
     s.given("messages_per_conversation.regular.max", high, "top published bucket")
     fitted = fit.fit_discrete_power_law(regular, low, high)
     if not fitted.usable(1):
-        raise ValueError("too few published buckets of messages per regular conversation")
+        raise TooLittleData("too few published buckets of messages per regular conversation")
     s.fitted("messages_per_conversation.regular.alpha", fitted, 1, sig(fitted.params[0], 4))
 
 
 def heavy_rooms(s: Section) -> None:
-    """Heavy rooms: the threshold, their fraction (within large groups) and the size tail."""
+    """Heavy rooms: the threshold, their fraction of all active conversations, the size tail."""
     t = s.m.thresholds
     counts = s.m.categorical("heavy_rooms")
     total, heavy = sum(counts.values()), counts.get("heavy", 0.0)
@@ -84,9 +84,9 @@ def heavy_rooms(s: Section) -> None:
     if not (heavy > 0 and total > 0):
         s.keep("messages_per_conversation.heavy", "no heavy room survived K-suppression")
         return
-    fraction = min(heavy / total, float(s.spec["conversations"]["mix"]["large_group"]))
-    note = "heavy rooms are drawn from large groups" if fraction < heavy / total else ""
-    s.set("messages_per_conversation.heavy.fraction", sig(fraction, 4), "exact", None, total, note)
+    # production's own fraction, whatever the classes: the engine makes heavy rooms of the
+    # largest rooms it has (large groups, then small groups, then DIRECT conversations)
+    s.set("messages_per_conversation.heavy.fraction", sig(heavy / total, 4), "exact", None, total)
     mean_size = s.m.categorical("heavy_messages").get("heavy", 0.0) / heavy
     tail = fit.fit_heavy_alpha(
         ordered(s, "messages_per_heavy_conversation"), int(heavy), t.heavy_min_messages, mean_size

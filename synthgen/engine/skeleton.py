@@ -83,8 +83,13 @@ def counts_for(spec: Spec, band: str, scale: float) -> Counts:
 
 
 def problems(spec: Spec, n: Counts) -> list[str]:
-    """What stops these counts from holding the conversation mix (empty when they can)."""
-    c, m = spec.conversations, spec.message_counts
+    """What stops these counts from being generated (empty when nothing does)."""
+    return [*floor_problems(spec, n), *capacity_problems(spec, n)]
+
+
+def floor_problems(spec: Spec, n: Counts) -> list[str]:
+    """What a larger scale would cure: a class of the mix with no conversation, too few users."""
+    c = spec.conversations
     found = []
     for name, share, got in (
         ("DIRECT", c.mix_direct, n.direct),
@@ -93,16 +98,27 @@ def problems(spec: Spec, n: Counts) -> list[str]:
     ):
         if share > 0 and got < 1:
             found.append(f"no {name} conversation")
-    if n.heavy > n.large:
-        found.append(f"{n.heavy} heavy rooms but only {n.large} large groups")
+    if n.heavy > n.conversations:
+        found.append(f"{n.heavy} heavy rooms but only {n.conversations} conversations")
     if n.users < max(c.large_min if n.large else 2, c.small_min if n.small else 2):
         found.append(f"{n.users} users cannot fill a group")
     if n.direct > n.users * (n.users - 1) // 4:
         found.append(f"{n.users} users cannot form {n.direct} distinct DIRECT pairs")
+    return found
+
+
+def capacity_problems(spec: Spec, n: Counts) -> list[str]:
+    """What a smaller scale would cure: the messages cannot give every room its minimum. The
+    heavy threshold shrinks with scales below 1, so the heavy rooms' floor falls as scale^2
+    while the band's messages fall as scale."""
+    m = spec.message_counts
     need = n.heavy * n.heavy_min_messages + (n.conversations - n.heavy) * m.regular_min
     if n.messages < need:
-        found.append(f"{n.messages} messages cannot give every conversation its minimum ({need})")
-    return found
+        return [
+            f"{n.messages} messages cannot give {n.heavy} heavy rooms their "
+            f"{n.heavy_min_messages} and the other rooms their {m.regular_min} ({need})"
+        ]
+    return []
 
 
 def opening_fractions(
@@ -136,9 +152,7 @@ def build_skeleton(spec: Spec, n: Counts, seed: str) -> Skeleton:
         np.repeat(np.array([DIRECT, SMALL, LARGE]), [n.direct, n.small, n.large])
     ).astype(np.int64)
     sizes = _group_sizes(rng, spec, kind, n.users)
-    large_ids = np.flatnonzero(kind == LARGE)
-    heavy = np.zeros(n.conversations, dtype=bool)
-    heavy[rng.choice(large_ids, size=n.heavy, replace=False)] = True
+    heavy = _pick_heavy(rng, kind, n.heavy)
 
     member_conv = np.repeat(np.arange(n.conversations), sizes)
     member_user = _draw_members(rng, member_conv, kind, sizes, user_weight)
@@ -180,6 +194,36 @@ def build_skeleton(spec: Spec, n: Counts, seed: str) -> Skeleton:
         member_role=role.astype(np.int64),
         member_active=active,
     )
+
+
+def heavy_per_class(heavy: int, large: int, small: int) -> tuple[int, int, int]:
+    """How many heavy rooms each class holds (large, small, DIRECT): the largest rooms first.
+
+    Large groups take as many as they have; only the heavy rooms they cannot hold go to small
+    groups, and only those that still remain go to DIRECT conversations.
+    """
+    in_large = min(heavy, large)
+    in_small = min(heavy - in_large, small)
+    return in_large, in_small, heavy - in_large - in_small
+
+
+def _pick_heavy(rng: np.random.Generator, kind: I64, count: int) -> NDArray[np.bool_]:
+    """Mark `count` conversations heavy: at random among the large groups, and when there are
+    fewer large groups than heavy rooms, every large group plus random small groups, then random
+    DIRECT conversations (see heavy_per_class)."""
+    heavy = np.zeros(len(kind), dtype=bool)
+    large_ids = np.flatnonzero(kind == LARGE)
+    if count <= len(large_ids):
+        # the only case before heavy rooms could leave the large groups: the same single draw,
+        # so datasets of specs that never needed more keep their bytes
+        heavy[rng.choice(large_ids, size=count, replace=False)] = True
+        return heavy
+    small_ids = np.flatnonzero(kind == SMALL)
+    _, in_small, in_direct = heavy_per_class(count, len(large_ids), len(small_ids))
+    heavy[large_ids] = True
+    heavy[rng.choice(small_ids, size=in_small, replace=False)] = True
+    heavy[rng.choice(np.flatnonzero(kind == DIRECT), size=in_direct, replace=False)] = True
+    return heavy
 
 
 def _group_sizes(rng: np.random.Generator, spec: Spec, kind: I64, users: int) -> I64:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from hypothesis import strategies as st
 from synthgen.engine.skeleton import DIRECT, LARGE, SMALL
 from synthgen.engine.timemodel import US_PER_DAY
 from synthgen.errors import PlanError
-from synthgen.plan import make_plan, smallest_scale
+from synthgen.plan import check_scale, largest_scale, make_plan, smallest_scale
 from synthgen.spec import load_spec, parse_spec
 
 SPEC = load_spec()
@@ -117,3 +118,72 @@ def test_rooms_open_and_members_join_as_the_spec_says() -> None:
     assert sk.member_joined_us.max() <= t.snapshot_us - 86400 * 1_000_000
     default = make_plan(SPEC, "dev", 0.05, "open").skeleton
     assert ((default.conv_created_us - start) / (t.window_days * US_PER_DAY)).max() > 0.5
+
+
+def _with(mix: dict[str, float], heavy_fraction: float = 0.02) -> Any:
+    raw = json.loads(json.dumps(SPEC.raw))
+    raw["conversations"]["mix"] = mix
+    raw["messages_per_conversation"]["heavy"]["fraction"] = heavy_fraction
+    return parse_spec(raw)
+
+
+def _heavy_by_class(spec: Any, scale: float) -> tuple[int, int, int, Any]:
+    plan = make_plan(spec, "dev", scale, "classes")
+    sk = plan.skeleton
+    got = [int((sk.conv_is_heavy & (sk.conv_kind == k)).sum()) for k in (LARGE, SMALL, DIRECT)]
+    return got[0], got[1], got[2], plan
+
+
+def test_without_large_groups_heavy_rooms_are_small_groups() -> None:
+    """A production without groups above the large threshold calibrates to large_group 0 while
+    heavy rooms stay: they are then the small groups (this spec was refused at every scale)."""
+    spec = _with({"direct": 0.7, "small_group": 0.3, "large_group": 0.0})
+    large, small, direct, plan = _heavy_by_class(spec, 0.05)
+    assert plan.counts.large == 0 and plan.counts.heavy == 8  # round(400 x 0.02)
+    assert (large, small, direct) == (0, 8, 0)
+    sk = plan.skeleton
+    assert sk.conv_messages[sk.conv_is_heavy].min() >= plan.counts.heavy_min_messages
+    assert int(sk.conv_messages.sum()) == plan.counts.messages
+
+
+def test_heavy_rooms_fill_large_then_small_groups_then_direct_conversations() -> None:
+    # 400 conversations at 0.05: 8 large, 12 small, 380 DIRECT; 30 % heavy = 120 rooms
+    spec = _with({"direct": 0.95, "small_group": 0.03, "large_group": 0.02}, heavy_fraction=0.3)
+    large, small, direct, plan = _heavy_by_class(spec, 0.05)
+    assert (plan.counts.large, plan.counts.small) == (8, 12)
+    assert (large, small, direct) == (8, 12, 100)
+    # fewer heavy rooms than groups: every one a group, large groups first
+    spec = _with({"direct": 0.95, "small_group": 0.03, "large_group": 0.02}, heavy_fraction=0.04)
+    assert _heavy_by_class(spec, 0.05)[:3] == (8, 8, 0)
+
+
+def test_only_direct_conversations_still_have_heavy_rooms() -> None:
+    spec = _with({"direct": 1.0, "small_group": 0.0, "large_group": 0.0})
+    assert _heavy_by_class(spec, 0.01)[:3] == (0, 0, 2)
+
+
+def test_a_class_too_rare_for_the_band_needs_a_scale_above_one() -> None:
+    spec = _with({"direct": 0.7, "small_group": 0.29995, "large_group": 0.00005})
+    minimum = smallest_scale(spec, "dev")  # 8000 x 0.00005 = 0.4 large groups at scale 1
+    assert 1 < minimum < 2
+    with pytest.raises(PlanError, match=f"smallest scale that holds .* is {minimum:.4g}"):
+        make_plan(spec, "dev", 1.0, "x")
+
+
+def test_too_large_a_scale_says_the_largest_allowed() -> None:
+    # 5 % of staging's 300 000 rooms at 10 000 messages is 150 M > its 100 M messages; the
+    # threshold shrinks with the scale, so smaller scales hold
+    spec = _with({"direct": 0.7, "small_group": 0.25, "large_group": 0.05}, heavy_fraction=0.05)
+    maximum = largest_scale(spec, "staging")
+    assert 0.6 < maximum < 0.7
+    with pytest.raises(PlanError, match=f"too large .* the largest scale .* is {maximum:.4g}"):
+        check_scale(spec, "staging", 1.0)
+    check_scale(spec, "staging", maximum)
+    assert largest_scale(SPEC, "staging") == float("inf")
+
+
+def test_a_band_no_scale_can_hold_is_refused_as_such() -> None:
+    # a rare class needs scale >= 1.25, where heavy rooms at their full threshold no longer fit
+    spec = _with({"direct": 0.7, "small_group": 0.29995, "large_group": 0.00005}, 0.07)
+    with pytest.raises(PlanError, match="band 'dev' cannot be generated at any scale: the "):
+        check_scale(spec, "dev", 0.5)

@@ -1,4 +1,7 @@
-"""Check 6: heavy rooms — their fraction, their minimum size, and their share of all messages.
+"""Check 6: heavy rooms — their fraction, their classes, their minimum size, their message share.
+
+Heavy rooms are the largest rooms available: large groups; small groups only once every large
+group is heavy; DIRECT conversations only once every group is.
 
 The share is derived, as the spec's resolution order says: band totals are exact and regular
 rooms keep their power law, so heavy rooms hold what is left. Expected share = 1 - (regular rooms
@@ -19,12 +22,19 @@ def run(ctx: CheckContext) -> Outcome:
     """Compare heavy rooms with the spec's fraction, threshold and the derived message share."""
     m, n, tol = ctx.spec.message_counts, ctx.counts, ctx.tolerance
     table = conversation_table(ctx)
+    # rank 0 = large group, 1 = small group, 2 = anything else (DIRECT)
     conversations, heavy, smallest, heavy_messages, messages, misplaced = ctx.query(
         f"""
+        WITH ranked AS (
+          SELECT *, CASE WHEN type = 'GROUP' AND size_class = 'large' THEN 0
+                         WHEN type = 'GROUP' AND size_class = 'small' THEN 1 ELSE 2 END AS rank
+          FROM {table}
+        )
         SELECT count(*), count(*) FILTER (WHERE is_heavy), min(messages) FILTER (WHERE is_heavy),
                coalesce(sum(messages) FILTER (WHERE is_heavy), 0), coalesce(sum(messages), 0),
-               count(*) FILTER (WHERE is_heavy AND NOT (type = 'GROUP' AND size_class = 'large'))
-        FROM {table}
+               count(*) FILTER (WHERE is_heavy AND rank > (
+                   SELECT coalesce(min(rank), 3) FROM ranked WHERE NOT is_heavy))
+        FROM ranked
         """
     )[0]
     total = n.conversations
@@ -36,7 +46,12 @@ def run(ctx: CheckContext) -> Outcome:
             tol,
             note=f"{n.heavy} expected = max(1, round({total} x {m.heavy_fraction}))",
         ),
-        exact("heavy rooms that are not large groups", int(misplaced)),
+        exact(
+            "heavy rooms in a smaller class while a larger one has a regular room",
+            int(misplaced),
+            note="heavy rooms are large groups; only when every large group is heavy, small "
+            "groups; only when every group is heavy, DIRECT conversations",
+        ),
     ]
     if heavy:
         metrics.append(
