@@ -12,6 +12,8 @@ from synthgen.calibrate.section import Section, ordered, shares, sig
 from synthgen.sample.buckets import Bucket
 from synthgen.spec import parse_spec
 
+MIN_SURVIVAL = 0.05  # a delay band the window keeps less of than this is not fitted
+
 
 def _spread(buckets: list[Bucket], size: int) -> np.ndarray:
     """Counts per unit slot 0..size-1 from buckets [lo, hi) (a merged bucket spreads evenly)."""
@@ -140,9 +142,25 @@ def receipts(s: Section) -> None:
         for n, lo, hi in zip(names, bounds, bounds[1:], strict=False)
     }
     survival = _survival(d, s.m.thresholds.window_days * 86400.0)
-    corrected = {n: measured[n] / survival[n] for n in names}
-    mixture = shares(corrected, names)
+    # a band whose delays the window is too short to see keeps the base's share: dividing the
+    # few receipts it caught by a survival near 0 would make it up
+    seen = tuple(n for n in names if survival[n] >= MIN_SURVIVAL)
+    unseen = sum(float(d[n]["share"]) for n in names if n not in seen)
+    corrected = {n: measured[n] / survival[n] for n in seen}
+    if not seen or sum(corrected.values()) <= 0:
+        s.keep("read_receipts", "no receipt delay the window can show was published")
+        return
+    mixture = {n: float(d[n]["share"]) for n in names}
+    mixture.update({n: round(v * (1.0 - unseen), 6) for n, v in shares(corrected, seen).items()})
+    top = max(seen, key=lambda n: mixture[n])
+    mixture[top] = round(1.0 - sum(v for n, v in mixture.items() if n != top), 6)
     for name in names:
+        if name not in seen:
+            s.keep(
+                f"read_receipts.delay_mixture.{name}.share",
+                f"the {s.m.thresholds.window_days}-day window is too short to see its delays",
+            )
+            continue
         s.set(
             f"read_receipts.delay_mixture.{name}.share",
             mixture[name],

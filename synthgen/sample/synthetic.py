@@ -22,7 +22,7 @@ from synthgen.errors import DatasetError
 from synthgen.manifest import read_manifest
 from synthgen.sample.histograms import KNOWN_MIME_TYPES, MEDIA_KINDS, Thresholds, registry
 from synthgen.sample.metrics import FORMAT, VERSION, ShapeMetrics, parse_metrics
-from synthgen.sample.publish import empty_counts, publish
+from synthgen.sample.publish import RawCounts, empty_counts, publish
 from synthgen.schema import TABLES
 from synthgen.spec import parse_spec
 
@@ -169,13 +169,12 @@ LEFT JOIN (SELECT r.messageId, min(r.readAt) AS read_at FROM read_receipts AS r
         return counts
 
 
-def shape_metrics_of(dataset: Path | str, k: int = 10) -> ShapeMetrics:
-    """Shape metrics of a synthetic dataset, as the sampler would publish them for production.
+def raw_counts_of(dataset: Path | str) -> tuple[RawCounts, Thresholds, datetime]:
+    """A dataset's raw histogram counts (before K-merging), its thresholds and window end.
 
-    Lets a dataset stand in for production (tests, or comparing two datasets). The window is the
-    dataset's whole one. Heavy rooms are the dataset's own (its sidecar) and the heavy threshold
-    is the one its build used (scaled): at small scales it is below regular rooms' sizes, so a
-    threshold alone would misclassify them.
+    Heavy rooms are the dataset's own (its sidecar) and the heavy threshold is the one its build
+    used (scaled): at small scales it is below regular rooms' sizes, so a threshold alone would
+    misclassify them.
     """
     manifest = read_manifest(dataset)
     spec = parse_spec(manifest["spec"], source=f"{dataset} (inline spec)")
@@ -196,9 +195,26 @@ def shape_metrics_of(dataset: Path | str, k: int = 10) -> ShapeMetrics:
                 target[key if key in target else "other"] += n
         else:
             raw[name] = syn.ordered(name, np.asarray(hist.edges, dtype=np.float64))
-    histograms, privacy = publish(raw, specs, k, None)
+    return raw, t, datetime.fromtimestamp(spec.time.snapshot_us / 1e6, UTC)
+
+
+def shape_metrics_of(dataset: Path | str, k: int = 10) -> ShapeMetrics:
+    """Shape metrics of a synthetic dataset, as the sampler would publish them for production.
+
+    Lets a dataset stand in for production (tests, or comparing two datasets). The window is the
+    dataset's whole one.
+    """
+    raw, t, end = raw_counts_of(dataset)
+    return metrics_from_counts(raw, t, end, k, source=f"{dataset} (synthetic)")
+
+
+def metrics_from_counts(
+    raw: RawCounts, t: Thresholds, end: datetime, k: int = 10, source: str = "synthetic"
+) -> ShapeMetrics:
+    """Publish raw counts (K-merging and suppression, no noise) as a shape-metrics document
+    whose window is the `t.window_days` days before `end`."""
+    histograms, privacy = publish(raw, registry(t), k, None)
     privacy["salt_fingerprint"] = "0" * 16
-    end = datetime.fromtimestamp(spec.time.snapshot_us / 1e6, UTC)
     return parse_metrics(
         {
             "format": FORMAT,
@@ -217,5 +233,5 @@ def shape_metrics_of(dataset: Path | str, k: int = 10) -> ShapeMetrics:
             "source": {},
             "histograms": histograms,
         },
-        source=f"{dataset} (synthetic)",
+        source=source,
     )
