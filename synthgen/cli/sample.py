@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,15 @@ from synthgen.sample.sampler import SampleOptions, SampleResult, sample_shape
     type=click.IntRange(min=1),
     default=30,
     show_default=True,
-    help="Days of messages to measure, ending at today's 00:00 UTC.",
+    help="Days of messages to measure, ending at --window-end.",
+)
+@click.option(
+    "--window-end",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S"]),
+    default=None,
+    metavar="DATE",
+    help="End of the window (exclusive, UTC): YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ, to measure "
+    "a snapshot taken earlier [default: today 00:00 UTC].",
 )
 @click.option(
     "--min-bucket-count",
@@ -86,6 +95,7 @@ def sample(
     schema: str | None,
     mapping: Path | None,
     window_days: int,
+    window_end: datetime | None,
     k: int,
     epsilon: float | None,
     statement_timeout: float,
@@ -112,8 +122,11 @@ def sample(
         min_bucket_count=k,
         epsilon=epsilon,
         statement_timeout_s=statement_timeout,
+        window_end=None if window_end is None else window_end.replace(tzinfo=UTC),
     )
     result = sample_shape(options)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
     summary = _sample_summary(result)
     if as_json:
         emit_json(summary)
@@ -148,6 +161,7 @@ def _sample_summary(result: SampleResult) -> dict[str, Any]:
         ),
         "rows_scanned": result.audit["rows_scanned"],
         "salt_fingerprint": result.metrics["privacy"]["salt_fingerprint"],
+        "warnings": result.warnings,
     }
 
 

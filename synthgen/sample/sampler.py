@@ -32,6 +32,8 @@ from synthgen.sample.queries import QueryBuilder
 from synthgen.sample.session import Executed, ReadOnlySession, read_only_session
 from synthgen.schema import quote_ident
 
+MIN_WINDOW_MESSAGES = 5_000  # below it, most histograms publish only a few merged buckets
+
 
 @dataclass(frozen=True)
 class SampleOptions:
@@ -55,6 +57,22 @@ class SampleResult:
     audit: dict[str, Any]
     out: Path
     audit_path: Path
+    warnings: list[str] = field(default_factory=list)
+
+
+def thin_window_warning(metrics: dict[str, Any]) -> str | None:
+    """A warning when the published window holds fewer than MIN_WINDOW_MESSAGES messages: the
+    fits then rest on a few buckets, or calibration refuses for want of data."""
+    counts = metrics["histograms"]["message_types"].get("counts", {})
+    messages = int(sum(counts.values()))
+    if messages >= MIN_WINDOW_MESSAGES:
+        return None
+    w = metrics["window"]
+    return (
+        f"the window {w['start']} to {w['end']} holds only {messages:,} messages (fewer than "
+        f"{MIN_WINDOW_MESSAGES:,}): calibration will be coarse or refused; widen it with "
+        f"--window-days (now {w['days']}) or move it with --window-end DATE"
+    )
 
 
 def _check_options(o: SampleOptions) -> None:
@@ -216,4 +234,5 @@ def sample_shape(
     audit = _audit(options, started, measured, metrics, digest)
     audit_path = audit_path_for(options.out)
     write_json_atomic(audit_path, audit)
-    return SampleResult(metrics, audit, options.out, audit_path)
+    thin = thin_window_warning(metrics)
+    return SampleResult(metrics, audit, options.out, audit_path, [thin] if thin else [])
