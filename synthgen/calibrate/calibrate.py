@@ -7,6 +7,7 @@ kept from the base spec. The result is validated with the spec's own loader befo
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -134,7 +135,7 @@ def _scales(spec: Spec, metrics: ShapeMetrics) -> list[str]:
     notes, impossible = [], []
     for band in spec.bands:
         low, high = smallest_scale(spec, band), largest_scale(spec, band)
-        if low > high:
+        if not math.isfinite(low) or low > high:
             impossible.append(band)
         elif high < 1:
             notes.append(

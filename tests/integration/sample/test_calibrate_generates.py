@@ -208,3 +208,23 @@ def test_a_production_without_media_calibrates_to_a_ratio_of_zero_and_generates(
     assert any(note.startswith("media.mix: kept") for note in calibration.notes)
     report = build_dataset(calibration.spec, BuildOptions("dev", 0.01, "text", tmp_path / "ds"))
     assert report.manifest["counts"]["attachments"] == 0
+
+
+def test_bands_production_heavy_rooms_outgrow_are_noted_or_refused(
+    other_counts: tuple[RawCounts, datetime],
+) -> None:
+    # 10 % of rooms with >= 10 000 messages: 1 000 messages a room, more than any default band
+    # has (625, 333, 500), so each holds only below its full size
+    metrics = _metrics({**NO_LARGE, "heavy": 100}, *other_counts)
+    base = json.loads(DEFAULT_SPEC_PATH.read_text())
+    notes = [n for n in calibrate(metrics, base).notes if "outgrow" in n]
+    assert [n.split(":")[0] for n in notes] == ["band dev", "band staging", "band perf"]
+    assert "above --scale 0.6" in notes[0]  # 5 M / (800 x 10 000 + 7 200 x min) ~ 0.62
+    # a base whose only band has 10 messages a room: no scale both holds the mix and the rooms
+    base["bands"] = {"tiny": {"messages": 1000, "users": 50, "conversations": 100}}
+    with pytest.raises(CalibrationError) as refused:
+        calibrate(metrics, base)
+    message = str(refused.value)
+    assert message.startswith("production's heavy rooms (0.1 of its active conversations, each")
+    assert "do not fit in any band of the base spec (tiny) at any scale" in message
+    assert "--base" in message and "\n" not in message
