@@ -17,6 +17,7 @@ from synthgen.cli.common import run_cli
 
 # command name -> "module:attribute", in the order `synthgen --help` lists them
 COMMANDS: dict[str, str] = {
+    "plan": "synthgen.cli.plan:plan",
     "generate": "synthgen.cli.generate:generate",
     "validate": "synthgen.cli.validate:validate",
     "load": "synthgen.cli.load:load",

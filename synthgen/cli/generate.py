@@ -152,6 +152,12 @@ def _refuse_conflicts(
 )
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print the plan (rows, sizes, times, --out's free disk) as `synthgen plan` does; "
+    "generate nothing.",
+)
 def generate(
     band: str | None,
     scale: float | None,
@@ -164,6 +170,7 @@ def generate(
     from_manifest: Path | None,
     quiet: bool,
     as_json: bool,
+    dry_run: bool,
 ) -> None:
     """Generate a production-shaped chat dataset as sharded Parquet.
 
@@ -172,6 +179,17 @@ def generate(
     spec, band_name, scale_value, seed_text, comp, spec_arg = _resolve(
         band, scale, seed, spec_path, compression, from_manifest
     )
+    if dry_run:
+        from synthgen.cli.plan import print_preview
+        from synthgen.preview import DEFAULT_MIN_FREE, make_preview
+        from synthgen.preview.figures import parse_size
+
+        min_free = parse_size(DEFAULT_MIN_FREE, "--min-free")
+        preview = make_preview(
+            spec, band_name, scale_value, seed_text, out, loads=False, min_free=min_free
+        )
+        print_preview(preview, as_json)
+        return
     opts = BuildOptions(
         band=band_name,
         scale=scale_value,

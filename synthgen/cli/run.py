@@ -6,12 +6,22 @@ from pathlib import Path
 
 import click
 
-from synthgen.cli.common import DomainCommand, ScaleType, emit_json, spec_option, workers_option
+from synthgen.cli.common import (
+    DomainCommand,
+    DomainFailure,
+    ScaleType,
+    emit_json,
+    spec_option,
+    workers_option,
+)
 from synthgen.cli.guarding import guard_options
+from synthgen.cli.plan import disk_shortfall, min_free_option
 from synthgen.cli.validate import ToleranceType
 from synthgen.executors import default_workers
 from synthgen.postgres.connect import DEFAULT_SCHEMA, resolve_dsn
 from synthgen.postgres.guard import GuardSettings, check_environment
+from synthgen.preview import make_preview
+from synthgen.preview.disk import bytes_under
 from synthgen.spec import load_spec
 from synthgen.workflow import RunOptions, run_workflow
 
@@ -54,7 +64,13 @@ NO_GO_EXIT = 3
     help="The fidelity gate's relative tolerance, as for `synthgen validate`.",
 )
 @guard_options
-@click.option("--force", is_flag=True, help="Go on after a fidelity NO-GO (the run still exits 3).")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Go on after a fidelity NO-GO (the run still exits 3), and when the plan says a disk "
+    "will not hold the run.",
+)
+@min_free_option()
 @click.option("--overwrite", is_flag=True, help="Start over, replacing an earlier run in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the final summary as JSON.")
 def run(
@@ -70,6 +86,7 @@ def run(
     tolerance: float,
     guard: GuardSettings,
     force: bool,
+    min_free: int,
     overwrite: bool,
     as_json: bool,
 ) -> None:
@@ -83,6 +100,22 @@ def run(
     spec = load_spec(spec_path)
     spec.band(band)
     check_environment(guard)  # before starting a local cluster on demand
+    dataset = out / "dataset"
+    preview = make_preview(
+        spec,
+        band,
+        scale,
+        seed,
+        dataset,
+        dsn=dsn,
+        min_free=min_free,
+        written=0 if overwrite else bytes_under(dataset),
+    )
+    click.echo(preview.render(), err=True)
+    if preview.short:
+        if not force:
+            raise DomainFailure(f"{disk_shortfall(preview)}; pass --force to run anyway")
+        click.echo(f"warning: {disk_shortfall(preview)}; going on (--force)", err=True)
     opts = RunOptions(
         band=band,
         scale=scale,

@@ -10,6 +10,7 @@ import click
 from synthgen.cli.common import DomainCommand, spec_option
 from synthgen.errors import DatasetError
 from synthgen.fidelity import parse_tolerance, validate_dataset
+from synthgen.fidelity.dataset import DEFAULT_MEMORY_LIMIT
 from synthgen.fidelity.html import write_html
 from synthgen.fidelity.model import ToleranceError
 from synthgen.fidelity.report import REPORT_NAME, render_decision, render_table, write_json
@@ -56,6 +57,22 @@ class ToleranceType(click.ParamType):
     help="Write a self-contained HTML report.",
 )
 @click.option("--quiet", is_flag=True, help="Print only the decision, not the table.")
+@click.option(
+    "--memory-limit",
+    default=DEFAULT_MEMORY_LIMIT,
+    show_default=True,
+    help="DuckDB's memory cap (e.g. 2GiB, 500MB); beyond it joins and windows spill to disk.",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    help="DuckDB threads (default: all cores).",
+)
+@click.option(
+    "--temp-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where DuckDB spills (default: DATASET_DIR/.synthgen/); removed afterwards.",
+)
 # --- issue 6: fidelity against production (synthgen.sample.against) ---
 @click.option(
     "--against",
@@ -74,6 +91,9 @@ def validate(
     json_path: Path | None,
     html_path: Path | None,
     quiet: bool,
+    memory_limit: str,
+    threads: int | None,
+    temp_dir: Path | None,
     against_path: Path | None = None,  # issue 6: --against
 ) -> None:
     """Check a dataset against its spec with DuckDB and decide GO / NO-GO.
@@ -90,7 +110,13 @@ def validate(
     # --- end of --against ---
     spec = load_spec(spec_path)
     report = validate_dataset(
-        dataset_dir, spec, tolerance, spec_path=str(spec_path or DEFAULT_SPEC_PATH)
+        dataset_dir,
+        spec,
+        tolerance,
+        spec_path=str(spec_path or DEFAULT_SPEC_PATH),
+        threads=threads,
+        memory_limit=memory_limit,
+        temp_dir=temp_dir,
     )
     try:
         write_json(report, dataset_dir / REPORT_NAME)

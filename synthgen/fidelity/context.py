@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import duckdb
+import numpy as np
 
 from synthgen.fidelity.dataset import Dataset
 from synthgen.fidelity.expected import BandCounts
@@ -56,6 +57,20 @@ class CheckContext:
             }
         )
         return rows
+
+    def columns(self, sql: str) -> dict[str, np.ndarray]:
+        """Run SQL, record it, return its columns as NumPy arrays: for results with a row per
+        conversation or room, which as Python tuples would cost ~100 bytes a value."""
+        start, cpu = time.perf_counter(), time.process_time()
+        arrays = {name: np.asarray(col) for name, col in self.con.execute(sql).fetchnumpy().items()}
+        self._log.append(
+            {
+                "sql": _tidy(sql),
+                "seconds": round(time.perf_counter() - start, 4),
+                "cpu_seconds": round(time.process_time() - cpu, 4),
+            }
+        )
+        return arrays
 
     def scalar(self, sql: str) -> Any:
         """Run SQL that returns one value."""

@@ -7,6 +7,7 @@ any check runs. DuckDB then reads the shards in place through one view per table
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -36,18 +37,19 @@ GLOB_CHARS = set("*?[]{}")
 GIB = 1 << 30
 
 
-def default_memory_limit() -> str:
-    """Half the machine's memory, between 2 and 8 GiB: beyond that DuckDB spills to disk.
+DEFAULT_MEMORY_LIMIT = "2GiB"
+SPILL_DIR = ".synthgen"  # spill files go under DATASET/.synthgen/ unless --temp-dir says where
 
-    A tight limit keeps the gate's footprint small but makes DuckDB switch its big joins and
-    windows to partitioned, less parallel plans: at 4x the dev band a 2 GiB limit doubles the
-    wall time of the receipts join.
+
+def default_memory_limit() -> str:
+    """DuckDB's memory cap for the gate: 2 GiB, whatever the machine; beyond it DuckDB spills.
+
+    DuckDB's own default is 80 % of the machine's memory, and a cap of half the memory let the
+    perf band's validation peak at 8.4 GB of RSS. With 2 GiB the process peaks near the cap plus
+    the interpreter and Parquet buffers (figures in benchmarks/README.md), so a 16 GB laptop
+    validates any band; the price is a slower receipts join, which partitions and spills.
     """
-    try:
-        physical = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        physical = 4 * GIB
-    return f"{max(2, min(8, physical // 2 // GIB))}GiB"
+    return DEFAULT_MEMORY_LIMIT
 
 
 @dataclass(frozen=True)
@@ -162,26 +164,49 @@ def _check_files_against_manifest(
         )
 
 
+def _spill_directory(dataset: Dataset, temp_dir: Path | None) -> Path:
+    """A fresh private directory for DuckDB's spill files: under `temp_dir` when given, else
+    under the dataset (a big dataset's disk is the one with room), else the system's temp."""
+    parent = temp_dir if temp_dir is not None else dataset.root / SPILL_DIR
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix="fidelity-spill-", dir=parent))
+    except OSError as exc:
+        if temp_dir is not None:
+            message = f"--temp-dir {temp_dir}: cannot create a directory ({exc})"
+            raise DatasetError(message) from None
+        return Path(tempfile.mkdtemp(prefix="synthgen-fidelity-"))  # a read-only dataset
+
+
 @contextmanager
 def connect(
-    dataset: Dataset, threads: int | None = None, memory_limit: str | None = None
+    dataset: Dataset,
+    threads: int | None = None,
+    memory_limit: str | None = None,
+    temp_dir: Path | None = None,
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A DuckDB connection with one view per table over its shards.
 
-    All cores by default; memory is capped and big operators spill to a private temp directory,
-    so the gate's footprint stays bounded whatever the band.
+    All cores by default; memory is capped (`memory_limit`, default 2 GiB) and big operators
+    spill to a private directory under `temp_dir` or the dataset, removed afterwards, so the
+    gate's footprint stays bounded whatever the band.
     """
-    spill = Path(tempfile.mkdtemp(prefix="synthgen-fidelity-"))
+    spill = _spill_directory(dataset, temp_dir)
     con: duckdb.DuckDBPyConnection | None = None
     try:
-        con = duckdb.connect(
-            config={
-                "threads": threads or os.cpu_count() or 1,
-                "memory_limit": memory_limit or default_memory_limit(),
-                "temp_directory": str(spill),
-                "preserve_insertion_order": False,
-            }
-        )
+        try:
+            con = duckdb.connect(
+                config={
+                    "threads": threads or os.cpu_count() or 1,
+                    "memory_limit": memory_limit or default_memory_limit(),
+                    "temp_directory": str(spill),
+                    "preserve_insertion_order": False,
+                }
+            )
+        except duckdb.Error as exc:
+            first = str(exc).strip().splitlines()[0]
+            message = f"--memory-limit / --threads: DuckDB refused them ({first})"
+            raise DatasetError(message) from None
         con.execute("SET enable_progress_bar = false")  # never draw on the user's terminal
         for table in TABLES:
             con.execute(f'CREATE VIEW "{table}" AS SELECT * FROM {dataset.source(table)}')
@@ -190,3 +215,6 @@ def connect(
         if con is not None:
             con.close()
         shutil.rmtree(spill, ignore_errors=True)
+        if temp_dir is None:
+            with contextlib.suppress(OSError):  # only when empty: never another run's spill
+                (dataset.root / SPILL_DIR).rmdir()

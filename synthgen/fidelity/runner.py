@@ -82,11 +82,12 @@ def validate_dataset(
     spec_path: str = "specs/distribution-spec.json",
     threads: int | None = None,
     memory_limit: str | None = None,
+    temp_dir: Path | None = None,
 ) -> FidelityReport:
     """Validate the dataset in `root` against `spec`; raises DatasetError on unreadable data.
 
-    `threads` (default: all cores) and `memory_limit` (default: half the memory, 2-8 GiB; DuckDB
-    spills beyond it) tune DuckDB.
+    `threads` (default: all cores), `memory_limit` (default 2 GiB; DuckDB spills beyond it) and
+    `temp_dir` (where it spills; default under the dataset) tune DuckDB.
     """
     started = time.perf_counter()
     check_critical_names(spec)
@@ -104,7 +105,7 @@ def validate_dataset(
             f"validated against spec {spec.digest[:12]} ({spec_path})"
         )
     results = []
-    with connect(dataset, threads, memory_limit) as con:
+    with connect(dataset, threads, memory_limit, temp_dir) as con:
         ctx = CheckContext(con, spec, dataset, counts, tolerance)
         for check in CHECKS:
             start = time.perf_counter()

@@ -101,23 +101,23 @@ def _burst_metric(ctx: CheckContext) -> Metric:
     so the engine's own burst model runs over rooms sized and opened like the dataset's.
     """
     table = conversation_table(ctx)
-    rows = ctx.query(
+    rooms = ctx.columns(
         f"""
-        SELECT messages, first_t, gap_sd / gap_mean FROM {table}
+        SELECT messages, first_t, gap_sd / gap_mean AS cv FROM {table}
         WHERE messages >= {BURST_MIN_MESSAGES} AND gap_mean > 0 ORDER BY id
         """
     )
     name = f"burst: median CV of inter-arrival gaps (rooms with >= {BURST_MIN_MESSAGES} messages)"
-    if len(rows) < BURST_MIN_ROOMS:
+    if len(rooms["cv"]) < BURST_MIN_ROOMS:
         return skipped(
             name,
             ctx.spec.time.inter_arrival_cv,
-            f"insufficient data: {len(rows)} rooms with >= "
+            f"insufficient data: {len(rooms['cv'])} rooms with >= "
             f"{BURST_MIN_MESSAGES} messages (need {BURST_MIN_ROOMS})",
         )
-    counts = np.array([r[0] for r in rows], dtype=np.int64)
-    first = np.array([r[1] for r in rows], dtype=np.float64)
-    cv = np.array([r[2] for r in rows], dtype=np.float64)
+    counts = rooms["messages"].astype(np.int64)
+    first = rooms["first_t"].astype(np.float64)
+    cv = rooms["cv"].astype(np.float64)
     want, simulated = _expected_median_cv(ctx, counts, first)
     q25, median, q75 = np.quantile(cv, [0.25, 0.5, 0.75])
     # standard error of a median: 1.2533 * sd / sqrt(m), sd from the rooms' own spread (IQR);

@@ -107,20 +107,26 @@ def test_debug_shows_the_traceback(tmp_path: Path, flag: str) -> None:
     assert isinstance(result.exception, DatasetError)
 
 
-def test_no_spill_directory_is_left_behind(
-    fid_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import tempfile
+def test_no_spill_directory_is_left_behind(fid_copy: Path, tmp_path: Path) -> None:
+    from synthgen.errors import DatasetError
+    from synthgen.fidelity.dataset import SPILL_DIR, connect, open_dataset
 
-    import duckdb
-
-    from synthgen.fidelity.dataset import connect, open_dataset
-
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    dataset = open_dataset(fid_dataset)
+    dataset = open_dataset(fid_copy)
     with connect(dataset) as con:
         assert con.execute("SELECT count(*) FROM users").fetchone() == (100,)
-        assert len(list(tmp_path.iterdir())) == 1  # the private spill directory
-    with pytest.raises(duckdb.Error), connect(dataset, memory_limit="lots"):
+        spills = list((fid_copy / SPILL_DIR).glob("fidelity-spill-*"))
+        assert len(spills) == 1  # the private spill directory, under the dataset
+        setting = con.execute("SELECT current_setting('temp_directory')").fetchone()
+        assert setting == (str(spills[0]),)
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()
+        assert limit is not None and limit[0] == "2.0 GiB"
+    assert not list(fid_copy.glob(f"{SPILL_DIR}/fidelity-spill-*"))
+    spill_root = tmp_path / "spill"
+    with connect(dataset, threads=1, memory_limit="300MB", temp_dir=spill_root) as con:
+        assert con.execute("SELECT current_setting('threads')").fetchone() == (1,)
+        assert len(list(spill_root.iterdir())) == 1
+    assert list(spill_root.iterdir()) == []
+    with pytest.raises(DatasetError, match="--memory-limit"), connect(dataset, memory_limit="lots"):
         pass
-    assert list(tmp_path.iterdir()) == []
+    assert list(spill_root.iterdir()) == []
+    assert not list(fid_copy.glob(f"{SPILL_DIR}/fidelity-spill-*"))

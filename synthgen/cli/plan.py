@@ -1,0 +1,115 @@
+"""`synthgen plan`: rows, disk, memory and time of a band before building it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from synthgen.cli.common import DomainCommand, ScaleType, emit_json, spec_option
+from synthgen.errors import SynthgenError
+from synthgen.preview import DEFAULT_MIN_FREE, Preview, make_preview
+from synthgen.preview.figures import human_bytes, parse_size
+from synthgen.spec import load_spec
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class SizeType(click.ParamType):
+    """A size: 500MB, 2GiB or plain bytes; anything else is a usage error naming the flag."""
+
+    name = "size"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        """Bytes."""
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_size(str(value), param.opts[0] if param else "size")
+        except SynthgenError as exc:
+            self.fail(str(exc).split(": ", 1)[-1], param, ctx)
+
+
+def min_free_option() -> Callable[[F], F]:
+    """--min-free SIZE: free space each disk must keep after the run."""
+    return click.option(
+        "--min-free",
+        type=SizeType(),
+        default=DEFAULT_MIN_FREE,
+        show_default=True,
+        help="Free space each disk must still have after the run (e.g. 500MB, 10GiB).",
+    )
+
+
+def print_preview(preview: Preview, as_json: bool, err: bool = False) -> None:
+    """The plan on stdout (or stderr), then one warning line if a disk will not hold it."""
+    if as_json:
+        emit_json(preview.to_dict())
+    else:
+        click.echo(preview.render(), err=err)
+    if preview.short:
+        click.echo(f"warning: {disk_shortfall(preview)}", err=True)
+
+
+def disk_shortfall(preview: Preview) -> str:
+    """One line naming every place whose free disk will not hold the run."""
+    parts = [
+        f"{d.what} {d.path} needs {human_bytes(d.needs)} and {human_bytes(d.min_free)} kept "
+        f"free (--min-free), but has {human_bytes(d.free or 0)}"
+        for d in preview.short
+    ]
+    return "the disk will not hold this run: " + "; ".join(parts)
+
+
+@click.command(cls=DomainCommand)
+@click.option("--band", required=True, help="Size band from the spec: dev, staging or perf.")
+@click.option(
+    "--scale", type=ScaleType(), default=1.0, show_default=True, help="Multiply the band's counts."
+)
+@click.option("--seed", default="0", show_default=True, help="Seed text (members depend on it).")
+@spec_option()
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=Path("out"),
+    show_default=True,
+    help="Where the dataset would go: its free disk is checked.",
+)
+@click.option(
+    "--dsn",
+    help="The server it would load into: its data directory's free disk is checked (default "
+    "$SYNTHGEN_DSN, else the local cluster's directory).",
+)
+@min_free_option()
+@click.option(
+    "--memory-limit",
+    type=SizeType(),
+    default="2GiB",
+    show_default=True,
+    help="The fidelity gate's DuckDB memory cap, for its expected peak.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+def plan(
+    band: str,
+    scale: float,
+    seed: str,
+    spec_path: Path | None,
+    out: Path,
+    dsn: str | None,
+    min_free: int,
+    memory_limit: int,
+    as_json: bool,
+) -> None:
+    """Print each table's rows, Parquet and PostgreSQL size, the expected stage times and the
+    gate's memory, without generating anything; warn when a disk will not hold it.
+
+    Example: synthgen plan --band staging --out /data/staging
+    """
+    spec = load_spec(spec_path)
+    spec.band(band)
+    preview = make_preview(
+        spec, band, scale, seed, out, dsn=dsn, min_free=min_free, memory_limit=memory_limit
+    )
+    print_preview(preview, as_json)

@@ -1,0 +1,164 @@
+"""Rows per table for a plan, without generating: exact where the plan fixes them, an expectation
+and its spread where the engine draws them.
+
+Users, conversations, memberships and messages come from the plan's skeleton, so they are exact.
+Attachments and read receipts are random draws: each message is media with probability
+`media.ratio` (one attachment each), and each message is read with probability `read_rate`,
+its receipt written only if its delay lands before the snapshot. Their expectations are sums of
+per-message probabilities, their spread the binomial standard deviation of that sum.
+
+The receipt figure is computed by the estimator registered for the spec's receipt model
+(`RECEIPT_ESTIMATORS`, keyed by the model's name), so another model — say, one receipt per
+reading member — plugs in as one more function of (spec, plan).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from synthgen.engine.timemodel import IntensityGrid
+from synthgen.plan import Plan
+from synthgen.spec import ReceiptModel, Spec
+
+US_PER_SECOND = 1_000_000
+SPREAD_SIGMAS = 3.0  # the "±" printed and tested: three binomial standard deviations
+FINE_STEP_US = 60 * US_PER_SECOND  # the receipt integral's time step: one minute
+
+
+@dataclass(frozen=True)
+class RowEstimate:
+    """Rows of one table: exact (sd 0) or an expectation with its standard deviation."""
+
+    mean: float
+    sd: float = 0.0
+    exact: bool = True
+
+    @property
+    def spread(self) -> float:
+        """The ± the plan prints: SPREAD_SIGMAS standard deviations (0 when exact)."""
+        return SPREAD_SIGMAS * self.sd
+
+    def to_dict(self) -> dict[str, float | bool]:
+        """JSON-ready figures."""
+        return {
+            "rows": round(self.mean) if self.exact else round(self.mean, 1),
+            "exact": self.exact,
+            "sd": round(self.sd, 1),
+            "spread": round(self.spread, 1),
+        }
+
+
+ReceiptEstimator = Callable[[Spec, Plan], RowEstimate]
+
+
+def table_rows(spec: Spec, plan: Plan) -> dict[str, RowEstimate]:
+    """Rows per Parquet table (the sidecar conversation_traits included), in load order."""
+    n = plan.counts.messages
+    media = spec.media.ratio
+    members = len(plan.skeleton.member_user)
+    return {
+        "users": RowEstimate(plan.counts.users),
+        "conversations": RowEstimate(plan.counts.conversations),
+        "conversation_users": RowEstimate(members),
+        "conversation_traits": RowEstimate(plan.counts.conversations),
+        "messages": RowEstimate(n),
+        "attachments": RowEstimate(n * media, math.sqrt(n * media * (1 - media)), exact=False),
+        "read_receipts": receipt_rows(spec, plan),
+    }
+
+
+def receipt_model_name(spec: Spec) -> str:
+    """The spec's receipt model: 'message' (one receipt per read message) unless it says other."""
+    return str(getattr(spec.receipts, "per", "message"))
+
+
+def receipt_rows(spec: Spec, plan: Plan) -> RowEstimate:
+    """Expected receipts under the spec's receipt model."""
+    name = receipt_model_name(spec)
+    estimator = RECEIPT_ESTIMATORS.get(name)
+    if estimator is None:
+        raise ValueError(f"read_receipts.per: no row estimator for receipt model {name!r}")
+    return estimator(spec, plan)
+
+
+def _per_message(spec: Spec, plan: Plan) -> RowEstimate:
+    """One receipt per read message: sum over messages of read_rate x P(delay <= snapshot - t).
+
+    A piece's messages follow the intensity over its time range, so the sum over a piece is its
+    count times the intensity-weighted mean of the delay CDF at (snapshot - t) over the range;
+    that mean comes from one cumulative integral on a one-minute grid of the window.
+    """
+    p_before = piece_read_before_snapshot(spec, plan)
+    counts = np.concatenate([t.piece_count for t in plan.message_tasks]).astype(np.float64)
+    p = spec.receipts.read_rate * p_before
+    mean = float((counts * p).sum())
+    sd = math.sqrt(float((counts * p * (1 - p)).sum()))
+    return RowEstimate(mean, sd, exact=False)
+
+
+RECEIPT_ESTIMATORS: dict[str, ReceiptEstimator] = {"message": _per_message}
+
+
+def piece_read_before_snapshot(spec: Spec, plan: Plan) -> NDArray[np.float64]:
+    """Per plan piece (in task order): the chance that a receipt drawn for one of its messages
+    lands at or before the snapshot (the delay mixture's CDF, averaged over the piece's times)."""
+    grid = IntensityGrid.build(spec.time)
+    snapshot = spec.time.snapshot_us
+    fine = np.arange(grid.start_us, snapshot + 1, FINE_STEP_US, dtype=np.int64)
+    if fine[-1] != snapshot:
+        fine = np.append(fine, snapshot)
+    mass = grid.mass(fine)
+    mid = (fine[:-1] + fine[1:]) / 2
+    cdf = delay_cdf(spec.receipts, (snapshot - mid) / US_PER_SECOND)
+    weighted = np.concatenate([[0.0], np.cumsum(cdf * np.diff(mass))])
+    lo = np.concatenate([t.piece_lo_us for t in plan.message_tasks]).astype(np.float64)
+    hi = np.concatenate([t.piece_hi_us for t in plan.message_tasks]).astype(np.float64)
+    m_lo, m_hi = grid.mass(lo.astype(np.int64)), grid.mass(hi.astype(np.int64))
+    w_lo = np.interp(lo, fine.astype(np.float64), weighted)
+    w_hi = np.interp(hi, fine.astype(np.float64), weighted)
+    span = m_hi - m_lo
+    # a piece of zero intensity mass (never in practice) gets the CDF at its own time
+    point = delay_cdf(spec.receipts, (snapshot - lo) / US_PER_SECOND)
+    safe = np.where(span > 0, span, 1.0)
+    return np.asarray(np.where(span > 0, (w_hi - w_lo) / safe, point), dtype=np.float64)
+
+
+def delay_cdf(model: ReceiptModel, seconds: NDArray[np.float64]) -> NDArray[np.float64]:
+    """P(delay <= x) under the spec's four-band mixture, as the engine draws it: uniform,
+    truncated exponential, truncated log-normal, log-uniform."""
+    x = np.asarray(seconds, dtype=np.float64)
+    immediate, near, delayed, stale = model.bands
+    out = np.zeros_like(x)
+    low, high = immediate.min_seconds, immediate.max_seconds
+    out += immediate.share * np.clip((x - low) / (high - low), 0, 1)
+    scale = max(model.near_term_mean_seconds - near.min_seconds, 1.0)
+    top = 1.0 - math.exp(-(near.max_seconds - near.min_seconds) / scale)
+    part = (1.0 - np.exp(-np.maximum(x - near.min_seconds, 0) / scale)) / top
+    out += near.share * np.clip(part, 0, 1)
+    mu, sigma = model.delayed_lognormal.mu, model.delayed_lognormal.sigma
+    phi_lo, phi_hi = (
+        _normal_cdf((math.log(v) - mu) / sigma) for v in (delayed.min_seconds, delayed.max_seconds)
+    )
+    z = (np.log(np.clip(x, delayed.min_seconds, delayed.max_seconds)) - mu) / sigma
+    out += delayed.share * np.clip((_normal_cdf_array(z) - phi_lo) / (phi_hi - phi_lo), 0, 1)
+    lo, hi = math.log(stale.min_seconds), math.log(stale.max_seconds)
+    part = (np.log(np.clip(x, stale.min_seconds, stale.max_seconds)) - lo) / (hi - lo)
+    out += stale.share * np.clip(part, 0, 1)
+    return out
+
+
+def _normal_cdf(z: float) -> float:
+    return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
+
+
+_ERF = np.frompyfunc(math.erf, 1, 1)
+
+
+def _normal_cdf_array(z: NDArray[np.float64]) -> NDArray[np.float64]:
+    erf = np.asarray(_ERF(z / math.sqrt(2.0)), dtype=np.float64)
+    return np.asarray(0.5 * (1.0 + erf), dtype=np.float64)
