@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -23,9 +24,17 @@ from synthgen.postgres.guard import GuardSettings, check_environment
 from synthgen.preview import make_preview
 from synthgen.preview.disk import bytes_under
 from synthgen.spec import load_spec
-from synthgen.workflow import RunOptions, run_workflow
+from synthgen.workflow import STATE_NAME, RunOptions, run_workflow
 
 NO_GO_EXIT = 3
+
+
+def finished_stages(out: Path) -> set[str]:
+    """The stages an earlier run in `out` finished (none when there is no readable state)."""
+    try:
+        return set(json.loads((out / STATE_NAME).read_text())["done"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return set()
 
 
 @click.command(cls=DomainCommand)
@@ -101,6 +110,7 @@ def run(
     spec.band(band)
     check_environment(guard)  # before starting a local cluster on demand
     dataset = out / "dataset"
+    done = set() if overwrite else finished_stages(out)
     preview = make_preview(
         spec,
         band,
@@ -108,6 +118,7 @@ def run(
         seed,
         dataset,
         dsn=dsn,
+        loads="load" not in done,  # a resumed run whose load finished adds nothing to the server
         min_free=min_free,
         written=0 if overwrite else bytes_under(dataset),
     )
