@@ -153,6 +153,6 @@ def run(
         for m in summary["mitigations"]:
             click.echo(f"  mitigation: {m}")
         click.echo(f"report: {summary['artifacts']['report']}")
-    # --force only lets the run go on after a fidelity NO-GO; the verdict still counts.
+    # --force only lets the run go on (past a fidelity NO-GO or a full disk); verdicts count.
     if summary["index_gate"] != "GO" or summary["fidelity"] != "GO":
         raise click.exceptions.Exit(NO_GO_EXIT)
