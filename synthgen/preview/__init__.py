@@ -8,6 +8,7 @@ small build (synthgen/sizing.json, re-measured by benchmarks/measure_sizing.py).
 
 from __future__ import annotations
 
+import os
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,7 +73,8 @@ class Preview:
             f"PostgreSQL {m['postgres']}, Parquet {m['compression']}); PostgreSQL = heap with "
             "TOAST + primary keys and phase-1 indexes + phase-2 indexes (each a fixed size plus "
             "a size per row), WAL not included. Times: generate and validate from their CPU "
-            "seconds over the cores (a lower bound for an idle machine), load (keys, foreign "
+            f"seconds over this machine's {os.cpu_count()} cores (a lower bound for an idle "
+            "machine), load (keys, foreign "
             f"keys and ANALYZE included) and phase-2 indexes wall times at load average "
             f"{m['load_average']:g}; the gate's time is a lower bound once its memory cap makes "
             "it spill."
