@@ -45,9 +45,10 @@ def default_memory_limit() -> str:
     """DuckDB's memory cap for the gate: 2 GiB, whatever the machine; beyond it DuckDB spills.
 
     DuckDB's own default is 80 % of the machine's memory, and a cap of half the memory let the
-    perf band's validation peak at 8.4 GB of RSS. With 2 GiB the process peaks near the cap plus
-    the interpreter and Parquet buffers (figures in benchmarks/README.md), so a 16 GB laptop
-    validates any band; the price is a slower receipts join, which partitions and spills.
+    perf band's validation peak at 8.4 GB of RSS. Under a cap the process peaks at most ~200 MiB
+    above it (the interpreter, Parquet metadata, NumPy; figures in benchmarks/README.md); the
+    price of a cap below what a band wants is slower joins and windows, which partition and
+    spill.
     """
     return DEFAULT_MEMORY_LIMIT
 
