@@ -20,7 +20,7 @@ from synthgen.cli.plan import disk_shortfall, min_free_option
 from synthgen.cli.validate import ToleranceType
 from synthgen.executors import default_workers
 from synthgen.postgres.connect import DEFAULT_SCHEMA, resolve_dsn
-from synthgen.postgres.guard import GuardSettings, check_environment
+from synthgen.postgres.guard import GuardSettings, check_dsn, check_environment
 from synthgen.preview import make_preview
 from synthgen.preview.disk import bytes_under
 from synthgen.spec import load_spec
@@ -109,6 +109,9 @@ def run(
     spec = load_spec(spec_path)
     spec.band(band)
     check_environment(guard)  # before starting a local cluster on demand
+    resolved = resolve_dsn(dsn)
+    # the guard first: a refused database gets its one-line refusal, not a plan to read
+    check_dsn(guard, resolved, schema)
     dataset = out / "dataset"
     done = set() if overwrite else finished_stages(out)
     preview = make_preview(
@@ -117,7 +120,7 @@ def run(
         scale,
         seed,
         dataset,
-        dsn=dsn,
+        dsn=resolved,
         loads="load" not in done,  # a resumed run whose load finished adds nothing to the server
         min_free=min_free,
         written=0 if overwrite else bytes_under(dataset),
@@ -132,7 +135,7 @@ def run(
         scale=scale,
         seed=seed,
         out=out,
-        dsn=resolve_dsn(dsn),
+        dsn=resolved,
         schema=schema,
         runs=runs,
         workers=workers or default_workers(),

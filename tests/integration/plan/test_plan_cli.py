@@ -17,6 +17,8 @@ from synthgen.spec import load_spec
 
 SYNTHGEN = str(Path(sys.executable).parent / "synthgen")
 HUGE = "1000TB"  # more free space than any disk here has: the check must say it will not fit
+# no server listens there: with the guard's override the run reaches its plan without one
+NO_SERVER = ["--dsn", "postgresql://nobody@127.0.0.1:1/none", "--i-know-this-is-not-production"]
 
 
 def _run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -136,8 +138,7 @@ def test_run_refuses_when_the_disk_will_not_hold_it(tmp_path: Path) -> None:
         "0.02",
         "--out",
         str(out),
-        "--dsn",
-        "postgresql://nobody@127.0.0.1:1/none",
+        *NO_SERVER,
         "--min-free",
         HUGE,
     )
@@ -160,8 +161,7 @@ def test_run_force_goes_past_the_disk_check(tmp_path: Path) -> None:
         str(out),
         "--schema",
         "Bad-Name",
-        "--dsn",
-        "postgresql://nobody@127.0.0.1:1/none",
+        *NO_SERVER,
         "--min-free",
         HUGE,
         "--force",
