@@ -35,3 +35,7 @@ class VerifyError(SynthgenError):
 
 class ClusterError(SynthgenError):
     """The local PostgreSQL cluster could not be started, stopped or found."""
+
+
+class LoadTestError(SynthgenError):
+    """A workload could not be built, or a load test could not run."""

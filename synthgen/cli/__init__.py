@@ -27,6 +27,8 @@ COMMANDS: dict[str, str] = {
     "indexes": "synthgen.cli.verify:indexes",
     "sample": "synthgen.cli.sample:sample",
     "calibrate": "synthgen.cli.sample:calibrate",
+    "workload": "synthgen.cli.loadtest:workload",
+    "loadtest": "synthgen.cli.loadtest:loadtest",
     "run": "synthgen.cli.run:run",
 }
 

@@ -1,0 +1,201 @@
+"""``synthgen workload`` and ``synthgen loadtest [compare]``: skewed pgbench load tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from synthgen.cli.common import DomainCommand, emit_json
+from synthgen.cli.load import _dsn_option, _guard_options, _public_option, _schema_option
+from synthgen.postgres.guard import GuardSettings
+
+_MIX_HELP = "Script weights, e.g. Q1=40,Q2=10,Q3=20,Q4=15,Q5=10,W1=5 (W2 marks read)."
+
+
+def _cleared_dsn(
+    dsn: str | None, schema: str, override: bool, max_foreign_rows: int, deny_pattern: str
+) -> str:
+    """The target DSN once the production guard has cleared it (as for `load`)."""
+    from synthgen.postgres.connect import connect, resolve_dsn
+    from synthgen.postgres.guard import check_database, check_environment
+
+    guard = GuardSettings(deny_pattern, max_foreign_rows, override)
+    check_environment(guard)  # before starting a local cluster on demand
+    target = resolve_dsn(dsn)
+    with connect(target, autocommit=True) as conn:
+        check_database(guard, conn, target, schema)
+    return target
+
+
+def _clients(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: a comma-separated list of whole numbers") from None
+    if not values or min(values) < 1:
+        raise click.BadParameter(f"{text!r}: client counts must be >= 1")
+    return sorted(set(values))
+
+
+@click.command(cls=DomainCommand)
+@_dsn_option
+@_schema_option
+@click.option("--queries", "queries_dir", type=click.Path(path_type=Path), help="Query files.")
+@click.option("--mix", default="Q1=40,Q2=10,Q3=20,Q4=15,Q5=10,W1=5", show_default=True,
+              help=_MIX_HELP)  # fmt: skip
+@click.option(
+    "--record-draws",
+    is_flag=True,
+    help="Also log each drawn room/user into synthgen_lt_draws (to check the skew).",
+)
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Workload directory.")
+@_public_option
+@_guard_options
+@click.option("--json", "as_json", is_flag=True, help="Print workload.json.")
+def workload(
+    dsn: str | None,
+    schema: str,
+    queries_dir: Path | None,
+    mix: str,
+    record_draws: bool,
+    out: Path,
+    allow_public: bool,
+    override: bool,
+    max_foreign_rows: int,
+    deny_pattern: str,
+    as_json: bool,
+) -> None:
+    """Write pgbench scripts and draw tables that replay the data's own skew.
+
+    Rooms are drawn by message volume, users by messages sent (running-sum tables in the
+    schema); W1 sends a message, W2 marks a room read, with ids that cannot collide.
+
+    Example: synthgen workload --schema perf_dev --out out/workload
+    """
+    from synthgen.loadtest.workload import WorkloadOptions, build_workload, parse_mix
+    from synthgen.postgres.connect import connect, validate_schema_name
+
+    validate_schema_name(schema, allow_public)
+    weights = parse_mix(mix)
+    target = _cleared_dsn(dsn, schema, override, max_foreign_rows, deny_pattern)
+    with connect(target, autocommit=True) as conn:
+        doc = build_workload(conn, WorkloadOptions(target, schema, out, weights, queries_dir,
+                                                   record_draws))  # fmt: skip
+    if as_json:
+        emit_json(doc)
+        return
+    click.echo(
+        f"workload in {out}: {len(doc['scripts'])} scripts, mix "
+        + ", ".join(f"{k}={v}" for k, v in doc["mix"].items())
+        + f"; {doc['rooms']:,} rooms weighted by {doc['totals']['room_weight']:,} messages"
+    )
+
+
+@click.group(cls=click.Group, invoke_without_command=True)
+@click.option("--workload", "workload_dir", type=click.Path(path_type=Path),
+              help="Directory written by `synthgen workload`.")  # fmt: skip
+@_dsn_option
+@click.option("--clients", default="1,4,16,64", show_default=True, help="Client counts to sweep.")
+@click.option("--duration", type=click.IntRange(min=1, max=3600), default=30, show_default=True,
+              help="Seconds per client count; every step stops by itself.")  # fmt: skip
+@click.option("--pool", type=click.Choice(["none", "pgbouncer"]), default="none", show_default=True)
+@click.option("--pool-size", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Server connections of the PgBouncer pool.")  # fmt: skip
+@click.option("--label", default="pre", show_default=True, help="pre, post or any name.")
+@click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Target transactions/s (pgbench -R): N users x 1/think time.")  # fmt: skip
+@click.option("--out", type=click.Path(path_type=Path), help="Result JSON (HTML beside it).")
+@_guard_options
+@click.option("--json", "as_json", is_flag=True, help="Print the result JSON.")
+@click.pass_context
+def loadtest(ctx: click.Context, workload_dir: Path | None, out: Path | None, **kw: Any) -> None:
+    """Run a workload with pgbench once per client count; TPS, p50/p95/p99/max, the knee.
+
+    Example: synthgen loadtest --workload out/workload --clients 1,4,16 --duration 10 \\
+    --out out/lt-pre.json; then: synthgen loadtest compare out/lt-pre.json out/lt-post.json
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from synthgen.cli.common import DomainFailure
+    from synthgen.errors import SynthgenError
+
+    if workload_dir is None or out is None:
+        raise click.UsageError(
+            "loadtest needs --workload and --out (or: loadtest compare PRE POST)"
+        )
+    try:
+        _sweep(workload_dir, out, **kw)
+    except SynthgenError as exc:
+        if (ctx.find_root().obj or {}).get("debug"):
+            raise
+        raise DomainFailure(str(exc), exc.exit_code) from exc
+
+
+def _sweep(workload_dir: Path, out: Path, **kw: Any) -> None:
+    from synthgen.loadtest.html import write_loadtest_html
+    from synthgen.loadtest.sweep import LoadTestOptions, run_loadtest
+    from synthgen.loadtest.workload import read_workload
+
+    schema = str(read_workload(workload_dir)["schema"])
+    target = _cleared_dsn(kw["dsn"], schema, kw["override"], kw["max_foreign_rows"],
+                          kw["deny_pattern"])  # fmt: skip
+    opts = LoadTestOptions(
+        workload_dir, target, _clients(kw["clients"]), kw["duration"], out, kw["pool"],
+        kw["pool_size"], kw["label"], kw["rate"],
+    )  # fmt: skip
+    result = run_loadtest(opts)
+    html = write_loadtest_html(out.with_suffix(".html"), [result])
+    if kw["as_json"]:
+        emit_json(result)
+        return
+    for step in result["steps"]:
+        click.echo(
+            f"{step['clients']:>5} clients: {step['tps']:>9.1f} tx/s  p95 {step['p95_ms']:.2f} ms"
+            f"  p99 {step['p99_ms']:.2f} ms  errors {step['errors']}"
+        )
+    click.echo(f"knee: {result['knee']['reason']}")
+    click.echo(f"wrote {out} and {html}")
+
+
+@loadtest.command(cls=DomainCommand)
+@click.argument("pre", type=click.Path(path_type=Path))
+@click.argument("post", type=click.Path(path_type=Path))
+@click.option("--write-budget", type=click.FloatRange(min=0), default=0.20, show_default=True,
+              help="Largest accepted p95 growth of a write (0.20 = 20 %).")  # fmt: skip
+@click.option("--html", "html_path", type=click.Path(path_type=Path), help="Write loadtest.html.")
+@click.option("--out", type=click.Path(path_type=Path), help="Write the comparison JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison JSON.")
+def compare(
+    pre: Path, post: Path, write_budget: float, html_path: Path | None, out: Path | None,
+    as_json: bool,
+) -> None:  # fmt: skip
+    """Compare two load tests per query and client count, and the write overhead; exit 0/3.
+
+    Example: synthgen loadtest compare out/lt-pre.json out/lt-post.json --html out/loadtest.html
+    """
+    from synthgen.loadtest.compare import compare_results
+    from synthgen.loadtest.html import write_loadtest_html
+    from synthgen.loadtest.sweep import read_result, write_json
+
+    before, after = read_result(pre), read_result(post)
+    result = compare_results(before, after, write_budget)
+    if out is not None:
+        write_json(out, result)
+    if html_path is not None:
+        write_loadtest_html(html_path, [before, after], result)
+    if as_json:
+        emit_json(result)
+    else:
+        for row in result["rows"]:
+            click.echo(
+                f"{row['query']:<3} {row['clients']:>5} clients: p95 {row['pre_p95_ms']:.2f} -> "
+                f"{row['post_p95_ms']:.2f} ms ({row['change_p95_ms']:+.0%}), "
+                f"TPS {row['change_tps']:+.0%}"
+            )
+        for key, over in result["write_overhead"].items():
+            click.echo(f"write overhead {key}: p95 {over['p95_change']:+.1%}")
+        click.echo(f"decision: {result['decision']} ({'; '.join(result['reasons'])})")
+    if result["decision"] != "GO":
+        click.get_current_context().exit(3)

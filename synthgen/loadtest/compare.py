@@ -1,0 +1,103 @@
+"""`synthgen loadtest compare PRE POST`: the change per query at each client count, the write
+overhead of the new indexes, and a GO/NO-GO.
+
+Rule (stated in the report): GO when reads got better — the geometric mean of the read queries'
+p95 ratios (post / pre) over every common client count is below 1, and no read query is worse
+than the budget — and writes are not worse than the budget: each write's p95 ratio (geometric
+mean over client counts) at most 1 + budget (default 20 %).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from synthgen.errors import LoadTestError
+
+DEFAULT_WRITE_BUDGET = 0.20
+METRICS = ("p50_ms", "p95_ms", "p99_ms", "tps")
+
+
+def _geomean(ratios: list[float]) -> float:
+    good = [r for r in ratios if r > 0 and math.isfinite(r)]
+    return math.exp(sum(math.log(r) for r in good) / len(good)) if good else 1.0
+
+
+def compare_results(
+    pre: dict[str, Any], post: dict[str, Any], budget: float = DEFAULT_WRITE_BUDGET
+) -> dict[str, Any]:
+    """Per query and client count: pre, post and change of each metric; the decision."""
+    pre_steps = {s["clients"]: s for s in pre["steps"]}
+    post_steps = {s["clients"]: s for s in post["steps"]}
+    common = sorted(set(pre_steps) & set(post_steps))
+    if not common:
+        raise LoadTestError("PRE and POST share no client count; run both with the same --clients")
+    kinds = {**{k: v["kind"] for k, v in pre["scripts"].items()}}
+    rows: list[dict[str, Any]] = []
+    p95_ratios: dict[str, list[float]] = {}
+    for clients in common:
+        for key in sorted(set(pre_steps[clients]["queries"]) & set(post_steps[clients]["queries"])):
+            a, b = pre_steps[clients]["queries"][key], post_steps[clients]["queries"][key]
+            if not a.get("transactions") or not b.get("transactions"):
+                continue
+            row: dict[str, Any] = {"query": key, "kind": kinds.get(key, "read"), "clients": clients}
+            for metric in METRICS:
+                row[f"pre_{metric}"], row[f"post_{metric}"] = a[metric], b[metric]
+                row[f"change_{metric}"] = b[metric] / a[metric] - 1 if a[metric] else 0.0
+            rows.append(row)
+            p95_ratios.setdefault(key, []).append(b["p95_ms"] / a["p95_ms"] if a["p95_ms"] else 1.0)
+    per_query = {k: _geomean(v) - 1 for k, v in p95_ratios.items()}
+    reads = [k for k in per_query if kinds.get(k, "read") == "read"]
+    writes = [k for k in per_query if kinds.get(k) == "write"]
+    read_change = _geomean([per_query[k] + 1 for k in reads]) - 1 if reads else 0.0
+    reasons: list[str] = []
+    if not reads:
+        reasons.append("no read query ran in both")
+    elif read_change >= 0:
+        reasons.append(f"reads not better: p95 {read_change:+.1%} (geometric mean)")
+    for key in reads:
+        if per_query[key] > budget:
+            reasons.append(f"{key} p95 {per_query[key]:+.1%}, worse than the {budget:.0%} budget")
+    for key in writes:
+        if per_query[key] > budget:
+            reasons.append(f"write {key} p95 {per_query[key]:+.1%}, over the {budget:.0%} budget")
+    overhead = {
+        key: {
+            "p95_change": per_query[key],
+            "by_clients": [
+                {
+                    "clients": r["clients"],
+                    "p50_change": r["change_p50_ms"],
+                    "p95_change": r["change_p95_ms"],
+                    "tps_change": r["change_tps"],
+                }
+                for r in rows
+                if r["query"] == key
+            ],
+        }
+        for key in writes
+    }
+    decision = "NO-GO" if reasons else "GO"
+    if not reasons:
+        reasons.append(
+            f"reads p95 {read_change:+.1%}; writes within the {budget:.0%} budget"
+            + "".join(f", {k} {per_query[k]:+.1%}" for k in writes)
+        )
+    return {
+        "kind": "synthgen-loadtest-compare",
+        "decision": decision,
+        "rule": (
+            "GO when the read queries' p95 improves (geometric mean of post/pre over every "
+            f"client count < 1, none worse than {budget:.0%}) and no write's p95 grows by more "
+            f"than {budget:.0%}"
+        ),
+        "write_budget": budget,
+        "reasons": reasons,
+        "read_p95_change": read_change,
+        "p95_change_by_query": per_query,
+        "write_overhead": overhead,
+        "clients": common,
+        "pre": {"label": pre["label"], "pool": pre["pool"], "indexes": pre["indexes"]},
+        "post": {"label": post["label"], "pool": post["pool"], "indexes": post["indexes"]},
+        "rows": rows,
+    }

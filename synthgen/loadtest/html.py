@@ -1,0 +1,154 @@
+"""`loadtest.html`: latency-vs-clients and throughput-vs-clients per query, one line per run
+(pre / post, direct / pooled), plus the comparison's decision. One self-contained page.
+
+The axes, ticks and labels are the fidelity report's (`synthgen.fidelity.svg`), the page style
+and badges the run report's, so every synthgen page reads the same way.
+"""
+
+from __future__ import annotations
+
+import os
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from synthgen.fidelity.html import STYLE
+from synthgen.fidelity.svg import HEIGHT, LEFT, RIGHT, TOP, WIDTH, _label, _scale, _ticks
+from synthgen.report.run_html import _badge
+
+BOTTOM = 52
+COLOURS = ("#8c959f", "#1a7f37", "#0969da", "#bf3989", "#9a6700", "#cf222e")
+
+
+def series_name(result: dict[str, Any]) -> str:
+    pool = "direct" if result["pool"] == "none" else f"pgbouncer ({result['pool_size']})"
+    return f"{result['label']}, {pool}"
+
+
+def line_chart(title: str, y_label: str, series: dict[str, list[tuple[float, float]]]) -> str:
+    """One <svg>: a polyline per series over clients (log x) and a log y axis."""
+    points = [p for values in series.values() for p in values if p[1] > 0]
+    if not points:
+        return f"<p>{escape(title)}: no data</p>"
+    x_lo, x_hi = min(p[0] for p in points), max(p[0] for p in points)
+    x_hi = x_hi if x_hi > x_lo else x_lo * 2
+    y_lo, y_hi = min(p[1] for p in points) / 1.5, max(p[1] for p in points) * 1.5
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    base = TOP + plot_h
+
+    def xy(x: float, y: float) -> str:
+        sx = _scale(x, x_lo, x_hi, True, LEFT, LEFT + plot_w)
+        return f"{sx:.1f},{_scale(max(y, y_lo), y_lo, y_hi, True, base, TOP):.1f}"
+
+    parts = [
+        f'<svg class="chart" data-chart="{escape(title)}" xmlns="http://www.w3.org/2000/svg" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" '
+        f'aria-label="{escape(title)}"><g class="axes" stroke="#444" font-size="10" fill="#333">'
+        f'<line x1="{LEFT}" y1="{base}" x2="{LEFT + plot_w}" y2="{base}"/>'
+        f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{base}"/>'
+    ]
+    for t in _ticks(y_lo, y_hi, True) or [y_lo, y_hi]:
+        ty = _scale(t, y_lo, y_hi, True, base, TOP)
+        parts.append(
+            f'<text x="{LEFT - 6}" y="{ty + 3:.1f}" text-anchor="end" stroke="none">'
+            f"{_label(t)}</text>"
+        )
+    for x in sorted({p[0] for p in points}):
+        sx = _scale(x, x_lo, x_hi, True, LEFT, LEFT + plot_w)
+        parts.append(
+            f'<text x="{sx:.1f}" y="{base + 15}" text-anchor="middle" stroke="none">{x:g}</text>'
+        )
+    parts.append(
+        f'<text x="{LEFT + plot_w / 2:.0f}" y="{HEIGHT - 8}" text-anchor="middle" '
+        f'stroke="none">clients (log)</text><text x="14" y="{TOP + plot_h / 2:.0f}" '
+        f'text-anchor="middle" stroke="none" transform="rotate(-90 14 {TOP + plot_h / 2:.0f})">'
+        f"{escape(y_label)} (log)</text></g>"
+    )
+    for i, (name, values) in enumerate(series.items()):
+        colour = COLOURS[i % len(COLOURS)]
+        good = [(x, y) for x, y in values if y > 0]
+        line = " ".join(xy(x, y) for x, y in good)
+        dots = "".join(
+            f'<circle cx="{xy(x, y).split(",")[0]}" cy="{xy(x, y).split(",")[1]}" r="3" '
+            f'data-clients="{x:g}" data-value="{y:.6g}"><title>{escape(name)}: {x:g} clients, '
+            f"{y:.4g}</title></circle>"
+            for x, y in good
+        )
+        parts.append(
+            f'<g class="series" data-series="{escape(name)}" fill="{colour}">'
+            f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="2"/>{dots}</g>'
+            f'<g class="legend" font-size="11"><line x1="{LEFT + 8 + 150 * i}" y1="13" '
+            f'x2="{LEFT + 24 + 150 * i}" y2="13" stroke="{colour}" stroke-width="2"/>'
+            f'<text x="{LEFT + 28 + 150 * i}" y="17">{escape(name)}</text></g>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _step_table(result: dict[str, Any]) -> str:
+    head = (
+        "<tr><th>clients</th><th>query</th><th>TPS</th><th>p50 ms</th><th>p95 ms</th>"
+        "<th>p99 ms</th><th>max ms</th><th>errors</th></tr>"
+    )
+    rows = "".join(
+        f"<tr><td>{s['clients']}</td><td>{escape(k)}</td><td>{q.get('tps', 0):.1f}</td>"
+        f"<td>{q.get('p50_ms', 0):.2f}</td><td>{q.get('p95_ms', 0):.2f}</td>"
+        f"<td>{q.get('p99_ms', 0):.2f}</td><td>{q.get('max_ms', 0):.2f}</td>"
+        f"<td>{s['errors']}</td></tr>"
+        for s in result["steps"]
+        for k, q in sorted(s["queries"].items())
+    )
+    return f"<table>{head}{rows}</table>"
+
+
+def render_loadtest_html(
+    results: list[dict[str, Any]], comparison: dict[str, Any] | None = None
+) -> str:
+    """The page: decision (if any), per-query charts, then each run's knee and table."""
+    keys = sorted({k for r in results for s in r["steps"] for k in s["queries"]})
+    charts = []
+    for key in keys:
+        for metric, label in (("p95_ms", "p95 latency, ms"), ("tps", "throughput, tx/s")):
+            series = {
+                series_name(r): [
+                    (float(s["clients"]), float(s["queries"][key].get(metric, 0.0)))
+                    for s in r["steps"]
+                    if key in s["queries"]
+                ]
+                for r in results
+            }
+            name = next((r["scripts"][key]["name"] for r in results if key in r["scripts"]), key)
+            title = f"{key} {name}: {label} vs clients"
+            charts.append(
+                f"<figure><figcaption><b>{escape(title)}</b></figcaption>"
+                f"{line_chart(title, label, series)}</figure>"
+            )
+    head = ""
+    if comparison is not None:
+        reasons = "".join(f"<li>{escape(r)}</li>" for r in comparison["reasons"])
+        head = (
+            f"<p>Decision {_badge(comparison['decision'])}</p><p>{escape(comparison['rule'])}</p>"
+            f"<ul>{reasons}</ul>"
+        )
+    runs = "".join(
+        f"<h3>{escape(series_name(r))}</h3><p>knee: {escape(r['knee']['reason'])}; "
+        f"indexes: {escape(', '.join(r['indexes']))}</p>{_step_table(r)}"
+        for r in results
+    )
+    return (
+        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
+        f"<title>synthgen load test</title><style>{STYLE}</style></head><body>"
+        f"<h1>synthgen load test</h1>{head}<h2>Per query</h2><div class=charts>"
+        f"{''.join(charts)}</div><h2>Runs</h2>{runs}</body></html>\n"
+    )
+
+
+def write_loadtest_html(
+    path: Path, results: list[dict[str, Any]], comparison: dict[str, Any] | None = None
+) -> Path:
+    """Write the page atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(render_loadtest_html(results, comparison))
+    tmp.replace(path)
+    return path

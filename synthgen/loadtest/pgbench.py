@@ -1,0 +1,158 @@
+"""One load step: pgbench at a client count, and the per-transaction statistics of its logs.
+
+pgbench prints averages only, so each step runs with ``--log`` (one line per transaction:
+client, transaction number, latency in microseconds, script number, completion time) and the
+percentiles are computed here from those lines, per script, with NumPy.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from synthgen.errors import LoadTestError
+from synthgen.loadtest.pgbouncer import raise_open_files
+from synthgen.postgres.dsn import mask_dsn
+from synthgen.postgres.server import find_server_binaries
+
+_GRACE_S = 60  # beyond --duration: connection set-up and the last transactions' end
+_FAILED = re.compile(r"number of failed transactions:\s*(\d+)")
+_ERROR = re.compile(r"(?:aborted|error|FATAL)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Script:
+    """One pgbench script of the mix: its key (Q1, W1 ...), file and weight."""
+
+    key: str
+    path: Path
+    weight: int
+
+
+def find_pgbench() -> str:
+    """pgbench from the server binaries (found as `synthgen postgres up` finds them)."""
+    path = find_server_binaries().bindir / "pgbench"
+    if not path.is_file():
+        raise LoadTestError(f"{path}: pgbench is missing beside the server binaries")
+    return str(path)
+
+
+def run_step(
+    pgbench: str,
+    dsn: str,
+    scripts: list[Script],
+    clients: int,
+    duration: int,
+    log_dir: Path,
+    rate: float | None = None,
+) -> dict[str, Any]:
+    """Run pgbench for `duration` seconds at `clients` and summarise its transaction logs."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    prefix = log_dir / f"c{clients}"
+    for old in log_dir.glob(f"c{clients}.*"):
+        old.unlink()
+    threads = max(1, min(clients, os.cpu_count() or 1))
+    args = [
+        pgbench, "-n", "-M", "extended", "-c", str(clients), "-j", str(threads),
+        "-T", str(duration), "--log", f"--log-prefix={prefix}",
+    ]  # fmt: skip
+    if rate:
+        args += ["-R", f"{rate:g}"]
+    for script in scripts:
+        args += ["-f", f"{script.path}@{script.weight}"]
+    raise_open_files()
+    env = {k: v for k, v in os.environ.items() if k not in ("PGOPTIONS", "PGSERVICE")}
+    try:
+        proc = subprocess.run(
+            [*args, dsn], capture_output=True, text=True, timeout=duration + _GRACE_S, env=env
+        )
+    except subprocess.TimeoutExpired:
+        raise LoadTestError(
+            f"pgbench at {clients} clients did not stop within {duration + _GRACE_S} s; killed"
+        ) from None
+    out = (proc.stdout + "\n" + proc.stderr).replace(dsn, mask_dsn(dsn))
+    failed = int(m[1]) if (m := _FAILED.search(proc.stdout)) else 0
+    aborted = proc.stderr.count("aborted in command")
+    errors = [ln.strip() for ln in proc.stderr.splitlines() if _ERROR.search(ln)]
+    if proc.returncode not in (0, 2) or (proc.returncode == 2 and not aborted):
+        raise LoadTestError(
+            f"pgbench at {clients} clients failed (exit {proc.returncode}): "
+            f"{(errors or out.strip().splitlines() or ['no output'])[-1]}"
+        )
+    step = summarise_logs(sorted(log_dir.glob(f"c{clients}.*")), [s.key for s in scripts])
+    step.update(
+        clients=clients,
+        threads=threads,
+        duration_s=duration,
+        failed=failed,
+        aborted_clients=aborted,
+        errors=failed + aborted,
+        error_sample=errors[0].replace(dsn, mask_dsn(dsn)) if errors else None,
+    )
+    # throughput over the requested duration: pgbench -T measures exactly that window
+    seconds = float(duration)
+    step["tps"] = step["transactions"] / seconds
+    for stats in step["queries"].values():
+        stats["tps"] = stats["transactions"] / seconds
+    return step
+
+
+def _read_log(path: Path) -> pa.Table:
+    opts = pacsv.ReadOptions(autogenerate_column_names=True)
+    parse = pacsv.ParseOptions(delimiter=" ")
+    convert = pacsv.ConvertOptions(column_types={"f2": pa.string()})
+    return pacsv.read_csv(path, read_options=opts, parse_options=parse, convert_options=convert)
+
+
+def summarise_logs(paths: list[Path], keys: list[str]) -> dict[str, Any]:
+    """Transactions, span and per-script p50/p95/p99/max (ms) from pgbench's --log files."""
+    tables = [_read_log(p) for p in paths if p.stat().st_size > 0]
+    if not tables:
+        return {"transactions": 0, "span_s": 0.0, "queries": {}, "failed_logged": 0}
+    latency = pa.concat_arrays([t.column("f2").combine_chunks() for t in tables])
+    script = np.concatenate([t.column("f3").to_numpy() for t in tables]).astype(np.int64)
+    ends = np.concatenate(
+        [t.column("f4").to_numpy() + t.column("f5").to_numpy() / 1e6 for t in tables]
+    )
+    ok = np.asarray(pc.utf8_is_numeric(latency).to_numpy(zero_copy_only=False), dtype=bool)
+    micros = np.zeros(len(latency))
+    micros[ok] = np.asarray(pc.cast(pc.filter(latency, pc.utf8_is_numeric(latency)), pa.float64()))
+    span = float(ends.max() - ends.min()) if len(ends) > 1 else 0.0
+    queries: dict[str, Any] = {}
+    total = int(ok.sum())
+    for number, key in enumerate(keys):
+        mine = ok & (script == number)
+        ms = micros[mine] / 1000.0
+        if not len(ms):
+            queries[key] = {"transactions": 0}
+            continue
+        p50, p95, p99 = np.percentile(ms, [50, 95, 99])
+        queries[key] = {
+            "transactions": len(ms),
+            "share": len(ms) / total if total else 0.0,
+            "p50_ms": float(p50),
+            "p95_ms": float(p95),
+            "p99_ms": float(p99),
+            "max_ms": float(ms.max()),
+            "mean_ms": float(ms.mean()),
+        }
+    all_ms = micros[ok] / 1000.0
+    overall = np.percentile(all_ms, [50, 95, 99]) if len(all_ms) else [0.0, 0.0, 0.0]
+    return {
+        "transactions": total,
+        "failed_logged": int((~ok).sum()),
+        "span_s": span,
+        "p50_ms": float(overall[0]),
+        "p95_ms": float(overall[1]),
+        "p99_ms": float(overall[2]),
+        "queries": queries,
+    }

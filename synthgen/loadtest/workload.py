@@ -1,0 +1,311 @@
+"""`synthgen workload`: pgbench scripts and the parameter tables that give them the data's skew.
+
+Method (also written at the top of every script): each draw table holds one row per room (or
+user) with ``hi``, the running sum of its weight in id order. A transaction draws
+``r = random(1, total weight)`` and takes the first row with ``hi >= r`` (an index scan on the
+primary key), so a room is drawn with probability messages / all messages and a user with
+probability messages sent / all messages sent — the data's own skew, not a generic Zipf. The
+lookup costs one primary-key probe (a few tens of microseconds) inside each transaction.
+
+Write transactions use ids that cannot collide with generated ones: new message ids come from the
+sequence ``synthgen_lt_message_id`` starting at 4e18 (generated ids are small consecutive
+integers); read receipts are keyed by (message, user) and never overwrite one (ON CONFLICT DO
+NOTHING).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from synthgen.errors import LoadTestError
+from synthgen.loadtest.names import CONTRACT, Names
+from synthgen.postgres.connect import Connection, execute, fetch_all, fetch_value
+from synthgen.postgres.dsn import mask_dsn
+from synthgen.schema import quote_ident
+from synthgen.verify.queries import Query, load_queries
+
+DEFAULT_MIX = {"Q1": 40, "Q2": 10, "Q3": 20, "Q4": 15, "Q5": 10, "W1": 5}
+WRITES = ("W1", "W2")
+MESSAGE_ID_BASE = 4_000_000_000_000_000_000
+ROOMS, MEMBERS, USERS = "synthgen_lt_rooms", "synthgen_lt_members", "synthgen_lt_users"
+DRAWS, SEQUENCE = "synthgen_lt_draws", "synthgen_lt_message_id"
+WORKLOAD_FILE = "workload.json"
+# a query parameter's kind -> the pgbench variable the draw sets
+_VARIABLE = {"conversation": "room", "conversation_cursor": "room_cursor", "user": "user_id"}
+_METHOD = """\
+-- Parameters carry the data's skew: r = random(1, total weight), then the first row of the
+-- draw table whose running weight sum `hi` is >= r. Rooms are weighted by their messages,
+-- users by the messages they sent; a member of the room is drawn uniformly.
+"""
+
+
+@dataclass(frozen=True)
+class WorkloadOptions:
+    """What `synthgen workload` needs."""
+
+    dsn: str
+    schema: str
+    out: Path
+    mix: dict[str, int]
+    queries_dir: Path | None = None
+    record_draws: bool = False
+    names: Names = CONTRACT
+
+
+def parse_mix(text: str) -> dict[str, int]:
+    """'Q1=40,Q2=10,W1=5' -> {'Q1': 40, ...}; errors name --mix and the faulty item."""
+    mix: dict[str, int] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key, sep, value = item.partition("=")
+        key = key.strip().upper()
+        if not sep or not re.fullmatch(r"[QW]\d+", key):
+            raise LoadTestError(f"--mix {item!r}: expected KEY=WEIGHT, e.g. Q1=40 or W1=5")
+        try:
+            weight = int(value)
+        except ValueError:
+            raise LoadTestError(f"--mix {item!r}: the weight must be a whole number") from None
+        if weight < 0:
+            raise LoadTestError(f"--mix {item!r}: the weight must be >= 0")
+        mix[key] = weight
+    if sum(mix.values()) <= 0:
+        raise LoadTestError(f"--mix {text!r}: no script has a positive weight")
+    return mix
+
+
+def _q(schema: str, table: str) -> str:
+    return f"{quote_ident(schema)}.{quote_ident(table)}"
+
+
+def build_draw_tables(conn: Connection, schema: str, names: Names = CONTRACT) -> dict[str, int]:
+    """(Re)create the draw tables and the id sequence in `schema`; return the weight totals."""
+    m, cu = names.table("messages"), names.table("conversation_users")
+
+    def col(table: str, column: str) -> str:
+        return names.column(table, column)
+
+    conv, created = col("messages", "conversationId"), col("messages", "createdAt")
+    sender = col("messages", "senderId")
+    cu_conv, cu_user = (
+        col("conversation_users", "conversationId"),
+        col("conversation_users", "userId"),
+    )
+    active = col("conversation_users", "isActive")
+    execute(conn, f"SET search_path TO {quote_ident(schema)}")
+    for table in (ROOMS, MEMBERS, USERS):
+        execute(conn, f"DROP TABLE IF EXISTS {_q(schema, table)}")
+    execute(
+        conn,
+        f"""CREATE TABLE {_q(schema, ROOMS)} AS
+        WITH sizes AS (
+            SELECT {conv} AS id, count(*) AS messages,
+                   percentile_disc(0.5) WITHIN GROUP (ORDER BY {created}) AS room_cursor
+            FROM {m} GROUP BY {conv}
+        ), members AS (
+            SELECT {cu_conv} AS id, count(*) AS members FROM {cu} WHERE {active} GROUP BY {cu_conv}
+        )
+        SELECT sum(s.messages) OVER (ORDER BY s.id)::bigint AS hi, s.id AS conversation_id,
+               s.messages::bigint AS messages, m.members::int AS members, s.room_cursor
+        FROM sizes s JOIN members m USING (id)""",
+    )
+    execute(
+        conn,
+        f"""CREATE TABLE {_q(schema, MEMBERS)} AS
+        SELECT {cu_conv} AS conversation_id,
+               (row_number() OVER (PARTITION BY {cu_conv} ORDER BY {cu_user}))::int AS k,
+               {cu_user} AS user_id
+        FROM {cu} WHERE {active}""",
+    )
+    execute(
+        conn,
+        f"""CREATE TABLE {_q(schema, USERS)} AS
+        WITH sent AS (SELECT {sender} AS id, count(*) AS weight FROM {m} GROUP BY {sender}),
+        members AS (SELECT DISTINCT {cu_user} AS id FROM {cu} WHERE {active})
+        SELECT sum(s.weight) OVER (ORDER BY s.id)::bigint AS hi, s.id AS user_id,
+               s.weight::bigint AS weight
+        FROM sent s JOIN members USING (id)""",
+    )
+    execute(conn, f"ALTER TABLE {_q(schema, ROOMS)} ADD PRIMARY KEY (hi)")
+    execute(conn, f"ALTER TABLE {_q(schema, MEMBERS)} ADD PRIMARY KEY (conversation_id, k)")
+    execute(conn, f"ALTER TABLE {_q(schema, USERS)} ADD PRIMARY KEY (hi)")
+    execute(
+        conn,
+        f"CREATE SEQUENCE IF NOT EXISTS {_q(schema, SEQUENCE)} START {MESSAGE_ID_BASE} "
+        f"MINVALUE {MESSAGE_ID_BASE}",
+    )
+    execute(
+        conn, f"CREATE UNLOGGED TABLE IF NOT EXISTS {_q(schema, DRAWS)} (script text, id bigint)"
+    )
+    for table in (ROOMS, MEMBERS, USERS):
+        execute(conn, f"ANALYZE {_q(schema, table)}")
+    rooms = int(fetch_value(conn, f"SELECT coalesce(max(hi), 0) FROM {_q(schema, ROOMS)}"))
+    users = int(fetch_value(conn, f"SELECT coalesce(max(hi), 0) FROM {_q(schema, USERS)}"))
+    if rooms <= 0 or users <= 0:
+        raise LoadTestError(
+            f"schema {schema}: no messages in a room with active members; load a dataset first"
+        )
+    return {"room_weight": rooms, "user_weight": users}
+
+
+def _room_draw(totals: dict[str, int]) -> str:
+    return (
+        f"\\set r random(1, {totals['room_weight']})\n"
+        f"SELECT conversation_id AS room, members, room_cursor FROM {ROOMS} "
+        "WHERE hi >= :r ORDER BY hi LIMIT 1 \\gset\n"
+    )
+
+
+def _user_draw(totals: dict[str, int]) -> str:
+    return (
+        f"\\set r random(1, {totals['user_weight']})\n"
+        f"SELECT user_id FROM {USERS} WHERE hi >= :r ORDER BY hi LIMIT 1 \\gset\n"
+    )
+
+
+def _member_draw(variable: str) -> str:
+    return (
+        "\\set k random(1, :members)\n"
+        f"SELECT user_id AS {variable} FROM {MEMBERS} "
+        "WHERE conversation_id = :room AND k = :k \\gset\n"
+    )
+
+
+def _record(key: str, variable: str, record: bool) -> str:
+    return f"INSERT INTO {DRAWS} VALUES ('{key}', :{variable});\n" if record else ""
+
+
+def read_script(key: str, query: Query, totals: dict[str, int], record: bool) -> str:
+    """A pgbench script for one query file: the draw, then the query with pgbench variables."""
+    draw = _user_draw(totals) if query.subject == "user" else _room_draw(totals)
+    variable = "user_id" if query.subject == "user" else "room"
+    kinds = {p.position: _VARIABLE[p.kind] for p in query.params}
+    sql = re.sub(r"\$(\d+)\b", lambda match: ":" + kinds[int(match[1])], query.sql)
+    return (
+        f"-- {key}: {query.name} ({Path(query.path).name})\n{_METHOD}{draw}"
+        f"{_record(key, variable, record)}{sql};\n"
+    )
+
+
+def write_scripts(totals: dict[str, int], record: bool, names: Names = CONTRACT) -> dict[str, str]:
+    """W1 (send a message) and W2 (mark a room read), in the application's statement order."""
+    m, c, cu = (
+        names.table("messages"),
+        names.table("conversations"),
+        names.table("conversation_users"),
+    )
+    rr = names.table("read_receipts")
+
+    def col(table: str, column: str) -> str:
+        return names.column(table, column)
+
+    updated, cid = col("conversations", "updatedAt"), col("conversations", "id")
+    # The room's row lock (UPDATE first) orders concurrent senders of one room, so createdAt
+    # stays strictly increasing per room, as in the generated data; same statements as the
+    # application's insert-then-touch, one round trip.
+    w1 = (
+        f"-- W1: send a message to a room drawn by traffic, from one of its active members\n"
+        f"{_METHOD}{_room_draw(totals)}{_member_draw('sender')}{_record('W1', 'room', record)}"
+        f"WITH touched AS (\n"
+        f"    UPDATE {c} SET {updated} = greatest(clock_timestamp(), "
+        f"{updated} + interval '1 microsecond')\n"
+        f"    WHERE {cid} = :room RETURNING {cid} AS id, {updated} AS at\n)\n"
+        f"INSERT INTO {m} ({col('messages', 'id')}, {col('messages', 'conversationId')}, "
+        f"{col('messages', 'senderId')}, {col('messages', 'type')}, {col('messages', 'content')}, "
+        f"{col('messages', 'createdAt')})\n"
+        f"SELECT nextval('{SEQUENCE}'), id, :sender, 'TEXT', 'synthetic load test message', at "
+        f"FROM touched;\n"
+    )
+    mconv, mcreated = col("messages", "conversationId"), col("messages", "createdAt")
+    cconv, cuser = col("conversation_users", "conversationId"), col("conversation_users", "userId")
+    last_read = col("conversation_users", "lastReadAt")
+    w2 = (
+        f"-- W2: a member of a room drawn by traffic reads its latest 50 unread messages\n"
+        f"{_METHOD}{_room_draw(totals)}{_member_draw('reader')}{_record('W2', 'room', record)}"
+        f"WITH unread AS (\n"
+        f"    SELECT x.{col('messages', 'id')} AS id FROM {m} x JOIN {cu} y\n"
+        f"      ON y.{cconv} = x.{mconv} AND y.{cuser} = :reader\n"
+        f"    WHERE x.{mconv} = :room AND x.{col('messages', 'senderId')} <> :reader\n"
+        f"      AND x.{mcreated} > coalesce(y.{last_read}, '-infinity'::timestamptz)\n"
+        f"    ORDER BY x.{mcreated} DESC LIMIT 50\n"
+        f"), receipts AS (\n"
+        f"    INSERT INTO {rr} ({col('read_receipts', 'messageId')}, "
+        f"{col('read_receipts', 'userId')}, {col('read_receipts', 'readAt')})\n"
+        f"    SELECT id, :reader, clock_timestamp() FROM unread ON CONFLICT DO NOTHING\n)\n"
+        f"UPDATE {cu} SET {last_read} = clock_timestamp()\n"
+        f"WHERE {cconv} = :room AND {cuser} = :reader;\n"
+    )
+    return {"W1": w1, "W2": w2}
+
+
+def build_workload(conn: Connection, opts: WorkloadOptions) -> dict[str, Any]:
+    """Create the draw tables, write the scripts and workload.json into `opts.out`."""
+    queries = load_queries(opts.queries_dir)
+    available = {q.key.upper(): q for q in queries}
+    unknown = sorted(set(opts.mix) - set(available) - set(WRITES))
+    if unknown:
+        raise LoadTestError(
+            f"--mix {', '.join(unknown)}: no such script (queries: {', '.join(available)}; "
+            f"writes: {', '.join(WRITES)})"
+        )
+    if (
+        fetch_value(conn, "SELECT to_regclass($1)", (f"{quote_ident(opts.schema)}.messages",))
+        is None
+    ):
+        raise LoadTestError(f"--schema {opts.schema}: has no messages table; load a dataset first")
+    totals = build_draw_tables(conn, opts.schema, opts.names)
+    scripts = {k: read_script(k, q, totals, opts.record_draws) for k, q in available.items()}
+    scripts.update(write_scripts(totals, opts.record_draws, opts.names))
+    opts.out.mkdir(parents=True, exist_ok=True)
+    entries: dict[str, Any] = {}
+    for key, text in scripts.items():
+        path = opts.out / f"{key.lower()}.pgbench"
+        path.write_text(text)
+        query = available.get(key)
+        entries[key] = {
+            "file": path.name,
+            "name": query.name if query else ("send a message" if key == "W1" else "mark read"),
+            "kind": "write" if key in WRITES else "read",
+        }
+    rows = fetch_all(conn, f"SELECT count(*), max(messages) FROM {_q(opts.schema, ROOMS)}")[0]
+    doc = {
+        "kind": "synthgen-workload",
+        "schema": opts.schema,
+        "dsn": mask_dsn(opts.dsn),
+        "mix": {k: v for k, v in opts.mix.items() if v > 0},
+        "scripts": entries,
+        "totals": totals,
+        "rooms": int(rows[0]),
+        "largest_room_messages": int(rows[1]),
+        "message_id_base": MESSAGE_ID_BASE,
+        "record_draws": opts.record_draws,
+        "tables": {"rooms": ROOMS, "members": MEMBERS, "users": USERS, "draws": DRAWS},
+    }
+    tmp = opts.out / f"{WORKLOAD_FILE}.tmp-{os.getpid()}"
+    tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    tmp.replace(opts.out / WORKLOAD_FILE)
+    return doc
+
+
+def read_workload(directory: Path) -> dict[str, Any]:
+    """workload.json of a workload directory; errors name the path."""
+    path = directory / WORKLOAD_FILE
+    try:
+        doc = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise LoadTestError(
+            f"--workload {directory}: no {WORKLOAD_FILE}; run synthgen workload"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise LoadTestError(f"--workload {path}: unreadable ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("kind") != "synthgen-workload":
+        raise LoadTestError(f"--workload {path}: not a synthgen workload")
+    for key in doc["mix"]:
+        if not (directory / doc["scripts"][key]["file"]).is_file():
+            raise LoadTestError(
+                f"--workload {directory}: script {doc['scripts'][key]['file']} is missing"
+            )
+    return doc
