@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Debian packages the tests need (installed by scripts/system-packages.sh when missing)
+SYSTEM_PACKAGES := pgbouncer
 
-.PHONY: demo test lint format bench e2e clean
+.PHONY: demo test lint format bench e2e clean system-packages
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +26,10 @@ format: $(STAMP)
 	$(BIN)/ruff format synthgen tests benchmarks
 	$(BIN)/ruff check --fix synthgen tests benchmarks
 
-test: lint
+system-packages:
+	scripts/system-packages.sh $(SYSTEM_PACKAGES)
+
+test: lint system-packages
 	$(BIN)/pytest -q
 
 e2e: $(STAMP)
