@@ -113,8 +113,9 @@ def workload(
 def loadtest(ctx: click.Context, workload_dir: Path | None, out: Path | None, **kw: Any) -> None:
     """Run a workload with pgbench once per client count; TPS, p50/p95/p99/max, the knee.
 
-    Example: synthgen loadtest --workload out/workload --clients 1,4,16 --duration 10 \\
-    --out out/lt-pre.json; then: synthgen loadtest compare out/lt-pre.json out/lt-post.json
+    Example: synthgen loadtest --workload out/w --clients 1,4,16 --duration 10 --out lt.json
+
+    Then: synthgen loadtest compare lt-pre.json lt-post.json --html loadtest.html
     """
     if ctx.invoked_subcommand is not None:
         return

@@ -1,0 +1,85 @@
+"""The load test's pure parts: the mix, DSNs for pgbench and PgBouncer, the knee, the decision."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from synthgen.errors import LoadTestError
+from synthgen.loadtest.compare import compare_results
+from synthgen.loadtest.dsnparts import dsn_parts, with_search_path
+from synthgen.loadtest.sweep import find_knee
+from synthgen.loadtest.workload import parse_mix, read_script
+from synthgen.verify.queries import load_queries
+
+
+def test_parse_mix_reads_weights_and_names_the_faulty_item() -> None:
+    assert parse_mix("q1=40, Q3=20,W1=5") == {"Q1": 40, "Q3": 20, "W1": 5}
+    cases = [("Q1", "KEY=WEIGHT"), ("Q1=x", "whole number"), ("Q1=-1", ">= 0"),
+             ("Q1=0", "positive"), ("X1=3", "KEY=WEIGHT")]  # fmt: skip
+    for bad, fragment in cases:
+        with pytest.raises(LoadTestError, match=fragment):
+            parse_mix(bad)
+
+
+def test_dsn_parts_and_search_path() -> None:
+    parts = dsn_parts("postgresql://app:s%40cret@db.test:6543/chat?sslmode=disable")
+    assert parts == {"host": "db.test", "port": "6543", "dbname": "chat", "user": "app",
+                     "password": "s@cret", "sslmode": "disable"}  # fmt: skip
+    assert dsn_parts("host=127.0.0.1 port=5 dbname='x y' user=u") == {
+        "host": "127.0.0.1", "port": "5", "dbname": "x y", "user": "u",
+    }  # fmt: skip
+    uri = with_search_path("postgresql://u@127.0.0.1:5/db", "perf_dev")
+    assert uri == "postgresql://u@127.0.0.1:5/db?options=-csearch_path%3Dperf_dev"
+    assert with_search_path("postgresql://u@h/db?a=1", "s").endswith(
+        "?a=1&options=-csearch_path%3Ds"
+    )
+    assert with_search_path("host=h dbname=d", "s") == "host=h dbname=d options='-csearch_path=s'"
+
+
+def test_read_scripts_bind_each_parameter_to_its_draw() -> None:
+    queries = {q.key: q for q in load_queries()}
+    totals = {"room_weight": 1000, "user_weight": 700}
+    q2 = read_script("Q2", queries["q2"], totals, record=False)
+    assert "\\set r random(1, 1000)" in q2 and ":room" in q2 and ":room_cursor" in q2
+    assert "$1" not in q2 and "$2" not in q2 and "synthgen_lt_draws" not in q2
+    q3 = read_script("Q3", queries["q3"], totals, record=True)
+    assert "\\set r random(1, 700)" in q3 and ":user_id" in q3
+    assert "INSERT INTO synthgen_lt_draws VALUES ('Q3', :user_id);" in q3
+
+
+def _step(clients: int, tps: float, p99: float, **queries: dict[str, float]) -> dict[str, Any]:
+    return {"clients": clients, "tps": tps, "p99_ms": p99, "queries": queries}
+
+
+def test_knee_is_where_throughput_flattens_and_p99_climbs() -> None:
+    steps = [_step(1, 100, 5), _step(4, 350, 6), _step(16, 380, 30), _step(64, 370, 120)]
+    assert find_knee(steps)["clients"] == 4
+    rising = [_step(1, 100, 5), _step(4, 390, 5.5), _step(16, 1400, 9)]
+    assert find_knee(rising)["clients"] is None
+
+
+def _run(label: str, q1_p95: float, w1_p95: float) -> dict[str, Any]:
+    def q(p95: float) -> dict[str, float]:
+        return {"transactions": 100, "p50_ms": p95 / 2, "p95_ms": p95, "p99_ms": p95 * 1.5,
+                "tps": 1000 / p95}  # fmt: skip
+
+    return {
+        "label": label, "pool": "none", "indexes": [],
+        "scripts": {"Q1": {"kind": "read"}, "W1": {"kind": "write"}},
+        "steps": [_step(c, 1, 1, Q1=q(q1_p95 * c), W1=q(w1_p95 * c)) for c in (1, 4)],
+    }  # fmt: skip
+
+
+def test_compare_decides_on_reads_and_the_write_budget(tmp_path: Path) -> None:
+    go = compare_results(_run("pre", 60, 2.0), _run("post", 20, 2.2))
+    assert go["decision"] == "GO"
+    assert go["p95_change_by_query"]["Q1"] == pytest.approx(-2 / 3)
+    assert go["write_overhead"]["W1"]["p95_change"] == pytest.approx(0.10)
+    too_costly = compare_results(_run("pre", 60, 2.0), _run("post", 20, 2.6))
+    assert too_costly["decision"] == "NO-GO" and "W1" in too_costly["reasons"][0]
+    assert compare_results(_run("pre", 60, 2.0), _run("post", 20, 2.6), 0.5)["decision"] == "GO"
+    no_gain = compare_results(_run("pre", 20, 2.0), _run("post", 20, 2.0))
+    assert no_gain["decision"] == "NO-GO" and "reads not better" in no_gain["reasons"][0]
