@@ -38,9 +38,12 @@ def _run(*args: str) -> str:
 def _sweep(args: argparse.Namespace, dsn: str, label: str, pool: str) -> dict[str, Any]:
     out = args.out / f"lt-{label}-{pool}.json"
     extra = ["--pool", pool, "--pool-size", str(args.pool_size)] if pool != "none" else []
+    clients = args.clients
+    if pool == "writes":  # W1 alone, directly: the write cost without the reads' CPU contention
+        extra, clients = ["--mix", "W1=1"], args.write_clients
     _run(
         "loadtest", "--workload", str(args.out / "workload"), "--dsn", dsn, "--clients",
-        args.clients, "--duration", str(args.duration), "--label", label, "--out", str(out),
+        clients, "--duration", str(args.duration), "--label", label, "--out", str(out),
         *extra,
     )  # fmt: skip
     return dict(json.loads(out.read_text()))
@@ -75,9 +78,18 @@ def main() -> None:
     parser.add_argument("--clients", default="1,4,16,64")
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--pool-size", type=int, default=10)
+    parser.add_argument("--write-clients", default="1,4,16")
     parser.add_argument("--out", type=Path, default=Path("out/bench-loadtest"))
+    parser.add_argument("--report-only", action="store_true", help="summarise --out's JSON again")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    if args.report_only:
+        names = {"none": "direct", "pgbouncer": "pgbouncer", "writes": "W1"}
+        report({
+            f"{label}, {name}": json.loads((args.out / f"lt-{label}-{pool}.json").read_text())
+            for label in ("pre", "post") for pool, name in names.items()
+        }, args.out)  # fmt: skip
+        return
     from synthgen.postgres.connect import resolve_dsn
 
     dsn = resolve_dsn(args.dsn)
@@ -92,18 +104,22 @@ def main() -> None:
     for label in ("pre", "post"):
         if label == "post":
             _run("indexes", "apply", *common, "--quiet")
-        for pool in ("none", "pgbouncer"):
-            runs[f"{label}, {'direct' if pool == 'none' else 'pgbouncer'}"] = _sweep(
-                args, dsn, label, pool
-            )
+        for pool, name in (("none", "direct"), ("pgbouncer", "pgbouncer"), ("writes", "W1")):
+            runs[f"{label}, {name}"] = _sweep(args, dsn, label, pool)
+    report(runs, args.out)
+
+
+def report(runs: dict[str, dict[str, Any]], out: Path) -> None:
+    """Print the table, the comparisons and the knees; write compare-*.json and loadtest.html."""
     from synthgen.loadtest.compare import compare_results
     from synthgen.loadtest.html import write_loadtest_html
 
     print("\n".join(_table(runs)))
-    for pool in ("direct", "pgbouncer"):
+    for pool in ("direct", "pgbouncer", "W1"):
         result = compare_results(runs[f"pre, {pool}"], runs[f"post, {pool}"])
-        (args.out / f"compare-{pool}.json").write_text(json.dumps(result, indent=2) + "\n")
-        print(f"\n{pool}: decision {result['decision']} ({'; '.join(result['reasons'])})")
+        (out / f"compare-{pool}.json").write_text(json.dumps(result, indent=2) + "\n")
+        verdict = f"decision {result['decision']} ({'; '.join(result['reasons'])})"
+        print(f"\n{pool}: {verdict if pool != 'W1' else 'W1 alone, write overhead'}")
         for key, change in sorted(result["p95_change_by_query"].items()):
             expected = f" (brief: {EXPECTED[key]:+.0%})" if key in EXPECTED else ""
             print(f"  {key} p95 {change:+.1%} (geometric mean over clients){expected}")
@@ -116,12 +132,13 @@ def main() -> None:
             reads = [
                 s["queries"][k]["p95_ms"]
                 for s in runs[name]["steps"][:1]
-                for k in ("Q1", "Q2", "Q3", "Q4", "Q5")
+                for k in ("Q1", "Q2", "Q3", "Q4", "Q5", "W1")
+                if s["queries"].get(k, {}).get("transactions")
             ]
             print(f"  {name}: knee {runs[name]['knee']['reason']}; "
-                  f"1-client read p95 max {max(reads):.1f} ms")  # fmt: skip
+                  f"1-client p95 max {max(reads):.1f} ms")  # fmt: skip
     decision = compare_results(runs["pre, direct"], runs["post, direct"])
-    html = write_loadtest_html(args.out / "loadtest.html", list(runs.values()), decision)
+    html = write_loadtest_html(out / "loadtest.html", list(runs.values()), decision)
     print(f"\nwrote {html}")
 
 

@@ -104,6 +104,7 @@ def workload(
 @click.option("--pool-size", type=click.IntRange(min=1), default=10, show_default=True,
               help="Server connections of the PgBouncer pool.")  # fmt: skip
 @click.option("--label", default="pre", show_default=True, help="pre, post or any name.")
+@click.option("--mix", default=None, help="Override the workload's weights, e.g. W1=1.")
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Target transactions/s (pgbench -R): N users x 1/think time.")  # fmt: skip
 @click.option("--out", type=click.Path(path_type=Path), help="Result JSON (HTML beside it).")
@@ -137,14 +138,14 @@ def loadtest(ctx: click.Context, workload_dir: Path | None, out: Path | None, **
 def _sweep(workload_dir: Path, out: Path, **kw: Any) -> None:
     from synthgen.loadtest.html import write_loadtest_html
     from synthgen.loadtest.sweep import LoadTestOptions, run_loadtest
-    from synthgen.loadtest.workload import read_workload
+    from synthgen.loadtest.workload import parse_mix, read_workload
 
     schema = str(read_workload(workload_dir)["schema"])
     target = _cleared_dsn(kw["dsn"], schema, kw["override"], kw["max_foreign_rows"],
                           kw["deny_pattern"])  # fmt: skip
     opts = LoadTestOptions(
         workload_dir, target, _clients(kw["clients"]), kw["duration"], out, kw["pool"],
-        kw["pool_size"], kw["label"], kw["rate"],
+        kw["pool_size"], kw["label"], kw["rate"], parse_mix(kw["mix"]) if kw["mix"] else None,
     )  # fmt: skip
     result = run_loadtest(opts)
     html = write_loadtest_html(out.with_suffix(".html"), [result])

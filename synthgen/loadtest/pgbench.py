@@ -117,7 +117,8 @@ def summarise_logs(paths: list[Path], keys: list[str]) -> dict[str, Any]:
     """Transactions, span and per-script p50/p95/p99/max (ms) from pgbench's --log files."""
     tables = [_read_log(p) for p in paths if p.stat().st_size > 0]
     if not tables:
-        return {"transactions": 0, "span_s": 0.0, "queries": {}, "failed_logged": 0}
+        return {"transactions": 0, "span_s": 0.0, "queries": {}, "failed_logged": 0,
+                "p50_ms": 0.0, "p95_ms": 0.0, "p99_ms": 0.0}  # fmt: skip
     latency = pa.concat_arrays([t.column("f2").combine_chunks() for t in tables])
     script = np.concatenate([t.column("f3").to_numpy() for t in tables]).astype(np.int64)
     ends = np.concatenate(

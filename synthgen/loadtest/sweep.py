@@ -18,7 +18,7 @@ from synthgen.errors import LoadTestError
 from synthgen.loadtest.dsnparts import with_search_path
 from synthgen.loadtest.pgbench import Script, find_pgbench, run_step
 from synthgen.loadtest.pgbouncer import pgbouncer
-from synthgen.loadtest.workload import read_workload
+from synthgen.loadtest.workload import read_workload, read_workload_scripts
 from synthgen.postgres.connect import connect, fetch_all
 from synthgen.postgres.dsn import mask_dsn
 from synthgen.verify.baseline import present_indexes
@@ -42,6 +42,7 @@ class LoadTestOptions:
     pool_size: int = 10
     label: str = "pre"
     rate: float | None = None
+    mix: dict[str, int] | None = None  # overrides the workload's mix (same scripts)
 
 
 def find_knee(steps: list[dict[str, Any]]) -> dict[str, Any]:
@@ -69,6 +70,14 @@ def _scripts(workload: Path, doc: dict[str, Any]) -> list[Script]:
 def run_loadtest(opts: LoadTestOptions) -> dict[str, Any]:
     """Run the sweep and return the result document (written to `opts.out` as JSON)."""
     doc = read_workload(opts.workload)
+    if opts.mix is not None:
+        unknown = sorted(set(opts.mix) - set(doc["scripts"]))
+        if unknown:
+            raise LoadTestError(
+                f"--mix {', '.join(unknown)}: not in the workload ({', '.join(doc['scripts'])})"
+            )
+        doc["mix"] = {k: v for k, v in opts.mix.items() if v > 0}
+        read_workload_scripts(opts.workload, doc)
     schema = str(doc["schema"])
     scripts = _scripts(opts.workload, doc)
     pgbench = find_pgbench()

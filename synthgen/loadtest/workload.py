@@ -303,9 +303,14 @@ def read_workload(directory: Path) -> dict[str, Any]:
         raise LoadTestError(f"--workload {path}: unreadable ({exc})") from None
     if not isinstance(doc, dict) or doc.get("kind") != "synthgen-workload":
         raise LoadTestError(f"--workload {path}: not a synthgen workload")
+    read_workload_scripts(directory, doc)
+    return doc
+
+
+def read_workload_scripts(directory: Path, doc: dict[str, Any]) -> None:
+    """Check that every script of the mix is there."""
     for key in doc["mix"]:
         if not (directory / doc["scripts"][key]["file"]).is_file():
             raise LoadTestError(
                 f"--workload {directory}: script {doc['scripts'][key]['file']} is missing"
             )
-    return doc
