@@ -1,6 +1,6 @@
 """The production guard on the command line: one set of flags for every command that writes to a
-database (`load`, `teardown`, `verify baseline`, `indexes apply|rollback`, `run`), and the check
-they run before their first write.
+database (`load`, `teardown`, `verify baseline`, `indexes apply|rollback`, `run`, `workload`,
+`loadtest`), and the check they run before their first write.
 
 `guard_options` adds ``--deny-pattern``, ``--max-foreign-rows`` and
 ``--i-know-this-is-not-production`` and hands the command one ``guard: GuardSettings`` argument

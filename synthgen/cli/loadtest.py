@@ -8,25 +8,11 @@ from typing import Any
 import click
 
 from synthgen.cli.common import DomainCommand, emit_json
-from synthgen.cli.load import _dsn_option, _guard_options, _public_option, _schema_option
+from synthgen.cli.guarding import guard_options, guarded_dsn
+from synthgen.cli.load import _dsn_option, _public_option, _schema_option
 from synthgen.postgres.guard import GuardSettings
 
 _MIX_HELP = "Script weights, e.g. Q1=40,Q2=10,Q3=20,Q4=15,Q5=10,W1=5 (W2 marks read)."
-
-
-def _cleared_dsn(
-    dsn: str | None, schema: str, override: bool, max_foreign_rows: int, deny_pattern: str
-) -> str:
-    """The target DSN once the production guard has cleared it (as for `load`)."""
-    from synthgen.postgres.connect import connect, resolve_dsn
-    from synthgen.postgres.guard import check_database, check_environment
-
-    guard = GuardSettings(deny_pattern, max_foreign_rows, override)
-    check_environment(guard)  # before starting a local cluster on demand
-    target = resolve_dsn(dsn)
-    with connect(target, autocommit=True) as conn:
-        check_database(guard, conn, target, schema)
-    return target
 
 
 def _clients(text: str) -> list[int]:
@@ -52,7 +38,7 @@ def _clients(text: str) -> list[int]:
 )
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Workload directory.")
 @_public_option
-@_guard_options
+@guard_options
 @click.option("--json", "as_json", is_flag=True, help="Print workload.json.")
 def workload(
     dsn: str | None,
@@ -62,9 +48,7 @@ def workload(
     record_draws: bool,
     out: Path,
     allow_public: bool,
-    override: bool,
-    max_foreign_rows: int,
-    deny_pattern: str,
+    guard: GuardSettings,
     as_json: bool,
 ) -> None:
     """Write pgbench scripts and draw tables that replay the data's own skew.
@@ -79,7 +63,7 @@ def workload(
 
     validate_schema_name(schema, allow_public)
     weights = parse_mix(mix)
-    target = _cleared_dsn(dsn, schema, override, max_foreign_rows, deny_pattern)
+    target = guarded_dsn(dsn, schema, guard)
     with connect(target, autocommit=True) as conn:
         doc = build_workload(conn, WorkloadOptions(target, schema, out, weights, queries_dir,
                                                    record_draws))  # fmt: skip
@@ -108,7 +92,7 @@ def workload(
 @click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Target transactions/s (pgbench -R): N users x 1/think time.")  # fmt: skip
 @click.option("--out", type=click.Path(path_type=Path), help="Result JSON (HTML beside it).")
-@_guard_options
+@guard_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result JSON.")
 @click.pass_context
 def loadtest(ctx: click.Context, workload_dir: Path | None, out: Path | None, **kw: Any) -> None:
@@ -141,8 +125,7 @@ def _sweep(workload_dir: Path, out: Path, **kw: Any) -> None:
     from synthgen.loadtest.workload import parse_mix, read_workload
 
     schema = str(read_workload(workload_dir)["schema"])
-    target = _cleared_dsn(kw["dsn"], schema, kw["override"], kw["max_foreign_rows"],
-                          kw["deny_pattern"])  # fmt: skip
+    target = guarded_dsn(kw["dsn"], schema, kw["guard"])
     opts = LoadTestOptions(
         workload_dir, target, _clients(kw["clients"]), kw["duration"], out, kw["pool"],
         kw["pool_size"], kw["label"], kw["rate"], parse_mix(kw["mix"]) if kw["mix"] else None,
