@@ -203,6 +203,8 @@ def write_scripts(totals: dict[str, int], record: bool, names: Names = CONTRACT)
         return names.column(table, column)
 
     updated, cid = col("conversations", "updatedAt"), col("conversations", "id")
+    # W2 stamps its receipts and lastReadAt with one statement time, and lastReadAt never moves
+    # back (concurrent readers of one room), so it stays >= every receipt of that member.
     # The room's row lock (UPDATE first) orders concurrent senders of one room, so createdAt
     # stays strictly increasing per room, as in the generated data; same statements as the
     # application's insert-then-touch, one round trip.
@@ -234,8 +236,8 @@ def write_scripts(totals: dict[str, int], record: bool, names: Names = CONTRACT)
         f"), receipts AS (\n"
         f"    INSERT INTO {rr} ({col('read_receipts', 'messageId')}, "
         f"{col('read_receipts', 'userId')}, {col('read_receipts', 'readAt')})\n"
-        f"    SELECT id, :reader, clock_timestamp() FROM unread ON CONFLICT DO NOTHING\n)\n"
-        f"UPDATE {cu} SET {last_read} = clock_timestamp()\n"
+        f"    SELECT id, :reader, statement_timestamp() FROM unread ON CONFLICT DO NOTHING\n)\n"
+        f"UPDATE {cu} SET {last_read} = greatest({last_read}, statement_timestamp())\n"
         f"WHERE {cconv} = :room AND {cuser} = :reader;\n"
     )
     return {"W1": w1, "W2": w2}

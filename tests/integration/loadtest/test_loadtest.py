@@ -175,6 +175,19 @@ def test_sent_messages_are_valid_and_ordered_per_room(sweeps: Sweeps) -> None:
                 AND c.id IN (SELECT "conversationId" FROM {SCHEMA}.messages WHERE id >= $1)""",
             (MESSAGE_ID_BASE,),
         )
+        # W2: receipts written by the load (after the snapshot) are a member's, never for a
+        # message they sent, and their lastReadAt moved up to the receipt
+        receipts, bad_receipts = fetch_all(
+            conn,
+            f"""SELECT count(*), count(*) FILTER (WHERE m."senderId" = r."userId"
+                    OR cu."lastReadAt" IS NULL OR cu."lastReadAt" < r."readAt")
+            FROM {SCHEMA}.read_receipts r
+            JOIN {SCHEMA}.messages m ON m.id = r."messageId"
+            LEFT JOIN {SCHEMA}.conversation_users cu
+              ON cu."conversationId" = m."conversationId" AND cu."userId" = r."userId"
+            WHERE r."readAt" > '2026-01-01'""",
+        )[0]
+    assert receipts > 0 and bad_receipts == 0, (receipts, bad_receipts)
     # every W1 transaction pgbench counted inserted exactly one message, with valid references
     assert sent == w1 > 0
     assert orphans == 0
