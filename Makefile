@@ -21,6 +21,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check synthgen tests benchmarks
 	$(BIN)/ruff format --check synthgen tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff format synthgen tests benchmarks

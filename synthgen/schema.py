@@ -39,6 +39,7 @@ class Column:
     nullable: bool = False
     encoding: str = "plain"
     statistics: bool = True
+    free_text: bool = False  # text written freely (not an enum): the PII scan reads every one
 
     @property
     def pg_type(self) -> str:
@@ -82,11 +83,12 @@ def _c(
         encoding = "plain" if name in FREE_TEXT else "dictionary"
     else:
         encoding = "plain"
-    return Column(name, type_, nullable, encoding, statistics)
+    return Column(name, type_, nullable, encoding, statistics, free_text=name in FREE_TEXT)
 
 
 # foreign keys that repeat a lot inside a shard (a room's messages, a user's receipts)
 DICTIONARY_KEYS = ("conversationId", "senderId", "userId")
+# free text (not an enum): plain encoding, and every one is scanned for personal data
 FREE_TEXT = ("email", "displayName", "title", "content", "storageKey")
 
 
@@ -183,6 +185,11 @@ PHASE1_INDEXES = (
     ("messages", "messages_conversationId_idx", ("conversationId",), False),
     ("users", "users_email_key", ("email",), True),
 )
+
+
+def free_text_columns() -> list[tuple[str, str]]:
+    """(table, column) of every free-text column of every table, in table order."""
+    return [(t.name, c.name) for t in TABLES.values() for c in t.columns if c.free_text]
 
 
 def quote_ident(name: str) -> str:

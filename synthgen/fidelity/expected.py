@@ -1,7 +1,12 @@
-"""The spec's model, evaluated: pmfs, fits, quantiles, sampling noise, time exposure, receipts.
+"""The spec's model, evaluated: band counts, pmfs, fits, quantiles, sampling noise.
 
-Everything here is computed from the spec (and the band's counts) alone, independently of the
-engine's code, so the gate checks the generator rather than repeating it. Pure NumPy.
+Independence rule: everything here is computed from the spec's figures with the gate's own code
+and imports nothing from the generator (`synthgen.engine`, `plan`, `build`, ...; the layering
+contract in pyproject.toml, checked by `make lint`, enforces it). Where the realised value is
+not the spec's figure itself it is derived here from the spec's definition: the band's class
+counts are the spec's shares split by largest remainder (exact integers summing to the total),
+the heavy rooms max(1, round(conversations x heavy_fraction)). An engine that rounds or splits
+differently is then caught, not repeated. Pure NumPy.
 """
 
 from __future__ import annotations
@@ -13,22 +18,62 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from synthgen.engine.distributions import class_counts
-from synthgen.engine.skeleton import Counts, counts_for
+from synthgen.spec import Spec
 
 F64 = NDArray[np.float64]
 IQR_Z = 0.6744897501960817  # standard normal 75th percentile
 
 
-# The band's counts and the class split are the spec's definitions, shared with the generator:
-# one implementation, so the gate and the engine cannot drift apart on what a band holds.
-BandCounts = Counts
-band_counts = counts_for
+@dataclass(frozen=True)
+class BandCounts:
+    """Row counts the spec implies for a band and scale, and the scaled heavy-room threshold."""
+
+    users: int
+    conversations: int
+    messages: int
+    direct: int
+    small: int
+    large: int
+    heavy: int
+    heavy_min_messages: int
 
 
 def largest_remainder(total: int, shares: list[float]) -> list[int]:
-    """Split `total` by shares exactly (largest remainder)."""
-    return class_counts(total, shares)
+    """Split `total` by shares into integers summing to it exactly: each class gets the floor of
+    its quota total x share / sum(shares), and the units left over go to the largest fractional
+    remainders (ties to the class listed first)."""
+    weight = sum(shares)
+    quotas = [total * s / weight for s in shares]
+    out = [math.floor(q) for q in quotas]
+    by_remainder = sorted(range(len(shares)), key=lambda i: (-(quotas[i] - out[i]), i))
+    for i in by_remainder[: total - sum(out)]:
+        out[i] += 1
+    return out
+
+
+def band_counts(spec: Spec, band: str, scale: float) -> BandCounts:
+    """What a band at `scale` holds, by the spec's rules: band totals x scale rounded (at least
+    one), the conversation mix split exactly by largest remainder, heavy rooms
+    max(1, round(conversations x heavy_fraction)) when the fraction is positive, and the heavy
+    threshold scaled down (never up: scaled up, heavy rooms alone would exceed the band)."""
+    b, c, m = spec.band(band), spec.conversations, spec.message_counts
+    conversations = max(1, round(b.conversations * scale))
+    direct, small, large = largest_remainder(
+        conversations, [c.mix_direct, c.mix_small, c.mix_large]
+    )
+    heavy = round(conversations * m.heavy_fraction)
+    if m.heavy_fraction > 0:
+        heavy = max(1, heavy)
+    return BandCounts(
+        users=max(1, round(b.users * scale)),
+        conversations=conversations,
+        messages=max(1, round(b.messages * scale)),
+        direct=direct,
+        small=small,
+        large=large,
+        heavy=heavy,
+        heavy_min_messages=max(1, round(m.heavy_min_messages * min(scale, 1.0))),
+    )
 
 
 # --- discrete distributions ---------------------------------------------------------------

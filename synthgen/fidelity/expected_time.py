@@ -1,5 +1,11 @@
 """The spec's time and receipt models, evaluated: the window's hourly intensity, burst noise,
-and the read-receipt delay mixture with the snapshot's truncation. Pure NumPy."""
+and the read-receipt delay mixture with the snapshot's truncation. Pure NumPy.
+
+Independence rule (see expected.py): the hourly profile is built here from the spec's definition
+(an explicit 24-value `hourly_profile`, else 1 in the trough hours, `peak_to_trough` in the peak
+hours and halfway between elsewhere), not taken from the engine, so an engine whose day is flat
+or shifted is caught.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,6 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from synthgen.engine.timemodel import hourly_profile
 from synthgen.fidelity.expected import F64, normal_cdf
 from synthgen.spec import Diurnal, ReceiptModel, TimeModel
 
@@ -19,8 +24,15 @@ EPOCH_WEEKDAY_SHIFT = 3  # 1970-01-01 was a Thursday: (day + 3) % 7 gives Monday
 
 
 def diurnal_profile(diurnal: Diurnal) -> F64:
-    """24 relative hourly rates, by the spec's convention (shared with the engine)."""
-    return hourly_profile(diurnal)
+    """24 relative hourly rates by the spec's definition: the explicit profile when given, else
+    trough hours 1, peak hours `peak_to_trough`, every other hour the midpoint of the two."""
+    if diurnal.hourly_profile is not None:
+        return np.array(diurnal.hourly_profile, dtype=np.float64)
+    peak, trough = hour_sets(diurnal)
+    ratio = diurnal.peak_to_trough
+    # a peak hour inside the trough range counts as a peak
+    rates = [ratio if h in peak else 1.0 if h in trough else (1.0 + ratio) / 2.0 for h in range(24)]
+    return np.array(rates, dtype=np.float64)
 
 
 def hour_sets(diurnal: Diurnal) -> tuple[list[int], list[int]]:

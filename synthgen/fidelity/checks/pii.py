@@ -1,11 +1,14 @@
 """Check 8: no real-looking personal data.
 
 Every user email must be on a reserved domain (RFC 2606 / 6761: example.com/.org/.net, *.test,
-*.example, *.invalid, *.localhost). No free-text column (users.displayName, conversations.title,
-messages.content) may hold an email address, a phone number, a Luhn-valid payment-card number or
-a national-ID number (US SSN, UK NINO). Every pattern needs a digit or an '@', so the message
-scan keeps only rows holding one (counted in the shared content scan) before running the
-regular expressions. Findings show a masked fragment only: the first and last two characters.
+*.example, *.invalid, *.localhost). No other free-text column may hold an email address, a phone
+number, a Luhn-valid payment-card number or a national-ID number (US SSN, UK NINO). The columns
+come from the contract: every column `synthgen/schema.py` marks free text (today
+users.displayName, conversations.title, messages.content, attachments.storageKey), so a column
+added there is scanned without a change here. Every pattern needs a digit or an '@', so each
+scan keeps only rows holding one before running the regular expressions (for message bodies that
+count comes from the shared content scan, which skips the scan when it is zero). Findings show a
+masked fragment only: the first and last two characters.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from synthgen.fidelity.checks.base import INTEGRITY, Check
 from synthgen.fidelity.context import CheckContext
 from synthgen.fidelity.facts import SUSPECT, message_profile
 from synthgen.fidelity.model import Finding, Metric, Outcome, exact
+from synthgen.schema import TABLES, free_text_columns
 
 RESERVED_EMAIL = r"[^@\s]+@([a-z0-9-]+\.)*(example\.(com|org|net)|test|example|invalid|localhost)"
 PATTERNS = {
@@ -29,7 +33,15 @@ LABELS = {
     "payment_card": "payment-card numbers (Luhn-valid) in text columns",
 }
 SAMPLES = 5
-TEXT_COLUMNS = (("users", "displayName"), ("conversations", "title"))
+EMAIL_COLUMN = ("users", "email")  # held to the stricter reserved-domain rule instead
+TEXT_COLUMNS = tuple(tc for tc in free_text_columns() if tc != EMAIL_COLUMN)
+MESSAGE_BODY = ("messages", "content")
+
+
+def _suspect(column: str) -> str:
+    """Rows that can match a pattern: holding a digit or an '@'."""
+    return " OR ".join(f"contains(\"{column}\", '{c}')" for c in "0123456789@")
+
 
 MACROS = r"""
 CREATE OR REPLACE TEMP MACRO fid_luhn(d) AS (
@@ -72,15 +84,20 @@ def run(ctx: CheckContext) -> Outcome:
 
 
 def _text_hits(ctx: CheckContext) -> list[tuple[str, str, str, int, list[list[str]]]]:
-    sources = [
-        f"SELECT '{t}' AS tbl, '{c}' AS col, id::VARCHAR AS id, \"{c}\" AS v "
-        f'FROM {t} WHERE "{c}" IS NOT NULL'
-        for t, c in TEXT_COLUMNS
-    ]
-    if message_profile(ctx).suspects:
-        sources.append(
-            f"SELECT 'messages', 'content', id::VARCHAR, content FROM messages WHERE {SUSPECT}"
-        )
+    sources = []
+    for t, c in TEXT_COLUMNS:
+        if (t, c) == MESSAGE_BODY:  # the shared content scan already counted its suspects
+            where = SUSPECT if message_profile(ctx).suspects else None
+        else:
+            where = _suspect(c)
+        if where is not None:
+            row_id = " || ',' || ".join(f'"{k}"::VARCHAR' for k in TABLES[t].primary_key)
+            sources.append(
+                f"SELECT '{t}' AS tbl, '{c}' AS col, {row_id} AS id, \"{c}\" AS v "
+                f"FROM {t} WHERE {where}"
+            )
+    if not sources:
+        return []
     union = "\n            UNION ALL ".join(sources)
     simple = "\n            UNION ALL ".join(
         f"SELECT tbl, col, id, '{name}' AS pattern, regexp_extract(v, {_lit(rx)}) AS hit "

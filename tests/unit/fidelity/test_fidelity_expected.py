@@ -1,8 +1,11 @@
-"""The gate's model computations, cross-checked against large fixed-seed samples drawn with the
-engine's own samplers (an independent implementation must agree with them)."""
+"""The gate's model computations, checked against known values and against the engine's
+realised output (large fixed-seed samples drawn with the engine's own samplers, the engine's
+plan and time model): two implementations written apart must agree, and neither is compared with
+itself."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -11,25 +14,89 @@ import pytest
 from synthgen.engine import distributions as dist
 from synthgen.engine.messages import receipt_delays_us
 from synthgen.engine.skeleton import counts_for
+from synthgen.engine.timemodel import hourly_profile, median_gap_cv
 from synthgen.fidelity import expected as ex
 from synthgen.fidelity import expected_time as ext
+from synthgen.fidelity.expected_bursts import expected_median_cv
 from synthgen.spec import load_spec
 
 SPEC = load_spec()
 
 
 @pytest.mark.parametrize(
-    ("band", "scale"),
-    [("dev", 1.0), ("dev", 0.01), ("dev", 0.0137), ("staging", 0.5), ("perf", 2.0)],
+    ("band", "scale", "known"),
+    [
+        # (users, conversations, messages, direct, small, large, heavy, heavy threshold)
+        ("dev", 1.0, (5000, 8000, 5_000_000, 5600, 2000, 400, 160, 10_000)),
+        ("dev", 0.01, (50, 80, 50_000, 56, 20, 4, 2, 100)),
+        # 110 conversations: quotas 77 / 27.5 / 5.5, the one unit left goes to the first tie
+        ("dev", 0.0137, (68, 110, 68_500, 77, 28, 5, 2, 137)),
+        ("dev", 0.001, (5, 8, 5000, 6, 2, 0, 1, 10)),
+        ("staging", 0.5, (75_000, 150_000, 50_000_000, 105_000, 37_500, 7500, 3000, 5000)),
+        # the heavy threshold never grows with the scale
+        ("perf", 2.0, (500_000, 1_200_000, 600_000_000, 840_000, 300_000, 60_000, 24_000, 10_000)),
+    ],
 )
-def test_band_counts_agree_with_the_plan(band: str, scale: float) -> None:
-    mine, theirs = ex.band_counts(SPEC, band, scale), counts_for(SPEC, band, scale)
-    assert mine.__dict__ == theirs.__dict__
+def test_band_counts_known_values(band: str, scale: float, known: tuple[int, ...]) -> None:
+    got = ex.band_counts(SPEC, band, scale)
+    assert dataclasses.astuple(got) == known
+    # the engine's plan (written apart) realises the same counts
+    assert dataclasses.astuple(counts_for(SPEC, band, scale)) == known
 
 
-def test_largest_remainder_is_exact() -> None:
+def test_largest_remainder_known_values() -> None:
     assert ex.largest_remainder(80, [0.7, 0.25, 0.05]) == [56, 20, 4]
-    assert sum(ex.largest_remainder(7, [1 / 3] * 3)) == 7
+    assert ex.largest_remainder(7, [1 / 3] * 3) == [3, 2, 2]  # ties: the first class listed
+    assert ex.largest_remainder(10, [0.0, 1.0, 0.0]) == [0, 10, 0]
+    # quotas 1.5 / 0.9 / 0.6: floors 1, 0, 0; the two units left go to remainders .9 and .6
+    assert ex.largest_remainder(3, [0.5, 0.3, 0.2]) == [1, 1, 1]
+
+
+def test_largest_remainder_agrees_with_the_engines_split() -> None:
+    rng = np.random.default_rng(5)
+    for _ in range(500):
+        shares = list(rng.dirichlet([1.0, 1.0, 1.0]))
+        total = int(rng.integers(1, 100_000))
+        mine = ex.largest_remainder(total, shares)
+        assert sum(mine) == total
+        assert mine == dist.class_counts(total, shares)
+
+
+def test_diurnal_profile_known_values() -> None:
+    profile = ext.diurnal_profile(SPEC.time.diurnal)
+    # trough 00-06 at 1, peaks 09-12 and 18-21 at 2.5, every other hour halfway (1.75)
+    want = [1.0] * 6 + [1.75] * 3 + [2.5] * 3 + [1.75] * 6 + [2.5] * 3 + [1.75] * 3
+    assert profile.tolist() == want
+    explicit = dataclasses.replace(SPEC.time.diurnal, hourly_profile=tuple(range(1, 25)))
+    assert ext.diurnal_profile(explicit).tolist() == [float(h) for h in range(1, 25)]
+    # the engine's time model realises the same day
+    assert hourly_profile(SPEC.time.diurnal).tolist() == want
+
+
+@pytest.mark.parametrize("cv", [1.0, 2.5, 4.0])
+def test_burst_model_agrees_with_the_engines_realised_cv(cv: float) -> None:
+    """The gate's own simulation of the spec's burst model and the engine's bursty streams give
+    the same median CV (each within its Monte Carlo noise), and neither is the spec's figure
+    exactly: busy rooms under the default day measure a little above it."""
+    rng = np.random.default_rng(1)
+    t = dataclasses.replace(SPEC.time, inter_arrival_cv=cv)
+    counts = rng.integers(100, 5000, 150)
+    fraction = rng.random(150) * 0.9
+    window = t.window_days * ext.US_PER_DAY
+    open_us = (t.snapshot_us - window + fraction * window).astype(np.int64)
+    gate = expected_median_cv(t, counts, open_us)
+    engine = median_gap_cv(t, cv, counts, fraction)
+    assert gate == pytest.approx(engine, rel=0.04)
+    assert gate == pytest.approx(cv, rel=0.15)
+
+
+def test_burst_model_without_bursts_is_near_poisson() -> None:
+    """cv 1 makes every message open its own burst (q = 1): gaps of a Poisson stream over the
+    intensity, whose CV is about 1 (a little above: the day's rate varies)."""
+    t = dataclasses.replace(SPEC.time, inter_arrival_cv=1.0)
+    counts = np.full(100, 2000, dtype=np.int64)
+    open_us = np.full(100, t.snapshot_us - t.window_days * ext.US_PER_DAY, dtype=np.int64)
+    assert 1.0 <= expected_median_cv(t, counts, open_us) < 1.25
 
 
 def test_power_law_and_geometric_match_the_engine_samplers() -> None:
