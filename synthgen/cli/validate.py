@@ -13,7 +13,13 @@ from synthgen.fidelity import parse_tolerance, validate_dataset
 from synthgen.fidelity.dataset import DEFAULT_MEMORY_LIMIT
 from synthgen.fidelity.html import write_html
 from synthgen.fidelity.model import ToleranceError
-from synthgen.fidelity.report import REPORT_NAME, render_decision, render_table, write_json
+from synthgen.fidelity.report import (
+    REPORT_NAME,
+    render_brief,
+    render_decision,
+    render_table,
+    write_json,
+)
 from synthgen.spec import DEFAULT_SPEC_PATH, load_spec
 
 
@@ -128,6 +134,8 @@ def validate(
         write_html(report, html_path)
     if not quiet:
         click.echo(render_table(report))
+        click.echo()
+        click.echo(render_brief(report))
         click.echo()
     click.echo(render_decision(report))
     ctx.exit(report.exit_code)

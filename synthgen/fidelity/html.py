@@ -101,6 +101,22 @@ def _details(results: list[CheckResult]) -> str:
     return "".join(parts)
 
 
+def _brief_table(report: FidelityReport) -> str:
+    head = (
+        "<tr><th>figure</th><th>brief</th><th>spec model</th><th>measured</th>"
+        "<th>why the model departs</th></tr>"
+    )
+    rows = "".join(
+        f"<tr><td>{escape(b.figure.label)}</td><td>{fmt(b.figure.brief)}</td>"
+        f"<td>{fmt(b.model)}</td><td>{fmt(b.measured)}</td><td>{escape(b.note)}</td></tr>"
+        for b in report.brief
+    )
+    return (
+        "<h2>The product brief's figures</h2><p>For information, not judged: the gate judges "
+        f"the dataset against the spec.</p><table>{head}{rows}</table>"
+    )
+
+
 def render_html(report: FidelityReport) -> str:
     """The whole page as one string."""
     d = report.decision
@@ -121,7 +137,7 @@ def render_html(report: FidelityReport) -> str:
         f"{section('Reasons', reasons)}{section('Not confirmed at this scale', unconfirmed)}"
         f"{section('Notes', notes)}"
         f"{_meta(report)}<h2>Distributions</h2>{_charts(report.results)}"
-        f"<h2>All checks</h2>{_metrics_table(report.results)}"
+        f"<h2>All checks</h2>{_metrics_table(report.results)}{_brief_table(report)}"
         f"<h2>Findings and SQL</h2>{_details(report.results)}</body></html>\n"
     )
 

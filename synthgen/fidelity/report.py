@@ -84,6 +84,27 @@ def render_table(report: FidelityReport) -> str:
     return "\n".join([line(header), line(tuple("-" * w for w in widths)), *map(line, rows)])
 
 
+def render_brief(report: FidelityReport) -> str:
+    """The product brief's figures beside the spec model's and the measured ones (information,
+    not judged), with a note where the model departs from the brief."""
+    header = ("brief figure", "brief", "spec model", "measured")
+    rows = [
+        (b.figure.label, fmt(b.figure.brief), fmt(b.model), fmt(b.measured)) for b in report.brief
+    ]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+
+    def line(row: tuple[str, ...]) -> str:
+        cells = [
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        return "  ".join(cells).rstrip()
+
+    out = [line(header), line(tuple("-" * w for w in widths)), *map(line, rows)]
+    out += [f"  {b.figure.label}: {b.note}" for b in report.brief if b.note]
+    return "\n".join(out)
+
+
 def render_decision(report: FidelityReport) -> str:
     """The decision and its reasons, plus skipped figures and a few findings per failing check."""
     d = report.decision

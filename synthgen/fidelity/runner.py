@@ -11,6 +11,7 @@ import duckdb
 
 from synthgen import __version__
 from synthgen.errors import DatasetError, SpecError
+from synthgen.fidelity.brief import BriefRow, brief_rows
 from synthgen.fidelity.checks import CHECKS, DISTRIBUTION
 from synthgen.fidelity.context import CheckContext
 from synthgen.fidelity.dataset import Dataset, connect, open_dataset
@@ -33,6 +34,7 @@ class FidelityReport:
     decision: Decision
     seconds: float
     notes: list[str] = field(default_factory=list)
+    brief: list[BriefRow] = field(default_factory=list)
 
     @property
     def exit_code(self) -> int:
@@ -61,6 +63,8 @@ class FidelityReport:
             "notes": self.notes,
             "seconds": round(self.seconds, 3),
             "checks": [r.to_dict() for r in self.results],
+            # the product brief's figures, for information: never part of the decision
+            "brief_figures": [b.to_dict() for b in self.brief],
         }
 
 
@@ -129,5 +133,13 @@ def validate_dataset(
             )
     decision = decide(results, spec.max_warnings)
     return FidelityReport(
-        dataset, spec, spec_path, tolerance, results, decision, time.perf_counter() - started, notes
+        dataset,
+        spec,
+        spec_path,
+        tolerance,
+        results,
+        decision,
+        time.perf_counter() - started,
+        notes,
+        brief_rows(spec, results),
     )

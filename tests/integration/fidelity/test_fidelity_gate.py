@@ -21,6 +21,8 @@ def test_fresh_dataset_is_go_with_exact_counts(kit: Any, fid_dataset: Path) -> N
     assert report.exit_code == 0
     assert [r.name for r in report.results] == [c.name for c in CHECKS]
     data = report.to_dict()
+    # the brief's GO rule is "all critical metrics pass": a flat day or wrong lengths are NO-GO
+    assert {"temporal", "content_length"} <= set(data["critical_checks"])
     # band totals at dev x 0.02 are exact: 5000 / 8000 / 5,000,000 messages times 0.02
     assert kit.metric(data, "conversation_mix", "users (band total)")["measured"] == 100
     assert kit.metric(data, "conversation_mix", "conversations (band")["measured"] == 160
