@@ -32,6 +32,7 @@ from synthgen.spec import TimeModel
 
 SEED = 20_260_101
 US_PER_SECOND = 1_000_000
+CHUNK_MESSAGES = 500_000  # rooms are simulated a chunk at a time: bounded memory, cache-sized
 
 
 def room_gap_cvs(
@@ -41,51 +42,73 @@ def room_gap_cvs(
     rooms of `counts` messages opening at `open_us` and running to the snapshot."""
     end = time.snapshot_us
     start = end - time.window_days * US_PER_DAY
-    exposure = window_exposure(time)
     edges = np.arange(start, end + 1, US_PER_HOUR, dtype=np.float64)
-    mass = np.concatenate([[0.0], np.cumsum(exposure.intensity)])
+    mass = np.concatenate([[0.0], np.cumsum(window_exposure(time).intensity)])
     counts = np.asarray(counts, dtype=np.int64)
     lo = np.clip(np.asarray(open_us, dtype=np.int64), start, end - 1)
-    span = (end - lo).astype(np.float64)
     rng = np.random.Generator(np.random.PCG64(SEED))
-
-    rooms = len(counts)
-    room = np.repeat(np.arange(rooms), counts)
-    first = np.zeros(len(room), dtype=bool)
-    first[np.cumsum(counts) - counts] = True
     q = min(1.0, 2.0 / (time.inter_arrival_cv**2 + 1.0))
-    opens = first | (rng.random(len(room)) < q)
+    out = np.full(len(counts), math.nan)
+    chunk = (np.cumsum(counts) - counts) // CHUNK_MESSAGES
+    bounds = np.flatnonzero(np.diff(chunk, prepend=-1))
+    for a, b in zip(bounds, [*bounds[1:], len(counts)], strict=True):  # chunks, not rows
+        out[a:b] = _chunk_cvs(time, counts[a:b], lo[a:b], edges, mass, q, rng)
+    return out
+
+
+def _chunk_cvs(
+    time: TimeModel,
+    counts: NDArray[np.int64],
+    lo: NDArray[np.int64],
+    edges: NDArray[np.float64],
+    mass: NDArray[np.float64],
+    q: float,
+    rng: np.random.Generator,
+) -> NDArray[np.float64]:
+    end = time.snapshot_us
+    span = (end - lo).astype(np.float64)
+    rooms, n = len(counts), int(counts.sum())
+    if n == 0:
+        return np.full(rooms, math.nan)
+    room = np.repeat(np.arange(rooms), counts)
+    first_row = np.cumsum(counts) - counts
+    opens = rng.random(n) < q
+    opens[first_row[counts > 0]] = True
+    open_rows = np.flatnonzero(opens)
     burst = np.cumsum(opens) - 1
-    burst_room = room[opens]
-    # burst starts: uniform in the room's share of the cumulative intensity, mapped back to time
-    m_lo = np.interp(lo.astype(np.float64), edges, mass)
-    u = m_lo[burst_room] + rng.random(len(burst_room)) * (mass[-1] - m_lo[burst_room])
-    burst_start = np.interp(u, mass, edges)
+    burst_room = room[open_rows]
+    # burst starts: uniform in the room's part of the cumulative intensity, mapped back to time
+    m_lo = np.interp(lo.astype(np.float64), edges, mass)[burst_room]
+    burst_start = np.interp(m_lo + rng.random(len(open_rows)) * (mass[-1] - m_lo), mass, edges)
     gap_mean = np.minimum(
         time.in_burst_gap_seconds * US_PER_SECOND,
         span / np.maximum(counts, 1) * time.max_gap_share_of_mean,
     )
-    step = rng.exponential(1.0, len(room)) * gap_mean[room]
-    step[opens] = 0.0
+    step = rng.standard_exponential(n) * gap_mean[room]
+    step[open_rows] = 0.0
     within = np.cumsum(step)
-    within -= within[np.flatnonzero(opens)][burst]
-    t = burst_start[burst] + within
-    t = lo[room] + np.mod(t - lo[room], span[room])  # past the snapshot: wrap to the start
+    t = burst_start[burst] + (within - within[open_rows][burst])
+    over = np.flatnonzero(t >= end)  # past the snapshot: wrap round to the room's start
+    if len(over):
+        r = room[over]
+        t[over] = lo[r] + np.mod(t[over] - lo[r], span[r])
     # sort each room's times: rooms shifted into disjoint integer ranges, one sort (a room's
     # rows stay its own after it, so `room` still labels them)
-    width = end - start + 1
+    width = end - int(lo.min(initial=end)) + 1
     if rooms * float(width) < 2.0**62:
-        shift = room.astype(np.int64) * np.int64(width) - start
+        shift = room * np.int64(width) - lo.min(initial=end)
         t = (np.sort(t.astype(np.int64) + shift) - shift).astype(np.float64)
     else:  # the shifted keys would overflow: sort by two keys
         t = t[np.lexsort((t, room))]
-    same = room[1:] == room[:-1]
-    gaps = np.diff(t)[same] / US_PER_SECOND
-    owner = room[1:][same]
-    k = np.bincount(owner, minlength=rooms).astype(np.float64)
-    mean = np.bincount(owner, gaps, minlength=rooms) / np.maximum(k, 1.0)
-    square = np.bincount(owner, gaps * gaps, minlength=rooms) / np.maximum(k, 1.0)
-    sd = np.sqrt(np.maximum(square - mean * mean, 0.0))
+    gaps = np.diff(t) / US_PER_SECOND
+    gaps = np.append(gaps, 0.0)
+    gaps[first_row[1:] - 1] = 0.0  # the step from one room to the next is no gap
+    starts = np.minimum(first_row, n - 1)
+    k = np.maximum(counts - 1, 0).astype(np.float64)
+    total = np.add.reduceat(gaps, starts)
+    square = np.add.reduceat(gaps * gaps, starts)
+    mean = total / np.maximum(k, 1.0)
+    sd = np.sqrt(np.maximum(square / np.maximum(k, 1.0) - mean * mean, 0.0))
     ok = (k > 1) & (mean > 0)
     return np.asarray(np.where(ok, sd / np.where(ok, mean, 1.0), math.nan), dtype=np.float64)
 

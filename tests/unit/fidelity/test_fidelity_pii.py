@@ -7,7 +7,7 @@ import re
 import duckdb
 import pytest
 
-from synthgen.fidelity.checks.pii import CARD, MACROS, PATTERNS, RESERVED_EMAIL
+from synthgen.fidelity.checks.pii import CARD, MACROS, PATTERNS, PREFILTER, RESERVED_EMAIL
 
 POSITIVE = {
     "email": ["mail john.smith@gmail.com now", "a@b.co", "x.y+tag@mail.example.co.uk"],
@@ -59,6 +59,17 @@ def test_each_pattern_finds_its_samples(
     assert _matches(con, PATTERNS[name], text)
     # the content scan keeps only rows with a digit or '@': every sample must have one
     assert re.search(r"[0-9@]", text)
+    # the other columns' scans keep only rows the prefilter passes: every sample must pass it
+    assert _matches(con, PREFILTER, text)
+
+
+def test_the_prefilter_passes_every_card_and_spares_storage_keys(
+    con: duckdb.DuckDBPyConnection,
+) -> None:
+    for card in CARDS:
+        assert _matches(con, PREFILTER, f"pay with {card} please"), card
+    for key in ("att/c12/a34567.jpg", "att/c4000/a123456789012.webp", "Bako Zuti"):
+        assert not _matches(con, PREFILTER, key), key
 
 
 @pytest.mark.parametrize("card", CARDS)
