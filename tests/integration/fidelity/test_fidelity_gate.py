@@ -105,12 +105,13 @@ def test_fresh_datasets_are_go_for_any_seed(kit: Any, seed: str) -> None:
         assert set(kit.statuses(report.to_dict()).values()) == {"PASS"}
 
 
-def test_burst_cv_expected_from_the_engine_under_a_sharp_peak(
+def test_burst_cv_expected_from_the_spec_model_under_a_sharp_peak(
     kit: Any, spec_variant: Any, tmp_path: Path
 ) -> None:
     """A 40x evening peak crowds bursts together: the realised gap CV is well above the spec's
-    2.5. The gate must expect what the engine realises, not the spec figure, or it would reject
-    a dataset built exactly to its spec (calibrated specs have such peaks)."""
+    2.5. The gate's own simulation of the spec's burst model must predict what the engine
+    realises, not the spec figure, or it would reject a dataset built exactly to its spec
+    (calibrated specs have such peaks)."""
     profile = [1.0] * 19 + [40.0, 40.0] + [1.0] * 3
     spec = spec_variant("time.diurnal.hourly_profile", profile)
     root = kit.build(tmp_path / "sharp", seed="sharp", scale=0.1, spec_path=spec)
