@@ -42,7 +42,7 @@ STEP_ORDER = (
     "phase-1 indexes",
     "foreign keys (NOT VALID)",
     "validate foreign keys",
-    "analyze",
+    "vacuum (freeze, analyze)",
 )
 
 

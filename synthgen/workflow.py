@@ -20,12 +20,15 @@ from synthgen.fidelity.html import write_html
 from synthgen.fidelity.report import REPORT_NAME, write_json
 from synthgen.postgres.connect import connect, validate_schema_name
 from synthgen.postgres.guard import GuardSettings, check_dsn
+from synthgen.postgres.keys import VACUUM_STEP
 from synthgen.postgres.loader import LoadOptions, load_dataset
+from synthgen.report.gate_text import plan_change_lines
 from synthgen.report.run_html import write_run_report
 from synthgen.spec import Spec
-from synthgen.verify.baseline import run_baseline
+from synthgen.verify.baseline import DEFAULT_EXPLAIN_RUNS, DEFAULT_RUNS, run_baseline
 from synthgen.verify.compare import compare_baselines
 from synthgen.verify.indexes import DEFAULT_APPLY, run_script
+from synthgen.verify.plans import compare_plan_docs
 from synthgen.verify.queries import load_queries
 
 STAGES = (
@@ -55,7 +58,9 @@ class RunOptions:
     out: Path
     dsn: str
     schema: str = "perf_synthetic"
-    runs: int = 20
+    runs: int = DEFAULT_RUNS
+    plan_mode: str = "both"
+    compare_plans_with: Path | None = None  # an earlier run's directory (e.g. the dev band's)
     workers: int = 1
     force: bool = False
     tolerance: float = 0.15
@@ -181,7 +186,12 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
                 guard=opts.guard,
             )
         )
-        return {"summary": f"{report.rows_loaded:,} rows into {opts.schema}", "steps": report.steps}
+        vacuum = report.steps.get(VACUUM_STEP)
+        settled = f", {VACUUM_STEP} {vacuum:.1f} s" if vacuum is not None else ""
+        return {
+            "summary": f"{report.rows_loaded:,} rows into {opts.schema}{settled}",
+            "steps": report.steps,
+        }
 
     queries = load_queries()
 
@@ -189,11 +199,21 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
         params = json.loads(params_from.read_text())["parameters"] if params_from else None
         conn = connect(opts.dsn, autocommit=True)
         try:
-            doc = run_baseline(conn, opts.schema, label, queries, opts.runs, params)
+            doc = run_baseline(
+                conn,
+                opts.schema,
+                label,
+                queries,
+                opts.runs,
+                params,
+                plan_modes=("custom", "generic") if opts.plan_mode == "both" else (opts.plan_mode,),
+                wait=True,  # a pipeline waits for autovacuum rather than failing
+                explain_runs=DEFAULT_EXPLAIN_RUNS,
+            )
         finally:
             conn.close()
         _write_json(files[label], doc)
-        return {"summary": f"{len(doc['results'])} query x class results"}
+        return {"summary": f"{len(doc['results'])} query x class x plan mode results"}
 
     def indexes() -> dict[str, Any]:
         steps = run_script(opts.dsn, opts.schema, DEFAULT_APPLY)
@@ -207,9 +227,22 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
     def compare() -> dict[str, Any]:
         pre = json.loads(files["pre"].read_text())
         post = json.loads(files["post"].read_text())
-        result = compare_baselines(pre, post)
+        result = compare_baselines(pre, post, plan_mode=opts.plan_mode)
         _write_json(files["compare"], result.to_dict())
-        return {"summary": f"index gate {result.decision}", "verdict": result.decision}
+        info: dict[str, Any] = {
+            "summary": f"index gate {result.decision}",
+            "verdict": result.decision,
+        }
+        if opts.compare_plans_with is not None:
+            other = opts.compare_plans_with / "baseline-post.json"
+            if not other.exists():
+                raise SynthgenError(
+                    f"--compare-plans-with {opts.compare_plans_with}: no {other.name}"
+                )
+            changes, compared = compare_plan_docs(json.loads(other.read_text()), post)
+            info["plan_changes"] = plan_change_lines(changes, compared, str(other), "this run")
+            info["summary"] += f"; {len(changes)} of {compared} plans differ from {other}"
+        return info
 
     def report() -> dict[str, Any]:
         write_run_report(
@@ -235,6 +268,7 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
         "out": str(opts.out),
         "fidelity": state["done"]["validate"]["verdict"],
         "index_gate": comparison["decision"],
+        "plan_changes": state["done"]["compare"].get("plan_changes", []),
         "reasons": comparison["reasons"],
         "mitigations": comparison["mitigations"],
         "stages": {name: state["done"][name]["seconds"] for name in STAGES},

@@ -24,6 +24,7 @@ from synthgen.postgres.guard import GuardSettings, check_dsn, check_environment
 from synthgen.preview import make_preview
 from synthgen.preview.disk import bytes_under
 from synthgen.spec import load_spec
+from synthgen.verify.baseline import DEFAULT_RUNS
 from synthgen.workflow import STATE_NAME, RunOptions, run_workflow
 
 NO_GO_EXIT = 3
@@ -60,9 +61,21 @@ def finished_stages(out: Path) -> set[str]:
 @click.option(
     "--runs",
     type=click.IntRange(min=1),
-    default=20,
+    default=DEFAULT_RUNS,
     show_default=True,
-    help="Runs per query x class.",
+    help="Timed runs per query x class x plan mode.",
+)
+@click.option(
+    "--plan-mode",
+    type=click.Choice(["custom", "generic", "both"]),
+    default="both",
+    show_default=True,
+    help="plan_cache_mode(s) the index gate measures and decides on.",
+)
+@click.option(
+    "--compare-plans-with",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="An earlier run's --out (e.g. the dev band's): report which plan shapes changed.",
 )
 @workers_option("Processes / connections (default: cores).")
 @click.option(
@@ -91,6 +104,8 @@ def run(
     dsn: str | None,
     schema: str,
     runs: int,
+    plan_mode: str,
+    compare_plans_with: Path | None,
     workers: int | None,
     tolerance: float,
     guard: GuardSettings,
@@ -138,6 +153,8 @@ def run(
         dsn=resolved,
         schema=schema,
         runs=runs,
+        plan_mode=plan_mode,
+        compare_plans_with=compare_plans_with,
         workers=workers or default_workers(),
         force=force,
         tolerance=tolerance,
@@ -153,6 +170,8 @@ def run(
             f"fidelity gate: {summary['fidelity']}; index gate: {summary['index_gate']} — "
             f"{'; '.join(summary['reasons'])}"
         )
+        for line in summary["plan_changes"]:
+            click.echo(f"  plans: {line}")
         for m in summary["mitigations"]:
             click.echo(f"  mitigation: {m}")
         click.echo(f"report: {summary['artifacts']['report']}")

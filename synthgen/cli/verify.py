@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,17 @@ from synthgen.cli.guarding import guard_options, guarded_dsn
 from synthgen.errors import VerifyError
 from synthgen.postgres.connect import DEFAULT_SCHEMA, connect, validate_schema_name
 from synthgen.postgres.guard import GuardSettings
-from synthgen.verify.baseline import run_baseline
-from synthgen.verify.compare import Comparison, compare_baselines
+from synthgen.report.gate_text import baseline_lines, comparison_lines, plan_change_lines
+from synthgen.verify.baseline import (
+    DEFAULT_EXPLAIN_RUNS,
+    DEFAULT_RUNS,
+    DEFAULT_WARMUPS,
+    run_baseline,
+)
+from synthgen.verify.compare import FLOOR_MS, Comparison, compare_baselines
+from synthgen.verify.findings import mode_findings
 from synthgen.verify.indexes import DEFAULT_APPLY, DEFAULT_ROLLBACK, IndexStep, run_script
+from synthgen.verify.plans import compare_plan_docs
 from synthgen.verify.queries import load_queries
 
 NO_GO_EXIT = 3
@@ -55,14 +64,55 @@ def verify() -> None:
     """
 
 
+MODES = {"custom": ("custom",), "generic": ("generic",), "both": ("custom", "generic")}
+
+
 @verify.command("baseline", cls=DomainCommand)
 @click.option("--label", required=True, help="pre or post (any short name).")
 @click.option(
     "--runs",
     type=click.IntRange(min=1),
-    default=20,
+    default=DEFAULT_RUNS,
     show_default=True,
-    help="Runs of each query x parameter class, per measurement.",
+    help="Timed runs of each query x parameter class x plan mode, per measurement.",
+)
+@click.option(
+    "--explain-runs",
+    type=click.IntRange(min=1),
+    default=DEFAULT_EXPLAIN_RUNS,
+    show_default=True,
+    help="EXPLAIN ANALYZE runs (the explanation; at most --runs).",
+)
+@click.option(
+    "--plan-mode",
+    type=click.Choice(list(MODES)),
+    default="both",
+    show_default=True,
+    help="plan_cache_mode to measure: force_custom_plan, force_generic_plan, or both.",
+)
+@click.option(
+    "--cache",
+    type=click.Choice(["warm", "cold"]),
+    default="warm",
+    show_default=True,
+    help="warm: prewarm heap and indexes, then untimed executions; cold: first executions.",
+)
+@click.option(
+    "--warmups",
+    type=click.IntRange(min=0),
+    default=DEFAULT_WARMUPS,
+    show_default=True,
+    help="Untimed executions per query x class x plan mode before the timed ones (warm).",
+)
+@click.option(
+    "--wait",
+    is_flag=True,
+    help="Wait while autovacuum, an index build or a load works on the tables (else refuse).",
+)
+@click.option(
+    "--no-create-extension",
+    is_flag=True,
+    help="Never CREATE EXTENSION pg_prewarm (warm with index-ordered scans when it is missing).",
 )
 @click.option(
     "--out", type=click.Path(path_type=Path), help="Baseline JSON (default baseline-LABEL.json)."
@@ -86,6 +136,12 @@ def verify() -> None:
 def baseline(
     label: str,
     runs: int,
+    explain_runs: int,
+    plan_mode: str,
+    cache: str,
+    warmups: int,
+    wait: bool,
+    no_create_extension: bool,
     out: Path | None,
     params_from: Path | None,
     queries_dir: Path | None,
@@ -94,9 +150,10 @@ def baseline(
     guard: GuardSettings,
     quiet: bool,
 ) -> None:
-    """Record EXPLAIN (ANALYZE, BUFFERS) and client timings of every hot-path query.
+    """Record client timings and EXPLAIN (ANALYZE, BUFFERS) of every hot-path query, in custom
+    and generic plan modes, on settled tables with warm heap and indexes.
 
-    Example: synthgen verify baseline --label post --runs 20 --out baselines/post.json
+    Example: synthgen verify baseline --label post --out baselines/post.json
     """
     validate_schema_name(schema, allow_public=True)
     out = out or Path(f"baseline-{label}.json")
@@ -108,41 +165,36 @@ def baseline(
     conn = connect(target, autocommit=True)
     try:
         doc = run_baseline(
-            conn, schema, label, queries, runs, parameters, progress=None if quiet else _stderr
+            conn,
+            schema,
+            label,
+            queries,
+            runs,
+            parameters,
+            progress=None if quiet else _stderr,
+            plan_modes=MODES[plan_mode],
+            cache=cache,
+            warmups=warmups,
+            wait=wait,
+            create_extension=not no_create_extension,
+            explain_runs=explain_runs,
         )
     finally:
         conn.close()
     write_json(out, doc)
     click.echo(
-        f"baseline {label!r} written to {out} ({len(doc['results'])} query x class results, "
-        f"{doc['seconds']:.1f} s)"
+        f"baseline {label!r} written to {out} ({len(doc['results'])} query x class x plan "
+        f"results, {doc['seconds']:.1f} s)"
     )
-    for r in doc["results"]:
-        click.echo(
-            f"  {r['name']:<26} {r['class']:<7} client p50 {r['client_ms']['p50']:8.3f} ms  "
-            f"explain p50 {r['explain_ms']['p50']:8.3f} ms  sorts {r['plan']['sort_count']}"
-        )
+    for line in baseline_lines(doc):
+        click.echo(line)
+    for line in mode_findings(doc, FLOOR_MS):
+        click.echo(f"  finding: {line}")
 
 
 def print_comparison(result: Comparison) -> None:
-    click.echo(
-        f"{'query':<26} {'class':<7} {'pre p50':>9} {'post p50':>9} {'speedup':>8}  plan change"
-    )
-    for c in result.changes:
-        flag = "  DEGRADED" if c.degraded else ""
-        click.echo(
-            f"{c.name:<26} {c.param_class:<7} {c.pre_p50_ms:9.3f} {c.post_p50_ms:9.3f} "
-            f"{c.speedup:7.1f}x  {c.plan_change}{flag}"
-        )
-    click.echo(
-        f"average improvement {result.average_improvement:.0%} ({result.metric} p50); sorts "
-        f"{result.sorts_before} -> {result.sorts_after} "
-        f"({result.sorts_eliminated_share:.0%} eliminated); degraded: "
-        f"{', '.join(result.degraded_queries) or 'none'}"
-    )
-    click.echo(f"decision: {result.decision} — {'; '.join(result.reasons)}")
-    for m in result.mitigations:
-        click.echo(f"  mitigation: {m}")
+    for line in comparison_lines(result):
+        click.echo(line)
 
 
 @verify.command("compare", cls=DomainCommand)
@@ -153,22 +205,83 @@ def print_comparison(result: Comparison) -> None:
 )
 @click.option(
     "--metric",
-    type=click.Choice(["explain", "client"]),
-    default="explain",
+    type=click.Choice(["client", "explain"]),
+    default="client",
     show_default=True,
-    help="Latency the decision uses: client-timed or EXPLAIN ANALYZE execution time.",
+    help="Latency the decision uses: client-timed (what the application sees) or EXPLAIN "
+    "ANALYZE execution time.",
+)
+@click.option(
+    "--plan-mode",
+    type=click.Choice(list(MODES)),
+    default="both",
+    show_default=True,
+    help="Plan modes the decision uses.",
+)
+@click.option(
+    "--floor-ms",
+    type=click.FloatRange(min=0),
+    default=FLOOR_MS,
+    show_default=True,
+    help="A slowdown smaller than this (median, ms) is never a degradation.",
+)
+@click.option(
+    "--allow-physical-change",
+    is_flag=True,
+    help="Compare (with a warning) baselines measured on tables of different physical order.",
 )
 @click.option("--force", is_flag=True, help="Compare baselines from different datasets or servers.")
-def compare(pre: Path, post: Path, json_path: Path | None, metric: str, force: bool) -> None:
+def compare(
+    pre: Path,
+    post: Path,
+    json_path: Path | None,
+    metric: str,
+    plan_mode: str,
+    floor_ms: float,
+    allow_physical_change: bool,
+    force: bool,
+) -> None:
     """Compare two baselines: GO (exit 0) or NO-GO (exit 3) with mitigations.
 
     Example: synthgen verify compare baselines/pre.json baselines/post.json --json compare.json
     """
-    result = compare_baselines(read_json(pre, "PRE"), read_json(post, "POST"), metric, force)
+    result = compare_baselines(
+        read_json(pre, "PRE"),
+        read_json(post, "POST"),
+        metric,
+        force,
+        plan_mode=plan_mode,
+        floor_ms=floor_ms,
+        allow_physical_change=allow_physical_change,
+    )
     print_comparison(result)
     if json_path:
         write_json(json_path, result.to_dict())
     if not result.go:
+        raise click.exceptions.Exit(NO_GO_EXIT)
+
+
+@verify.command("plans", cls=DomainCommand)
+@click.argument("a", type=click.Path(path_type=Path))
+@click.argument("b", type=click.Path(path_type=Path))
+@click.option(
+    "--json", "json_path", type=click.Path(path_type=Path), help="Write the changes as JSON."
+)
+def plans(a: Path, b: Path, json_path: Path | None) -> None:
+    """Compare the plan shapes of two baselines (other band, other server version): join order,
+    scan types, sorts, parallelism, with row counts. Exit 0 when every shape matches, 3 when
+    some changed.
+
+    Example: synthgen verify plans out/run-dev/baseline-post.json out/run-staging/baseline-post.json
+    """
+    changes, compared = compare_plan_docs(read_json(a, "A"), read_json(b, "B"))
+    if compared == 0:
+        raise VerifyError(f"{a} and {b} share no query x class x plan mode to compare")
+    for line in plan_change_lines(changes, compared, str(a), str(b)):
+        click.echo(line)
+    if json_path:
+        write_json(json_path, {"compared": compared, "changes": [asdict(c) for c in changes]})
+    if changes:
         raise click.exceptions.Exit(NO_GO_EXIT)
 
 

@@ -1,4 +1,7 @@
-"""After the bulk load: primary keys, phase-1 indexes, foreign keys, ANALYZE — each step timed.
+"""After the bulk load: primary keys, phase-1 indexes, foreign keys, then VACUUM (FREEZE, ANALYZE)
+— each step timed. The vacuum settles the tables before anything measures them: it sets the
+visibility map (index-only scans need it) and freezes the rows, so autovacuum has nothing left
+to rewrite while baselines and index builds run.
 
 Every statement is skipped when its object already exists (a resumed load that was killed after
 some keys were built), and each step runs its independent statements over several connections:
@@ -11,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from synthgen.postgres.connect import Connection, fetch_all
+from synthgen.postgres.connect import Connection, connect, execute, fetch_all
 from synthgen.postgres.pool import Pool, run_parallel, run_statements
 from synthgen.schema import (
     PHASE1_INDEXES,
@@ -35,6 +38,10 @@ class Step:
     name: str
     tasks: list[Task]
     parallel: bool = True
+    autocommit: bool = False  # VACUUM cannot run inside a transaction block
+
+
+VACUUM_STEP = "vacuum (freeze, analyze)"
 
 
 def existing_keys(conn: Connection, schema: str) -> dict[str, bool]:
@@ -75,15 +82,16 @@ def post_load_steps(schema: str, tables: list[str], existing: dict[str, bool]) -
         todo = [sql for name, sql in checks if not existing.get(name, False)]
         if todo:
             validate.append(todo)
-    analyze = [
-        [autovacuum_sql(t, schema, enabled=True), f"ANALYZE {_target(schema, t)}"] for t in tables
+    vacuum = [
+        [f"VACUUM (FREEZE, ANALYZE) {_target(schema, t)}", autovacuum_sql(t, schema, enabled=True)]
+        for t in tables
     ]
     return [
         Step("primary keys", primary),
         Step("phase-1 indexes", indexes),
         Step("foreign keys (NOT VALID)", [add_fks] if add_fks else [], parallel=False),
         Step("validate foreign keys", validate),
-        Step("analyze", analyze),
+        Step(VACUUM_STEP, vacuum, autocommit=True),
     ]
 
 
@@ -107,13 +115,29 @@ def run_steps(
     for step in steps:
         start = time.perf_counter()
         try:
-            run_parallel(pool, step.tasks, run_statements, None if step.parallel else 1)
+            work = _autocommit_runner(pool.dsn) if step.autocommit else run_statements
+            run_parallel(pool, step.tasks, work, None if step.parallel else 1)
         except Exception as exc:
             raise StepError(step.name, exc) from exc
         seconds[step.name] = round(time.perf_counter() - start, 3)
         if on_step is not None:
             on_step(step.name, seconds[step.name])
     return seconds
+
+
+def _autocommit_runner(dsn: str) -> Callable[[Connection, Task], None]:
+    """Run a task's statements on an autocommit connection of its own (the pooled ones are
+    transactional)."""
+
+    def work(_pooled: Connection, statements: Task) -> None:
+        conn = connect(dsn, autocommit=True)
+        try:
+            for sql in statements:
+                execute(conn, sql)
+        finally:
+            conn.close()
+
+    return work
 
 
 class StepError(Exception):

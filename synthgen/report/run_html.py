@@ -13,6 +13,7 @@ from typing import Any
 from synthgen.fidelity.html import STYLE
 from synthgen.fidelity.model import Chart
 from synthgen.fidelity.svg import chart_svg
+from synthgen.verify.findings import BRIEF_NOTE
 
 BAR_W, ROW_H, LABEL_W, PLOT_W = 14, 40, 230, 520
 
@@ -39,7 +40,7 @@ def latency_svg(changes: list[dict[str, Any]], metric: str) -> str:
     ]
     for i, c in enumerate(changes):
         top = 10 + i * ROW_H
-        label = f"{c['name']} ({c['param_class']})"
+        label = f"{c['name']} ({c['param_class']}, {c.get('plan_mode', '-')})"
         parts.append(
             f'<text x="{LABEL_W - 6}" y="{top + 18}" text-anchor="end" font-size="12">'
             f"{escape(label)}</text>"
@@ -67,14 +68,45 @@ def latency_svg(changes: list[dict[str, Any]], metric: str) -> str:
     return "".join(parts)
 
 
+def _ci(bounds: list[float] | None) -> str:
+    return f"[{bounds[0]:.3f}, {bounds[1]:.3f}]" if bounds else ""
+
+
+def _items(title: str, lines: list[str]) -> str:
+    return (
+        f"<h3>{escape(title)}</h3><ul>" + "".join(f"<li>{escape(x)}</li>" for x in lines) + "</ul>"
+        if lines
+        else ""
+    )
+
+
+def _expectations(comparison: dict[str, Any]) -> str:
+    rows = "".join(
+        f"<tr><td>{escape(e['name'])}</td><td>"
+        + (f"{-e['expected_improvement']:+.0%}" if e["expected_improvement"] is not None else "")
+        + f"</td><td>{-e['measured_improvement']:+.0%}</td><td>{escape(e['slowest_class'])}: "
+        f"{e['slowest_pre_p50_ms']:.2f} &rarr; {e['slowest_post_p50_ms']:.2f} ms</td></tr>"
+        for e in comparison.get("expectations", [])
+    )
+    if not rows:
+        return ""
+    return (
+        f"<h2>The brief's expectations beside the measured (information)</h2>"
+        f"<p>{escape(BRIEF_NOTE)}</p><table><tr><th>query</th><th>brief</th><th>measured</th>"
+        f"<th>slowest class p50</th></tr>{rows}</table>"
+    )
+
+
 def _plan_table(changes: list[dict[str, Any]]) -> str:
     head = (
-        "<tr><th>query</th><th>class</th><th>pre p50 ms</th><th>post p50 ms</th>"
-        "<th>speedup</th><th>sorts</th><th>plan change</th></tr>"
+        "<tr><th>query</th><th>class</th><th>plan</th><th>pre p50 ms [95 % CI]</th>"
+        "<th>post p50 ms [95 % CI]</th><th>speedup</th><th>sorts</th><th>plan change</th></tr>"
     )
     rows = "".join(
         f"<tr><td>{escape(c['name'])}</td><td>{escape(c['param_class'])}</td>"
-        f"<td>{c['pre_p50_ms']:.3f}</td><td>{c['post_p50_ms']:.3f}</td><td>{c['speedup']:.1f}x</td>"
+        f"<td>{escape(c.get('plan_mode', ''))}</td>"
+        f"<td>{c['pre_p50_ms']:.3f} {_ci(c.get('pre_p50_ci'))}</td>"
+        f"<td>{c['post_p50_ms']:.3f} {_ci(c.get('post_p50_ci'))}</td><td>{c['speedup']:.1f}x</td>"
         f"<td>{c['sorts_before']} &rarr; {c['sorts_after']}</td>"
         f"<td>{escape(c['plan_change'])}{' (degraded)' if c['degraded'] else ''}</td></tr>"
         for c in changes
@@ -113,9 +145,12 @@ def render_run_report(
         f"Index gate {_badge(comparison['decision'])}</p>"
         f"<p>{escape('; '.join(comparison['reasons']))}</p>"
         + (f"<h3>Mitigations</h3><ul>{mitigations}</ul>" if mitigations else "")
+        + _items("Warnings", comparison.get("warnings", []))
+        + _items("Findings (plan modes, client vs EXPLAIN)", comparison.get("findings", []))
         + f"<h2>Latency before and after (p50, {escape(comparison['metric'])}, log scale)</h2>"
         f"{latency_svg(comparison['changes'], comparison['metric'])}"
         f"<h2>Plan change per query</h2>{_plan_table(comparison['changes'])}"
+        f"{_expectations(comparison)}"
         f"<h2>Indexes after</h2><ul>{indexes}</ul>"
         f"<h2>Fidelity: distributions</h2><div class=charts>{charts}</div>"
         f"<h2>Stages</h2><table>{stages}</table>"

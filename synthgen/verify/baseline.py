@@ -24,7 +24,16 @@ from synthgen.postgres.connect import Connection, execute, fetch_all, fetch_valu
 from synthgen.schema import TABLES, quote_ident
 from synthgen.verify.explain import analyze
 from synthgen.verify.params import sample_parameters
+from synthgen.verify.plans import plan_shape, total_cost
 from synthgen.verify.queries import Query
+from synthgen.verify.settle import (
+    physical_order,
+    table_state,
+    wait_until_settled,
+    warm_up,
+    working_set,
+)
+from synthgen.verify.stats import median_ci
 
 SETTINGS = (
     "shared_buffers",
@@ -46,42 +55,41 @@ END
 $fn$
 """
 
+EXPLAIN_PLAN_FUNCTION = """
+CREATE OR REPLACE FUNCTION pg_temp.synthgen_explain_plan(stmt text) RETURNS json
+LANGUAGE plpgsql AS $fn$
+DECLARE plan json;
+BEGIN
+    EXECUTE 'EXPLAIN (FORMAT JSON) ' || stmt INTO plan;
+    RETURN plan;
+END
+$fn$
+"""
+# plan_cache_mode per plan mode: custom = planned for the actual parameter values every time;
+# generic = one plan for any values, what a driver's long-lived prepared statement gets.
+PLAN_MODES = {"custom": "force_custom_plan", "generic": "force_generic_plan"}
+CACHE_MODES = ("warm", "cold")
+DEFAULT_RUNS = 30
+DEFAULT_WARMUPS = 3
+# EXPLAIN ANALYZE explains (plan, buffers, server time); the client-timed runs decide, so fewer
+# EXPLAIN runs keep a staging baseline in minutes
+DEFAULT_EXPLAIN_RUNS = 10
+
 Progress = Callable[[str], None]
 
 
-def percentiles(samples_ms: list[float]) -> dict[str, float]:
-    """p50, p95 and mean of a list of timings (nearest-rank p95)."""
+def percentiles(samples_ms: list[float]) -> dict[str, Any]:
+    """p50 (with its bootstrap 95 % interval), p95 (nearest rank), mean and run count."""
     ordered = sorted(samples_ms)
     rank = max(0, min(len(ordered) - 1, round(0.95 * len(ordered) + 0.5) - 1))
+    low, high = median_ci(ordered)
     return {
         "p50": statistics.median(ordered),
+        "p50_ci": [low, high],
         "p95": ordered[rank],
         "mean": statistics.fmean(ordered),
         "runs": len(ordered),
     }
-
-
-def warm_up(conn: Connection, schema: str) -> str:
-    """Load the schema's tables and indexes into shared buffers: pg_prewarm when the extension
-    is installed in this database (never created here: the schema must stay droppable), else
-    full scans of every table."""
-    ext_schema = fetch_value(
-        conn,
-        "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
-        "WHERE e.extname = 'pg_prewarm'",
-    )
-    if ext_schema:
-        fetch_all(
-            conn,
-            f"SELECT {quote_ident(ext_schema)}.pg_prewarm(c.oid) FROM pg_class c "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = $1 AND c.relkind IN ('r', 'i')",
-            (schema,),
-        )
-        return "pg_prewarm"
-    for table in TABLES:
-        fetch_all(conn, f"SELECT count(*) FROM {quote_ident(schema)}.{quote_ident(table)}")
-    return "full scan"
 
 
 def server_info(conn: Connection) -> dict[str, Any]:
@@ -133,6 +141,36 @@ def _client_value(value: Any, type_: str) -> Any:
     return int(value) if type_ == "bigint" else datetime.fromisoformat(str(value))
 
 
+def _hit_ratio(doc: Any) -> float:
+    root = (doc[0] if isinstance(doc, list) else doc)["Plan"]
+    hit, read = int(root.get("Shared Hit Blocks", 0)), int(root.get("Shared Read Blocks", 0))
+    return round(hit / (hit + read), 4) if hit + read else 1.0
+
+
+def _forced_plan(
+    conn: Connection, call: str, chosen: Any, summary: dict[str, Any], index_tables: dict[str, str]
+) -> dict[str, Any] | None:
+    """When the plan scans a big table sequentially although that table has an index, the plan
+    the planner would take with sequential scans disabled, and both estimated costs."""
+    tables = set(summary["large_seq_scans"]) & set(index_tables.values())
+    if not tables:
+        return None
+    execute(conn, "SET enable_seqscan = off")
+    try:
+        raw = fetch_value(conn, "SELECT pg_temp.synthgen_explain_plan($1)", (call,))
+    finally:
+        execute(conn, "RESET enable_seqscan")
+    forced = json.loads(raw) if isinstance(raw, str) else raw
+    indexes = analyze(forced, index_tables).indexes_used
+    return {
+        "setting": "enable_seqscan = off",
+        "chosen_cost": total_cost(chosen),
+        "forced_cost": total_cost(forced),
+        "forced_indexes": indexes,
+        "forced_signature": plan_shape(forced).signature,
+    }
+
+
 def time_query(
     conn: Connection,
     query: Query,
@@ -140,8 +178,15 @@ def time_query(
     runs: int,
     index_tables: dict[str, str],
     table_rows: dict[str, float],
+    plan_mode: str = "custom",
+    warmups: int = 0,
+    explain_runs: int | None = None,
 ) -> dict[str, Any]:
-    """EXPLAIN ANALYZE runs and client-timed runs of one query with one parameter set."""
+    """Time one query with one parameter set in one plan mode: `warmups` untimed executions,
+    then `explain_runs` (default `runs`) EXPLAIN ANALYZE runs of the prepared statement and
+    `runs` client-timed runs of the parameterised query through the driver — both under the same
+    plan_cache_mode."""
+    execute(conn, f"SET plan_cache_mode = {PLAN_MODES[plan_mode]}")
     statement = f"synthgen_{query.key}"
     types = ", ".join(t for _, t in values)
     execute(
@@ -150,35 +195,49 @@ def time_query(
         if types
         else f"PREPARE {statement} AS {query.sql}",
     )
+    bound = tuple(_client_value(v, t) for v, t in values)
+    call = (
+        f"EXECUTE {statement}({', '.join(_literal(v, t) for v, t in values)})"
+        if values
+        else f"EXECUTE {statement}"
+    )
     try:
-        call = (
-            f"EXECUTE {statement}({', '.join(_literal(v, t) for v, t in values)})"
-            if values
-            else f"EXECUTE {statement}"
-        )
+        with conn.cursor() as cur:
+            for _ in range(warmups):
+                fetch_value(conn, "SELECT pg_temp.synthgen_explain($1)", (call,))
+                cur.execute(query.sql, bound)
+                cur.fetchall()
         explain_ms, plans = [], []
-        for _ in range(runs):
+        for _ in range(explain_runs or runs):
             raw = fetch_value(conn, "SELECT pg_temp.synthgen_explain($1)", (call,))
             doc = json.loads(raw) if isinstance(raw, str) else raw
             plans.append(doc)
             explain_ms.append(float(doc[0]["Execution Time"]))
+        client_ms = []
+        with conn.cursor() as cur:
+            for _ in range(runs):
+                start = time.perf_counter()
+                cur.execute(query.sql, bound)
+                cur.fetchall()
+                client_ms.append((time.perf_counter() - start) * 1000)
+        # the plan of the median-time run represents the set
+        middle = sorted(range(len(plans)), key=lambda i: explain_ms[i])[len(plans) // 2]
+        summary = analyze(plans[middle], index_tables, table_rows).to_dict()
+        forced = _forced_plan(conn, call, plans[middle], summary, index_tables)
     finally:
         execute(conn, f"DEALLOCATE {statement}")
-    bound = tuple(_client_value(v, t) for v, t in values)
-    client_ms = []
-    with conn.cursor() as cur:
-        for _ in range(runs):
-            start = time.perf_counter()
-            cur.execute(query.sql, bound)
-            cur.fetchall()
-            client_ms.append((time.perf_counter() - start) * 1000)
-    # the plan of the median-time run represents the set
-    middle = sorted(range(runs), key=lambda i: explain_ms[i])[runs // 2]
-    summary = analyze(plans[middle], index_tables, table_rows)
+        execute(conn, "RESET plan_cache_mode")
+    hits = [_hit_ratio(p) for p in plans]
     return {
         "explain_ms": percentiles(explain_ms),
         "client_ms": percentiles(client_ms),
-        "plan": summary.to_dict(),
+        "explain_samples": [round(x, 4) for x in explain_ms],
+        "client_samples": [round(x, 4) for x in client_ms],
+        "first_ms": {"explain": explain_ms[0], "client": client_ms[0]},
+        "hit_ratio": {"min": min(hits), "median": statistics.median(hits), "runs": hits},
+        "plan": summary,
+        "shape": plan_shape(plans[middle]).to_dict(),
+        "forced_plan": forced,
         "explain": plans[middle],
     }
 
@@ -196,27 +255,52 @@ def dataset_hash(conn: Connection, schema: str) -> str | None:
     return str(value) if value else None
 
 
+def _cache_method(cache: str, warm: str, fits: bool) -> str:
+    if cache == "cold":
+        return (
+            "cold: no warm-up and no untimed executions; first_ms is each query's first "
+            "execution. Buffers are not emptied (that needs a cluster restart, and the OS page "
+            "cache stays): restart the server before this baseline for a cold shared_buffers"
+        )
+    where = "shared buffers" if fits else "shared buffers and the OS page cache"
+    note = "" if fits else " (the working set does not fit in shared_buffers)"
+    return f"warm: {warm}, then untimed executions per query; steady state in {where}{note}"
+
+
 def run_baseline(
     conn: Connection,
     schema: str,
     label: str,
     queries: list[Query],
-    runs: int = 20,
+    runs: int = DEFAULT_RUNS,
     parameters: dict[str, Any] | None = None,
     seed: str = "synthgen",
     progress: Progress | None = None,
+    plan_modes: tuple[str, ...] = ("custom", "generic"),
+    cache: str = "warm",
+    warmups: int = DEFAULT_WARMUPS,
+    wait: bool = False,
+    create_extension: bool = True,
+    explain_runs: int | None = None,
 ) -> dict[str, Any]:
-    """Measure every query x parameter class; returns the baseline document."""
+    """Measure every query x parameter class x plan mode; returns the baseline document."""
     if runs < 1:
         raise VerifyError(f"--runs must be at least 1 (got {runs})")
+    unknown = [m for m in plan_modes if m not in PLAN_MODES]
+    if unknown or not plan_modes:
+        raise VerifyError(f"--plan-mode: {unknown} is not custom, generic or both")
+    if cache not in CACHE_MODES:
+        raise VerifyError(f"--cache: {cache!r} is not one of {', '.join(CACHE_MODES)}")
     if not fetch_value(conn, "SELECT count(*) FROM pg_namespace WHERE nspname = $1", (schema,)):
         raise VerifyError(
             f"--schema {schema}: no such schema in this database (load a dataset first)"
         )
+    started = time.perf_counter()
+    waited = wait_until_settled(conn, schema, wait, progress=progress)
+    warm = warm_up(conn, schema, create_extension) if cache == "warm" else "none (cold)"
     execute(conn, f"SET search_path TO {quote_ident(schema)}")
     execute(conn, EXPLAIN_FUNCTION)
-    started = time.perf_counter()
-    warm = warm_up(conn, schema)
+    execute(conn, EXPLAIN_PLAN_FUNCTION)
     for table in TABLES:
         execute(conn, f"ANALYZE {quote_ident(schema)}.{quote_ident(table)}")
     params = parameters or sample_parameters(conn, seed)
@@ -231,32 +315,55 @@ def run_baseline(
             (schema,),
         )
     }
+    memory = working_set(conn, schema)
+    fits = memory["bytes"] <= memory["shared_buffers_bytes"]
     results = []
     for query in queries:
         for cls in params[query.subject]:
-            if progress:
-                progress(f"{label}: {query.name} ({cls})")
             values = _bind(query, params, cls)
-            timing = time_query(conn, query, values, runs, index_tables, table_rows)
-            results.append(
-                {
-                    "query": query.key,
-                    "name": query.name,
-                    "class": cls,
-                    "params": [v for v, _ in values],
-                    **timing,
-                }
-            )
+            for mode in plan_modes:
+                if progress:
+                    progress(f"{label}: {query.name} ({cls}, {mode} plan)")
+                timing = time_query(
+                    conn,
+                    query,
+                    values,
+                    runs,
+                    index_tables,
+                    table_rows,
+                    plan_mode=mode,
+                    warmups=warmups if cache == "warm" else 0,
+                    explain_runs=min(runs, explain_runs) if explain_runs else runs,
+                )
+                results.append(
+                    {
+                        "query": query.key,
+                        "name": query.name,
+                        "class": cls,
+                        "plan_mode": mode,
+                        "params": [v for v, _ in values],
+                        **timing,
+                    }
+                )
     return {
         "label": label,
         "synthgen_version": __version__,
         "schema": schema,
         "dataset_sha256": dataset_hash(conn, schema),
         "server": server_info(conn),
+        "settled": {"waited_s": waited, "tables": table_state(conn, schema)},
+        "physical": physical_order(conn, schema),
+        "cache": cache,
+        "cache_method": _cache_method(cache, warm, fits),
+        "working_set": memory,
         "warm_up": warm,
+        "warmup_runs": warmups if cache == "warm" else 0,
+        "plan_modes": list(plan_modes),
         "runs": runs,
+        "explain_runs": min(runs, explain_runs) if explain_runs else runs,
         "indexes": indexes,
         "table_rows": table_rows,
+        "queries": {q.key: q.sql for q in queries},
         "parameters": params,
         "results": results,
         "seconds": round(time.perf_counter() - started, 3),

@@ -70,8 +70,14 @@ def test_phase2_indexes_remove_the_sort_and_the_gate_says_go(loaded: Loaded) -> 
     q3_post = _result(post, "q3", "top1")
     assert "idx_conversation_users_user_active" in json.dumps(q3_post["plan"]["indexes_used"])
 
-    result = compare_baselines(pre, post)
-    heavy = next(c for c in result.changes if c.query == "q1" and c.param_class == "heavy")
+    # server time: at this tiny scale the driver's ~1 ms per call (and its jitter on a shared
+    # machine) hides what the plan change did; the default client metric is exercised below
+    result = compare_baselines(pre, post, metric="explain")
+    heavy = next(
+        c
+        for c in result.changes
+        if c.query == "q1" and c.param_class == "heavy" and c.plan_mode == "custom"
+    )
     assert heavy.speedup >= 5
     assert result.sorts_eliminated_share > 0.6, [
         (c.query, c.param_class, c.plan_change) for c in result.changes
@@ -99,7 +105,10 @@ def test_useless_index_is_no_go_with_mitigations(loaded: Loaded, tmp_path: Path)
     result = compare_baselines(pre, post)
     assert result.decision == "NO-GO"
     assert any("sorts were eliminated" in r for r in result.reasons)
-    assert any(m.startswith("Q1 message history (heavy) still sorts") for m in result.mitigations)
+    assert any(
+        m.startswith("Q1 message history (heavy, custom plan) still sorts")
+        for m in result.mitigations
+    )
 
 
 def test_failed_concurrent_build_is_detected_and_cleaned(loaded: Loaded, tmp_path: Path) -> None:

@@ -59,7 +59,8 @@ def test_run_end_to_end_then_resume(pg_dsn: str, tmp_path: Path) -> None:
         assert (out / name).exists(), name
     html = (out / "report.html").read_text()
     assert "http://" not in html.replace("http://www.w3.org/2000/svg", "")  # self-contained
-    assert html.count('data-series="pre"') == html.count('data-series="post"') == 12
+    # 12 query x class pairs, each in custom and generic plan mode
+    assert html.count('data-series="pre"') == html.count('data-series="post"') == 24
     assert len(re.findall(r"<figure data-check=", html)) >= 6  # fidelity charts
     assert "idx_messages_conversation_created_desc" in html
 
@@ -71,7 +72,7 @@ def test_run_end_to_end_then_resume(pg_dsn: str, tmp_path: Path) -> None:
     code, output = _run(pg_dsn, out)
     assert "[generate] done earlier, skipped" in output
     assert "[indexes] done earlier, skipped" in output
-    assert "[baseline_post] 12 query x class results" in output
+    assert "[baseline_post] 24 query x class x plan mode results" in output
     assert (out / "compare.json").exists() and (out / "report.html").exists()
 
     # a run directory refuses other parameters
