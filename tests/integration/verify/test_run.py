@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -102,3 +104,25 @@ def test_run_end_to_end_then_resume(pg_dsn: str, tmp_path: Path) -> None:
     assert code in (0, 3), output
     assert "done earlier" not in output
     assert list(json.loads((out / "run-state.json").read_text())["done"]) == list(STAGES)
+
+    # a fidelity NO-GO carried through with --force still fails the run, from the installed
+    # command: rerun the recorded stages with the validate stage's verdict NO-GO
+    state = json.loads((out / "run-state.json").read_text())
+    state["done"]["validate"]["verdict"] = "NO-GO"
+    for stage in ("compare", "report"):
+        del state["done"][stage]
+    (out / "run-state.json").write_text(json.dumps(state))
+    args = ["run", "--band", "dev", "--scale", "0.02", "--seed", "run", "--out", str(out)]
+    args += ["--dsn", pg_dsn, "--schema", "run_e2e", "--runs", "2", "--workers", "2", "--force"]
+    args += ["--compare-plans-with", str(out)]  # its own post baseline: every shape matches
+    proc = subprocess.run(
+        [str(Path(sys.executable).parent / "synthgen"), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    index_gate = json.loads((out / "compare.json").read_text())["decision"]
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert f"fidelity gate: NO-GO; index gate: {index_gate}" in proc.stdout
+    assert "plans: 24 query x class x plan mode pairs compared" in proc.stdout
+    assert "plans: same shapes in every pair" in proc.stdout
