@@ -38,7 +38,8 @@ def comparison_lines(result: Comparison) -> list[str]:
         else "sorts eliminated: not applicable"
     )
     lines.append(
-        f"average improvement {result.average_improvement:.0%} ({result.metric} p50); sorts "
+        f"average improvement {result.average_improvement:.0%} ({result.metric} p50, geometric; "
+        f"arithmetic {result.arithmetic_improvement:.0%}); sorts "
         f"{result.sorts_before} -> {result.sorts_after} ({sorts}); degraded: "
         f"{', '.join(result.degraded_queries) or 'none'}"
     )

@@ -1,9 +1,15 @@
-"""Baselines: warm up, ANALYZE, then time every query x parameter class two ways.
+"""Baselines: settle, warm up, ANALYZE, then time every query x parameter class x plan mode.
 
-1. N runs of EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) of the prepared statement, for the plan and
-   the server's own execution time;
-2. N client-timed runs of the plain parameterised query (EXPLAIN ANALYZE's per-node timing
-   inflates small queries, so both are reported).
+Before measuring: refuse (or wait) while anything else works on the tables, warm heap and every
+index (settle.py). Then per query x class, under `plan_cache_mode = force_custom_plan` and
+`force_generic_plan`:
+
+1. untimed warm-up executions;
+2. EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) runs of the prepared statement, for the plan, the
+   buffer hit ratio and the server's own execution time;
+3. client-timed runs of the same parameterised query through the driver — what the application
+   sees, and what the gate decides on (EXPLAIN ANALYZE's per-node timing inflates small
+   queries; the driver adds its own overhead; both are recorded, with every sample).
 
 The ADBC driver streams results with COPY, which cannot wrap EXPLAIN; a session-local plpgsql
 function runs EXPLAIN and returns its JSON as a value instead.

@@ -4,6 +4,7 @@ physical order, and the product brief's expected improvements next to the measur
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
@@ -117,9 +118,14 @@ def physical_problems(pre: dict[str, Any], post: dict[str, Any]) -> list[str]:
     return out
 
 
+def _geometric(items: list[QueryChange]) -> float:
+    ratios = [c.post_p50_ms / c.pre_p50_ms for c in items if c.pre_p50_ms > 0 and c.post_p50_ms > 0]
+    return 1.0 - math.exp(sum(math.log(r) for r in ratios) / len(ratios)) if ratios else 0.0
+
+
 def expectations(changes: list[QueryChange]) -> list[dict[str, Any]]:
     """Per query: the brief's expected improvement (when it states one) beside the measured
-    average improvement and the slowest class's p50 before and after."""
+    (geometric) improvement and the slowest class's p50 before and after."""
     by_query: dict[str, list[QueryChange]] = defaultdict(list)
     for c in changes:
         by_query[c.query].append(c)
@@ -131,7 +137,7 @@ def expectations(changes: list[QueryChange]) -> list[dict[str, Any]]:
                 "query": query,
                 "name": items[0].name,
                 "expected_improvement": BRIEF_IMPROVEMENT.get(query),
-                "measured_improvement": sum(c.improvement for c in items) / len(items),
+                "measured_improvement": _geometric(items),
                 "slowest_class": f"{worst.param_class}, {worst.plan_mode} plan",
                 "slowest_pre_p50_ms": worst.pre_p50_ms,
                 "slowest_post_p50_ms": worst.post_p50_ms,
