@@ -9,6 +9,13 @@ DIRECT). Example::
      "tables": {"messages": {"name": "posts", "columns": {"conversationId": "chat_id"}}},
      "values": {"messages.type": {"TEXT": "text", "IMAGE": "photo"}}}
 
+The same file drives `synthgen load --mapping` (shards -> the application's tables made by its
+migrations), which reads four more keys (see `synthgen.appschema` and docs/app-schema.md):
+per table ``"id"`` (the id format, or a generated id column for a table the contract keys by a
+pair), ``"fill"`` (values for columns the contract does not produce) and ``"skip"``, and at the
+top ``"derived"`` (tables built from a contract table, e.g. per-recipient delivery states). The
+sampler ignores them.
+
 Every name is quoted as an SQL identifier and every value as an SQL literal, never spliced raw.
 """
 
@@ -29,7 +36,8 @@ ENUM_COLUMNS: dict[str, tuple[str, ...]] = {
     "messages.type": ENUMS["MessageType"],
     "attachments.kind": ENUMS["MessageType"][1:],
 }
-_TOP_KEYS = {"schema", "tables", "values"}
+_TOP_KEYS = {"schema", "tables", "values", "derived"}
+_TABLE_KEYS = {"name", "columns", "id", "fill", "skip"}
 
 
 def quote_literal(value: str) -> str:
@@ -47,6 +55,11 @@ class Mapping:
     tables: dict[str, str] = field(default_factory=dict)
     columns: dict[str, dict[str, str]] = field(default_factory=dict)
     values: dict[str, dict[str, str]] = field(default_factory=dict)
+    # load side (synthgen.appschema validates their contents against the target schema)
+    ids: dict[str, Any] = field(default_factory=dict)
+    fills: dict[str, dict[str, Any]] = field(default_factory=dict)
+    skipped: frozenset[str] = frozenset()
+    derived: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def table_name(self, table: str) -> str:
         """Production name of a contract table."""
@@ -111,18 +124,31 @@ def parse_mapping(raw: Any, schema: str | None = None) -> Mapping:
     doc = _object(raw, "the document")
     unknown = sorted(set(doc) - _TOP_KEYS)
     if unknown:
-        raise MappingError(f"--mapping: unknown key {unknown[0]!r} (known: schema, tables, values)")
+        raise MappingError(
+            f"--mapping: unknown key {unknown[0]!r} (known: {', '.join(sorted(_TOP_KEYS))})"
+        )
     tables: dict[str, str] = {}
     columns: dict[str, dict[str, str]] = {}
+    ids: dict[str, Any] = {}
+    fills: dict[str, dict[str, Any]] = {}
+    skipped: set[str] = set()
     for table, entry in _object(doc.get("tables", {}), "tables").items():
         if table not in TABLES or not TABLES[table].application:
             raise MappingError(f"--mapping: tables.{table}: not a table of the dataset contract")
         entry = _object(entry, f"tables.{table}")
-        extra = sorted(set(entry) - {"name", "columns"})
+        extra = sorted(set(entry) - _TABLE_KEYS)
         if extra:
             raise MappingError(f"--mapping: tables.{table}: unknown key {extra[0]!r}")
         if "name" in entry:
             tables[table] = _name(entry["name"], f"tables.{table}.name")
+        if "id" in entry:
+            ids[table] = entry["id"]
+        if "fill" in entry:
+            fills[table] = _object(entry["fill"], f"tables.{table}.fill")
+        if entry.get("skip") is True:
+            skipped.add(table)
+        elif "skip" in entry and entry["skip"] is not False:
+            raise MappingError(f"--mapping: tables.{table}.skip must be true or false")
         known = set(TABLES[table].column_names)
         for column, name in _object(entry.get("columns", {}), f"tables.{table}.columns").items():
             if column not in known:
@@ -140,8 +166,21 @@ def parse_mapping(raw: Any, schema: str | None = None) -> Mapping:
             if value not in ENUM_COLUMNS[key]:
                 raise MappingError(f"--mapping: values.{key}.{value}: not a value of {key}")
             values.setdefault(key, {})[value] = _name(name, f"values.{key}.{value}")
+    derived = {
+        name: _object(entry, f"derived.{name}")
+        for name, entry in _object(doc.get("derived", {}), "derived").items()
+    }
     chosen = schema or doc.get("schema") or "public"
-    return Mapping(_name(chosen, "schema"), tables, columns, values)
+    return Mapping(
+        _name(chosen, "schema"),
+        tables,
+        columns,
+        values,
+        ids,
+        fills,
+        frozenset(skipped),
+        derived,
+    )
 
 
 def load_mapping(path: Path | None, schema: str | None = None) -> Mapping:

@@ -1,0 +1,171 @@
+"""What the application's migrations made: tables, columns and their types, enum labels, unique
+columns, and the exact definitions of its keys, constraints and indexes (to drop them for the bulk
+load and recreate them as they were)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from synthgen.postgres.connect import Connection, fetch_all
+from synthgen.schema import quote_ident
+
+
+@dataclass(frozen=True)
+class TargetColumn:
+    """One column of an application table."""
+
+    name: str
+    type_name: str  # format_type(), e.g. "timestamp(3) without time zone", "character varying(255)"
+    base: str  # pg_type.typname of the column's type, e.g. "timestamp", "varchar", "MessageType"
+    is_enum: bool
+    not_null: bool
+    has_default: bool  # a default, an identity or a generated column: the server fills it
+    max_length: int | None  # varchar(n) / char(n)
+    labels: tuple[str, ...] = ()  # an enum's labels
+    unique: bool = False  # alone in a unique index or constraint
+
+    @property
+    def required(self) -> bool:
+        """Whether a load must give this column a value."""
+        return self.not_null and not self.has_default
+
+
+@dataclass(frozen=True)
+class TargetTable:
+    name: str
+    columns: dict[str, TargetColumn]
+
+
+@dataclass(frozen=True)
+class SavedObject:
+    """A key, constraint or index as the migrations made it, with the statement that remakes it."""
+
+    kind: str  # "primary key", "unique", "foreign key", "check", "index"
+    name: str
+    table: str
+    definition: str  # CREATE INDEX … / ALTER TABLE … ADD CONSTRAINT …
+    table_schema: str = ""  # where `table` lives (a foreign key may point in from elsewhere)
+
+    @property
+    def sort_key(self) -> tuple[int, str, str]:
+        order = {"primary key": 0, "unique": 1, "index": 2, "check": 3, "foreign key": 4}
+        return (order[self.kind], self.table, self.name)
+
+
+@dataclass(frozen=True)
+class Catalog:
+    schema: str
+    tables: dict[str, TargetTable] = field(default_factory=dict)
+
+    def objects(self, conn: Connection, tables: list[str]) -> list[SavedObject]:
+        """Keys, constraints and indexes on `tables` (and foreign keys pointing at them)."""
+        return saved_objects(conn, self.schema, tables)
+
+
+_COLUMNS_SQL = """
+SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), t.typname,
+       t.typtype = 'e', a.attnotnull,
+       a.atthasdef OR a.attidentity <> '' OR a.attgenerated <> '',
+       CASE WHEN t.typname IN ('varchar', 'bpchar') AND a.atttypmod > 4
+            THEN a.atttypmod - 4 END,
+       coalesce((SELECT array_agg(e.enumlabel ORDER BY e.enumsortorder)
+                 FROM pg_enum e WHERE e.enumtypid = a.atttypid), '{}'),
+       EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique
+               AND i.indnkeyatts = 1 AND i.indkey[0] = a.attnum AND i.indpred IS NULL)
+FROM pg_attribute a
+JOIN pg_class c ON c.oid = a.attrelid
+JOIN pg_namespace n ON n.oid = c.relnamespace
+JOIN pg_type t ON t.oid = a.atttypid
+WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY c.relname, a.attnum
+"""
+
+
+def read_catalog(conn: Connection, schema: str) -> Catalog:
+    """Every table of `schema` with its columns (empty when the schema has none)."""
+    tables: dict[str, dict[str, TargetColumn]] = {}
+    for row in fetch_all(conn, _COLUMNS_SQL, (schema,)):
+        table, name, type_name, base, is_enum, not_null, has_default, length, labels, unique = row
+        tables.setdefault(str(table), {})[str(name)] = TargetColumn(
+            name=str(name),
+            type_name=str(type_name),
+            base=str(base),
+            is_enum=bool(is_enum),
+            not_null=bool(not_null),
+            has_default=bool(has_default),
+            max_length=int(length) if length is not None else None,
+            labels=tuple(_labels(labels)),
+            unique=bool(unique),
+        )
+    return Catalog(schema, {t: TargetTable(t, cols) for t, cols in tables.items()})
+
+
+def _labels(value: object) -> list[str]:
+    """A text[] as the driver returns it (a list, or its text form '{A,B}')."""
+    if isinstance(value, list | tuple):
+        return [str(v) for v in value]
+    text = str(value).strip("{}")
+    return [part.strip('"') for part in text.split(",")] if text else []
+
+
+_CONSTRAINTS_SQL = """
+SELECT con.contype, con.conname, rel.relname, pg_get_constraintdef(con.oid), n.nspname
+FROM pg_constraint con
+JOIN pg_class rel ON rel.oid = con.conrelid
+JOIN pg_namespace n ON n.oid = rel.relnamespace
+LEFT JOIN pg_class ref ON ref.oid = con.confrelid
+LEFT JOIN pg_namespace rn ON rn.oid = ref.relnamespace
+WHERE con.contype IN ('p', 'u', 'f')
+  AND ((n.nspname = $1 AND rel.relname = ANY($2::text[]))
+       OR (rn.nspname = $1 AND ref.relname = ANY($2::text[])))
+"""
+_INDEXES_SQL = """
+SELECT ic.relname, rel.relname, pg_get_indexdef(i.indexrelid)
+FROM pg_index i
+JOIN pg_class ic ON ic.oid = i.indexrelid
+JOIN pg_class rel ON rel.oid = i.indrelid
+JOIN pg_namespace n ON n.oid = rel.relnamespace
+WHERE n.nspname = $1 AND rel.relname = ANY($2::text[])
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid
+                  AND c.contype IN ('p', 'u', 'x'))
+"""
+_KINDS = {"p": "primary key", "u": "unique", "f": "foreign key"}
+
+
+def _array(names: list[str]) -> str:
+    return (
+        "{" + ",".join('"' + n.replace("\\", "\\\\").replace('"', '\\"') + '"' for n in names) + "}"
+    )
+
+
+def saved_objects(conn: Connection, schema: str, tables: list[str]) -> list[SavedObject]:
+    """Primary keys, unique constraints, foreign keys and the other indexes of `tables`, each
+    with the statement that recreates it exactly (pg_get_constraintdef / pg_get_indexdef)."""
+    out: list[SavedObject] = []
+    for kind, name, table, definition, home in fetch_all(
+        conn, _CONSTRAINTS_SQL, (schema, _array(tables))
+    ):
+        target = f"{quote_ident(str(home))}.{quote_ident(str(table))}"
+        out.append(
+            SavedObject(
+                _KINDS[str(kind)],
+                str(name),
+                str(table),
+                f"ALTER TABLE {target} ADD CONSTRAINT {quote_ident(str(name))} {definition}",
+                str(home),
+            )
+        )
+    for name, table, definition in fetch_all(conn, _INDEXES_SQL, (schema, _array(tables))):
+        out.append(SavedObject("index", str(name), str(table), str(definition), schema))
+    return sorted(out, key=lambda o: o.sort_key)
+
+
+def drop_sql(schema: str, obj: SavedObject) -> str:
+    """The statement that drops a saved object."""
+    home = obj.table_schema or schema
+    if obj.kind == "index":
+        return f"DROP INDEX IF EXISTS {quote_ident(home)}.{quote_ident(obj.name)}"
+    return (
+        f"ALTER TABLE {quote_ident(home)}.{quote_ident(obj.table)} "
+        f"DROP CONSTRAINT IF EXISTS {quote_ident(obj.name)}"
+    )

@@ -1,0 +1,187 @@
+"""Id formats of application schemas, computed from the contract's integer ids, vectorized.
+
+Every format is a pure function of (table, integer id) — plus, for the time-ordered ones, the
+time the table's `IdClock` gives that id — so a primary key and every foreign key that points at
+it convert to the same value without any lookup of the other table's rows.
+
+- ``bigint``: the id as is.
+- ``text``: its decimal digits.
+- ``uuid7``: RFC 9562 version 7: 48 bits of Unix milliseconds (the row's time), version 7, 12
+  bits of a hash of (table, id), the variant, 2 hashed bits and 60 bits that are a bijection of
+  the id (multiply-xorshift on 60-bit words; ids must be below 2^60): unique by construction, random-looking, and ordered by
+  time as real UUIDv7 keys are (a btree appends at its right edge, like production's).
+- ``uuid4``: version 4: the same 60-bit bijection plus 62 bits of hash; no time order at all
+  (random inserts all over the btree, as a production table keyed by uuid4 has).
+- ``cuid``: the shape of cuid v1 (25 characters: ``c``, 8 base-36 digits of milliseconds, 4 of
+  counter, 4 of fingerprint, 8 of random), time-ordered like real cuids; counter and random
+  together are a 60-bit bijection of the id (15 bits per 3 base-36 digits): unique.
+
+A uuid goes to a ``uuid`` column as 16 raw bytes (binary COPY takes them as is), to a text
+column as the canonical 36-character form.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Final
+
+import numpy as np
+import pyarrow as pa
+from numpy.typing import NDArray
+
+FORMATS: Final = ("bigint", "text", "uuid7", "uuid4", "cuid")
+TIME_ORDERED: Final = ("uuid7", "cuid")
+M60: Final = np.uint64((1 << 60) - 1)
+MAX_ID: Final = (1 << 60) - 1
+_A: Final = np.uint64(0x9E3779B97F4A7C15)  # odd multipliers: bijective modulo any power of two
+_B: Final = np.uint64(0xBF58476D1CE4E5B9)
+_BASE36: Final = np.frombuffer(b"0123456789abcdefghijklmnopqrstuvwxyz", dtype=np.uint8)
+_HEX: Final = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+U64 = NDArray[np.uint64]
+
+
+def table_salt(table: str) -> np.uint64:
+    """A per-table constant, so two tables' id 1 differ."""
+    return np.uint64(zlib.crc32(table.encode()) * 0x100000001B3 & ((1 << 60) - 1))
+
+
+def scramble60(ids: NDArray[np.int64], table: str) -> U64:
+    """A bijection of [0, 2^60) (add, multiply by an odd number, xorshift: each step is
+    invertible modulo 2^60): distinct ids always give distinct values."""
+    with np.errstate(over="ignore"):
+        x = (ids.astype(np.uint64) + table_salt(table)) & M60
+        x = (x * _A) & M60
+        x ^= x >> np.uint64(29)
+        x = (x * _B) & M60
+        x ^= x >> np.uint64(32)
+    return x
+
+
+def _hash(ids: NDArray[np.int64], table: str, bits: int) -> U64:
+    """Some random-looking bits of (table, id) (not unique on their own)."""
+    with np.errstate(over="ignore"):
+        x = ids.astype(np.uint64) ^ np.uint64(zlib.crc32(("h" + table).encode()))
+        x = (x * _B) ^ (x >> np.uint64(31))
+        x = x * _A
+    return x >> np.uint64(64 - bits)
+
+
+def _strings(chars: NDArray[np.uint8]) -> pa.Array:
+    """A (rows, width) byte matrix as an Arrow string array, without a Python string per row."""
+    rows, width = chars.shape
+    offsets = np.arange(0, (rows + 1) * width, width, dtype=np.int32)
+    return pa.StringArray.from_buffers(
+        rows, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(chars).tobytes())
+    )
+
+
+_TRIPLES: Final = np.stack(np.meshgrid(_BASE36, _BASE36, _BASE36, indexing="ij"), axis=-1).reshape(
+    36**3, 3
+)  # row k holds the 3 base-36 digits of k
+
+
+def _digits15(values: U64, groups: int) -> NDArray[np.uint8]:
+    """Each 15-bit group of `values` (most significant first) as 3 base-36 digits: an injective
+    code with shifts and one table lookup per group (2^15 < 36^3), no integer division."""
+    out = np.empty((len(values), groups * 3), dtype=np.uint8)
+    for group in range(groups):  # a loop over digit groups, not rows
+        shift = np.uint64(15 * (groups - 1 - group))
+        chunk = ((values >> shift) & np.uint64(0x7FFF)).astype(np.intp)
+        out[:, group * 3 : group * 3 + 3] = _TRIPLES[chunk]
+    return out
+
+
+def _base36_clock(ms: NDArray[np.int64]) -> NDArray[np.uint8]:
+    """Milliseconds as 8 base-36 digits, so that text order is time order (as in cuid)."""
+    ms = np.clip(ms, 0, 36**8 - 1)
+    high, low = np.divmod(ms, 36**6)
+    mid, last = np.divmod(low, 36**3)
+    return np.hstack([_TRIPLES[high][:, 1:], _TRIPLES[mid], _TRIPLES[last]])
+
+
+def uuid_bytes(ids: NDArray[np.int64], table: str, version: int, ms: NDArray[np.int64]) -> U64:
+    """The 128 bits of each uuid as a (rows, 2) big-endian-ready pair of uint64 words."""
+    low = np.uint64(0b10 << 62) | (_hash(ids, table + "/v", 2) << np.uint64(60))
+    low |= scramble60(ids, table)  # variant 10, 2 hashed bits, 60 unique bits
+    if version == 7:
+        high = (ms.astype(np.uint64) & np.uint64((1 << 48) - 1)) << np.uint64(16)
+        high |= np.uint64(0x7000) | _hash(ids, table, 12)
+    else:
+        high = (_hash(ids, table, 48) << np.uint64(16)) | np.uint64(0x4000)
+        high |= _hash(ids, table + "/4", 12)
+    return np.stack([high, low], axis=1)
+
+
+def uuid_binary(words: U64) -> pa.Array:
+    """uuids as 16-byte values (what a `uuid` column takes over binary COPY)."""
+    raw = words.astype(">u8").tobytes()
+    return pa.FixedSizeBinaryArray.from_buffers(
+        pa.binary(16), len(words), [None, pa.py_buffer(raw)]
+    )
+
+
+def uuid_text(words: U64) -> pa.Array:
+    """uuids in the canonical 8-4-4-4-12 form."""
+    raw = np.frombuffer(words.astype(">u8").tobytes(), dtype=np.uint8).reshape(-1, 16)
+    hexed = np.empty((len(raw), 32), dtype=np.uint8)
+    hexed[:, 0::2] = _HEX[raw >> 4]
+    hexed[:, 1::2] = _HEX[raw & 0x0F]
+    dash = np.full((len(raw), 1), ord("-"), dtype=np.uint8)
+    parts = [hexed[:, 0:8], hexed[:, 8:12], hexed[:, 12:16], hexed[:, 16:20], hexed[:, 20:32]]
+    return _strings(
+        np.hstack([parts[0], dash, parts[1], dash, parts[2], dash, parts[3], dash, parts[4]])
+    )
+
+
+def cuid_text(ids: NDArray[np.int64], table: str, ms: NDArray[np.int64]) -> pa.Array:
+    """cuid-shaped, time-ordered, unique strings of 25 characters."""
+    unique = _digits15(scramble60(ids, table), 4)
+    fingerprint = np.base_repr(zlib.crc32(table.encode()) % 36**4, 36).lower().rjust(4, "0")
+    chars = np.empty((len(ids), 25), dtype=np.uint8)
+    chars[:, 0] = ord("c")
+    chars[:, 1:9] = _base36_clock(ms)
+    chars[:, 9:13] = unique[:, :4]  # "counter"
+    chars[:, 13:17] = np.frombuffer(fingerprint.encode(), dtype=np.uint8)  # per table
+    chars[:, 17:25] = unique[:, 4:]  # "random"
+    return _strings(chars)
+
+
+def format_ids(
+    ids: NDArray[np.int64],
+    table: str,
+    fmt: str,
+    ms: NDArray[np.int64] | None = None,
+    binary_uuid: bool = True,
+) -> pa.Array:
+    """Convert a table's integer ids to `fmt`; `ms` (Unix milliseconds) orders uuid7 / cuid."""
+    if fmt == "bigint":
+        return pa.array(ids, pa.int64())
+    if fmt == "text":
+        return pa.array(ids, pa.int64()).cast(pa.string())
+    if fmt in TIME_ORDERED and ms is None:
+        raise ValueError(f"id format {fmt} needs the rows' times")
+    if fmt == "cuid":
+        assert ms is not None
+        return cuid_text(ids, table, ms)
+    if fmt in ("uuid7", "uuid4"):
+        words = uuid_bytes(ids, table, 7 if fmt == "uuid7" else 4, ms if ms is not None else ids)
+        return uuid_binary(words) if binary_uuid else uuid_text(words)
+    raise ValueError(f"unknown id format {fmt!r} (known: {', '.join(FORMATS)})")
+
+
+class IdClock:
+    """Which millisecond a table's id stands for: a monotone piecewise-linear map through anchor
+    points (id, time). With every row as an anchor (small tables) it is exact; for messages the
+    anchors are each Parquet row group's first and last (id, createdAt), read from the footers'
+    statistics, so the map is bounded in memory and the same wherever the id appears."""
+
+    def __init__(self, anchor_ids: NDArray[np.int64], anchor_us: NDArray[np.int64]) -> None:
+        order = np.argsort(anchor_ids, kind="stable")
+        self.ids = anchor_ids[order].astype(np.float64)
+        self.us = anchor_us[order].astype(np.float64)
+
+    def ms(self, ids: NDArray[np.int64]) -> NDArray[np.int64]:
+        """Unix milliseconds of each id."""
+        if len(self.ids) == 0:
+            return np.zeros(len(ids), dtype=np.int64)
+        return (np.interp(ids.astype(np.float64), self.ids, self.us) // 1000).astype(np.int64)

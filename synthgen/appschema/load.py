@@ -1,0 +1,447 @@
+"""`synthgen load --mapping`: the dataset into the application's own tables, made by its
+migrations.
+
+1. refuse before writing: the guard, a mapped table or column that does not exist ("run your
+   migrations first"), any column the plan cannot fill or whose type cannot hold the data,
+   tables that hold rows synthgen did not load, corrupted shards;
+2. record the application's keys, constraints and indexes exactly (`pg_get_constraintdef`,
+   `pg_get_indexdef`) in the audit schema ``synthgen_<schema>`` — the application's schema holds
+   only its own tables —, then drop them for the bulk load;
+3. stream every shard through the plan's transforms into its table (binary COPY), one
+   transaction per shard with its audit record (so ``--resume`` is exact);
+4. exact counts; recreate keys, unique constraints and indexes as they were, foreign keys
+   ``NOT VALID`` then validated; check the catalog matches what the migrations made; ANALYZE.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from synthgen.appschema import transform as tf
+from synthgen.appschema.catalog import SavedObject, drop_sql, read_catalog, saved_objects
+from synthgen.appschema.figures import measure
+from synthgen.appschema.plan import LOAD_ORDER, LoadPlan, TablePlan, make_load_plan
+from synthgen.errors import LoadError
+from synthgen.executors import default_workers
+from synthgen.manifest import FileEntry
+from synthgen.postgres import audit
+from synthgen.postgres.connect import (
+    Connection,
+    DatabaseError,
+    connect,
+    error_text,
+    execute,
+    fetch_all,
+    fetch_value,
+)
+from synthgen.postgres.dsn import mask_dsn
+from synthgen.postgres.guard import GuardSettings, check_database, check_environment
+from synthgen.postgres.pool import Pool, run_parallel, run_statements
+from synthgen.postgres.shards import (
+    DEFAULT_BATCH_ROWS,
+    Dataset,
+    check_contract,
+    open_dataset,
+    verify_checksums,
+)
+from synthgen.sample.mapping import Mapping, load_mapping
+from synthgen.schema import quote_ident
+
+SAVED = "synthgen_saved_objects"
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class MappedLoadOptions:
+    dataset_dir: Path
+    dsn: str
+    mapping_path: Path
+    schema: str | None = None  # overrides the mapping's schema
+    jobs: int = field(default_factory=default_workers)
+    resume: bool = False
+    replace: bool = False
+    batch_rows: int = DEFAULT_BATCH_ROWS
+    guard: GuardSettings = field(default_factory=GuardSettings)
+
+
+@dataclass
+class MappedLoadReport:
+    schema: str
+    audit_schema: str
+    dsn: str
+    counts: dict[str, int]
+    shards_loaded: int
+    shards_skipped: int
+    steps: dict[str, float]
+    seconds: float
+    plan: list[str]
+
+
+def audit_schema_for(schema: str) -> str:
+    """Where the audit trail of a mapped load lives: beside, never inside, the app's schema."""
+    return "synthgen_" + re.sub(r"[^a-z0-9_]", "_", schema.lower())
+
+
+def prepare_plan(
+    opts: MappedLoadOptions, control: Connection, dataset: Dataset
+) -> tuple[Mapping, LoadPlan]:
+    """Read the mapping, the target catalog and the data's figures; decide every column."""
+    mapping = load_mapping(opts.mapping_path, opts.schema)
+    catalog = read_catalog(control, mapping.schema)
+    figures = measure(dataset.root, mapping)
+    return mapping, make_load_plan(mapping, catalog, figures)
+
+
+def plan_only(opts: MappedLoadOptions) -> list[str]:
+    """`--plan`: the load plan as lines; reads the catalog, writes nothing."""
+    dataset = open_dataset(opts.dataset_dir)
+    control = connect(opts.dsn, autocommit=True)
+    try:
+        return prepare_plan(opts, control, dataset)[1].describe()
+    finally:
+        with contextlib.suppress(DatabaseError):
+            control.close()
+
+
+def load_mapped(opts: MappedLoadOptions, progress: Progress | None = None) -> MappedLoadReport:
+    """Load the dataset into the application's existing tables; see the module docstring."""
+    started = time.perf_counter()
+    if opts.resume and opts.replace:
+        raise LoadError("--resume and --replace exclude each other")
+    check_environment(opts.guard)
+    dataset = open_dataset(opts.dataset_dir)
+    control = connect(opts.dsn, autocommit=True)
+    try:
+        mapping, plan = prepare_plan(opts, control, dataset)
+        schema = mapping.schema
+        audit_schema = audit_schema_for(schema)
+        check_database(opts.guard, control, opts.dsn, schema)
+        audit.lock_schema(control, audit_schema)
+        with Pool(opts.dsn, opts.jobs) as pool:
+            return _run(control, pool, dataset, opts, plan, audit_schema, started, progress)
+    finally:
+        with contextlib.suppress(DatabaseError):
+            control.close()
+
+
+def _targets(plan: LoadPlan) -> list[str]:
+    return [t.target for t in plan.tables]
+
+
+def _q(schema: str, table: str) -> str:
+    return f"{quote_ident(schema)}.{quote_ident(table)}"
+
+
+def _decide(
+    control: Connection,
+    dataset: Dataset,
+    opts: MappedLoadOptions,
+    plan: LoadPlan,
+    audit_schema: str,
+) -> str:
+    state = audit.inspect_schema(control, audit_schema)
+    if state.is_synthgen and not opts.replace:
+        others = [d for d in state.datasets if d != dataset.sha256]
+        if others:
+            raise LoadError(
+                f"schema {plan.schema!r} holds a different synthgen dataset ({others[-1][:12]}…);"
+                " pass --replace to truncate the mapped tables and load this one"
+            )
+        if not opts.resume:
+            raise LoadError(
+                f"schema {plan.schema!r} already holds this dataset (last load: "
+                f"{state.last_status or 'never started'}); pass --resume to finish it, or "
+                "--replace to load it again"
+            )
+        return "resume"
+    if opts.replace:
+        return "replace"
+    busy = [
+        t
+        for t in _targets(plan)
+        if fetch_value(control, f"SELECT EXISTS (SELECT 1 FROM {_q(plan.schema, t)})")
+    ]
+    if busy:
+        raise LoadError(
+            f"table {plan.schema}.{busy[0]} holds rows synthgen did not load; pass --replace to "
+            "truncate the mapped tables"
+        )
+    return "fresh"
+
+
+def _entries(dataset: Dataset, plan: LoadPlan) -> dict[str, list[tuple[FileEntry, int]]]:
+    """Per contract table, its shards in order with the global row number each starts at."""
+    wanted = {t.source for t in plan.tables}
+    out: dict[str, list[tuple[FileEntry, int]]] = {}
+    for table in LOAD_ORDER:
+        if table not in wanted:
+            continue
+        files = sorted(
+            (s for s in dataset.shards if s.table == table), key=lambda s: (s.shard, s.path)
+        )
+        offset = 0
+        for entry in files:
+            out.setdefault(table, []).append((entry, offset))
+            offset += entry.rows
+    return out
+
+
+def _saved_ddl(audit_schema: str) -> str:
+    return (
+        f"CREATE TABLE IF NOT EXISTS {_q(audit_schema, SAVED)} (position integer PRIMARY KEY, "
+        "kind text NOT NULL, name text NOT NULL, table_name text NOT NULL, "
+        "table_schema text NOT NULL, definition text NOT NULL)"
+    )
+
+
+def _save_and_drop(
+    pool: Pool, control: Connection, plan: LoadPlan, audit_schema: str
+) -> list[SavedObject]:
+    """Record the app's keys and indexes once (a resume keeps the first record), then drop them."""
+    saved_rows = fetch_all(
+        control,
+        f"SELECT kind, name, table_name, definition, table_schema FROM {_q(audit_schema, SAVED)} "
+        "ORDER BY position",
+    )
+    if saved_rows:
+        saved = [SavedObject(*(str(v) for v in row)) for row in saved_rows]
+    else:
+        saved = saved_objects(control, plan.schema, _targets(plan))
+        statements = [
+            f"INSERT INTO {_q(audit_schema, SAVED)} VALUES ({i}, "
+            + ", ".join(
+                _literal(v) for v in (o.kind, o.name, o.table, o.table_schema, o.definition)
+            )
+            + ")"
+            for i, o in enumerate(saved)
+        ]
+        run_statements(pool.get(0), statements)
+    drops = [drop_sql(plan.schema, o) for o in sorted(saved, key=lambda o: -o.sort_key[0])]
+    run_statements(pool.get(0), drops)
+    return saved
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _run(
+    control: Connection,
+    pool: Pool,
+    dataset: Dataset,
+    opts: MappedLoadOptions,
+    plan: LoadPlan,
+    audit_schema: str,
+    started: float,
+    progress: Progress | None,
+) -> MappedLoadReport:
+    steps: dict[str, float] = {}
+    mode = _decide(control, dataset, opts, plan, audit_schema)
+    entries = _entries(dataset, plan)
+    recorded = audit.recorded_shards(control, audit_schema) if mode == "resume" else {}
+    pending = [(e, off) for table in entries.values() for e, off in table if e.path not in recorded]
+    start = time.perf_counter()
+    verify_checksums(dataset, [e for e, _ in pending], opts.jobs)
+    check_contract(dataset, [e for e, _ in pending])
+    steps["verify shards"] = round(time.perf_counter() - start, 3)
+    # --- first write ---
+    if mode == "replace":
+        targets = ", ".join(_q(plan.schema, t) for t in _targets(plan))
+        run_statements(
+            pool.get(0),
+            [
+                f"TRUNCATE {targets}",
+                f"DROP SCHEMA IF EXISTS {quote_ident(audit_schema)} CASCADE",
+            ],
+        )
+    if mode != "resume":
+        run_statements(
+            pool.get(0),
+            [f"CREATE SCHEMA IF NOT EXISTS {quote_ident(audit_schema)}"]
+            + audit.audit_ddl(audit_schema, unlogged=False)
+            + [_saved_ddl(audit_schema)],
+        )
+    audit.mark_interrupted(control, audit_schema)
+    load_id = audit.begin_load(
+        control,
+        audit_schema,
+        dataset.manifest,
+        {"mode": mode, "jobs": opts.jobs, "mapping": str(opts.mapping_path), "schema": plan.schema},
+    )
+    try:
+        start = time.perf_counter()
+        saved = _save_and_drop(pool, control, plan, audit_schema)
+        steps["drop keys and indexes"] = round(time.perf_counter() - start, 3)
+        start = time.perf_counter()
+        ctx = tf.build_context(
+            dataset.root, plan, [dataset.root / e.path for e, _ in entries.get("messages", [])]
+        )
+        steps["prepare ids"] = round(time.perf_counter() - start, 3)
+        start = time.perf_counter()
+        _load_shards(pool, dataset, opts, plan, ctx, pending, audit_schema, load_id, progress)
+        steps["load shards"] = round(time.perf_counter() - start, 3)
+        counts = _check_counts(control, dataset, plan)
+        steps |= _restore(pool, control, plan, saved)
+        start = time.perf_counter()
+        for t in _targets(plan):
+            execute(control, f"ANALYZE {_q(plan.schema, t)}")
+        steps["analyze"] = round(time.perf_counter() - start, 3)
+    except BaseException as exc:
+        with contextlib.suppress(Exception):
+            reason = error_text(exc, opts.dsn) if isinstance(exc, DatabaseError) else str(exc)
+            audit.finish_load(control, audit_schema, load_id, "failed", {}, steps, reason)
+        if isinstance(exc, DatabaseError):
+            raise LoadError(
+                f"load into {plan.schema!r} stopped: {error_text(exc, opts.dsn)}; "
+                "run again with --resume"
+            ) from exc
+        raise
+    audit.finish_load(control, audit_schema, load_id, "complete", counts, steps)
+    return MappedLoadReport(
+        schema=plan.schema,
+        audit_schema=audit_schema,
+        dsn=mask_dsn(opts.dsn),
+        counts=counts,
+        shards_loaded=len(pending),
+        shards_skipped=len(recorded),
+        steps=steps,
+        seconds=round(time.perf_counter() - started, 3),
+        plan=plan.describe(),
+    )
+
+
+def _load_shards(
+    pool: Pool,
+    dataset: Dataset,
+    opts: MappedLoadOptions,
+    plan: LoadPlan,
+    ctx: tf.Context,
+    pending: list[tuple[FileEntry, int]],
+    audit_schema: str,
+    load_id: int,
+    progress: Progress | None,
+) -> None:
+    by_source: dict[str, list[TablePlan]] = {}
+    for t in plan.tables:
+        by_source.setdefault(t.source, []).append(t)
+    total = sum(e.rows for e, _ in pending)
+    done = [0]
+    lock = threading.Lock()
+    record = audit.record_shard_sql(audit_schema)
+    ordered = sorted(pending, key=lambda item: (-item[0].bytes, item[0].path))
+
+    def load_one(conn: Connection, item: tuple[FileEntry, int]) -> None:
+        entry, offset = item
+        begun = time.perf_counter()
+        try:
+            for table in by_source[entry.table]:
+                _ingest(conn, dataset.root / entry.path, table, plan, ctx, offset, opts.batch_rows)
+            with conn.cursor() as cur:
+                params = (entry.path, entry.table, entry.shard, entry.sha256, entry.rows)
+                cur.execute(record, (*params, entry.bytes, load_id, time.perf_counter() - begun))
+            conn.commit()
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                conn.rollback()
+            if isinstance(exc, DatabaseError):
+                raise LoadError(f"{entry.path}: {error_text(exc, opts.dsn)}") from exc
+            raise
+        with lock:
+            done[0] += entry.rows
+            if progress is not None:
+                progress(done[0], total)
+
+    run_parallel(pool, ordered, load_one)
+
+
+def _ingest(
+    conn: Connection,
+    path: Path,
+    table: TablePlan,
+    plan: LoadPlan,
+    ctx: tf.Context,
+    offset: int,
+    batch_rows: int,
+) -> None:
+    columns = tf.source_columns(table)
+    schema = tf.target_schema(table)
+    first = [offset]
+
+    def batches():  # type: ignore[no-untyped-def]
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=columns):
+            out = tf.transform(batch, table, ctx, first[0], plan.id_formats)
+            first[0] += batch.num_rows
+            yield out
+
+    reader = pa.RecordBatchReader.from_batches(schema, batches())
+    with conn.cursor() as cur:
+        cur.adbc_ingest(table.target, reader, mode="append", db_schema_name=plan.schema)
+
+
+def _check_counts(control: Connection, dataset: Dataset, plan: LoadPlan) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    differ: list[str] = []
+    for t in plan.tables:
+        got = int(fetch_value(control, f"SELECT count(*) FROM {_q(plan.schema, t.target)}"))
+        want = int(dataset.counts.get(t.source, 0)) * t.rows_per_source_row
+        counts[t.target] = got
+        if got != want:
+            differ.append(f"{t.target} {got:,} != {want:,}")
+    if differ:
+        raise LoadError(f"row counts differ from the dataset: {'; '.join(differ)}")
+    return counts
+
+
+def _restore(
+    pool: Pool, control: Connection, plan: LoadPlan, saved: list[SavedObject]
+) -> dict[str, float]:
+    """Keys, unique constraints and indexes as the migrations made them, then foreign keys
+    NOT VALID + VALIDATE; each skipped when it exists (a resume after a crash here)."""
+    steps: dict[str, float] = {}
+    present = {o.name for o in saved_objects(control, plan.schema, _targets(plan))}
+    todo = [o for o in saved if o.name not in present]
+    start = time.perf_counter()
+    building = [o for o in todo if o.kind != "foreign key"]
+    run_parallel(pool, building, lambda conn, o: run_statements(conn, [o.definition]))
+    steps["keys and indexes"] = round(time.perf_counter() - start, 3)
+    start = time.perf_counter()
+    fks = [o for o in todo if o.kind == "foreign key"]
+    run_statements(pool.get(0), [o.definition + " NOT VALID" for o in fks])
+    run_parallel(
+        pool,
+        fks,
+        lambda conn, o: run_statements(
+            conn,
+            [
+                f"ALTER TABLE {_q(o.table_schema or plan.schema, o.table)} VALIDATE CONSTRAINT "
+                f"{quote_ident(o.name)}"
+            ],
+        ),
+    )
+    steps["foreign keys"] = round(time.perf_counter() - start, 3)
+    after = {
+        (o.kind, o.name, o.definition) for o in saved_objects(control, plan.schema, _targets(plan))
+    }
+    before = {(o.kind, o.name, o.definition) for o in saved}
+    if after != before:
+        missing = sorted(n for _, n, _ in before - after)
+        extra = sorted(n for _, n, _ in after - before)
+        raise LoadError(
+            f"the schema's keys and indexes differ from what its migrations made (missing "
+            f"{missing[:3]}, unexpected {extra[:3]}); nothing was dropped by hand?"
+        )
+    return steps
+
+
+def report_json(report: MappedLoadReport) -> str:
+    return json.dumps(report.__dict__, indent=2, sort_keys=True)

@@ -1,0 +1,251 @@
+"""Arrow batches of the contract -> Arrow batches of an application table, per the load plan.
+
+Column by column with Arrow compute and NumPy (no Python per row): id formats, enum labels,
+casts to the target's binary types (int4, timestamp without time zone, uuid bytes), fills.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from numpy.typing import NDArray
+
+from synthgen.appschema.ids import TIME_ORDERED, IdClock, format_ids
+from synthgen.appschema.plan import REFERENCED, TIME_COLUMN, ColumnPlan, LoadPlan, TablePlan
+
+US_PER_MS = 1000
+
+
+@dataclass
+class Context:
+    """What every batch of a load shares: id clocks of the referenced tables and the
+    conversations' last messages."""
+
+    clocks: dict[str, IdClock] = field(default_factory=dict)
+    last_message: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]] | None = None
+
+
+def _all_rows_clock(root: Path, table: str) -> IdClock:
+    data = pq.read_table(root / table, columns=["id", TIME_COLUMN[table]])
+    return IdClock(
+        data.column("id").to_numpy(), data.column(TIME_COLUMN[table]).cast(pa.int64()).to_numpy()
+    )
+
+
+def _row_group_clock(files: list[Path]) -> IdClock:
+    """Anchors from each row group's min / max (id, createdAt) statistics: footers only."""
+    ids: list[int] = []
+    times: list[int] = []
+    for path in files:
+        meta = pq.ParquetFile(path).metadata
+        names = [meta.schema.column(i).name for i in range(meta.num_columns)]
+        id_at, time_at = names.index("id"), names.index("createdAt")
+        for g in range(meta.num_row_groups):
+            group = meta.row_group(g)
+            id_stats, time_stats = group.column(id_at).statistics, group.column(time_at).statistics
+            if id_stats is None or time_stats is None or not id_stats.has_min_max:
+                continue
+            ids += [int(id_stats.min), int(id_stats.max)]
+            times += [_us(time_stats.min), _us(time_stats.max)]
+    return IdClock(np.asarray(ids, dtype=np.int64), np.asarray(times, dtype=np.int64))
+
+
+def _us(value: Any) -> int:
+    if isinstance(value, int):
+        return value
+    return int(pa.scalar(value, pa.timestamp("us", tz="UTC")).cast(pa.int64()).as_py())
+
+
+def build_context(root: Path, plan: LoadPlan, message_files: list[Path]) -> Context:
+    """Clocks only where a time-ordered id format (or a derived state time) needs them."""
+    ctx = Context()
+    wants_message_time = any(when == "message_time" for t in plan.tables for _, when in t.states)
+    for table in REFERENCED:
+        needed = plan.id_formats.get(table) in TIME_ORDERED or (
+            table == "messages" and wants_message_time
+        )
+        if not needed:
+            continue
+        ctx.clocks[table] = (
+            _row_group_clock(message_files) if table == "messages" else _all_rows_clock(root, table)
+        )
+    if any(c.fill.get("last_message") for t in plan.tables for c in t.columns):
+        ctx.last_message = _last_messages(message_files)
+    return ctx
+
+
+def _last_messages(files: list[Path]) -> tuple[NDArray[np.int64], ...]:
+    """(conversation ids sorted, their last message's id, its createdAt in µs) via DuckDB."""
+    import duckdb
+
+    listed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in files)
+    con = duckdb.connect(config={"memory_limit": "1GB", "threads": 2})
+    try:
+        got = con.execute(
+            'SELECT "conversationId", arg_max(id, "createdAt"), epoch_us(max("createdAt")) '
+            f"FROM read_parquet([{listed}]) GROUP BY 1 ORDER BY 1"
+        ).fetchnumpy()
+    finally:
+        con.close()
+    keys = list(got)
+    return tuple(np.asarray(got[k], dtype=np.int64) for k in keys)  # type: ignore[return-value]
+
+
+def source_columns(table: TablePlan) -> list[str]:
+    """The contract columns a table plan reads."""
+    wanted = {TIME_COLUMN[table.source]}
+    if table.source in ("users", "conversations", "messages", "attachments"):
+        wanted.add("id")
+    if table.source == "conversations":
+        wanted.add("id")
+    for c in table.columns:
+        if c.source:
+            wanted.add(c.source)
+        if isinstance(c.fill.get("from"), str):
+            wanted.add(c.fill["from"])
+    return sorted(wanted)
+
+
+def _ms_of(ctx: Context, table: str, ids: NDArray[np.int64], own_us: NDArray[np.int64]) -> Any:
+    clock = ctx.clocks.get(table)
+    return clock.ms(ids) if clock is not None else own_us // US_PER_MS
+
+
+def _column(
+    c: ColumnPlan,
+    batch: pa.RecordBatch,
+    table: TablePlan,
+    ctx: Context,
+    row_keys: NDArray[np.int64],
+    own_us: NDArray[np.int64],
+) -> pa.Array:
+    uuid_binary = c.arrow == pa.binary(16)
+    if c.action == "id":
+        assert c.source and c.id_table and c.id_format
+        ids = batch.column(c.source).to_numpy()
+        same_row = c.id_table == table.source
+        ms = _ms_of(ctx, c.id_table, ids, own_us) if c.id_format in TIME_ORDERED else None
+        if ms is not None and same_row and c.id_table not in ctx.clocks:
+            ms = own_us // US_PER_MS
+        return format_ids(ids, c.id_table, c.id_format, ms, uuid_binary)
+    if c.action == "generated id":
+        assert c.id_table and c.id_format
+        return format_ids(row_keys, c.id_table, c.id_format, own_us // US_PER_MS, uuid_binary)
+    if c.action == "enum":
+        assert c.source
+        keys = pa.array(list(c.value_map))
+        labels = pa.array(list(c.value_map.values()))
+        return labels.take(pc.index_in(batch.column(c.source), value_set=keys))
+    if c.action == "copy":
+        assert c.source
+        return _cast(batch.column(c.source), c.arrow)
+    return _fill(c, batch, table, ctx, row_keys)
+
+
+def _cast(values: pa.Array, arrow: pa.DataType) -> pa.Array:
+    if values.type == arrow:
+        return values
+    if pa.types.is_timestamp(values.type) and arrow == pa.date32():
+        return values.cast(pa.timestamp("us")).cast(pa.date32())
+    return values.cast(arrow)
+
+
+def _fill(
+    c: ColumnPlan,
+    batch: pa.RecordBatch,
+    table: TablePlan,
+    ctx: Context,
+    row_keys: NDArray[np.int64],
+) -> pa.Array:
+    fill, n = c.fill, batch.num_rows
+    if "value" in fill:
+        return pa.repeat(pa.scalar(fill["value"]).cast(c.arrow), n)
+    if "unique" in fill:
+        digits = pa.array(row_keys).cast(pa.string())
+        return pc.binary_join_element_wise(str(fill["unique"]), digits, "")
+    if "last_message" in fill:
+        assert ctx.last_message is not None
+        conversations, message_ids, created_us = ctx.last_message
+        own = batch.column("id").to_numpy()
+        at = np.clip(np.searchsorted(conversations, own), 0, max(len(conversations) - 1, 0))
+        found = conversations[at] == own if len(conversations) else np.zeros(n, bool)
+        if fill["last_message"] == "createdAt":
+            values = pa.array(created_us[at], pa.int64(), mask=~found)
+            return _cast(values.cast(pa.timestamp("us", tz="UTC")), c.arrow)
+        fmt = c.id_format or "bigint"
+        del fmt
+        return pa.array(message_ids[at], pa.int64(), mask=~found)
+    source = batch.column(fill["from"])
+    if "after_last" in fill:
+        pattern = ".*" + "".join("\\" + ch for ch in str(fill["after_last"]))
+        source = pc.replace_substring_regex(
+            source, pattern=pattern, replacement="", max_replacements=1
+        )
+    if "prefix" in fill or "suffix" in fill:
+        source = pc.binary_join_element_wise(
+            str(fill.get("prefix", "")), source.cast(pa.string()), str(fill.get("suffix", "")), ""
+        )
+    return _cast(source, c.arrow)
+
+
+def transform(
+    batch: pa.RecordBatch, table: TablePlan, ctx: Context, first_row: int, formats: dict[str, str]
+) -> pa.RecordBatch:
+    """One contract batch as the target table's batch (one per delivery state, concatenated)."""
+    own_us = batch.column(TIME_COLUMN[table.source]).cast(pa.int64()).to_numpy()
+    rows = first_row + np.arange(batch.num_rows, dtype=np.int64)
+    if "id" in batch.schema.names and table.source in REFERENCED + ("attachments",):
+        keys = batch.column("id").to_numpy()
+    else:
+        keys = rows
+    if not table.states:
+        arrays = [
+            _last_message_id(c, _column(c, batch, table, ctx, keys, own_us), ctx, formats)
+            for c in table.columns
+        ]
+        return pa.RecordBatch.from_arrays(arrays, names=[c.target.name for c in table.columns])
+    parts = []
+    count = len(table.states)
+    for index, (label, when) in enumerate(table.states):
+        state_keys = rows * count + index
+        if when == "message_time":
+            ms = _ms_of(ctx, "messages", batch.column("messageId").to_numpy(), own_us)
+            times = np.asarray(ms, dtype=np.int64) * US_PER_MS
+        else:
+            times = own_us
+        arrays = []
+        for c in table.columns:
+            if c.action == "state":
+                arrays.append(pa.repeat(pa.scalar(label), batch.num_rows))
+            elif c.action == "state time":
+                arrays.append(_cast(pa.array(times).cast(pa.timestamp("us", tz="UTC")), c.arrow))
+            else:
+                arrays.append(_column(c, batch, table, ctx, state_keys, times))
+        parts.append(
+            pa.RecordBatch.from_arrays(arrays, names=[c.target.name for c in table.columns])
+        )
+    return pa.Table.from_batches(parts).combine_chunks().to_batches()[0]
+
+
+def _last_message_id(
+    c: ColumnPlan, values: pa.Array, ctx: Context, formats: dict[str, str]
+) -> pa.Array:
+    """A conversation's last message id, in the messages' id format."""
+    if c.fill.get("last_message") != "id":
+        return values
+    fmt = formats["messages"]
+    ids = values.fill_null(0).to_numpy()
+    ms = ctx.clocks["messages"].ms(ids) if fmt in TIME_ORDERED else None
+    formatted = format_ids(ids, "messages", fmt, ms, c.arrow == pa.binary(16))
+    return pc.if_else(values.is_null(), pa.nulls(len(values), formatted.type), formatted)
+
+
+def target_schema(table: TablePlan) -> pa.Schema:
+    """The Arrow schema of the batches a table plan produces."""
+    return pa.schema([pa.field(c.target.name, c.arrow) for c in table.columns])
