@@ -8,8 +8,9 @@ it convert to the same value without any lookup of the other table's rows.
 - ``text``: its decimal digits.
 - ``uuid7``: RFC 9562 version 7: 48 bits of Unix milliseconds (the row's time), version 7, 12
   bits of a hash of (table, id), the variant, 2 hashed bits and 60 bits that are a bijection of
-  the id (multiply-xorshift on 60-bit words; ids must be below 2^60): unique by construction, random-looking, and ordered by
-  time as real UUIDv7 keys are (a btree appends at its right edge, like production's).
+  the id (multiply-xorshift on 60-bit words; ids must be below 2^60): unique by construction,
+  random-looking, and ordered by time as real UUIDv7 keys are (a btree appends at its right
+  edge, like production's).
 - ``uuid4``: version 4: the same 60-bit bijection plus 62 bits of hash; no time order at all
   (random inserts all over the btree, as a production table keyed by uuid4 has).
 - ``cuid``: the shape of cuid v1 (25 characters: ``c``, 8 base-36 digits of milliseconds, 4 of

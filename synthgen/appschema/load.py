@@ -20,7 +20,7 @@ import json
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -267,9 +267,11 @@ def _run(
     if mode != "resume":
         run_statements(
             pool.get(0),
-            [f"CREATE SCHEMA IF NOT EXISTS {quote_ident(audit_schema)}"]
-            + audit.audit_ddl(audit_schema, unlogged=False)
-            + [_saved_ddl(audit_schema)],
+            [
+                f"CREATE SCHEMA IF NOT EXISTS {quote_ident(audit_schema)}",
+                *audit.audit_ddl(audit_schema, unlogged=False),
+                _saved_ddl(audit_schema),
+            ],
         )
     audit.mark_interrupted(control, audit_schema)
     load_id = audit.begin_load(
@@ -377,7 +379,7 @@ def _ingest(
     schema = tf.target_schema(table)
     first = [offset]
 
-    def batches():  # type: ignore[no-untyped-def]
+    def batches() -> Iterator[pa.RecordBatch]:
         for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=columns):
             out = tf.transform(batch, table, ctx, first[0], plan.id_formats)
             first[0] += batch.num_rows

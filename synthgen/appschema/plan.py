@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 
 from synthgen.appschema.catalog import Catalog, TargetColumn
-from synthgen.appschema.ids import FORMATS, TIME_ORDERED
+from synthgen.appschema.ids import FORMATS
 from synthgen.errors import LoadError
 from synthgen.sample.mapping import ENUM_COLUMNS, Mapping
 from synthgen.schema import TABLES, TIMESTAMP
@@ -260,9 +260,10 @@ def _fill_plan(
     elif "unique" in fill:
         if arrow != pa.string():
             raise _fail(f"{where}: 'unique' makes text values; {column.name} is {column.type_name}")
-    elif "last_message" in fill:
-        if table != "conversations" or fill["last_message"] not in ("id", "createdAt"):
-            raise _fail(f"{where}: last_message is 'id' or 'createdAt', on conversations only")
+    elif "last_message" in fill and (
+        table != "conversations" or fill["last_message"] not in ("id", "createdAt")
+    ):
+        raise _fail(f"{where}: last_message is 'id' or 'createdAt', on conversations only")
     return ColumnPlan(column, arrow, "fill", fill=dict(fill))
 
 
@@ -379,7 +380,7 @@ def _columns_of(
         else:
             left.append(column.name)
     used = {p.source for p in plans if p.source}
-    used |= {p.fill.get("from") for p in plans if p.fill.get("from")}
+    used |= {str(p.fill["from"]) for p in plans if p.fill.get("from")}
     not_loaded = [c for c in TABLES[table].column_names if c not in used]
     return TablePlan(table, target_name, tuple(plans), tuple(left), tuple(not_loaded))
 
@@ -484,7 +485,4 @@ def make_load_plan(mapping: Mapping, catalog: Catalog, figures: SourceFigures) -
         tables.append(_columns_of(mapping, table, name, catalog, formats, figures))
     for name, spec in mapping.derived.items():
         tables.append(_derived(mapping, name, spec, catalog, formats))
-    for table in REFERENCED:
-        if formats[table] in TIME_ORDERED and table in mapping.skipped:
-            continue
     return LoadPlan(catalog.schema, tuple(tables), formats)

@@ -20,6 +20,7 @@ from synthgen.appschema.ids import TIME_ORDERED, IdClock, format_ids
 from synthgen.appschema.plan import REFERENCED, TIME_COLUMN, ColumnPlan, LoadPlan, TablePlan
 
 US_PER_MS = 1000
+LastMessages = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]
 
 
 @dataclass
@@ -28,7 +29,7 @@ class Context:
     conversations' last messages."""
 
     clocks: dict[str, IdClock] = field(default_factory=dict)
-    last_message: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]] | None = None
+    last_message: LastMessages | None = None
 
 
 def _all_rows_clock(root: Path, table: str) -> IdClock:
@@ -80,7 +81,7 @@ def build_context(root: Path, plan: LoadPlan, message_files: list[Path]) -> Cont
     return ctx
 
 
-def _last_messages(files: list[Path]) -> tuple[NDArray[np.int64], ...]:
+def _last_messages(files: list[Path]) -> LastMessages:
     """(conversation ids sorted, their last message's id, its createdAt in µs) via DuckDB."""
     import duckdb
 
@@ -93,8 +94,8 @@ def _last_messages(files: list[Path]) -> tuple[NDArray[np.int64], ...]:
         ).fetchnumpy()
     finally:
         con.close()
-    keys = list(got)
-    return tuple(np.asarray(got[k], dtype=np.int64) for k in keys)  # type: ignore[return-value]
+    conversations, last_ids, last_us = (np.asarray(got[k], dtype=np.int64) for k in got)
+    return conversations, last_ids, last_us
 
 
 def source_columns(table: TablePlan) -> list[str]:
@@ -178,8 +179,6 @@ def _fill(
         if fill["last_message"] == "createdAt":
             values = pa.array(created_us[at], pa.int64(), mask=~found)
             return _cast(values.cast(pa.timestamp("us", tz="UTC")), c.arrow)
-        fmt = c.id_format or "bigint"
-        del fmt
         return pa.array(message_ids[at], pa.int64(), mask=~found)
     source = batch.column(fill["from"])
     if "after_last" in fill:
@@ -200,7 +199,7 @@ def transform(
     """One contract batch as the target table's batch (one per delivery state, concatenated)."""
     own_us = batch.column(TIME_COLUMN[table.source]).cast(pa.int64()).to_numpy()
     rows = first_row + np.arange(batch.num_rows, dtype=np.int64)
-    if "id" in batch.schema.names and table.source in REFERENCED + ("attachments",):
+    if "id" in batch.schema.names and table.source in (*REFERENCED, "attachments"):
         keys = batch.column("id").to_numpy()
     else:
         keys = rows

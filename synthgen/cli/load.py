@@ -54,7 +54,25 @@ def _progress(quiet: bool) -> tuple[Any, Callable[[int, int], None] | None]:
 @click.command(cls=DomainCommand)
 @click.argument("dataset_dir", type=click.Path(path_type=Path))
 @_dsn_option
-@_schema_option
+@click.option(
+    "--schema",
+    default=None,
+    help=f"Target schema: a plain lowercase identifier [default: {DEFAULT_SCHEMA}, or with "
+    "--mapping the mapping's schema].",
+)
+@click.option(
+    "--mapping",
+    "mapping_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Load into the application's own tables (made by its migrations) through this mapping "
+    "(the format `synthgen sample --mapping` reads, plus ids, fills and derived tables).",
+)
+@click.option(
+    "--plan",
+    "plan_only",
+    is_flag=True,
+    help="With --mapping: print the load plan (every column's source, cast, fill) and stop.",
+)
 @click.option(
     "--jobs",
     type=click.IntRange(min=1),
@@ -71,7 +89,9 @@ def _progress(quiet: bool) -> tuple[Any, Callable[[int, int], None] | None]:
 def load(
     dataset_dir: Path,
     dsn: str | None,
-    schema: str,
+    schema: str | None,
+    mapping_path: Path | None,
+    plan_only: bool,
     jobs: int | None,
     resume: bool,
     replace: bool,
@@ -86,15 +106,31 @@ def load(
     Tables are created bare, shards load in parallel (each shard and its audit record in one
     transaction), then primary keys, phase-1 indexes, foreign keys and ANALYZE follow.
 
+    With --mapping the shards go into the existing tables of the application's schema instead:
+    its keys and indexes are dropped for the bulk load and recreated exactly as its
+    migrations made them.
+
     Example: synthgen load out/dev --dsn postgresql://me@localhost/scratch --jobs 2
+
+    Example: synthgen load out/dev --mapping examples/prisma-chat/mapping.json --plan
     """
     from synthgen.postgres.loader import LoadOptions, load_dataset
 
     check_environment(guard)  # before starting a local cluster on demand
+    if plan_only and mapping_path is None:
+        raise click.UsageError("--plan needs --mapping")
+    if mapping_path is not None:
+        if unlogged or allow_public:
+            raise click.UsageError("--unlogged and --allow-public do not apply with --mapping")
+        _load_mapped(
+            dataset_dir, resolve_dsn(dsn), schema, mapping_path, plan_only,
+            jobs or default_workers(), resume, replace, guard, quiet, as_json,
+        )  # fmt: skip
+        return
     opts = LoadOptions(
         dataset_dir=dataset_dir,
         dsn=resolve_dsn(dsn),
-        schema=schema,
+        schema=schema or DEFAULT_SCHEMA,
         jobs=jobs or default_workers(),
         resume=resume,
         replace=replace,
@@ -127,6 +163,49 @@ def load(
     )
     for table, rows in report.counts.items():
         click.echo(f"  {table:<22} {rows:>14,} rows")
+    for step, seconds in report.steps.items():
+        click.echo(f"  {step:<26} {seconds:>8.2f} s")
+
+
+def _load_mapped(
+    dataset_dir: Path,
+    dsn: str,
+    schema: str | None,
+    mapping_path: Path,
+    plan_only: bool,
+    jobs: int,
+    resume: bool,
+    replace: bool,
+    guard: GuardSettings,
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    from synthgen.appschema.load import MappedLoadOptions, load_mapped
+    from synthgen.appschema.load import plan_only as describe_plan
+
+    opts = MappedLoadOptions(
+        dataset_dir, dsn, mapping_path, schema, jobs, resume, replace, guard=guard
+    )
+    if plan_only:
+        for line in describe_plan(opts):
+            click.echo(line)
+        return
+    bar, update = _progress(quiet or as_json)
+    if bar is not None:
+        with bar:
+            report = load_mapped(opts, update)
+    else:
+        report = load_mapped(opts)
+    if as_json:
+        emit_json(report.__dict__)
+        return
+    click.echo(
+        f"loaded {dataset_dir} into the application schema {report.schema} of {report.dsn} in "
+        f"{report.seconds:.1f} s (audit trail in schema {report.audit_schema})"
+    )
+    click.echo(f"  shards: {report.shards_loaded} loaded, {report.shards_skipped} already there")
+    for table, rows in report.counts.items():
+        click.echo(f"  {table:<26} {rows:>14,} rows")
     for step, seconds in report.steps.items():
         click.echo(f"  {step:<26} {seconds:>8.2f} s")
 
