@@ -1,0 +1,192 @@
+"""The dataset into an application's own schema (the prisma-chat example's migrations), through
+the installed command: exact counts, intact foreign keys, the catalog as the migrations made it,
+ids in the app's formats — and every bad mapping refused before anything is written."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from synthgen.appschema.catalog import saved_objects
+from synthgen.cli import cli
+from synthgen.postgres.connect import connect
+
+from .conftest import SYNTHGEN, query, run_sql
+
+MakeSchema = Callable[..., tuple[str, Path]]
+CUID = re.compile(r"^c[0-9a-z]{24}$")
+
+
+def synthgen(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(SYNTHGEN), *args], capture_output=True, text=True, timeout=600)
+
+
+def _load(dataset: Path, dsn: str, mapping: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return synthgen("load", str(dataset), "--dsn", dsn, "--mapping", str(mapping), "--jobs", "2",
+                    "--quiet", *extra)  # fmt: skip
+
+
+def _catalog(dsn: str, schema: str) -> set[tuple[str, str, str]]:
+    conn = connect(dsn, autocommit=True)
+    try:
+        tables = [
+            r[0]
+            for r in query(dsn, f"SELECT tablename FROM pg_tables WHERE schemaname = '{schema}'")
+        ]
+        return {(o.kind, o.name, o.definition) for o in saved_objects(conn, schema, tables)}
+    finally:
+        conn.close()
+
+
+def test_the_example_loads_with_exact_counts_and_intact_keys(
+    app_dataset: Path, pg_dsn: str, app_schema: MakeSchema, tmp_path: Path
+) -> None:
+    schema, mapping = app_schema("app_example", tmp=tmp_path)
+    migrated = _catalog(pg_dsn, schema)
+    assert len(migrated) == 7 + 8 + 9  # primary keys, indexes, foreign keys of schema.sql
+
+    plan = synthgen("load", str(app_dataset), "--dsn", pg_dsn, "--mapping", str(mapping), "--plan")
+    assert plan.returncode == 0, plan.stderr
+    assert "idempotencyKey (text) <- fill {'unique': 'idem_'}" in plan.stdout
+    assert 'type (app_example."MessageType") <- type (enum: DOCUMENT->FILE)' in plan.stdout
+    assert (
+        query(pg_dsn, f'SELECT count(*) FROM {schema}."Message"')[0][0] == 0
+    )  # --plan wrote nothing
+
+    loaded = _load(app_dataset, pg_dsn, mapping, "--json")
+    assert loaded.returncode == 0, loaded.stderr
+    report = json.loads(loaded.stdout)
+    counts = json.loads((app_dataset / "manifest.json").read_text())["counts"]
+    assert report["counts"] == {
+        "User": counts["users"],
+        "Conversation": counts["conversations"],
+        "ConversationMember": counts["conversation_users"],
+        "Message": counts["messages"],
+        "Attachment": counts["attachments"],
+        "MessageRead": counts["read_receipts"],
+        "MessageDelivery": 2 * counts["read_receipts"],
+    }
+    for table, rows in report["counts"].items():
+        assert query(pg_dsn, f'SELECT count(*) FROM {schema}."{table}"')[0][0] == rows
+    # the catalog is what the migrations made; every foreign key is there and validated
+    assert _catalog(pg_dsn, schema) == migrated
+    fks = query(pg_dsn, "SELECT count(*), bool_and(convalidated) FROM pg_constraint c "
+                f"JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = '{schema}' "
+                "AND contype = 'f'")  # fmt: skip
+    assert fks[0] == (9, True)
+    # the app schema holds only the app's tables; the audit trail is beside it
+    tables = {
+        r[0]
+        for r in query(pg_dsn, f"SELECT tablename FROM pg_tables WHERE schemaname = '{schema}'")
+    }
+    assert tables == {"User", "Conversation", "ConversationMember", "Message", "Attachment",
+                      "MessageRead", "MessageDelivery"}  # fmt: skip
+    assert query(pg_dsn, f"SELECT status FROM synthgen_{schema}.synthgen_loads")[0][0] == "complete"
+    # ids: cuid-shaped, unique (primary keys held), in time order for messages
+    ids = query(pg_dsn, f'SELECT id FROM {schema}."Message" ORDER BY "createdAt" LIMIT 2000')
+    assert all(CUID.match(i) for (i,) in ids)
+    assert [i[:9] for (i,) in ids] == sorted(i[:9] for (i,) in ids)
+    # enum labels, fills and derived columns
+    types = dict(query(pg_dsn, f'SELECT type::text, count(*) FROM {schema}."Message" GROUP BY 1'))
+    assert "FILE" in types and "DOCUMENT" not in types
+    joined = query(
+        pg_dsn,
+        f'SELECT count(*) FROM {schema}."Conversation" c JOIN {schema}."Message" m '
+        'ON m.id = c."lastMessageId" AND m."createdAt" = c."lastMessageAt"',
+    )
+    assert joined[0][0] == counts["conversations"]
+    urls = query(pg_dsn, f'SELECT bool_and(url LIKE \'https://files.example.com/%\' AND url LIKE '
+                 f'\'%\' || filename) FROM {schema}."Attachment"')  # fmt: skip
+    assert urls[0][0] is True
+    states = dict(
+        query(pg_dsn, f'SELECT status::text, count(*) FROM {schema}."MessageDelivery" GROUP BY 1')
+    )
+    assert states == {"DELIVERED": counts["read_receipts"], "READ": counts["read_receipts"]}
+    # the unread anti-join the app runs works on these ids
+    unread = query(
+        pg_dsn,
+        f'SELECT count(*) FROM {schema}."ConversationMember" cm JOIN {schema}."Message" m '
+        f'ON m."conversationId" = cm."conversationId" LEFT JOIN {schema}."MessageRead" mr '
+        'ON mr."messageId" = m.id AND mr."userId" = cm."userId" WHERE mr.id IS NULL',
+    )
+    assert unread[0][0] > 0
+
+    again = _load(app_dataset, pg_dsn, mapping)
+    assert again.returncode == 1 and "already holds this dataset" in again.stderr
+    resumed = _load(app_dataset, pg_dsn, mapping, "--resume", "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["shards_loaded"] == 0
+    replaced = _load(app_dataset, pg_dsn, mapping, "--replace", "--json")
+    assert replaced.returncode == 0, replaced.stderr
+    assert json.loads(replaced.stdout)["counts"] == report["counts"]
+    assert _catalog(pg_dsn, schema) == migrated
+
+
+def _drop(table: str) -> Callable[[dict[str, Any]], None]:
+    def edit(mapping: dict[str, Any]) -> None:
+        mapping["tables"][table]["name"] = "NoSuchTable"
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("name", "edit", "ddl", "message"),
+    [
+        ("bad_table", _drop("messages"), None,
+         'tables.messages: table bad_table.NoSuchTable does not exist (run your migrations first'),
+        ("bad_column", lambda m: m["tables"]["users"]["columns"].update(displayName="nickname"),
+         None, "tables.users.columns.displayName: User has no column 'nickname'"),
+        ("bad_enum", lambda m: m["values"]["messages.type"].clear(), None,
+         'messages.type: value DOCUMENT has no label in bad_enum."MessageType"'),
+        ("bad_type", lambda m: m["tables"]["users"]["columns"].update(email="isBot"), None,
+         "users.email -> isBot: boolean cannot hold the contract's text"),
+        ("bad_length", None, 'ALTER TABLE "Message" ALTER COLUMN content TYPE varchar(100)',
+         "messages.content -> content: character varying(100) cannot hold a"),
+        ("bad_not_null", None, 'ALTER TABLE "Message" ADD COLUMN "traceId" uuid NOT NULL',
+         'messages.traceId (uuid) is NOT NULL without a default and the contract does not '
+         'produce it; give it a fill in tables.messages.fill'),
+        ("bad_unique",
+         lambda m: m["tables"]["messages"]["fill"].update(idempotencyKey={"value": "k"}), None,
+         "tables.messages.fill.idempotencyKey: idempotencyKey is unique; one value for every "
+         "row would collide"),
+    ],
+)  # fmt: skip
+def test_bad_mappings_are_refused_before_anything_is_written(
+    app_dataset: Path, pg_dsn: str, app_schema: MakeSchema, tmp_path: Path,
+    name: str, edit: Any, ddl: str | None, message: str,
+) -> None:  # fmt: skip
+    schema, mapping = app_schema(name, edit, tmp=tmp_path)
+    if ddl:
+        run_sql(
+            pg_dsn,
+            f"SET search_path = {schema}; {ddl}".split("; ")[1].replace(
+                '"Message"', f'{schema}."Message"'
+            ),
+        )
+    before = _catalog(pg_dsn, schema)
+    args = ["load", str(app_dataset), "--dsn", pg_dsn, "--mapping", str(mapping), "--quiet"]
+    if name == "bad_table":  # the installed command, as pipelines run it
+        result = synthgen(*args)
+        code, stderr = result.returncode, result.stderr
+    else:  # the same code in-process, faster
+        invoked = CliRunner().invoke(cli, args)
+        code, stderr = invoked.exit_code, invoked.stderr
+    assert code == 1, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), stderr
+    assert message in lines[0]
+    assert query(pg_dsn, f'SELECT count(*) FROM {schema}."User"')[0][0] == 0
+    assert (
+        query(pg_dsn, f"SELECT count(*) FROM pg_namespace WHERE nspname = 'synthgen_{schema}'")[0][
+            0
+        ]
+        == 0
+    )
+    assert _catalog(pg_dsn, schema) == before
