@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "workload": "synthgen.cli.loadtest:workload",
     "loadtest": "synthgen.cli.loadtest:loadtest",
     "run": "synthgen.cli.run:run",
+    "mapping": "synthgen.cli.mapping:mapping",
 }
 
 

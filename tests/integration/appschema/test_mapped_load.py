@@ -190,3 +190,31 @@ def test_bad_mappings_are_refused_before_anything_is_written(
         == 0
     )
     assert _catalog(pg_dsn, schema) == before
+
+
+def test_mapping_init_writes_a_mapping_that_plans(
+    app_dataset: Path, pg_dsn: str, app_schema: MakeSchema, tmp_path: Path
+) -> None:
+    schema, _ = app_schema("app_init", tmp=tmp_path)
+    out = tmp_path / "init.json"
+    made = synthgen("mapping", "init", "--dsn", pg_dsn, "--schema", schema, "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    assert "matched   read_receipts -> MessageRead" in made.stdout
+    assert "unmatched table MessageDelivery of the schema: no contract table" in made.stdout
+    mapping = json.loads(out.read_text())
+    assert mapping["tables"]["users"] == {"name": "User", "columns": {"displayName": "name"},
+                                          "id": "cuid"}  # fmt: skip
+    assert mapping["tables"]["conversation_users"]["id"] == {"column": "id", "format": "cuid"}
+    assert mapping["values"]["conversations.type"] == {"DIRECT": "DIRECT_MESSAGE",
+                                                       "GROUP": "GROUP_CHAT"}  # fmt: skip
+    plan = synthgen("load", str(app_dataset), "--dsn", pg_dsn, "--mapping", str(out), "--plan")
+    assert plan.returncode == 0, plan.stderr
+    assert (
+        "updatedAt (timestamp(3) without time zone) <- fill {'from': 'createdAt'} (automatic)"
+        in plan.stdout
+    )
+    again = synthgen("mapping", "init", "--dsn", pg_dsn, "--schema", schema, "--out", str(out))
+    assert again.returncode == 1 and "exists; pass --force" in again.stderr
+    empty = synthgen("mapping", "init", "--dsn", pg_dsn, "--schema", "no_such_schema",
+                     "--out", str(tmp_path / "x.json"))  # fmt: skip
+    assert empty.returncode == 1 and "has no tables (run your migrations first)" in empty.stderr
