@@ -153,8 +153,9 @@ def init_mapping(catalog: Catalog) -> InitResult:
         result.mapping["tables"][table.name] = entry
         result.matched.append(f"{table.name} -> {name}")
         required = [
-            c.name for c in target.values() if c.required and c.name not in taken_columns
-            and c.name != "id"
+            c.name
+            for c in target.values()
+            if c.required and c.name not in taken_columns and c.name != "id"
         ]
         if required:
             result.unmatched.append(
