@@ -13,6 +13,13 @@ For each repeat, into a fresh bare ``messages`` table (no keys, autovacuum off, 
 - a full ``synthgen load`` of the whole dataset, for the post-load key/index/FK/ANALYZE times.
 
 MB/s counts the CSV bytes of the messages rows for every method, so all use one yardstick.
+
+    python benchmarks/bench_load.py --mapping examples/prisma-chat/mapping.json
+
+With ``--mapping`` it compares instead, each repeat in alternating order, the whole contract
+load (``synthgen load``, synthgen's own tables) with the mapped load of the same dataset into
+the application's schema made afresh by its migrations (``--migrations``, default
+``schema.sql`` beside the mapping): wall time of both, their ratio, and peak client RSS.
 Not a test: it prints figures. Record them in benchmarks/README.md.
 """
 
@@ -171,6 +178,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument("--mapping", help="compare the mapped load with the contract load")
+    parser.add_argument("--migrations", help="the app's migrations (default: schema.sql beside)")
     args = parser.parse_args()
     Path(args.work).mkdir(parents=True, exist_ok=True)
     dataset = ensure_dataset(args)
@@ -181,6 +190,9 @@ def main() -> None:
 
         dsn = ensure_cluster(Path(args.work) / "postgres").dsn
     manifest = json.loads((dataset / "manifest.json").read_text())
+    if args.mapping:
+        mapped_report(run_mapping_benchmark(dataset, dsn, args), manifest, args)
+        return
     rows = int(manifest["counts"]["messages"])
     csv_dir = Path(tempfile.mkdtemp(prefix="synthgen-bench-csv-"))
     try:
@@ -234,6 +246,73 @@ def run_benchmark(
         dsn, "DROP SCHEMA IF EXISTS bench_load CASCADE", "DROP SCHEMA IF EXISTS bench_full CASCADE"
     )
     return {"runs": runs, "rss": rss, "steps": steps, "csv_bytes": csv_bytes}
+
+
+def run_mapping_benchmark(dataset: Path, dsn: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Contract load vs mapped load of the same dataset, alternating, fresh targets each time."""
+    from synthgen.appschema.migrate import run_migrations
+
+    mapping = json.loads(Path(args.mapping).read_text())
+    schema = mapping.get("schema", "app")
+    migrations = args.migrations or str(Path(args.mapping).with_name("schema.sql"))
+    times: dict[str, list[float]] = {"contract": [], "mapped": []}
+    rss: dict[str, int] = {}
+    steps: dict[str, list[dict[str, float]]] = {"contract": [], "mapped": []}
+    for repeat in range(args.repeat):
+        order = ["contract", "mapped"] if repeat % 2 == 0 else ["mapped", "contract"]
+        for method in order:
+            _sql(dsn, "CHECKPOINT")
+            if method == "contract":
+                cli = ["load", str(dataset), "--dsn", dsn, "--schema", "bench_full", "--replace"]
+            else:
+                _sql(dsn, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE',
+                     f'DROP SCHEMA IF EXISTS "synthgen_{schema}" CASCADE')  # fmt: skip
+                run_migrations(dsn, schema, migrations)
+                cli = ["load", str(dataset), "--dsn", dsn, "--mapping", args.mapping]
+            cli += [
+                "--quiet",
+                "--json",
+                "--jobs",
+                str(args.jobs),
+                "--i-know-this-is-not-production",
+            ]
+            start = time.perf_counter()
+            summary, peak = _child([*SYNTHGEN_CHILD, *cli])
+            times[method].append(time.perf_counter() - start)
+            steps[method].append(summary["steps"])
+            rss[method] = max(rss.get(method, 0), peak)
+            print(f"  run {repeat + 1} {method:<9} {times[method][-1]:7.2f} s", file=sys.stderr)
+    _sql(dsn, "DROP SCHEMA IF EXISTS bench_full CASCADE")
+    return {"times": times, "rss": rss, "steps": steps}
+
+
+def mapped_report(
+    figures: dict[str, Any], manifest: dict[str, Any], args: argparse.Namespace
+) -> None:
+    times, rss, steps = figures["times"], figures["rss"], figures["steps"]
+    median = {m: statistics.median(t) for m, t in times.items()}
+    result = {
+        "rows": sum(int(n) for n in manifest["counts"].values()),
+        "median_s": {m: round(v, 2) for m, v in median.items()},
+        "runs_s": {m: [round(t, 2) for t in v] for m, v in times.items()},
+        "mapped_vs_contract": round(median["mapped"] / median["contract"], 2),
+        "peak_rss_mb": {m: round(v / 2**20) for m, v in rss.items()},
+        "mapped_steps_s": {
+            k: round(statistics.median(s[k] for s in steps["mapped"]), 2)
+            for k in steps["mapped"][0]
+        },
+        "load_average": os.getloadavg()[0],
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    print(f"{result['rows']:,} rows; median of {args.repeat} runs each, alternating")
+    for method in ("contract", "mapped"):
+        print(f"  {method:<9} {result['median_s'][method]:7.2f} s  peak RSS "
+              f"{result['peak_rss_mb'][method]} MB  runs {result['runs_s'][method]}")  # fmt: skip
+    print(f"  mapped / contract: {result['mapped_vs_contract']:.2f}x")
+    for name, seconds in result["mapped_steps_s"].items():
+        print(f"    mapped {name:<24}{seconds:>8.2f} s")
 
 
 def report(figures: dict[str, Any], rows: int, args: argparse.Namespace) -> None:
