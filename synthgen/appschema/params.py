@@ -73,6 +73,11 @@ ORDER BY "createdAt" DESC OFFSET $offset LIMIT 1
 """
 
 
+def _one(row: tuple[Any, ...] | None) -> tuple[Any, ...]:
+    assert row is not None  # every room has messages, every sampled user a membership
+    return row
+
+
 def _convert(root: Path, table: str, ids: list[int], fmt: str) -> list[Any]:
     array = np.asarray(ids, dtype=np.int64)
     ms = _all_rows_clock(root, table).ms(array) if fmt in TIME_ORDERED else None
@@ -95,11 +100,11 @@ def app_parameters(
         rooms = con.execute(_SQL, {"seed": seed}).fetchall()
         users = con.execute(_USERS, {"seed": seed}).fetchall()
         cursors = {
-            cls: con.execute(_CURSOR, {"room": room, "offset": int(n) // 2}).fetchone()
+            cls: _one(con.execute(_CURSOR, {"room": room, "offset": int(n) // 2}).fetchone())
             for cls, room, n in rooms
         }
         busiest = {
-            cls: con.execute(_BUSIEST, {"user": user, "seed": seed}).fetchone()
+            cls: _one(con.execute(_BUSIEST, {"user": user, "seed": seed}).fetchone())
             for cls, user, _ in users
         }
     finally:
