@@ -20,6 +20,7 @@ from synthgen.appschema.ids import TIME_ORDERED, IdClock, format_ids
 from synthgen.appschema.plan import REFERENCED, TIME_COLUMN, ColumnPlan, LoadPlan, TablePlan
 
 US_PER_MS = 1000
+SMALL = ("users", "conversations")  # one row per user / room: cached formatted, bounded
 LastMessages = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]
 
 
@@ -30,6 +31,20 @@ class Context:
 
     clocks: dict[str, IdClock] = field(default_factory=dict)
     last_message: LastMessages | None = None
+    # every id of a small referenced table (users, conversations) already formatted, so a
+    # foreign key to it is one `take` instead of a conversion per row: (sorted ids, values)
+    formatted: dict[tuple[str, bool], tuple[NDArray[np.int64], pa.Array]] = field(
+        default_factory=dict
+    )
+
+    def lookup(self, table: str, ids: NDArray[np.int64], binary_uuid: bool) -> pa.Array | None:
+        """Pre-formatted values of `ids`, or None when the table is not cached."""
+        cached = self.formatted.get((table, binary_uuid))
+        if cached is None:
+            return None
+        known, values = cached
+        at = np.searchsorted(known, ids)
+        return values.take(pa.array(np.minimum(at, len(known) - 1)))
 
 
 def _all_rows_clock(root: Path, table: str) -> IdClock:
@@ -78,6 +93,14 @@ def build_context(root: Path, plan: LoadPlan, message_files: list[Path]) -> Cont
         )
     if any(c.fill.get("last_message") for t in plan.tables for c in t.columns):
         ctx.last_message = _last_messages(message_files)
+    for table in SMALL:
+        fmt = plan.id_formats.get(table, "bigint")
+        if fmt == "bigint":
+            continue
+        ids = np.sort(pq.read_table(root / table, columns=["id"]).column("id").to_numpy())
+        ms = ctx.clocks[table].ms(ids) if table in ctx.clocks else None
+        for binary in (True, False):
+            ctx.formatted[(table, binary)] = (ids, format_ids(ids, table, fmt, ms, binary))
     return ctx
 
 
@@ -130,6 +153,9 @@ def _column(
     if c.action == "id":
         assert c.source and c.id_table and c.id_format
         ids = batch.column(c.source).to_numpy()
+        cached = ctx.lookup(c.id_table, ids, uuid_binary)
+        if cached is not None:
+            return cached
         same_row = c.id_table == table.source
         ms = _ms_of(ctx, c.id_table, ids, own_us) if c.id_format in TIME_ORDERED else None
         if ms is not None and same_row and c.id_table not in ctx.clocks:
@@ -211,6 +237,11 @@ def transform(
         return pa.RecordBatch.from_arrays(arrays, names=[c.target.name for c in table.columns])
     parts = []
     count = len(table.states)
+    same_every_state = {  # the references are the receipt's: converted once, not per state
+        c.target.name: _column(c, batch, table, ctx, rows, own_us)
+        for c in table.columns
+        if c.action == "id"
+    }
     for index, (label, when) in enumerate(table.states):
         state_keys = rows * count + index
         if when == "message_time":
@@ -224,6 +255,8 @@ def transform(
                 arrays.append(pa.repeat(pa.scalar(label), batch.num_rows))
             elif c.action == "state time":
                 arrays.append(_cast(pa.array(times).cast(pa.timestamp("us", tz="UTC")), c.arrow))
+            elif c.target.name in same_every_state:
+                arrays.append(same_every_state[c.target.name])
             else:
                 arrays.append(_column(c, batch, table, ctx, state_keys, times))
         parts.append(
