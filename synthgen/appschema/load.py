@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -35,6 +34,7 @@ from synthgen.errors import LoadError
 from synthgen.executors import default_workers
 from synthgen.manifest import FileEntry
 from synthgen.postgres import audit
+from synthgen.postgres.audit import audit_schema_for
 from synthgen.postgres.connect import (
     Connection,
     DatabaseError,
@@ -85,11 +85,6 @@ class MappedLoadReport:
     steps: dict[str, float]
     seconds: float
     plan: list[str]
-
-
-def audit_schema_for(schema: str) -> str:
-    """Where the audit trail of a mapped load lives: beside, never inside, the app's schema."""
-    return "synthgen_" + re.sub(r"[^a-z0-9_]", "_", schema.lower())
 
 
 def prepare_plan(
@@ -278,7 +273,13 @@ def _run(
         control,
         audit_schema,
         dataset.manifest,
-        {"mode": mode, "jobs": opts.jobs, "mapping": str(opts.mapping_path), "schema": plan.schema},
+        {
+            "mode": mode,
+            "jobs": opts.jobs,
+            "mapping": str(opts.mapping_path),
+            "schema": plan.schema,
+            "dataset_dir": str(opts.dataset_dir.resolve()),
+        },
     )
     try:
         start = time.perf_counter()

@@ -17,7 +17,13 @@ import numpy as np
 import pyarrow as pa
 
 from synthgen.appschema.ids import TIME_ORDERED, format_ids
+from synthgen.appschema.plan import id_formats
 from synthgen.appschema.transform import _all_rows_clock
+from synthgen.errors import VerifyError
+from synthgen.postgres.audit import audit_schema_for
+from synthgen.postgres.connect import Connection, DatabaseError, fetch_value
+from synthgen.sample.mapping import Mapping
+from synthgen.schema import quote_ident
 
 _SQL = """
 WITH sizes AS (
@@ -134,3 +140,29 @@ def app_parameters(
         "conversation": {c: conversation[c] for c in order_c if c in conversation},
         "user": {c: user[c] for c in order_u if c in user},
     }
+
+
+def recorded_dataset(conn: Connection, schema: str) -> Path | None:
+    """The dataset directory the last complete mapped load into `schema` recorded."""
+    try:
+        value = fetch_value(
+            conn,
+            f"SELECT options->>'dataset_dir' FROM {quote_ident(audit_schema_for(schema))}."
+            "synthgen_loads WHERE status = 'complete' ORDER BY load_id DESC LIMIT 1",
+        )
+    except DatabaseError:
+        return None
+    return Path(value) if value else None
+
+
+def mapped_parameters(
+    conn: Connection, mapping: Mapping, dataset_dir: Path | None, seed: str = "synthgen"
+) -> dict[str, Any]:
+    """Parameter classes for an application's schema, from its dataset, in its id formats."""
+    root = dataset_dir or recorded_dataset(conn, mapping.schema)
+    if root is None or not (root / "manifest.json").is_file():
+        raise VerifyError(
+            f"--dataset: the dataset loaded into schema {mapping.schema!r} is needed to draw "
+            f"parameters ({root or 'no load recorded'}); pass --dataset DIR"
+        )
+    return app_parameters(root, id_formats(mapping), seed)

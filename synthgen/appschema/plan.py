@@ -465,6 +465,11 @@ def _derived(
     )
 
 
+def id_formats(mapping: Mapping) -> dict[str, str]:
+    """Each contract table's id format under the mapping (bigint where it says nothing)."""
+    return {table: _id_spec(mapping, table)[1] for table in LOAD_ORDER}
+
+
 def make_load_plan(mapping: Mapping, catalog: Catalog, figures: SourceFigures) -> LoadPlan:
     """Decide every column of every mapped table, or raise MappingLoadError naming the culprit."""
     if not catalog.tables:

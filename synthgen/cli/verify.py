@@ -130,7 +130,24 @@ MODES = {"custom": ("custom",), "generic": ("generic",), "both": ("custom", "gen
     help="Query directory (default specs/queries).",
 )
 @click.option("--dsn", help="libpq URI (default $SYNTHGEN_DSN, else the local cluster).")
-@click.option("--schema", default=DEFAULT_SCHEMA, show_default=True, help="Target schema.")
+@click.option(
+    "--schema",
+    default=None,
+    help=f"Target schema [default: {DEFAULT_SCHEMA}, or with --mapping the mapping's schema].",
+)
+@click.option(
+    "--mapping",
+    "mapping_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Measure an application's own schema (loaded with `synthgen load --mapping`): its "
+    "queries (--queries) run with parameter ids in its formats.",
+)
+@click.option(
+    "--dataset",
+    "dataset_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="With --mapping: the dataset the schema holds (default: the one its load recorded).",
+)
 @guard_options
 @click.option("--quiet", is_flag=True, help="No progress lines.")
 def baseline(
@@ -146,7 +163,9 @@ def baseline(
     params_from: Path | None,
     queries_dir: Path | None,
     dsn: str | None,
-    schema: str,
+    schema: str | None,
+    mapping_path: Path | None,
+    dataset_dir: Path | None,
     guard: GuardSettings,
     quiet: bool,
 ) -> None:
@@ -154,7 +173,20 @@ def baseline(
     and generic plan modes, on settled tables with warm heap and indexes.
 
     Example: synthgen verify baseline --label post --out baselines/post.json
+
+    Example: synthgen verify baseline --label pre --mapping app.json --queries app/queries
     """
+    names = None
+    if mapping_path is not None:
+        from synthgen.sample.mapping import load_mapping
+
+        names = load_mapping(mapping_path, schema)
+        schema = names.schema
+        if queries_dir is None:
+            raise click.UsageError("--mapping needs --queries (the application's own queries)")
+    elif dataset_dir is not None:
+        raise click.UsageError("--dataset applies with --mapping only")
+    schema = schema or DEFAULT_SCHEMA
     validate_schema_name(schema, allow_public=True)
     out = out or Path(f"baseline-{label}.json")
     queries = load_queries(queries_dir)
@@ -164,6 +196,10 @@ def baseline(
     target = guarded_dsn(dsn, schema, guard)  # it runs ANALYZE and pg_prewarm
     conn = connect(target, autocommit=True)
     try:
+        if names is not None and parameters is None:
+            from synthgen.appschema.params import mapped_parameters
+
+            parameters = mapped_parameters(conn, names, dataset_dir)
         doc = run_baseline(
             conn,
             schema,
@@ -178,6 +214,7 @@ def baseline(
             wait=wait,
             create_extension=not no_create_extension,
             explain_runs=explain_runs,
+            names=names,
         )
     finally:
         conn.close()

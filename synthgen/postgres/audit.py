@@ -11,6 +11,7 @@ with the data it describes.
 from __future__ import annotations
 
 import json
+import re
 import socket
 import time
 from dataclasses import dataclass, field
@@ -33,6 +34,12 @@ _CATALOG_TYPES = {
     "timestamptz": "timestamp with time zone",
     "boolean": "boolean",
 }
+
+
+def audit_schema_for(schema: str) -> str:
+    """Where the audit trail of a load into an application's schema lives: beside, never
+    inside, the application's schema."""
+    return "synthgen_" + re.sub(r"[^a-z0-9_]", "_", schema.lower())
 
 
 def _q(schema: str, table: str) -> str:

@@ -21,12 +21,14 @@ import json
 import statistics
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from synthgen import __version__
 from synthgen.errors import VerifyError
+from synthgen.postgres.audit import audit_schema_for
 from synthgen.postgres.connect import Connection, execute, fetch_all, fetch_value
+from synthgen.sample.mapping import Mapping
 from synthgen.schema import TABLES, quote_ident
 from synthgen.verify.explain import analyze
 from synthgen.verify.params import sample_parameters
@@ -34,6 +36,7 @@ from synthgen.verify.plans import plan_shape, total_cost
 from synthgen.verify.queries import Query
 from synthgen.verify.settle import (
     physical_order,
+    schema_tables,
     table_state,
     wait_until_settled,
     warm_up,
@@ -124,10 +127,15 @@ def present_indexes(conn: Connection, schema: str) -> list[dict[str, str]]:
 
 
 def _literal(value: Any, type_: str) -> str:
-    """A safe SQL literal for a sampled parameter (ints and ISO timestamps only)."""
+    """A safe SQL literal for a sampled parameter: ints, ISO timestamps, and ids in an
+    application's text or uuid format (quotes doubled; they are synthgen's own, never input)."""
     if type_ == "bigint":
         return str(int(value))
+    if type_ in ("text", "uuid"):
+        return "'" + str(value).replace("'", "''") + f"'::{type_}"
     stamp = datetime.fromisoformat(str(value))
+    if type_ == "timestamp":  # without time zone: the UTC wall time, as the loader stores it
+        return f"'{stamp.astimezone(UTC).replace(tzinfo=None).isoformat()}'::timestamp"
     return f"'{stamp.isoformat()}'::timestamptz"
 
 
@@ -138,13 +146,20 @@ def _bind(query: Query, params: dict[str, Any], cls: str) -> list[tuple[Any, str
             values.append((params["conversation"][cls]["id"], p.type))
         elif p.kind == "conversation_cursor":
             values.append((params["conversation"][cls]["cursor"], p.type))
-        else:
+        elif p.kind == "member_conversation":
+            values.append((params["user"][cls]["conversation"], p.type))
+        else:  # user, member_user
             values.append((params["user"][cls]["id"], p.type))
     return values
 
 
 def _client_value(value: Any, type_: str) -> Any:
-    return int(value) if type_ == "bigint" else datetime.fromisoformat(str(value))
+    if type_ == "bigint":
+        return int(value)
+    if type_ in ("text", "uuid"):
+        return str(value)
+    stamp = datetime.fromisoformat(str(value))
+    return stamp.astimezone(UTC).replace(tzinfo=None) if type_ == "timestamp" else stamp
 
 
 def _hit_ratio(doc: Any) -> float:
@@ -249,16 +264,20 @@ def time_query(
 
 
 def dataset_hash(conn: Connection, schema: str) -> str | None:
-    """The manifest hash of the dataset the loader recorded in this schema, if any."""
-    try:
-        value = fetch_value(
-            conn,
-            f"SELECT dataset_sha256 FROM {quote_ident(schema)}.synthgen_loads "
-            "WHERE status = 'complete' ORDER BY finished_at DESC LIMIT 1",
-        )
-    except Exception:
-        return None
-    return str(value) if value else None
+    """The manifest hash of the dataset the loader recorded for this schema (in the schema
+    itself, or beside it in synthgen_<schema> for an application's schema), if any."""
+    for audit in (schema, audit_schema_for(schema)):
+        try:
+            value = fetch_value(
+                conn,
+                f"SELECT dataset_sha256 FROM {quote_ident(audit)}.synthgen_loads "
+                "WHERE status = 'complete' ORDER BY finished_at DESC LIMIT 1",
+            )
+        except Exception:
+            continue
+        if value:
+            return str(value)
+    return None
 
 
 def _cache_method(cache: str, warm: str, fits: bool) -> str:
@@ -288,8 +307,13 @@ def run_baseline(
     wait: bool = False,
     create_extension: bool = True,
     explain_runs: int | None = None,
+    names: Mapping | None = None,
 ) -> dict[str, Any]:
-    """Measure every query x parameter class x plan mode; returns the baseline document."""
+    """Measure every query x parameter class x plan mode; returns the baseline document.
+
+    `names` (a mapping) measures an application's own schema: its tables are analyzed and its
+    physical order read through the mapping's names; `parameters` then come in its id formats.
+    """
     if runs < 1:
         raise VerifyError(f"--runs must be at least 1 (got {runs})")
     unknown = [m for m in plan_modes if m not in PLAN_MODES]
@@ -307,8 +331,10 @@ def run_baseline(
     execute(conn, f"SET search_path TO {quote_ident(schema)}")
     execute(conn, EXPLAIN_FUNCTION)
     execute(conn, EXPLAIN_PLAN_FUNCTION)
-    for table in TABLES:
+    for table in schema_tables(conn, schema) if names is not None else TABLES:
         execute(conn, f"ANALYZE {quote_ident(schema)}.{quote_ident(table)}")
+    if parameters is None and names is not None:
+        raise VerifyError("an application schema's parameters come from its dataset (--dataset)")
     params = parameters or sample_parameters(conn, seed)
     indexes = present_indexes(conn, schema)
     index_tables = {i["name"]: i["table"] for i in indexes}
@@ -358,7 +384,7 @@ def run_baseline(
         "dataset_sha256": dataset_hash(conn, schema),
         "server": server_info(conn),
         "settled": {"waited_s": waited, "tables": table_state(conn, schema)},
-        "physical": physical_order(conn, schema),
+        "physical": physical_order(conn, schema, names),
         "cache": cache,
         "cache_method": _cache_method(cache, warm, fits),
         "working_set": memory,

@@ -6,7 +6,10 @@
     -- param $2 timestamptz conversation_cursor: createdAt in the middle of that room
 
 A parameter's kind says how it is sampled: `conversation` (a room per conversation class),
-`conversation_cursor` (a createdAt inside that room) or `user` (a user per activity class).
+`conversation_cursor` (a createdAt inside that room), `user` (a user per activity class), or for
+a query about one member of one room, `member_user` and `member_conversation` (a user per
+activity class and the busiest room they are a member of). Types: bigint, timestamptz, and for
+an application's own schema text, uuid and timestamp (without time zone, UTC).
 """
 
 from __future__ import annotations
@@ -18,8 +21,8 @@ from pathlib import Path
 from synthgen.errors import VerifyError
 
 DEFAULT_QUERIES = Path(__file__).resolve().parent.parent.parent / "specs" / "queries"
-PARAM_KINDS = ("conversation", "conversation_cursor", "user")
-PARAM_TYPES = ("bigint", "timestamptz")
+PARAM_KINDS = ("conversation", "conversation_cursor", "user", "member_user", "member_conversation")
+PARAM_TYPES = ("bigint", "timestamptz", "text", "uuid", "timestamp")
 _PARAM = re.compile(r"^--\s*param\s+\$(\d+)\s+(\w+)\s+(\w+)\s*:?(.*)$")
 _FIELD = re.compile(r"^--\s*(name|purpose)\s*:\s*(.+)$")
 
@@ -43,7 +46,8 @@ class Query:
     @property
     def subject(self) -> str:
         """'conversation' or 'user': which parameter classes this query runs for."""
-        return "user" if any(p.kind == "user" for p in self.params) else "conversation"
+        users = ("user", "member_user", "member_conversation")
+        return "user" if any(p.kind in users for p in self.params) else "conversation"
 
 
 def parse_query(path: Path) -> Query:

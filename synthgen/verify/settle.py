@@ -11,7 +11,8 @@ from typing import Any
 
 from synthgen.errors import VerifyError
 from synthgen.postgres.connect import Connection, execute, fetch_all, fetch_value
-from synthgen.schema import TABLES, quote_ident
+from synthgen.sample.mapping import Mapping
+from synthgen.schema import quote_ident
 
 # Other sessions' work on the schema's tables that changes what a baseline measures.
 _BUSY = """
@@ -45,9 +46,9 @@ ORDER_COLUMNS = (
 SAMPLED_ROOMS = 200
 _HEAP_BLOCKS = """
 SELECT avg(blocks)::float8 FROM (
-    SELECT (SELECT count(DISTINCT (m.ctid::text::point)[0]) FROM {schema}."messages" m
-            WHERE m."conversationId" = c."id") AS blocks
-    FROM {schema}."conversations" c ORDER BY md5(c."id"::text) LIMIT {rooms}
+    SELECT (SELECT count(DISTINCT (m.ctid::text::point)[0]) FROM {messages} m
+            WHERE m.{room} = c.{id}) AS blocks
+    FROM {conversations} c ORDER BY md5(c.{id}::text) LIMIT {rooms}
 ) rooms WHERE blocks > 0
 """
 WAIT_POLL_SECONDS = 2.0
@@ -114,19 +115,28 @@ def table_state(conn: Connection, schema: str) -> dict[str, dict[str, Any]]:
     return out
 
 
-def physical_order(conn: Connection, schema: str) -> dict[str, Any]:
+def physical_order(conn: Connection, schema: str, names: Mapping | None = None) -> dict[str, Any]:
     """pg_stats.correlation of the key columns (after ANALYZE) and the average heap blocks a
-    room's messages occupy, over a fixed sample of rooms (the same rooms every time)."""
+    room's messages occupy, over a fixed sample of rooms (the same rooms every time). `names`
+    maps the contract's tables and columns onto an application's schema."""
+    names = names or Mapping(schema=schema)
     correlations: dict[str, float | None] = {}
     for table, column in ORDER_COLUMNS:
         value = fetch_value(
             conn,
             "SELECT correlation FROM pg_stats WHERE schemaname = $1 AND tablename = $2 "
             "AND attname = $3",
-            (schema, table, column),
+            (schema, names.table_name(table), names.column_name(table, column)),
         )
         correlations[f"{table}.{column}"] = round(float(value), 4) if value is not None else None
-    blocks = fetch_value(conn, _HEAP_BLOCKS.format(schema=quote_ident(schema), rooms=SAMPLED_ROOMS))
+    sql = _HEAP_BLOCKS.format(
+        messages=f"{quote_ident(schema)}.{quote_ident(names.table_name('messages'))}",
+        conversations=f"{quote_ident(schema)}.{quote_ident(names.table_name('conversations'))}",
+        room=quote_ident(names.column_name("messages", "conversationId")),
+        id=quote_ident(names.column_name("conversations", "id")),
+        rooms=SAMPLED_ROOMS,
+    )
+    blocks = fetch_value(conn, sql)
     return {
         "correlation": correlations,
         "heap_blocks_per_room": round(float(blocks), 1) if blocks is not None else None,
@@ -184,6 +194,17 @@ def _indexes(conn: Connection, schema: str) -> list[tuple[str, str, list[str], s
     return [(str(t), str(i), str(keys).split("\x1f"), pred) for t, i, keys, pred in rows]
 
 
+def schema_tables(conn: Connection, schema: str) -> list[str]:
+    """The ordinary tables of `schema` (synthgen's, or an application's)."""
+    rows = fetch_all(
+        conn,
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = $1 AND c.relkind = 'r' ORDER BY 1",
+        (schema,),
+    )
+    return [str(r[0]) for r in rows]
+
+
 def warm_up(conn: Connection, schema: str, create_extension: bool = True) -> str:
     """Load every table of the schema and every index into memory; returns the method used.
 
@@ -201,7 +222,7 @@ def warm_up(conn: Connection, schema: str, create_extension: bool = True) -> str
             (schema,),
         )
         return "pg_prewarm (heap and every index)"
-    for table in TABLES:
+    for table in schema_tables(conn, schema):
         fetch_all(conn, f"SELECT count(*) FROM {quote_ident(schema)}.{quote_ident(table)}")
     for setting in ("enable_seqscan", "enable_bitmapscan", "enable_sort"):
         execute(conn, f"SET {setting} = off")

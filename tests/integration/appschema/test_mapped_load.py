@@ -18,7 +18,7 @@ from synthgen.appschema.catalog import saved_objects
 from synthgen.cli import cli
 from synthgen.postgres.connect import connect
 
-from .conftest import SYNTHGEN, query, run_sql
+from .conftest import EXAMPLE, SYNTHGEN, query, run_sql
 
 MakeSchema = Callable[..., tuple[str, Path]]
 CUID = re.compile(r"^c[0-9a-z]{24}$")
@@ -118,6 +118,8 @@ def test_the_example_loads_with_exact_counts_and_intact_keys(
     )
     assert unread[0][0] > 0
 
+    _index_gate_on_the_app_schema(pg_dsn, schema, mapping, tmp_path)
+
     again = _load(app_dataset, pg_dsn, mapping)
     assert again.returncode == 1 and "already holds this dataset" in again.stderr
     resumed = _load(app_dataset, pg_dsn, mapping, "--resume", "--json")
@@ -127,6 +129,42 @@ def test_the_example_loads_with_exact_counts_and_intact_keys(
     assert replaced.returncode == 0, replaced.stderr
     assert json.loads(replaced.stdout)["counts"] == report["counts"]
     assert _catalog(pg_dsn, schema) == migrated
+
+
+def _index_gate_on_the_app_schema(dsn: str, schema: str, mapping: Path, out: Path) -> None:
+    """The application's own queries and index script through the whole gate: GO."""
+    queries, indexes = EXAMPLE / "queries", EXAMPLE / "phase-2.sql"
+    common = ["--dsn", dsn, "--mapping", str(mapping), "--queries", str(queries), "--runs", "5",
+              "--explain-runs", "3", "--quiet"]  # fmt: skip
+    pre = synthgen("verify", "baseline", "--label", "pre", "--out", str(out / "pre.json"), *common)
+    assert pre.returncode == 0, pre.stderr
+    doc = json.loads((out / "pre.json").read_text())
+    heavy = doc["parameters"]["conversation"]["heavy"]
+    assert CUID.match(heavy["id"]) and heavy["messages"] >= 1000
+    rows = query(dsn, f'SELECT count(*) FROM {schema}."Message" WHERE "conversationId" = '
+                 f"'{heavy['id']}'")  # fmt: skip
+    assert rows[0][0] == heavy["messages"]  # the drawn id is the app's id of that room
+    member = doc["parameters"]["user"]["top1"]
+    assert (
+        query(
+            dsn,
+            f'SELECT count(*) FROM {schema}."ConversationMember" WHERE "userId" = '
+            f"'{member['id']}' AND \"conversationId\" = '{member['conversation']}'",
+        )[0][0]
+        == 1
+    )
+    applied = synthgen("indexes", "apply", "--dsn", dsn, "--schema", schema, "--file",
+                       str(indexes), "--quiet")  # fmt: skip
+    assert applied.returncode == 0, applied.stderr
+    post = synthgen("verify", "baseline", "--label", "post", "--out", str(out / "post.json"),
+                    *common)  # fmt: skip
+    assert post.returncode == 0, post.stderr
+    compared = synthgen("verify", "compare", str(out / "pre.json"), str(out / "post.json"))
+    assert compared.returncode == 0, compared.stdout + compared.stderr
+    assert "decision: GO" in compared.stdout
+    rolled = synthgen("indexes", "rollback", "--dsn", dsn, "--schema", schema, "--file",
+                      str(EXAMPLE / "phase-2-rollback.sql"), "--quiet")  # fmt: skip
+    assert rolled.returncode == 0, rolled.stderr
 
 
 def _drop(table: str) -> Callable[[dict[str, Any]], None]:
