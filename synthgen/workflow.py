@@ -13,17 +13,23 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from synthgen.appschema.load import MappedLoadOptions, load_mapped
+from synthgen.appschema.migrate import run_migrations
+from synthgen.appschema.params import mapped_parameters
 from synthgen.build import BuildOptions, build_dataset, describe_differences
 from synthgen.errors import SynthgenError
 from synthgen.fidelity import validate_dataset
 from synthgen.fidelity.html import write_html
 from synthgen.fidelity.report import REPORT_NAME, write_json
-from synthgen.postgres.connect import connect, validate_schema_name
+from synthgen.postgres.audit import audit_schema_for
+from synthgen.postgres.connect import connect, execute, validate_schema_name
 from synthgen.postgres.guard import GuardSettings, check_dsn
 from synthgen.postgres.keys import VACUUM_STEP
 from synthgen.postgres.loader import LoadOptions, load_dataset
 from synthgen.report.gate_text import plan_change_lines
 from synthgen.report.run_html import write_run_report
+from synthgen.sample.mapping import load_mapping
+from synthgen.schema import quote_ident
 from synthgen.spec import Spec
 from synthgen.verify.baseline import DEFAULT_EXPLAIN_RUNS, DEFAULT_RUNS, run_baseline
 from synthgen.verify.compare import compare_baselines
@@ -67,6 +73,11 @@ class RunOptions:
     spec_path: str | None = None
     overwrite: bool = False  # start over, replacing what an earlier run left in `out`
     guard: GuardSettings = field(default_factory=GuardSettings)
+    # an application's own schema: its migrations, the mapping, its queries and index script
+    mapping_path: Path | None = None
+    migrations: str | None = None
+    queries_dir: Path | None = None
+    indexes_file: Path | None = None
 
     def identity(self, spec: Spec) -> dict[str, Any]:
         """What must match for a rerun to continue this run rather than start another."""
@@ -77,6 +88,7 @@ class RunOptions:
             "spec_sha256": spec.digest,
             "schema": self.schema,
             "tolerance": self.tolerance,
+            **({"mapping": str(self.mapping_path)} if self.mapping_path else {}),
         }
 
 
@@ -171,7 +183,40 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
             )
         return {"summary": f"fidelity {verdict}", "verdict": verdict}
 
+    def migrate() -> dict[str, Any]:
+        assert opts.migrations is not None
+        conn = connect(opts.dsn, autocommit=True)
+        try:  # a scratch schema: made afresh by the application's own migrations
+            for name in (opts.schema, audit_schema_for(opts.schema)):
+                execute(conn, f"DROP SCHEMA IF EXISTS {quote_ident(name)} CASCADE")
+        finally:
+            conn.close()
+        last = run_migrations(opts.dsn, opts.schema, opts.migrations)
+        return {"summary": f"schema {opts.schema} migrated ({last or 'ok'})"}
+
+    def load_mapped_stage() -> dict[str, Any]:
+        assert opts.mapping_path is not None
+        resume = "load" in state.get("started", [])
+        state.setdefault("started", []).append("load")
+        _write_json(state_path, state)
+        report = load_mapped(
+            MappedLoadOptions(
+                dataset,
+                opts.dsn,
+                opts.mapping_path,
+                opts.schema,
+                opts.workers,
+                resume,
+                replace=not resume,
+                guard=opts.guard,
+            )
+        )
+        rows = sum(report.counts.values())
+        return {"summary": f"{rows:,} rows into {opts.schema}'s own tables", "steps": report.steps}
+
     def load() -> dict[str, Any]:
+        if opts.mapping_path is not None:
+            return load_mapped_stage()
         resume = "load" in state.get("started", [])
         state.setdefault("started", []).append("load")
         _write_json(state_path, state)
@@ -193,12 +238,15 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
             "steps": report.steps,
         }
 
-    queries = load_queries()
+    queries = load_queries(opts.queries_dir)
+    names = load_mapping(opts.mapping_path, opts.schema) if opts.mapping_path else None
 
     def baseline(label: str, params_from: Path | None) -> dict[str, Any]:
         params = json.loads(params_from.read_text())["parameters"] if params_from else None
         conn = connect(opts.dsn, autocommit=True)
         try:
+            if names is not None and params is None:
+                params = mapped_parameters(conn, names, dataset)
             doc = run_baseline(
                 conn,
                 opts.schema,
@@ -209,6 +257,7 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
                 plan_modes=("custom", "generic") if opts.plan_mode == "both" else (opts.plan_mode,),
                 wait=True,  # a pipeline waits for autovacuum rather than failing
                 explain_runs=DEFAULT_EXPLAIN_RUNS,
+                names=names,
             )
         finally:
             conn.close()
@@ -216,7 +265,7 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
         return {"summary": f"{len(doc['results'])} query x class x plan mode results"}
 
     def indexes() -> dict[str, Any]:
-        steps = run_script(opts.dsn, opts.schema, DEFAULT_APPLY)
+        steps = run_script(opts.dsn, opts.schema, opts.indexes_file or DEFAULT_APPLY)
         built = [
             {"index": s.index, "seconds": round(s.seconds, 2), "size_bytes": s.size_bytes}
             for s in steps
@@ -257,6 +306,8 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
 
     stage("generate", generate)
     stage("validate", fidelity)
+    if opts.migrations is not None:
+        stage("migrate", migrate)
     stage("load", load)
     stage("baseline_pre", lambda: baseline("pre", None))
     stage("indexes", indexes)
@@ -271,7 +322,7 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
         "plan_changes": state["done"]["compare"].get("plan_changes", []),
         "reasons": comparison["reasons"],
         "mitigations": comparison["mitigations"],
-        "stages": {name: state["done"][name]["seconds"] for name in STAGES},
+        "stages": {name: info["seconds"] for name, info in state["done"].items()},
         "artifacts": {k: str(v) for k, v in files.items()},
         "options": {k: str(v) for k, v in asdict(opts).items() if k != "dsn"},
     }

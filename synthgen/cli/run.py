@@ -93,6 +93,25 @@ def finished_stages(out: Path) -> set[str]:
     "will not hold the run.",
 )
 @min_free_option()
+@click.option(
+    "--mapping",
+    "mapping_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Run on an application's own schema through this mapping (needs --queries and "
+    "--indexes; the schema is the mapping's unless --schema).",
+)
+@click.option(
+    "--migrations",
+    help="With --mapping: an SQL file or a command that creates the application's tables in the "
+    "(dropped and recreated) scratch schema before the load.",
+)
+@click.option("--queries", "queries_dir", type=click.Path(path_type=Path), help="Query directory.")
+@click.option(
+    "--indexes",
+    "indexes_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The index script to prove (default specs/indexes/phase-2.sql).",
+)
 @click.option("--overwrite", is_flag=True, help="Start over, replacing an earlier run in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the final summary as JSON.")
 def run(
@@ -111,6 +130,10 @@ def run(
     guard: GuardSettings,
     force: bool,
     min_free: int,
+    mapping_path: Path | None,
+    migrations: str | None,
+    queries_dir: Path | None,
+    indexes_file: Path | None,
     overwrite: bool,
     as_json: bool,
 ) -> None:
@@ -120,7 +143,18 @@ def run(
     resumes after the last finished stage.
 
     Example: synthgen run --band dev --scale 0.1 --out out/run-dev
+
+    Example: synthgen run --band dev --mapping app.json --migrations schema.sql --queries
+    app/queries --indexes app/phase-2.sql --out out/run-app
     """
+    if mapping_path is not None:
+        if queries_dir is None or indexes_file is None:
+            raise click.UsageError("--mapping needs --queries and --indexes (the app's own)")
+        from synthgen.sample.mapping import load_mapping
+
+        schema = load_mapping(mapping_path, None if schema == DEFAULT_SCHEMA else schema).schema
+    elif migrations is not None:
+        raise click.UsageError("--migrations applies with --mapping only")
     spec = load_spec(spec_path)
     spec.band(band)
     check_environment(guard)  # before starting a local cluster on demand
@@ -161,6 +195,10 @@ def run(
         spec_path=str(spec_path) if spec_path else None,
         overwrite=overwrite,
         guard=guard,
+        mapping_path=mapping_path,
+        migrations=migrations,
+        queries_dir=queries_dir,
+        indexes_file=indexes_file,
     )
     summary = run_workflow(spec, opts, lambda line: click.echo(line, err=True))
     if as_json:

@@ -159,9 +159,16 @@ def _index_gate_on_the_app_schema(dsn: str, schema: str, mapping: Path, out: Pat
     post = synthgen("verify", "baseline", "--label", "post", "--out", str(out / "post.json"),
                     *common)  # fmt: skip
     assert post.returncode == 0, post.stderr
-    compared = synthgen("verify", "compare", str(out / "pre.json"), str(out / "post.json"))
+    # at dev x 0.05 most of these queries take well under a millisecond on the server, so
+    # client timings are mostly the driver's round trip and swing with the machine's load;
+    # the server's own time decides here, the client-timed verdict must still be a verdict
+    compared = synthgen("verify", "compare", str(out / "pre.json"), str(out / "post.json"),
+                        "--metric", "explain")  # fmt: skip
     assert compared.returncode == 0, compared.stdout + compared.stderr
     assert "decision: GO" in compared.stdout
+    assert "sorts 8 -> 0 (100% eliminated)" in compared.stdout
+    client = synthgen("verify", "compare", str(out / "pre.json"), str(out / "post.json"))
+    assert client.returncode in (0, 3), client.stderr
     rolled = synthgen("indexes", "rollback", "--dsn", dsn, "--schema", schema, "--file",
                       str(EXAMPLE / "phase-2-rollback.sql"), "--quiet")  # fmt: skip
     assert rolled.returncode == 0, rolled.stderr
@@ -256,3 +263,35 @@ def test_mapping_init_writes_a_mapping_that_plans(
     empty = synthgen("mapping", "init", "--dsn", pg_dsn, "--schema", "no_such_schema",
                      "--out", str(tmp_path / "x.json"))  # fmt: skip
     assert empty.returncode == 1 and "has no tables (run your migrations first)" in empty.stderr
+
+
+def test_run_on_the_app_schema(app_dataset: Path, pg_dsn: str, tmp_path: Path) -> None:
+    """`synthgen run --mapping --migrations --queries --indexes`: the whole workflow, with the
+    application's migrations run into a scratch schema first."""
+    mapping = json.loads((EXAMPLE / "mapping.json").read_text())
+    mapping["schema"] = "app_run"
+    (tmp_path / "mapping.json").write_text(json.dumps(mapping))
+    try:
+        result = synthgen(
+            "run", "--band", "dev", "--scale", "0.02", "--seed", "app-run", "--dsn", pg_dsn,
+            "--out", str(tmp_path / "run"), "--mapping", str(tmp_path / "mapping.json"),
+            "--migrations", str(EXAMPLE / "schema.sql"), "--queries", str(EXAMPLE / "queries"),
+            "--indexes", str(EXAMPLE / "phase-2.sql"), "--runs", "3", "--workers", "2",
+        )  # fmt: skip
+        state = json.loads((tmp_path / "run" / "run-state.json").read_text())
+        assert list(state["done"])[:4] == ["generate", "validate", "migrate", "load"], result.stderr
+        compare = json.loads((tmp_path / "run" / "compare.json").read_text())
+        assert result.returncode == (0 if compare["decision"] == "GO" else 3), result.stderr
+        counts = json.loads((tmp_path / "run" / "dataset" / "manifest.json").read_text())["counts"]
+        got = query(pg_dsn, 'SELECT count(*) FROM app_run."Message"')[0][0]
+        assert got == counts["messages"]
+        built = query(pg_dsn, "SELECT count(*) FROM pg_indexes WHERE schemaname = 'app_run' AND "
+                      "indexname = 'Message_conversationId_createdAt_idx'")  # fmt: skip
+        assert built[0][0] == 1
+        no_queries = synthgen("run", "--band", "dev", "--mapping", str(tmp_path / "mapping.json"))
+        assert no_queries.returncode == 2 and "--mapping needs --queries and --indexes" in (
+            no_queries.stderr
+        )
+    finally:
+        run_sql(pg_dsn, "DROP SCHEMA IF EXISTS app_run CASCADE",
+                "DROP SCHEMA IF EXISTS synthgen_app_run CASCADE")  # fmt: skip
