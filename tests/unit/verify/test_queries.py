@@ -27,7 +27,7 @@ def test_default_queries() -> None:
     ("text", "message"),
     [
         ("-- param $1 bigint room: x\nSELECT $1", "kind 'room'"),
-        ("-- param $1 text user: x\nSELECT $1", "type 'text'"),
+        ("-- param $1 jsonb user: x\nSELECT $1", "type 'jsonb'"),
         ("-- param $1 bigint user: x\nSELECT $1, $2", r"uses parameters \[1, 2\]"),
         ("-- name: empty\n", "no SQL statement"),
         ("SELECT 1; SELECT 2", "more than one statement"),
