@@ -235,16 +235,20 @@ def conversation_batches(
 def member_batches(
     sk: Skeleton, last_read_us: NDArray[np.int64], rows_per_group: int
 ) -> Iterator[pa.RecordBatch]:
+    """Memberships in arrival order: by joinedAt, ties by conversation and user."""
     conv = np.repeat(
         np.arange(1, len(sk.conv_kind) + 1, dtype=np.int64), np.diff(sk.member_offsets)
     )
+    user = sk.member_user + 1
+    order = np.lexsort((user, conv, sk.member_joined_us))
+    last_read = last_read_us[order]
     columns = {
-        "conversationId": pa.array(conv),
-        "userId": pa.array(sk.member_user + 1),
-        "role": _codes(ROLES, sk.member_role),
-        "joinedAt": _ts(sk.member_joined_us),
-        "lastReadAt": _ts(last_read_us, mask=last_read_us == 0),
-        "isActive": pa.array(sk.member_active),
+        "conversationId": pa.array(conv[order]),
+        "userId": pa.array(user[order]),
+        "role": _codes(ROLES, sk.member_role[order]),
+        "joinedAt": _ts(sk.member_joined_us[order]),
+        "lastReadAt": _ts(last_read, mask=last_read == 0),
+        "isActive": pa.array(sk.member_active[order]),
     }
     return _batches("conversation_users", columns, rows_per_group)
 

@@ -19,11 +19,17 @@ from typing import Any
 import numpy as np
 
 from synthgen import __version__, batches
-from synthgen.engine.messages import MessageShard, MessageSlice, generate_message_shard
+from synthgen.engine.messages import (
+    ArrivalIds,
+    MessageShard,
+    MessageSlice,
+    generate_message_shard,
+)
 from synthgen.engine.streams import stream
 from synthgen.engine.text import vocabulary
 from synthgen.errors import DatasetError
 from synthgen.executors import LocalPool
+from synthgen.ids import arrival_offsets
 from synthgen.manifest import (
     FORMAT_VERSION,
     MANIFEST_NAME,
@@ -69,6 +75,7 @@ class ShardJob:
     out: str
     compression: str
     task: MessageSlice
+    ids: ArrivalIds
 
 
 @dataclass
@@ -119,7 +126,7 @@ def run_message_shard(job: ShardJob) -> ShardResult:
     """Generate and write one message shard (messages, attachments, read_receipts)."""
     start = time.perf_counter()
     vocab = vocabulary(stream(job.seed, "vocabulary"), job.spec.content.vocabulary_words)
-    shard = generate_message_shard(job.spec, job.seed, job.task, vocab)
+    shard = generate_message_shard(job.spec, job.seed, job.task, vocab, job.ids)
     root, n = Path(job.out), job.task.shard
     rows = job.spec.row_group_rows
     files = [
@@ -331,10 +338,20 @@ def _build(
         done = _load_done(out, task.shard)
         if done is not None:
             folded.add(done)
+    ids_start = time.perf_counter()
+    offsets = arrival_offsets(spec, opts.seed, plan, pool, _state(out))
+    ids_seconds = time.perf_counter() - ids_start
     # biggest shards first: the last ones to finish are then short, and no worker idles long
     todo = sorted(
         (
-            ShardJob(spec, opts.seed, str(out), opts.compression, t)
+            ShardJob(
+                spec,
+                opts.seed,
+                str(out),
+                opts.compression,
+                t,
+                offsets.for_shard(t.shard),
+            )
             for t in plan.message_tasks
             if t.shard not in folded.files
         ),
@@ -362,6 +379,7 @@ def _build(
         files,
         {
             "plan_seconds": round(plan_seconds, 3),
+            "arrival_ids_seconds": round(ids_seconds, 3),
             "message_shards_seconds": round(shard_seconds, 3),
             "skeleton_tables_seconds": round(final_seconds, 3),
             "total_seconds": round(time.perf_counter() - started, 3),

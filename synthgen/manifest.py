@@ -19,7 +19,8 @@ HASH_BLOCK = 1 << 20
 # Bumped whenever the same (spec, band, scale, seed) would give different bytes, so that a
 # half-built OUT of an older version is refused instead of resumed into a mix of two versions.
 # 2: text bodies drawn in one pass per shard; per-column encodings (delta, dictionary, plain).
-FORMAT_VERSION = 2
+# 3: ids in arrival order across shards; receipts and memberships written in arrival order.
+FORMAT_VERSION = 3
 
 
 @dataclass(frozen=True)

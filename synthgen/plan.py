@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from synthgen.engine.arrival import skeleton_in_arrival_order
 from synthgen.engine.messages import MessageSlice
 from synthgen.engine.skeleton import (
     Counts,
@@ -118,7 +119,7 @@ def largest_scale(spec: Spec, band: str) -> float:
 def make_plan(spec: Spec, band: str, scale: float, seed: str) -> Plan:
     """Plan the whole dataset: the skeleton and every message shard's slice of it."""
     counts = check_scale(spec, band, scale)
-    skeleton = build_skeleton(spec, counts, seed)
+    skeleton = skeleton_in_arrival_order(build_skeleton(spec, counts, seed))
     tasks = _message_tasks(spec, skeleton)
     return Plan(band, scale, seed, counts, skeleton, tuple(tasks))
 
@@ -151,7 +152,6 @@ def _message_tasks(spec: Spec, sk: Skeleton) -> list[MessageSlice]:
         tasks.append(
             MessageSlice(
                 shard=shard,
-                first_message_id=int(first_id[a]) + 1,
                 piece_conv=piece_conv[a:b].astype(np.int64),
                 piece_lo_us=piece_lo[a:b],
                 piece_hi_us=piece_hi[a:b],

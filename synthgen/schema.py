@@ -122,7 +122,7 @@ TABLES: dict[str, Table] = {
         Table(
             "conversation_users",
             (
-                _c("conversationId", I64, encoding="delta"),  # rows are sorted by conversation
+                _c("conversationId", I64),  # rows are in joinedAt order
                 _c("userId", I64),
                 _c("role", STR),
                 _c("joinedAt", TIMESTAMP),

@@ -82,6 +82,14 @@ def _progress(quiet: bool) -> tuple[Any, Callable[[int, int], None] | None]:
 @click.option("--resume", is_flag=True, help="Continue a load: skip shards already recorded.")
 @click.option("--replace", is_flag=True, help="Drop the schema's previous load first.")
 @click.option("--unlogged", is_flag=True, help="Create UNLOGGED tables (fast; lost on a crash).")
+@click.option(
+    "--order",
+    type=click.Choice(["arrival", "room"]),
+    default="arrival",
+    show_default=True,
+    help="Rows in each table's arrival order, as production's heap (arrival), or shard after "
+    "shard, room group by room group (room: the older layout, unrealistic for plans).",
+)
 @_public_option
 @guard_options
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -96,6 +104,7 @@ def load(
     resume: bool,
     replace: bool,
     unlogged: bool,
+    order: str,
     allow_public: bool,
     guard: GuardSettings,
     quiet: bool,
@@ -103,8 +112,9 @@ def load(
 ) -> None:
     """Load a generated dataset into a PostgreSQL schema (binary COPY over ADBC).
 
-    Tables are created bare, shards load in parallel (each shard and its audit record in one
-    transaction), then primary keys, phase-1 indexes, foreign keys and ANALYZE follow.
+    Tables are created bare, each table's rows load in arrival order (a merge of its shards,
+    in units over parallel connections, each unit and its audit record in one transaction), then
+    primary keys, phase-1 indexes, foreign keys and ANALYZE follow.
 
     With --mapping the shards go into the existing tables of the application's schema instead:
     its keys and indexes are dropped for the bulk load and recreated exactly as its
@@ -137,6 +147,7 @@ def load(
         unlogged=unlogged,
         allow_public=allow_public,
         guard=guard,
+        order=order,
     )
     bar, update = _progress(quiet or as_json)
     if bar is not None:
@@ -159,7 +170,8 @@ def load(
             f"{report.bytes_loaded / 1e6 / load_seconds:.1f} MB/s of Parquet"
         )
     click.echo(
-        f"  shards: {report.shards_loaded} loaded, {report.shards_skipped} already there{rate}"
+        f"  {'shards' if order == 'room' else 'units'}: {report.shards_loaded} loaded, "
+        f"{report.shards_skipped} already there{rate}"
     )
     for table, rows in report.counts.items():
         click.echo(f"  {table:<22} {rows:>14,} rows")

@@ -1,8 +1,8 @@
 """One message shard: messages, their attachments and read receipts, from the skeleton's slice.
 
 Messages of a shard are ordered by createdAt across its conversations (as rows arrive in a real
-heap) and numbered in that order from the shard's first id, so ids increase with time inside every
-conversation, also across shards.
+heap) and take their ids from the shard's offsets per time bucket (engine.arrival), so ids rise
+with createdAt across the whole dataset; attachments likewise; receipts are ordered by readAt.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from numpy.typing import NDArray
 
 from synthgen.engine import distributions as dist
 from synthgen.engine import text
+from synthgen.engine.arrival import TEXT_TYPE, arrival, assign_ids, buckets_of
 from synthgen.engine.streams import stream
-from synthgen.engine.timemodel import US_PER_SECOND, IntensityGrid, bursty_times
+from synthgen.engine.timemodel import US_PER_SECOND
 from synthgen.spec import Spec
 
 I64 = NDArray[np.int64]
-TEXT_TYPE = 0  # message type codes index spec.MESSAGE_TYPES: TEXT, IMAGE, VIDEO, DOCUMENT, AUDIO
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,6 @@ class MessageSlice:
     """What a message shard needs of the skeleton: its pieces and their conversations' members."""
 
     shard: int
-    first_message_id: int
     piece_conv: I64  # global conversation index (id - 1) of each piece
     piece_lo_us: I64
     piece_hi_us: I64
@@ -74,43 +73,55 @@ def mime_types(spec: Spec) -> list[str]:
     return [m for kind in spec.media.kinds for m in spec.media.attachments[kind].mime_types]
 
 
+@dataclass(frozen=True)
+class ArrivalIds:
+    """Where a shard's ids start in each time bucket (see engine.arrival)."""
+
+    window: tuple[int, int]
+    buckets: int
+    message_offsets: I64
+    attachment_offsets: I64
+
+
 def generate_message_shard(
-    spec: Spec, seed: str, task: MessageSlice, vocab: list[bytes]
+    spec: Spec, seed: str, task: MessageSlice, vocab: list[bytes], ids: ArrivalIds
 ) -> MessageShard:
-    """Build one shard: a pure function of (spec, seed, task)."""
-    rng = stream(seed, "messages", task.shard)
-    grid = IntensityGrid.build(spec.time)
-    created = bursty_times(
-        rng,
-        grid,
+    """Build one shard: a pure function of (spec, seed, task) and the shard's id offsets."""
+    created, local_conv, mtype = arrival(
+        spec,
+        seed,
+        task.shard,
+        task.piece_conv,
         task.piece_lo_us,
         task.piece_hi_us,
         task.piece_count,
-        spec.time.inter_arrival_cv,
-        spec.time.in_burst_gap_seconds,
-        spec.time.max_gap_share_of_mean,
+        task.conv_first,
     )
-    local_conv = np.repeat(task.piece_conv - task.conv_first, task.piece_count)
-    # rows come in conversation order (the plan's pieces are), so a stable sort by time alone
-    # orders ties at the same microsecond by conversation: a lexsort's result at half its cost
-    order = np.argsort(created, kind="stable")
-    created, local_conv = created[order], local_conv[order]
-    n = len(created)
-    message_id = task.first_message_id + np.arange(n, dtype=np.int64)
+    rng = stream(seed, "messages", task.shard)
+    bucket = buckets_of(created, ids.window, ids.buckets)
+    message_id = assign_ids(bucket, ids.message_offsets)
 
     eligible = _members_joined_before(task, local_conv, created)
     sender_row = _weighted_member(rng, task, local_conv, eligible)
-    mtype = _message_types(rng, spec, n)
     lengths, valid = _content_lengths(rng, spec, mtype)
     content_pool, content_starts = _content(spec, seed, task.shard, vocab, rng, lengths)
 
     is_media = mtype != TEXT_TYPE
     media_rows = np.flatnonzero(is_media)
+    attachment_id = assign_ids(bucket[media_rows], ids.attachment_offsets)
     att_kind = mtype[media_rows]
     att_mime, att_size = _attachments(rng, spec, att_kind)
 
     read_rows, reader_row, read_us, band = _receipts(
         rng, spec, task, local_conv, created, eligible, sender_row
+    )
+    # receipts in the order they are written in production: by readAt, ties by message
+    by_read = np.lexsort((read_rows, read_us))
+    read_rows, reader_row, read_us, band = (
+        read_rows[by_read],
+        reader_row[by_read],
+        read_us[by_read],
+        band[by_read],
     )
 
     conv_last = np.zeros(len(task.member_offsets) - 1, dtype=np.int64)
@@ -136,7 +147,7 @@ def generate_message_shard(
         content_starts=content_starts,
         content_lengths=lengths,
         content_valid=valid,
-        attachment_id=task.first_message_id + np.arange(len(media_rows), dtype=np.int64),
+        attachment_id=attachment_id,
         attachment_message=message_id[media_rows],
         attachment_conv=local_conv[media_rows] + task.conv_first + 1,
         attachment_kind=att_kind,
@@ -181,12 +192,6 @@ def _weighted_member(
     target = lo + rng.random(len(local_conv)) * (hi - lo)
     row = np.searchsorted(cum, target, side="right") - 1
     return np.clip(row, first, first + eligible - 1)
-
-
-def _message_types(rng: np.random.Generator, spec: Spec, n: int) -> NDArray[np.int8]:
-    media = rng.random(n) < spec.media.ratio
-    kind = dist.categorical(rng, n, np.asarray(spec.media.kind_shares)) + 1
-    return np.where(media, kind, TEXT_TYPE).astype(np.int8)
 
 
 def _content_lengths(

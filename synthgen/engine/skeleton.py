@@ -1,7 +1,7 @@
 """The dataset's skeleton: users, conversations, memberships and messages per conversation.
 
 It is small (one row per user, conversation and membership) and global: DIRECT pairs must be
-unique across the whole dataset and message ids come from prefix sums of per-conversation counts.
+unique across the whole dataset and user ids follow sign-up across all users.
 Every shard task receives the slice of it that it needs.
 """
 

@@ -6,8 +6,10 @@ Order of work, so that nothing is written unless the whole load can start:
    else, corrupted shards (sha256) or shards off the column contract;
 2. create the tables bare (no keys, no indexes, autovacuum off until the end: it would rescan
    the growing tables during the load) plus the audit tables, in one transaction;
-3. load the shards over ``jobs`` connections; each shard's rows and its audit record commit in
-   one transaction, so a kill at any moment leaves whole shards only;
+3. load over ``jobs`` connections, each table in its arrival order (``--order arrival``, the
+   default: a merge of its shards cut into units, see postgres.arrival) or shard after shard
+   (``--order room``); each unit's (shard's) rows and its audit record commit in one
+   transaction, so a kill at any moment leaves whole units only;
 4. check row counts against the manifest; build primary keys, phase-1 indexes, foreign keys
    (``NOT VALID``, then validated), ``ANALYZE``; record the outcome in ``synthgen_loads``.
 """
@@ -22,10 +24,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from synthgen.errors import LoadError
 from synthgen.executors import default_workers
 from synthgen.manifest import FileEntry
 from synthgen.postgres import audit
+from synthgen.postgres.arrival import Unit, load_units, table_units
 from synthgen.postgres.connect import (
     DEFAULT_SCHEMA,
     Connection,
@@ -56,6 +61,7 @@ from synthgen.postgres.shards import (
 from synthgen.postgres.teardown import drop_schema
 from synthgen.schema import TABLES, create_table_sql, quote_ident
 
+ORDERS = ("arrival", "room")
 Progress = Callable[[int, int], None]  # (rows loaded, rows to load)
 StepDone = Callable[[str, float], None]  # (step name, seconds)
 
@@ -74,6 +80,10 @@ class LoadOptions:
     allow_public: bool = False
     batch_rows: int = DEFAULT_BATCH_ROWS
     guard: GuardSettings = field(default_factory=GuardSettings)
+    # "arrival": every table in its arrival order (as production's heap); "room": shard after
+    # shard, as the files lie (the older, unrealistic layout)
+    order: str = "arrival"
+    unit_rows: int = DEFAULT_BATCH_ROWS
 
 
 @dataclass
@@ -99,9 +109,11 @@ class LoadReport:
 
 @dataclass(frozen=True)
 class _Target:
-    """The decided plan: which shards remain and which load row records them."""
+    """The decided plan: which shards (or arrival units) remain and which load row records
+    them."""
 
-    pending: list[FileEntry]
+    pending: list[FileEntry]  # --order room: the shards to load; arrival: their tables' files
+    units: list[Unit]  # --order arrival: the units to load
     skipped: int
     unlogged: bool
     load_id: int
@@ -124,8 +136,10 @@ def load_dataset(
     schema = validate_schema_name(opts.schema, opts.allow_public)
     if opts.resume and opts.replace:
         raise LoadError("--resume and --replace exclude each other")
-    if opts.jobs < 1 or opts.batch_rows < 1:
+    if opts.jobs < 1 or opts.batch_rows < 1 or opts.unit_rows < 1:
         raise LoadError("--jobs and the batch size must be at least 1")
+    if opts.order not in ORDERS:
+        raise LoadError(f"--order: {opts.order!r} is not one of {', '.join(ORDERS)}")
     check_environment(opts.guard)
     dataset = open_dataset(opts.dataset_dir)
     control = connect(opts.dsn, autocommit=True)
@@ -179,16 +193,36 @@ def _prepare(
     recorded = audit.recorded_shards(control, schema) if audit.SHARDS in state.tables else {}
     if mode != "resume":
         recorded = {}
-    wanted = {s.path: s.sha256 for s in dataset.shards}
+    all_units = _units(dataset, opts)
+    units = all_units if opts.order == "arrival" else []
+    shard_paths = {s.path: s.sha256 for s in dataset.shards}
+    wanted = {u.path: u.sha256 for u in units} if units else shard_paths
+    named = shard_paths | {u.path: u.sha256 for u in all_units}
+    other_order = sorted(
+        p for p, sha in recorded.items() if p not in wanted and named.get(p) == sha
+    )
+    if other_order:
+        raise LoadError(
+            f"schema {schema!r} holds a load of this dataset made with another --order "
+            f"({other_order[0]}); resume it with that --order, or pass --replace"
+        )
     foreign = sorted(p for p, sha in recorded.items() if wanted.get(p) != sha)
     if foreign:
         raise LoadError(
             f"schema {schema!r} records shards of another dataset ({foreign[0]}); "
             "pass --replace to drop it and load this one"
         )
-    pending = sorted(
-        (s for s in dataset.shards if s.path not in recorded), key=lambda s: (-s.bytes, s.path)
-    )
+    pending_units = [u for u in units if u.path not in recorded]
+    if opts.order == "arrival":
+        tables = {u.table for u in pending_units}
+        pending = sorted(
+            (s for s in dataset.shards if s.table in tables), key=lambda s: (-s.bytes, s.path)
+        )
+    else:
+        pending = sorted(
+            (s for s in dataset.shards if s.path not in recorded),
+            key=lambda s: (-s.bytes, s.path),
+        )
     start = time.perf_counter()
     verify_checksums(dataset, pending, opts.jobs)
     check_contract(dataset, pending)
@@ -207,10 +241,22 @@ def _prepare(
         "mode": mode,
         "unlogged": unlogged,
         "batch_rows": opts.batch_rows,
+        "order": opts.order,
         "dataset_dir": str(opts.dataset_dir),
     }
     load_id = audit.begin_load(control, schema, dataset.manifest, options)
-    return _Target(pending, len(recorded), unlogged, load_id, steps)
+    return _Target(pending, pending_units, len(recorded), unlogged, load_id, steps)
+
+
+def _units(dataset: Dataset, opts: LoadOptions) -> list[Unit]:
+    """Every arrival unit of the dataset, table by table."""
+    return [
+        unit
+        for table in sorted({s.table for s in dataset.shards})
+        for unit in table_units(
+            table, [s for s in dataset.shards if s.table == table], opts.unit_rows
+        )
+    ]
 
 
 def _create(pool: Pool, schema: str, unlogged: bool) -> None:
@@ -260,14 +306,17 @@ def _load(
             raise LoadError(f"load into {schema!r} stopped: {stopped}") from exc
         raise
     audit.finish_load(control, schema, target.load_id, "complete", counts, steps)
-    loaded_rows = sum(s.rows for s in target.pending)
+    if opts.order == "arrival":
+        loaded_rows, loaded = sum(u.rows for u in target.units), len(target.units)
+    else:
+        loaded_rows, loaded = sum(s.rows for s in target.pending), len(target.pending)
     return LoadReport(
         schema=schema,
         dsn=mask_dsn(opts.dsn),
         load_id=target.load_id,
         dataset_sha256=dataset.sha256,
         counts=counts,
-        shards_loaded=len(target.pending),
+        shards_loaded=loaded,
         shards_skipped=target.skipped,
         rows_loaded=loaded_rows,
         bytes_loaded=sum(s.bytes for s in target.pending),
@@ -319,8 +368,12 @@ def _load_shards(
     target: _Target,
     progress: Progress | None,
 ) -> None:
-    """Stream every pending shard over up to ``opts.jobs`` connections, one transaction each."""
-    total = sum(s.rows for s in target.pending)
+    """Stream every pending shard (or arrival unit) over up to ``opts.jobs`` connections, one
+    transaction each."""
+    if opts.order == "arrival":
+        total = sum(u.rows for u in target.units)
+    else:
+        total = sum(s.rows for s in target.pending)
     done = [0]
     lock = threading.Lock()
 
@@ -348,9 +401,40 @@ def _load_shards(
                 raise ShardError(entry.path, error_text(exc, opts.dsn)) from exc
             raise
 
+    def load_unit(conn: Connection, unit: Unit, rows: pa.Table) -> None:
+        start = time.perf_counter()
+        try:
+            reader = pa.RecordBatchReader.from_batches(
+                rows.schema, rows.to_batches(max_chunksize=opts.batch_rows)
+            )
+            with conn.cursor() as cur:
+                taken = cur.adbc_ingest(unit.table, reader, mode="append", db_schema_name=schema)
+                if taken not in (-1, unit.rows) or rows.num_rows != unit.rows:
+                    raise ShardError(unit.path, f"{rows.num_rows} rows merged, {unit.rows} due")
+                params = (unit.path, unit.table, unit.index, unit.sha256, unit.rows)
+                seconds = time.perf_counter() - start
+                cur.execute(record, (*params, rows.nbytes, target.load_id, seconds))
+            conn.commit()  # the unit's rows and its record: one transaction
+            on_batch(unit.rows)
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                conn.rollback()
+            if isinstance(exc, DatabaseError):
+                raise ShardError(unit.path, error_text(exc, opts.dsn)) from exc
+            raise
+
     if progress is not None:
         progress(0, total)
-    run_parallel(pool, target.pending, load_one)
+    if opts.order == "arrival":
+        files: dict[str, list[FileEntry]] = {}
+        for entry in dataset.shards:
+            files.setdefault(entry.table, []).append(entry)
+        units: dict[str, list[Unit]] = {}
+        for unit in target.units:
+            units.setdefault(unit.table, []).append(unit)
+        load_units(pool, dataset.root, files, units, opts.unit_rows, opts.batch_rows, load_unit)
+    else:
+        run_parallel(pool, target.pending, load_one)
 
 
 def _check_counts(

@@ -21,16 +21,12 @@ SPEC = load_spec()
 
 @settings(max_examples=15, deadline=None)
 @given(scale=st.floats(0.005, 0.2), seed=st.text(min_size=1, max_size=8))
-def test_counts_are_exact_and_ids_contiguous(scale: float, seed: str) -> None:
+def test_counts_are_exact(scale: float, seed: str) -> None:
     plan = make_plan(SPEC, "dev", scale, seed)
     counts, sk = plan.counts, plan.skeleton
     assert counts.messages == round(5_000_000 * scale)
     assert int(sk.conv_messages.sum()) == counts.messages
     assert sum(int(t.piece_count.sum()) for t in plan.message_tasks) == counts.messages
-    starts = [t.first_message_id for t in plan.message_tasks]
-    sizes = [int(t.piece_count.sum()) for t in plan.message_tasks]
-    assert starts[0] == 1
-    assert starts[1:] == list(np.cumsum(sizes)[:-1] + 1)
     # the conversation mix is exact and every heavy room is a large group above the threshold
     assert (sk.conv_kind == DIRECT).sum() == counts.direct
     assert (sk.conv_kind == SMALL).sum() == counts.small

@@ -8,6 +8,7 @@ from synthgen.fidelity.checks import (
     heavy_rooms,
     media,
     messages_per_conversation,
+    physical_layout,
     pii,
     read_receipts,
     referential,
@@ -27,6 +28,7 @@ CHECKS: tuple[Check, ...] = (
     pii.CHECK,
     timestamps.CHECK,
     referential.CHECK,
+    physical_layout.CHECK,
 )
 
 __all__ = ["CHECKS", "DISTRIBUTION", "INTEGRITY", "Check"]

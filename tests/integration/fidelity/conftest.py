@@ -20,6 +20,7 @@ from click.testing import CliRunner, Result
 from synthgen.build import BuildOptions, build_dataset
 from synthgen.cli import cli
 from synthgen.fidelity import CHECKS
+from synthgen.fidelity.checks.physical_layout import FILE_ORDER
 from synthgen.schema import TABLES
 from synthgen.spec import DEFAULT_SPEC_PATH, load_spec
 
@@ -49,11 +50,14 @@ def connect_views(root: Path) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def rewrite_table(root: Path, table: str, select_sql: str) -> None:
+def rewrite_table(root: Path, table: str, select_sql: str, ordered: bool = False) -> None:
     """Replace `table` in the dataset `root` by the rows of `select_sql` (which may read any
-    table of `root` through views), written by DuckDB as one Parquet file."""
+    table of `root` through views), written by DuckDB as one Parquet file in the table's
+    arrival order (as the generator writes it), unless `ordered` says the SQL has its own."""
     con = connect_views(root)
     staged = root / f"{table}.rewrite.parquet"
+    if not ordered:
+        select_sql = f'SELECT * FROM ({select_sql}) ORDER BY "{FILE_ORDER[table]}"'
     con.execute(f"COPY ({select_sql}) TO '{staged}' (FORMAT parquet)")
     con.close()
     for old in (root / table).glob("*.parquet"):

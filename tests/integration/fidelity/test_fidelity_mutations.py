@@ -10,6 +10,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from synthgen.fidelity.checks.physical_layout import FILE_ORDER
 from synthgen.fidelity.expected_time import US_PER_DAY, window_exposure
 from synthgen.schema import TABLES
 from synthgen.spec import load_spec
@@ -178,11 +179,12 @@ def test_shifted_media_ratio(kit: Any, fid_copy: Path) -> None:
         fid_copy,
         "attachments",
         """
-        SELECT * FROM attachments UNION ALL
-        SELECT (SELECT max(id) FROM attachments) + row_number() OVER (ORDER BY m.id), m.id,
-               'IMAGE', 'image/jpeg', 120000, 'att/mutated/' || m.id || '.jpg', m."createdAt"
-        FROM messages m ANTI JOIN attachments a ON a."messageId" = m.id
-        WHERE m.type = 'IMAGE'
+        SELECT * REPLACE (row_number() OVER (ORDER BY "createdAt", "messageId") AS id) FROM (
+            SELECT * FROM attachments UNION ALL
+            SELECT 0, m.id, 'IMAGE', 'image/jpeg', 120000, 'att/mutated/' || m.id || '.jpg',
+                   m."createdAt"
+            FROM messages m ANTI JOIN attachments a ON a."messageId" = m.id
+            WHERE m.type = 'IMAGE')
         """,
     )
     report = _assert_only(kit, fid_copy, {"media"})
@@ -306,7 +308,8 @@ def _warp_to_flat_diurnal(kit: Any, root: Path) -> None:
     def save(name: str, table: pa.Table) -> None:
         for old in (root / name).glob("*.parquet"):
             old.unlink()
-        pq.write_table(table.cast(TABLES[name].arrow_schema), root / name / "part-00000.parquet")
+        ordered = table.sort_by(FILE_ORDER[name])  # one file, in arrival order like a shard
+        pq.write_table(ordered.cast(TABLES[name].arrow_schema), root / name / "part-00000.parquet")
 
     stamp = pa.timestamp("us", tz="UTC")
     messages = pq.read_table(root / "messages")
@@ -375,3 +378,34 @@ def test_attachments_on_a_text_message_and_on_no_message(kit: Any, fid_copy: Pat
     assert kit.metric(report, "media", "without an attachment")["measured"] == 0
     orphans = kit.metric(report, "referential_integrity", "attachments.messageId")
     assert orphans["measured"] == 1
+
+
+def test_message_ids_in_room_order(kit: Any, fid_copy: Path) -> None:
+    """Message ids numbered room by room (as a generator that inserts conversation by
+    conversation would), every reference renumbered with them: only the physical layout breaks."""
+    renumbered = """renumbered AS (SELECT id AS old,
+        row_number() OVER (ORDER BY "conversationId", "createdAt") AS new FROM messages)"""
+    # the references first: they read the original message ids
+    for table in ("attachments", "read_receipts", "messages"):
+        column = "id" if table == "messages" else "messageId"
+        kit.rewrite_table(
+            fid_copy,
+            table,
+            f"""WITH {renumbered} SELECT t.* REPLACE (r.new AS "{column}")
+            FROM {table} t JOIN renumbered r ON r.old = t."{column}" """,
+        )
+    report = _assert_only(kit, fid_copy, {"physical_layout"})
+    rho = kit.metric(report, "physical_layout", "messages: rank correlation")["measured"]
+    assert rho < 0.9
+
+
+def test_receipts_file_out_of_read_order(kit: Any, fid_copy: Path) -> None:
+    kit.rewrite_table(
+        fid_copy,
+        "read_receipts",
+        'SELECT * FROM read_receipts ORDER BY "messageId" DESC, "userId"',
+        ordered=True,
+    )
+    report = _assert_only(kit, fid_copy, {"physical_layout"})
+    out_of_order = kit.metric(report, "physical_layout", "read_receipts: rows out of readAt")
+    assert out_of_order["measured"] > 0

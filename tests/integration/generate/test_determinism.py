@@ -14,6 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from synthgen.build import BuildOptions, ShardJob, build_dataset, run_message_shard
+from synthgen.executors import LocalPool
+from synthgen.ids import arrival_offsets
 from synthgen.plan import make_plan
 from synthgen.spec import load_spec
 
@@ -36,8 +38,11 @@ def test_one_or_two_workers_and_any_shard_order_give_identical_bytes(tmp_path: P
     opts = BuildOptions("dev", 0.02, "order", rev, workers=1)
     plan = make_plan(spec, "dev", 0.02, "order")
     build_dataset(spec, opts)  # establishes run.json; then redo shards in reverse
+    with LocalPool(1) as pool:  # the id pass counted afresh, not read from the resume state
+        offsets = arrival_offsets(spec, "order", plan, pool, tmp_path)
     for task in reversed(plan.message_tasks):
-        run_message_shard(ShardJob(spec, "order", str(rev), "zstd", task))
+        job = ShardJob(spec, "order", str(rev), "zstd", task, offsets.for_shard(task.shard))
+        run_message_shard(job)
     again = build_dataset(spec, opts)
     assert again.shards_resumed == again.manifest["shards"]
     assert again.manifest["dataset_sha256"] == one.manifest["dataset_sha256"]

@@ -75,7 +75,7 @@ def test_golden_dataset_matches_its_pins(tmp_path: Path) -> None:
     changed = sorted(name for name in TABLES if pinned.get(name) != found[name])
     assert not changed, (
         f"the golden dataset's content changed in {', '.join(changed)}. If the change of output "
-        f"is intended, rerun `{REPIN_VAR}=1 .venv/bin/pytest -q {Path(__file__).name}` to "
-        "rewrite tests/golden/pins.json and add a line to CHANGELOG.md saying why, in the same "
-        "commit."
+        f"is intended, rerun `{REPIN_VAR}=1 .venv/bin/pytest -q "
+        "tests/integration/generate/test_golden.py` to rewrite tests/golden/pins.json and add a "
+        "line to CHANGELOG.md saying why, in the same commit."
     )

@@ -15,6 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from synthgen.postgres.shards import DEFAULT_BATCH_ROWS
 from synthgen.schema import TABLES
 
 pytestmark = pytest.mark.postgres
@@ -44,13 +45,28 @@ def assert_exact(sql: Any, schema: str, counts: dict[str, int]) -> None:
     assert sql(f"SELECT count(DISTINCT id) FROM {schema}.messages") == [(counts["messages"],)]
 
 
+def load_units(m: dict[str, Any], order: str) -> int:
+    """What a load of this manifest records: a shard per file, or arrival units of 65,536 rows."""
+    if order == "room":
+        return len(m["files"])
+    return sum(-(-rows // DEFAULT_BATCH_ROWS) for rows in m["counts"].values() if rows)
+
+
+@pytest.mark.parametrize("order", ["arrival", "room"])
 def test_sigkill_mid_load_then_resume_is_exact(
-    pg_dsn: str, dataset_sharded: Path, schema: str, sql: Any, load: Any, manifest: Manifest
+    pg_dsn: str,
+    dataset_sharded: Path,
+    schema: str,
+    sql: Any,
+    load: Any,
+    manifest: Manifest,
+    order: str,
 ) -> None:
     m = manifest(dataset_sharded)
-    files = len(m["files"])
+    files = load_units(m, order)
     command = [sys.executable, "-c", "from synthgen.cli import main; main()", "load"]
     args = [str(dataset_sharded), "--dsn", pg_dsn, "--schema", schema, "--jobs", "1", "--quiet"]
+    args += ["--order", order]
     proc = subprocess.Popen([*command, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while proc.poll() is None and time.monotonic() < deadline:
@@ -64,7 +80,11 @@ def test_sigkill_mid_load_then_resume_is_exact(
     assert 1 <= recorded < files, "the kill should land mid-load"
     assert_whole_shards_only(sql, schema)
 
-    code, out, err = load(dataset_sharded, schema, "--resume", "--json")
+    # resuming with the other order is refused: the two record different units
+    other = "room" if order == "arrival" else "arrival"
+    code, _, err = load(dataset_sharded, schema, "--resume", "--order", other)
+    assert code == 1 and "another --order" in err
+    code, out, err = load(dataset_sharded, schema, "--resume", "--json", "--order", order)
     assert code == 0, err
     summary = json.loads(out)
     assert (summary["shards_skipped"], summary["shards_loaded"]) == (recorded, files - recorded)
@@ -83,15 +103,20 @@ def test_server_error_inside_a_shard_rolls_it_back_and_resume_continues(
     dataset_sharded: Path, schema: str, sql: Any, load: Any, manifest: Manifest
 ) -> None:
     m = manifest(dataset_sharded)
-    assert load(dataset_sharded, schema, "--jobs", "2")[0] == 0
+    assert load(dataset_sharded, schema, "--jobs", "2", "--order", "room")[0] == 0
     # Take one shard out again (its rows and its record), then make the server reject the
     # second half of its rows when it is loaded anew: a real error in the middle of a COPY.
     shard = "read_receipts/part-00003.parquet"
     rows = next(f["rows"] for f in m["files"] if f["path"] == shard)
-    ids = pq.read_table(dataset_sharded / shard, columns=["messageId"]).column(0)
-    low, high = pc.min_max(ids).values()
-    middle = int(pc.quantile(ids, 0.5)[0].as_py())
-    where = f'"messageId" BETWEEN {low.as_py()} AND {high.as_py()}'
+    # the shard's receipts, by key: every shard spans the whole window, so its message ids are
+    # spread over the whole id range
+    keys = pq.read_table(dataset_sharded / shard, columns=["messageId", "userId"])
+    middle = int(pc.quantile(keys.column("messageId"), 0.5)[0].as_py())
+    message, user = ("{" + ",".join(map(str, c.to_pylist())) + "}" for c in keys.columns)
+    where = (
+        f"""("messageId", "userId") IN """
+        f"""(SELECT * FROM unnest('{message}'::bigint[], '{user}'::bigint[]))"""
+    )
     assert sql(f"SELECT count(*) FROM {schema}.read_receipts WHERE {where}") == [(rows,)]
     sql(f"DELETE FROM {schema}.read_receipts WHERE {where}")
     sql(f"DELETE FROM {schema}.synthgen_shards WHERE path = $1", shard)
@@ -100,7 +125,7 @@ def test_server_error_inside_a_shard_rolls_it_back_and_resume_continues(
         f'CHECK ("messageId" < {middle}) NOT VALID'
     )
 
-    code, _, err = load(dataset_sharded, schema, "--resume")
+    code, _, err = load(dataset_sharded, schema, "--resume", "--order", "room")
     assert code == 1
     assert shard in err and "reject_late" in err and "rolled back" in err
     assert_whole_shards_only(sql, schema)
@@ -112,7 +137,7 @@ def test_server_error_inside_a_shard_rolls_it_back_and_resume_continues(
     assert status == "failed" and shard in stopped_at and "--resume" in stopped_at
 
     sql(f"ALTER TABLE {schema}.read_receipts DROP CONSTRAINT reject_late")
-    code, out, err = load(dataset_sharded, schema, "--resume", "--json")
+    code, out, err = load(dataset_sharded, schema, "--resume", "--json", "--order", "room")
     assert code == 0, err
     assert json.loads(out)["shards_loaded"] == 1
     assert_exact(sql, schema, m["counts"])
@@ -124,7 +149,7 @@ def test_server_error_inside_a_shard_rolls_it_back_and_resume_continues(
     # A row gone behind synthgen's back: the count check names the table and both counts.
     first = f"(SELECT min(ctid) FROM {schema}.read_receipts)"
     sql(f"DELETE FROM {schema}.read_receipts WHERE ctid = {first}")
-    code, _, err = load(dataset_sharded, schema, "--resume")
+    code, _, err = load(dataset_sharded, schema, "--resume", "--order", "room")
     assert code == 1
     assert f"row counts differ from the manifest: read_receipts {total - 1:,} != {total:,}" in err
 
