@@ -12,7 +12,9 @@ interleave in the heap only within a window of `jobs` units.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -176,11 +178,11 @@ def _own(pieces: list[pa.Table]) -> pa.Table:
 
 # A merge holds about two batches per shard: its batch shrinks with the shard count so that a
 # table's merge buffers stay near this many rows whatever the dataset's size.
-MERGE_BUDGET_ROWS = 1 << 17
+MERGE_BUDGET_ROWS = 1 << 16
 MIN_MERGE_BATCH = 1024
 # bytes per column read at a time; without it (and with pre-buffering) a reader holds its whole
-# row group, ~18 MB for a messages shard instead of ~4 MB
-READ_BUFFER = 1 << 17
+# row group, ~18 MB for a messages shard instead of a few MB
+READ_BUFFER = 1 << 16
 
 
 def merge_batch_rows(shards: int, batch_rows: int) -> int:
@@ -232,6 +234,16 @@ class _TableGate:
             self.changed.notify_all()
 
 
+def _use_jemalloc() -> None:
+    """Arrow's jemalloc pool for the merge, unless the user chose one: batches are allocated by
+    the merge threads and freed by the connections' threads, and the default mimalloc pool kept
+    ~80 MB more resident at dev (peak client RSS 465 vs 386 MB, same load time)."""
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        return
+    with contextlib.suppress(NotImplementedError):  # a pyarrow built without jemalloc
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+
+
 def _all_units(files: dict[str, list[FileEntry]], unit_rows: int) -> dict[str, list[Unit]]:
     return {table: table_units(table, entries, unit_rows) for table, entries in files.items()}
 
@@ -252,6 +264,7 @@ def load_units(
     queue of `pool.size` units; each connection takes the next unit of whichever table. The first
     error stops every thread and is raised once they have stopped.
     """
+    _use_jemalloc()
     work: queue.Queue[tuple[int, Unit, pa.Table]] = queue.Queue(maxsize=pool.size)
     stop = threading.Event()
     slots = threading.Semaphore(pool.size)
