@@ -34,6 +34,7 @@ from synthgen.errors import LoadError
 from synthgen.executors import default_workers
 from synthgen.manifest import FileEntry
 from synthgen.postgres import audit
+from synthgen.postgres.arrival import Unit, load_units, table_units
 from synthgen.postgres.audit import audit_schema_for
 from synthgen.postgres.connect import (
     Connection,
@@ -58,6 +59,7 @@ from synthgen.sample.mapping import Mapping, load_mapping
 from synthgen.schema import quote_ident
 
 SAVED = "synthgen_saved_objects"
+ORDERS = ("arrival", "room")
 Progress = Callable[[int, int], None]
 
 
@@ -72,6 +74,8 @@ class MappedLoadOptions:
     replace: bool = False
     batch_rows: int = DEFAULT_BATCH_ROWS
     guard: GuardSettings = field(default_factory=GuardSettings)
+    order: str = "arrival"  # each table in arrival order (as production's heap), or "room"
+    unit_rows: int = DEFAULT_BATCH_ROWS
 
 
 @dataclass
@@ -242,9 +246,26 @@ def _run(
 ) -> MappedLoadReport:
     steps: dict[str, float] = {}
     mode = _decide(control, dataset, opts, plan, audit_schema)
+    if opts.order not in ORDERS:
+        raise LoadError(f"--order: {opts.order!r} is not one of {', '.join(ORDERS)}")
     entries = _entries(dataset, plan)
     recorded = audit.recorded_shards(control, audit_schema) if mode == "resume" else {}
+    units = {
+        table: [
+            u
+            for u in table_units(table, [e for e, _ in listed], opts.unit_rows)
+            if u.path not in recorded
+        ]
+        for table, listed in entries.items()
+    }
     pending = [(e, off) for table in entries.values() for e, off in table if e.path not in recorded]
+    if opts.order == "arrival":  # every file of a table with units left is read by the merge
+        pending = [(e, off) for t, listed in entries.items() if units[t] for e, off in listed]
+    elif any("/arrival-" in path for path in recorded):
+        raise LoadError(
+            f"schema {plan.schema!r} holds a load made with --order arrival; resume it with "
+            "that --order, or pass --replace"
+        )
     start = time.perf_counter()
     verify_checksums(dataset, [e for e, _ in pending], opts.jobs)
     check_contract(dataset, [e for e, _ in pending])
@@ -291,7 +312,10 @@ def _run(
         )
         steps["prepare ids"] = round(time.perf_counter() - start, 3)
         start = time.perf_counter()
-        _load_shards(pool, dataset, opts, plan, ctx, pending, audit_schema, load_id, progress)
+        if opts.order == "arrival":
+            _load_units(pool, dataset, opts, plan, ctx, entries, units, audit_schema, load_id)
+        else:
+            _load_shards(pool, dataset, opts, plan, ctx, pending, audit_schema, load_id, progress)
         steps["load shards"] = round(time.perf_counter() - start, 3)
         counts = _check_counts(control, dataset, plan)
         steps |= _restore(pool, control, plan, saved)
@@ -315,7 +339,9 @@ def _run(
         audit_schema=audit_schema,
         dsn=mask_dsn(opts.dsn),
         counts=counts,
-        shards_loaded=len(pending),
+        shards_loaded=(
+            sum(len(u) for u in units.values()) if opts.order == "arrival" else len(pending)
+        ),
         shards_skipped=len(recorded),
         steps=steps,
         seconds=round(time.perf_counter() - started, 3),
@@ -365,6 +391,61 @@ def _load_shards(
                 progress(done[0], total)
 
     run_parallel(pool, ordered, load_one)
+
+
+def _load_units(
+    pool: Pool,
+    dataset: Dataset,
+    opts: MappedLoadOptions,
+    plan: LoadPlan,
+    ctx: tf.Context,
+    entries: dict[str, list[tuple[FileEntry, int]]],
+    units: dict[str, list[Unit]],
+    audit_schema: str,
+    load_id: int,
+) -> None:
+    """Each table in its arrival order (the loader's streaming merge of its shards), cut into
+    units of `unit_rows` rows, each transformed and committed with its audit record; generated
+    ids number rows in that order."""
+    by_source: dict[str, list[TablePlan]] = {}
+    for t in plan.tables:
+        by_source.setdefault(t.source, []).append(t)
+    record = audit.record_shard_sql(audit_schema)
+
+    def load_unit(conn: Connection, unit: Unit, rows: pa.Table) -> None:
+        begun = time.perf_counter()
+        try:
+            first = unit.index * opts.unit_rows
+            for table in by_source[unit.table]:
+                batches = (
+                    tf.transform(batch, table, ctx, first + offset, plan.id_formats)
+                    for batch, offset in _offsets(rows.to_batches(max_chunksize=opts.batch_rows))
+                )
+                reader = pa.RecordBatchReader.from_batches(tf.target_schema(table), batches)
+                with conn.cursor() as cur:
+                    cur.adbc_ingest(table.target, reader, mode="append", db_schema_name=plan.schema)
+            with conn.cursor() as cur:
+                cur.execute("SET LOCAL synchronous_commit = on")  # VACUUM sees flushed commits
+                params = (unit.path, unit.table, unit.index, unit.sha256, unit.rows)
+                cur.execute(record, (*params, rows.nbytes, load_id, time.perf_counter() - begun))
+            conn.commit()
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                conn.rollback()
+            if isinstance(exc, DatabaseError):
+                raise LoadError(f"{unit.path}: {error_text(exc, opts.dsn)}") from exc
+            raise
+
+    files = {table: [e for e, _ in listed] for table, listed in entries.items()}
+    wanted = {table: left for table, left in units.items() if left}
+    load_units(pool, dataset.root, files, wanted, opts.unit_rows, opts.batch_rows, load_unit)
+
+
+def _offsets(batches: list[pa.RecordBatch]) -> Iterator[tuple[pa.RecordBatch, int]]:
+    offset = 0
+    for batch in batches:
+        yield batch, offset
+        offset += batch.num_rows
 
 
 def _ingest(

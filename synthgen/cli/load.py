@@ -134,7 +134,7 @@ def load(
             raise click.UsageError("--unlogged and --allow-public do not apply with --mapping")
         _load_mapped(
             dataset_dir, resolve_dsn(dsn), schema, mapping_path, plan_only,
-            jobs or default_workers(), resume, replace, guard, quiet, as_json,
+            jobs or default_workers(), resume, replace, guard, quiet, as_json, order,
         )  # fmt: skip
         return
     opts = LoadOptions(
@@ -191,12 +191,13 @@ def _load_mapped(
     guard: GuardSettings,
     quiet: bool,
     as_json: bool,
+    order: str = "arrival",
 ) -> None:
     from synthgen.appschema.load import MappedLoadOptions, load_mapped
     from synthgen.appschema.load import plan_only as describe_plan
 
     opts = MappedLoadOptions(
-        dataset_dir, dsn, mapping_path, schema, jobs, resume, replace, guard=guard
+        dataset_dir, dsn, mapping_path, schema, jobs, resume, replace, guard=guard, order=order
     )
     if plan_only:
         for line in describe_plan(opts):

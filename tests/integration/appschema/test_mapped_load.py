@@ -89,6 +89,13 @@ def test_the_example_loads_with_exact_counts_and_intact_keys(
     assert tables == {"User", "Conversation", "ConversationMember", "Message", "Attachment",
                       "MessageRead", "MessageDelivery"}  # fmt: skip
     assert query(pg_dsn, f"SELECT status FROM synthgen_{schema}.synthgen_loads")[0][0] == "complete"
+    # rows land in arrival order, as production's heap (the default --order arrival)
+    correlation = query(
+        pg_dsn,
+        f"SELECT correlation FROM pg_stats WHERE schemaname = '{schema}' "
+        "AND tablename = 'Message' AND attname = 'createdAt'",
+    )
+    assert correlation[0][0] >= 0.99
     # ids: cuid-shaped, unique (primary keys held), in time order for messages
     ids = query(pg_dsn, f'SELECT id FROM {schema}."Message" ORDER BY "createdAt" LIMIT 2000')
     assert all(CUID.match(i) for (i,) in ids)
