@@ -18,8 +18,8 @@ from typing import Any
 import jsonschema
 
 from synthgen.errors import SpecError
+from synthgen.shipped import DEFAULT_SPEC_PATH
 
-DEFAULT_SPEC_PATH = Path(__file__).resolve().parent.parent / "specs" / "distribution-spec.json"
 MEDIA_KINDS = ("IMAGE", "VIDEO", "DOCUMENT", "AUDIO")
 MESSAGE_TYPES = ("TEXT", *MEDIA_KINDS)
 SHARE_TOLERANCE = 1e-6
@@ -177,7 +177,7 @@ def _schema() -> dict[str, Any]:
 
 
 def load_spec(path: Path | str | None = None) -> Spec:
-    """Read a spec file (default: specs/distribution-spec.json) and validate it."""
+    """Read a spec file (default: the shipped specs/distribution-spec.json) and validate it."""
     spec_path = Path(path) if path is not None else DEFAULT_SPEC_PATH
     try:
         text = spec_path.read_text()

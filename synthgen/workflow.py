@@ -30,6 +30,7 @@ from synthgen.report.gate_text import plan_change_lines
 from synthgen.report.run_html import write_run_report
 from synthgen.sample.mapping import load_mapping
 from synthgen.schema import quote_ident
+from synthgen.shipped import DEFAULT_SPEC_PATH
 from synthgen.spec import Spec
 from synthgen.verify.baseline import DEFAULT_EXPLAIN_RUNS, DEFAULT_RUNS, run_baseline
 from synthgen.verify.compare import compare_baselines
@@ -171,7 +172,7 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
             dataset,
             spec,
             opts.tolerance,
-            spec_path=opts.spec_path or "specs/distribution-spec.json",
+            spec_path=opts.spec_path or str(DEFAULT_SPEC_PATH),
         )
         write_json(report, files["fidelity_json"])
         write_html(report, files["fidelity_html"])

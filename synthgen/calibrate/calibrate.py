@@ -50,7 +50,7 @@ class Calibration:
 
 
 def load_base(path: Path | None) -> dict[str, Any]:
-    """The base spec's JSON (validated), default specs/distribution-spec.json."""
+    """The base spec's JSON (validated), default the shipped specs/distribution-spec.json."""
     base_path = Path(path) if path is not None else DEFAULT_SPEC_PATH
     try:
         raw: dict[str, Any] = json.loads(base_path.read_text())

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import click
 
 from synthgen.errors import SynthgenError
+from synthgen.shipped import DEFAULT_SPEC_PATH
 
 
 def run_cli(group: click.Group, args: list[str] | None = None) -> int:
@@ -98,7 +99,7 @@ class ScaleType(click.ParamType):
 
 
 def spec_option(
-    help_text: str = "Spec JSON (default specs/distribution-spec.json).",
+    help_text: str = f"Spec JSON [default: {DEFAULT_SPEC_PATH}].",
 ) -> Callable[[F], F]:
     """--spec PATH, passed to the command as `spec_path` (None: the default spec)."""
     return click.option("--spec", "spec_path", type=click.Path(path_type=Path), help=help_text)

@@ -16,6 +16,7 @@ from synthgen.sample.histograms import Thresholds
 from synthgen.sample.mapping import load_mapping
 from synthgen.sample.metrics import load_metrics
 from synthgen.sample.sampler import SampleOptions, SampleResult, sample_shape
+from synthgen.shipped import DEFAULT_SPEC_PATH
 
 
 @click.command("sample", cls=DomainCommand)
@@ -188,7 +189,7 @@ def _print_calibration(calibration: Calibration) -> None:
     "--base",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Spec to start from (its bands are kept) [default: specs/distribution-spec.json].",
+    help=f"Spec to start from (its bands are kept) [default: {DEFAULT_SPEC_PATH}].",
 )
 @click.option(
     "--out",

@@ -42,7 +42,7 @@ class ToleranceType(click.ParamType):
 
 @click.command(cls=DomainCommand)
 @click.argument("dataset_dir", type=click.Path(path_type=Path))
-@spec_option("Spec JSON to validate against (default specs/distribution-spec.json).")
+@spec_option(f"Spec JSON to validate against [default: {DEFAULT_SPEC_PATH}].")
 @click.option(
     "--tolerance",
     type=ToleranceType(),

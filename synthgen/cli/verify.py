@@ -25,9 +25,15 @@ from synthgen.verify.baseline import (
 )
 from synthgen.verify.compare import FLOOR_MS, Comparison, compare_baselines
 from synthgen.verify.findings import mode_findings
-from synthgen.verify.indexes import DEFAULT_APPLY, DEFAULT_ROLLBACK, IndexStep, run_script
+from synthgen.verify.indexes import (
+    DEFAULT_APPLY,
+    DEFAULT_ROLLBACK,
+    IndexStep,
+    read_script,
+    run_script,
+)
 from synthgen.verify.plans import compare_plan_docs
-from synthgen.verify.queries import load_queries
+from synthgen.verify.queries import DEFAULT_QUERIES, load_queries
 
 NO_GO_EXIT = 3
 
@@ -127,7 +133,7 @@ MODES = {"custom": ("custom",), "generic": ("generic",), "both": ("custom", "gen
     "--queries",
     "queries_dir",
     type=click.Path(path_type=Path),
-    help="Query directory (default specs/queries).",
+    help=f"Query directory [default: {DEFAULT_QUERIES}].",
 )
 @click.option("--dsn", help="libpq URI (default $SYNTHGEN_DSN, else the local cluster).")
 @click.option(
@@ -227,6 +233,23 @@ def baseline(
         click.echo(line)
     for line in mode_findings(doc, FLOOR_MS):
         click.echo(f"  finding: {line}")
+
+
+@verify.command("queries", cls=DomainCommand)
+@click.option(
+    "--queries",
+    "queries_dir",
+    type=click.Path(path_type=Path),
+    help=f"Query directory [default: {DEFAULT_QUERIES}].",
+)
+def list_queries(queries_dir: Path | None) -> None:
+    """List the hot-path queries a baseline runs: key, name, parameters and file.
+
+    Example: synthgen verify queries --queries my-queries/
+    """
+    for q in load_queries(queries_dir):
+        params = ", ".join(f"${p.position} {p.type} {p.kind}" for p in q.params)
+        click.echo(f"{q.key:<4} {q.name:<28} {params or 'no parameters'}  {q.path}")
 
 
 def print_comparison(result: Comparison) -> None:
@@ -387,7 +410,7 @@ _options: list[Callable[[Any], Any]] = [
     click.option(
         "--file",
         type=click.Path(path_type=Path),
-        help="Index script (default specs/indexes/phase-2*.sql).",
+        help=f"Index script [default: apply {DEFAULT_APPLY}, rollback {DEFAULT_ROLLBACK}].",
     ),
     click.option("--dsn", help="libpq URI (default $SYNTHGEN_DSN, else the local cluster)."),
     click.option("--schema", default=DEFAULT_SCHEMA, show_default=True, help="Target schema."),
@@ -401,6 +424,21 @@ def _with_options(fn: Any) -> Any:
     for option in reversed(_options):
         fn = option(fn)
     return fn
+
+
+@indexes.command("show", cls=DomainCommand)
+@click.option("--rollback", is_flag=True, help="Show the rollback script instead.")
+@click.option("--file", type=click.Path(path_type=Path), help="Index script to show.")
+def show(rollback: bool, file: Path | None) -> None:
+    """Print the statements an index script runs (and its file), touching no database.
+
+    Example: synthgen indexes show --rollback
+    """
+    path = file or (DEFAULT_ROLLBACK if rollback else DEFAULT_APPLY)
+    steps = read_script(path)
+    click.echo(f"-- {path}: {len(steps)} statements")
+    for step in steps:
+        click.echo(f"{step.sql.strip()};")
 
 
 @indexes.command("apply", cls=DomainCommand)

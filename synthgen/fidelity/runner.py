@@ -17,6 +17,7 @@ from synthgen.fidelity.context import CheckContext
 from synthgen.fidelity.dataset import Dataset, connect, open_dataset
 from synthgen.fidelity.expected import band_counts
 from synthgen.fidelity.model import NOISE_Z, CheckResult, Decision, check_status, decide
+from synthgen.shipped import DEFAULT_SPEC_PATH
 from synthgen.spec import Spec
 
 REPORT_FORMAT = 1
@@ -83,7 +84,7 @@ def validate_dataset(
     root: Path | str,
     spec: Spec,
     tolerance: float,
-    spec_path: str = "specs/distribution-spec.json",
+    spec_path: str = str(DEFAULT_SPEC_PATH),
     threads: int | None = None,
     memory_limit: str | None = None,
     temp_dir: Path | None = None,

@@ -18,10 +18,11 @@ from typing import Any
 from synthgen.errors import VerifyError
 from synthgen.postgres.connect import Connection, connect, error_text, execute, fetch_all
 from synthgen.schema import quote_ident
+from synthgen.shipped import DEFAULT_INDEX_SCRIPT, DEFAULT_ROLLBACK_SCRIPT
 from synthgen.verify.queries import split_statements
 
-DEFAULT_APPLY = Path(__file__).resolve().parent.parent.parent / "specs" / "indexes" / "phase-2.sql"
-DEFAULT_ROLLBACK = DEFAULT_APPLY.with_name("phase-2-rollback.sql")
+DEFAULT_APPLY = DEFAULT_INDEX_SCRIPT
+DEFAULT_ROLLBACK = DEFAULT_ROLLBACK_SCRIPT
 _INDEX_NAME = re.compile(
     r'\bINDEX\s+(?:CONCURRENTLY\s+)?(?:IF\s+(?:NOT\s+)?EXISTS\s+)?"?([A-Za-z_][\w$]*)"?', re.I
 )

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from synthgen.errors import VerifyError
+from synthgen.shipped import DEFAULT_QUERIES_DIR
 
-DEFAULT_QUERIES = Path(__file__).resolve().parent.parent.parent / "specs" / "queries"
+DEFAULT_QUERIES = DEFAULT_QUERIES_DIR
 PARAM_KINDS = ("conversation", "conversation_cursor", "user", "member_user", "member_conversation")
 PARAM_TYPES = ("bigint", "timestamptz", "text", "uuid", "timestamp")
 _PARAM = re.compile(r"^--\s*param\s+\$(\d+)\s+(\w+)\s+(\w+)\s*:?(.*)$")

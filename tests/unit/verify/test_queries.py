@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from synthgen.errors import VerifyError
+from synthgen.spec import DEFAULT_SPEC_PATH
 from synthgen.verify.indexes import DEFAULT_APPLY, DEFAULT_ROLLBACK, read_script
-from synthgen.verify.queries import load_queries, parse_query, split_statements
+from synthgen.verify.queries import DEFAULT_QUERIES, load_queries, parse_query, split_statements
 
 
 def test_default_queries() -> None:
@@ -59,3 +60,13 @@ def test_index_scripts() -> None:
 def test_split_statements_ignores_semicolons_in_quotes_and_comments() -> None:
     parts = split_statements("-- a; comment\nSELECT ';' AS x;\n-- b\nSELECT 2")
     assert parts == [("a; comment", "SELECT ';' AS x"), ("b", "SELECT 2")]
+
+
+def test_default_files_come_from_the_one_specs_folder() -> None:
+    # synthgen/data is a symbolic link to the top-level specs/: one copy, shipped as package data
+    specs = Path(__file__).resolve().parents[3] / "specs"
+    assert specs / "indexes" / "phase-2.sql" == DEFAULT_APPLY
+    assert specs / "indexes" / "phase-2-rollback.sql" == DEFAULT_ROLLBACK
+    assert specs / "queries" == DEFAULT_QUERIES
+    assert specs / "distribution-spec.json" == DEFAULT_SPEC_PATH
+    assert (Path(__file__).resolve().parents[3] / "synthgen" / "data").is_symlink()
