@@ -3,10 +3,16 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# Debian packages the tests need (installed by scripts/system-packages.sh when missing)
-SYSTEM_PACKAGES := pgbouncer
+# Debian packages the tests need (installed by scripts/system-packages.sh when missing):
+# postgresql-15 is the system server the suite runs on first (the embedded 18 comes from pip)
+SYSTEM_PACKAGES := postgresql-15 pgbouncer
 
-.PHONY: demo test lint format bench e2e clean system-packages
+.PHONY: demo test lint format bench e2e clean system-packages server-account
+
+# As root, the `postgres` account that runs local clusters. The demo needs nothing else: with no
+# PostgreSQL on the machine it runs the embedded one (a Python dependency).
+server-account:
+	scripts/server-account.sh
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +20,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+demo: $(STAMP) server-account
 	$(BIN)/python -m synthgen.demo
 
 lint: $(STAMP)
@@ -29,11 +35,15 @@ format: $(STAMP)
 
 system-packages:
 	scripts/system-packages.sh $(SYSTEM_PACKAGES)
+	scripts/server-account.sh
 
+# The whole suite on the system's PostgreSQL 15, then the PostgreSQL tests again on the
+# embedded PostgreSQL 18 (plans, catalogs and settings differ between versions).
 test: lint system-packages
-	$(BIN)/pytest -q
+	SYNTHGEN_TEST_PG=system $(BIN)/pytest -q
+	SYNTHGEN_TEST_PG=embedded $(BIN)/pytest -q -m postgres
 
-e2e: $(STAMP)
+e2e: $(STAMP) system-packages
 	SYNTHGEN_REQUIRE_POSTGRES=1 $(BIN)/pytest -q tests/integration/sample/test_privacy_e2e.py
 
 bench: $(STAMP)

@@ -17,6 +17,9 @@ import pytest
 # with synthgen.postgres.ensure_cluster. `pg_cluster_dir_factory` hands out fresh directories
 # for tests that manage clusters themselves. Without server binaries such tests are skipped,
 # or fail when SYNTHGEN_REQUIRE_POSTGRES=1. Tests using either fixture get the `postgres` mark.
+# SYNTHGEN_TEST_PG=system|embedded picks the server every cluster of the session runs from (the
+# system's PostgreSQL 15 or the embedded 18); unset, synthgen's own rule decides. `make test`
+# runs the suite on the system's server, then the postgres-marked tests on the embedded one.
 
 _PG_FIXTURES = {"pg_dsn", "pg_cluster_dir_factory"}
 REQUIRE_ENV = "SYNTHGEN_REQUIRE_POSTGRES"
@@ -24,6 +27,26 @@ REQUIRE_ENV = "SYNTHGEN_REQUIRE_POSTGRES"
 
 def _required() -> bool:
     return os.environ.get(REQUIRE_ENV) == "1"
+
+
+TEST_SERVER_ENV = "SYNTHGEN_TEST_PG"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    chosen = os.environ.get(TEST_SERVER_ENV, "").strip()
+    if chosen:
+        # every cluster (fixtures, tests, `synthgen` subprocesses) follows the product's setting
+        os.environ["SYNTHGEN_PG_SERVER"] = chosen
+
+
+def pytest_report_header() -> str:
+    from synthgen.errors import ClusterError
+    from synthgen.postgres.server import find_server_binaries
+
+    try:
+        return f"local PostgreSQL clusters: {find_server_binaries().describe()}"
+    except ClusterError as exc:
+        return f"local PostgreSQL clusters: none ({exc})"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

