@@ -69,7 +69,8 @@ def test_warm_up_state_and_physical_order(loaded: Loaded) -> None:
         assert where == "public"  # never in the measured schema: it stays droppable
         state = table_state(conn, schema)
         assert state["messages"]["pages"] > 0
-        assert state["messages"]["all_visible"] == 1.0  # the load ended with VACUUM (FREEZE)
+        # the load ended with VACUUM (FREEZE): every page on PostgreSQL 15, >= 99 % on 18
+        assert state["messages"]["all_visible"] >= 0.99
         assert state["messages"]["last_vacuum"] is not None
         physical = physical_order(conn, schema)
         assert set(physical["correlation"]) == {
