@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+# Exit codes, the one place they are written: pipelines read them.
+EXIT_OK = 0  # success, or GO
+EXIT_FAILED = 1  # bad input or a failed step (one line naming the culprit)
+EXIT_USAGE = 2  # click's usage errors
+EXIT_NO_GO = 3  # a gate said NO-GO
+EXIT_INTERRUPTED = 130  # Ctrl-C
+
 
 class SynthgenError(Exception):
     """Base class: the CLI turns any of these into a one-line message and exit code 1."""

@@ -29,7 +29,6 @@ PG_TYPES = {
 # ids, timestamps and sizes, which are sorted or close to it, "plain" for free text. Dictionary
 # encoding of a nearly unique column is the slowest choice of all: the writer builds a hash table
 # of every value, then gives up. Free text gets no min/max statistics: no reader prunes on it.
-ENCODINGS = ("dictionary", "delta", "plain")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from synthgen.appschema.load import MappedLoadOptions, load_mapped
 from synthgen.appschema.migrate import run_migrations
 from synthgen.appschema.params import mapped_parameters
 from synthgen.build import BuildOptions, build_dataset, describe_differences
-from synthgen.errors import SynthgenError
+from synthgen.errors import EXIT_NO_GO, SynthgenError
 from synthgen.fidelity import validate_dataset
 from synthgen.fidelity.html import write_html
 from synthgen.fidelity.report import REPORT_NAME, write_json
@@ -54,7 +54,7 @@ STATE_NAME = "run-state.json"
 class GateFailed(SynthgenError):
     """A gate said NO-GO: exit code 3, like `validate` and `verify compare`."""
 
-    exit_code = 3
+    exit_code = EXIT_NO_GO
 
 
 @dataclass(frozen=True)

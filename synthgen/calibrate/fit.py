@@ -207,18 +207,6 @@ def fit_truncated_geometric(data: Binned, low: int, high: int) -> Fit:
     return _fit1(sub, lambda p: discrete_masses(sub, (1.0 - p) ** steps, low), 1e-4, 0.9999)
 
 
-def fit_continuous_power_law(data: Binned, low: float) -> Fit:
-    """alpha of a Pareto tail p(x) ~ x**-alpha for x >= low."""
-    sub = data.within(low, math.inf)
-
-    def masses(alpha: float) -> NDArray[np.float64]:
-        return continuous_masses(
-            sub, lambda x: 1.0 - (np.maximum(x, low) / low) ** (1.0 - alpha), low, math.inf
-        )
-
-    return _fit1(sub, masses, 1.05, 6.0)
-
-
 def fit_truncated_exponential(data: Binned, low: float, high: float) -> Fit:
     """scale s of an exponential truncated to [low, high) (its mean above `low` is about s)."""
     sub = data.within(low, high)

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import click
 
-from synthgen.errors import SynthgenError
+from synthgen.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, SynthgenError
 from synthgen.shipped import DEFAULT_SPEC_PATH
 
 
@@ -27,7 +27,7 @@ def run_cli(group: click.Group, args: list[str] | None = None) -> int:
         return int(exc.exit_code)
     except click.Abort:
         click.echo("Aborted.", err=True)
-        return 130
+        return EXIT_INTERRUPTED
     except click.ClickException as exc:
         exc.show()
         return int(exc.exit_code)
@@ -38,15 +38,15 @@ def run_cli(group: click.Group, args: list[str] | None = None) -> int:
         return exc.exit_code
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
-        return 130
+        return EXIT_INTERRUPTED
     except Exception as exc:  # an unexpected bug: still one line unless --debug
         if debug:
             raise
         click.echo(
             f"error: {type(exc).__name__}: {exc} (run with --debug for the traceback)", err=True
         )
-        return 1
-    return code if isinstance(code, int) else 0
+        return EXIT_FAILED
+    return code if isinstance(code, int) else EXIT_OK
 
 
 class DomainCommand(click.Command):

@@ -10,6 +10,7 @@ import click
 from synthgen.cli.common import DomainCommand, emit_json
 from synthgen.cli.guarding import guard_options, guarded_dsn
 from synthgen.cli.load import _dsn_option, _public_option, _schema_option
+from synthgen.errors import EXIT_NO_GO
 from synthgen.postgres.guard import GuardSettings
 
 _MIX_HELP = "Script weights, e.g. Q1=40,Q2=10,Q3=20,Q4=15,Q5=10,W1=5 (W2 marks read)."
@@ -183,4 +184,4 @@ def compare(
             click.echo(f"write overhead {key}: p95 {over['p95_change']:+.1%}")
         click.echo(f"decision: {result['decision']} ({'; '.join(result['reasons'])})")
     if result["decision"] != "GO":
-        click.get_current_context().exit(3)
+        click.get_current_context().exit(EXIT_NO_GO)

@@ -18,6 +18,7 @@ from synthgen.cli.common import (
 from synthgen.cli.guarding import guard_options
 from synthgen.cli.plan import disk_shortfall, min_free_option
 from synthgen.cli.validate import ToleranceType
+from synthgen.errors import EXIT_NO_GO
 from synthgen.executors import default_workers
 from synthgen.postgres.connect import DEFAULT_SCHEMA, resolve_dsn
 from synthgen.postgres.guard import GuardSettings, check_dsn, check_environment
@@ -26,8 +27,6 @@ from synthgen.preview.disk import bytes_under
 from synthgen.spec import load_spec
 from synthgen.verify.baseline import DEFAULT_RUNS
 from synthgen.workflow import STATE_NAME, RunOptions, run_workflow
-
-NO_GO_EXIT = 3
 
 
 def finished_stages(out: Path) -> set[str]:
@@ -215,4 +214,4 @@ def run(
         click.echo(f"report: {summary['artifacts']['report']}")
     # --force only lets the run go on (past a fidelity NO-GO or a full disk); verdicts count.
     if summary["index_gate"] != "GO" or summary["fidelity"] != "GO":
-        raise click.exceptions.Exit(NO_GO_EXIT)
+        raise click.exceptions.Exit(EXIT_NO_GO)

@@ -13,7 +13,7 @@ import click
 
 from synthgen.cli.common import DomainCommand, emit_json
 from synthgen.cli.guarding import guard_options, guarded_dsn
-from synthgen.errors import VerifyError
+from synthgen.errors import EXIT_NO_GO, VerifyError
 from synthgen.postgres.connect import DEFAULT_SCHEMA, connect, validate_schema_name
 from synthgen.postgres.guard import GuardSettings
 from synthgen.report.gate_text import baseline_lines, comparison_lines, plan_change_lines
@@ -34,8 +34,6 @@ from synthgen.verify.indexes import (
 )
 from synthgen.verify.plans import compare_plan_docs
 from synthgen.verify.queries import DEFAULT_QUERIES, load_queries
-
-NO_GO_EXIT = 3
 
 
 def _stderr(message: str) -> None:
@@ -318,7 +316,7 @@ def compare(
     if json_path:
         write_json(json_path, result.to_dict())
     if not result.go:
-        raise click.exceptions.Exit(NO_GO_EXIT)
+        raise click.exceptions.Exit(EXIT_NO_GO)
 
 
 @verify.command("plans", cls=DomainCommand)
@@ -342,7 +340,7 @@ def plans(a: Path, b: Path, json_path: Path | None) -> None:
     if json_path:
         write_json(json_path, {"compared": compared, "changes": [asdict(c) for c in changes]})
     if changes:
-        raise click.exceptions.Exit(NO_GO_EXIT)
+        raise click.exceptions.Exit(EXIT_NO_GO)
 
 
 @click.group()

@@ -23,7 +23,6 @@ from synthgen.errors import SynthgenError
 
 NOISE_Z = 4.0
 TOLERANCES = {"strict": 0.05, "normal": 0.15, "relaxed": 0.30}
-DEFAULT_TOLERANCE = "normal"
 
 
 class Status(StrEnum):

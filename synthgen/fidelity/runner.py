@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 
 from synthgen import __version__
-from synthgen.errors import DatasetError, SpecError
+from synthgen.errors import EXIT_NO_GO, EXIT_OK, DatasetError, SpecError
 from synthgen.fidelity.brief import BriefRow, brief_rows
 from synthgen.fidelity.checks import CHECKS, DISTRIBUTION
 from synthgen.fidelity.context import CheckContext
@@ -40,7 +40,7 @@ class FidelityReport:
     @property
     def exit_code(self) -> int:
         """0 on GO, 3 on NO-GO."""
-        return 0 if self.decision.go else 3
+        return EXIT_OK if self.decision.go else EXIT_NO_GO
 
     def to_dict(self) -> dict[str, Any]:
         """The full report as JSON-ready data."""

@@ -139,13 +139,3 @@ def execute(conn: Connection, sql: str, params: Sequence[Any] = ()) -> None:
     """Run one statement that returns no rows."""
     with conn.cursor() as cur:
         cur.execute(sql, tuple(params) if params else None)
-
-
-def server_identity(conn: Connection) -> dict[str, Any]:
-    """Who we are on the server: database, user, version, client address."""
-    row = fetch_all(
-        conn,
-        "SELECT current_database(), current_user, current_setting('server_version'), "
-        "inet_client_addr()::text",
-    )[0]
-    return {"database": row[0], "user": row[1], "server_version": row[2], "client_addr": row[3]}

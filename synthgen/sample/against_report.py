@@ -7,9 +7,8 @@ from pathlib import Path
 
 import click
 
+from synthgen.errors import EXIT_NO_GO, EXIT_OK
 from synthgen.sample.against import AgainstReport, compare_against
-
-EXIT_GO, EXIT_NO_GO = 0, 3
 
 
 def render_against(report: AgainstReport) -> str:
@@ -47,4 +46,4 @@ def run_against(
         click.echo(render_against(report))
         click.echo()
     click.echo(render_verdict(report))
-    return EXIT_GO if report.go else EXIT_NO_GO
+    return EXIT_OK if report.go else EXIT_NO_GO

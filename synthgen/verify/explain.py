@@ -152,8 +152,3 @@ def _estimate_error(node: dict[str, Any], under_limit: bool) -> str | None:
     where = node.get("Relation Name") or node.get("Index Name") or ""
     label = f"{node['Node Type']}{' on ' + where if where else ''}"
     return f"{label}: estimated {planned:.0f} rows, actual {actual:.0f} ({high / low:.0f}x)"
-
-
-def node_total_ms(node: dict[str, Any]) -> float:
-    """A node's total time over all its loops (EXPLAIN shows the per-loop average)."""
-    return float(node.get("Actual Total Time", 0.0)) * _loops(node)

@@ -1,6 +1,6 @@
 """Check 1: band totals, the DIRECT / small / large mix, and the group-size shapes.
 
-The class counts are exact: the spec's resolution order makes the mix exact, the gate splits the
+The class counts are exact: the engine's resolution order makes the mix exact, the gate splits the
 band's conversations by the spec's shares with its own largest-remainder rule (expected.py), so
 a class one room off fails.
 """

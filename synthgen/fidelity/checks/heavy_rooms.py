@@ -3,7 +3,7 @@
 Heavy rooms are the largest rooms available: large groups; small groups only once every large
 group is heavy; DIRECT conversations only once every group is.
 
-The share is derived, as the spec's resolution order says: band totals are exact and regular
+The share is derived, as the engine's resolution order says: band totals are exact and regular
 rooms keep their power law, so heavy rooms hold what is left. Expected share = 1 - (regular rooms
 x mean of the truncated power law) / messages; its noise comes from the exact distribution of a
 sum of that many power-law draws.
