@@ -134,3 +134,18 @@ def test_unknown_band_lists_known_ones() -> None:
         SpecError, match=r"--band: unknown band 'huge' \(the spec defines: dev, perf, staging\)"
     ):
         load_spec().band("huge")
+
+
+def test_critical_names_are_the_gates_checks() -> None:
+    """The schema's list of checks a spec may call critical is the gate's registry, so a typo
+    in fidelity.critical fails when the spec is read (generate), not only in validate."""
+    import synthgen.spec as spec_module
+    from synthgen.fidelity import CHECKS
+
+    schema = json.loads((Path(spec_module.__file__).parent / "spec_schema.json").read_text())
+    listed = schema["properties"]["fidelity"]["properties"]["critical"]["items"]["enum"]
+    assert listed == [c.name for c in CHECKS]
+    raw = json.loads(DEFAULT_SPEC_PATH.read_text())
+    raw["fidelity"]["critical"] = ["media", "temporel"]
+    with pytest.raises(SpecError, match=r"fidelity\.critical\.1: 'temporel' is not one of"):
+        parse_spec(raw)
