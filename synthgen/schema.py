@@ -198,6 +198,11 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def qualified(schema: str, name: str) -> str:
+    """A schema-qualified, quoted name: "schema"."name"."""
+    return f"{quote_ident(schema)}.{quote_ident(name)}"
+
+
 def create_table_sql(table: Table, schema: str, unlogged: bool = False) -> str:
     """CREATE TABLE without keys or indexes: the loader adds them after the bulk load."""
     cols = ",\n  ".join(

@@ -195,11 +195,16 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
         last = run_migrations(opts.dsn, opts.schema, opts.migrations)
         return {"summary": f"schema {opts.schema} migrated ({last or 'ok'})"}
 
-    def load_mapped_stage() -> dict[str, Any]:
-        assert opts.mapping_path is not None
+    def load_started_before() -> bool:
+        """Whether an earlier attempt began the load (then this one resumes it); records that
+        this one has begun."""
         resume = "load" in state.get("started", [])
         state.setdefault("started", []).append("load")
         _write_json(state_path, state)
+        return resume
+
+    def load_mapped_stage(resume: bool) -> dict[str, Any]:
+        assert opts.mapping_path is not None
         report = load_mapped(
             MappedLoadOptions(
                 dataset,
@@ -216,11 +221,9 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
         return {"summary": f"{rows:,} rows into {opts.schema}'s own tables", "steps": report.steps}
 
     def load() -> dict[str, Any]:
+        resume = load_started_before()
         if opts.mapping_path is not None:
-            return load_mapped_stage()
-        resume = "load" in state.get("started", [])
-        state.setdefault("started", []).append("load")
-        _write_json(state_path, state)
+            return load_mapped_stage(resume)
         report = load_dataset(
             LoadOptions(
                 dataset,

@@ -19,9 +19,10 @@ import contextlib
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -56,6 +57,7 @@ from synthgen.postgres.shards import (
     verify_checksums,
 )
 from synthgen.sample.mapping import Mapping, load_mapping
+from synthgen.schema import qualified as _q
 from synthgen.schema import quote_ident
 
 SAVED = "synthgen_saved_objects"
@@ -135,10 +137,6 @@ def load_mapped(opts: MappedLoadOptions, progress: Progress | None = None) -> Ma
 
 def _targets(plan: LoadPlan) -> list[str]:
     return [t.target for t in plan.tables]
-
-
-def _q(schema: str, table: str) -> str:
-    return f"{quote_ident(schema)}.{quote_ident(table)}"
 
 
 def _decide(
@@ -360,9 +358,8 @@ def _load_shards(
     load_id: int,
     progress: Progress | None,
 ) -> None:
-    by_source: dict[str, list[TablePlan]] = {}
-    for t in plan.tables:
-        by_source.setdefault(t.source, []).append(t)
+    """--order room: shard after shard, each committed with its audit record."""
+    by_source = _by_source(plan)
     total = sum(e.rows for e, _ in pending)
     done = [0]
     lock = threading.Lock()
@@ -372,19 +369,14 @@ def _load_shards(
     def load_one(conn: Connection, item: tuple[FileEntry, int]) -> None:
         entry, offset = item
         begun = time.perf_counter()
-        try:
+        with _unit_transaction(conn, entry.path, opts.dsn) as cur:
+            source = pq.ParquetFile(dataset.root / entry.path)
             for table in by_source[entry.table]:
-                _ingest(conn, dataset.root / entry.path, table, plan, ctx, offset, opts.batch_rows)
-            with conn.cursor() as cur:
-                params = (entry.path, entry.table, entry.shard, entry.sha256, entry.rows)
-                cur.execute(record, (*params, entry.bytes, load_id, time.perf_counter() - begun))
-            conn.commit()
-        except BaseException as exc:
-            with contextlib.suppress(Exception):
-                conn.rollback()
-            if isinstance(exc, DatabaseError):
-                raise LoadError(f"{entry.path}: {error_text(exc, opts.dsn)}") from exc
-            raise
+                columns = tf.source_columns(table)
+                batches = source.iter_batches(batch_size=opts.batch_rows, columns=columns)
+                _ingest(cur, batches, table, plan, ctx, offset)
+            params = (entry.path, entry.table, entry.shard, entry.sha256, entry.rows)
+            cur.execute(record, (*params, entry.bytes, load_id, time.perf_counter() - begun))
         with lock:
             done[0] += entry.rows
             if progress is not None:
@@ -407,69 +399,67 @@ def _load_units(
     """Each table in its arrival order (the loader's streaming merge of its shards), cut into
     units of `unit_rows` rows, each transformed and committed with its audit record; generated
     ids number rows in that order."""
-    by_source: dict[str, list[TablePlan]] = {}
-    for t in plan.tables:
-        by_source.setdefault(t.source, []).append(t)
+    by_source = _by_source(plan)
     record = audit.record_shard_sql(audit_schema)
 
     def load_unit(conn: Connection, unit: Unit, rows: pa.Table) -> None:
         begun = time.perf_counter()
-        try:
-            first = unit.index * opts.unit_rows
+        with _unit_transaction(conn, unit.path, opts.dsn) as cur:
             for table in by_source[unit.table]:
-                batches = (
-                    tf.transform(batch, table, ctx, first + offset, plan.id_formats)
-                    for batch, offset in _offsets(rows.to_batches(max_chunksize=opts.batch_rows))
-                )
-                reader = pa.RecordBatchReader.from_batches(tf.target_schema(table), batches)
-                with conn.cursor() as cur:
-                    cur.adbc_ingest(table.target, reader, mode="append", db_schema_name=plan.schema)
-            with conn.cursor() as cur:
-                cur.execute("SET LOCAL synchronous_commit = on")  # VACUUM sees flushed commits
-                params = (unit.path, unit.table, unit.index, unit.sha256, unit.rows)
-                cur.execute(record, (*params, rows.nbytes, load_id, time.perf_counter() - begun))
-            conn.commit()
-        except BaseException as exc:
-            with contextlib.suppress(Exception):
-                conn.rollback()
-            if isinstance(exc, DatabaseError):
-                raise LoadError(f"{unit.path}: {error_text(exc, opts.dsn)}") from exc
-            raise
+                batches = rows.to_batches(max_chunksize=opts.batch_rows)
+                _ingest(cur, batches, table, plan, ctx, unit.index * opts.unit_rows)
+            cur.execute("SET LOCAL synchronous_commit = on")  # VACUUM sees flushed commits
+            params = (unit.path, unit.table, unit.index, unit.sha256, unit.rows)
+            cur.execute(record, (*params, rows.nbytes, load_id, time.perf_counter() - begun))
 
     files = {table: [e for e, _ in listed] for table, listed in entries.items()}
     wanted = {table: left for table, left in units.items() if left}
     load_units(pool, dataset.root, files, wanted, opts.unit_rows, opts.batch_rows, load_unit)
 
 
-def _offsets(batches: list[pa.RecordBatch]) -> Iterator[tuple[pa.RecordBatch, int]]:
-    offset = 0
-    for batch in batches:
-        yield batch, offset
-        offset += batch.num_rows
+def _by_source(plan: LoadPlan) -> dict[str, list[TablePlan]]:
+    """The target tables each contract table feeds (receipts feed reads and deliveries)."""
+    out: dict[str, list[TablePlan]] = {}
+    for t in plan.tables:
+        out.setdefault(t.source, []).append(t)
+    return out
+
+
+@contextlib.contextmanager
+def _unit_transaction(conn: Connection, path: str, dsn: str) -> Iterator[Any]:
+    """A cursor whose work (a unit's or shard's rows and its audit record) commits as one
+    transaction, or rolls back; a server error becomes a LoadError naming the unit."""
+    try:
+        with conn.cursor() as cur:
+            yield cur
+        conn.commit()
+    except BaseException as exc:
+        with contextlib.suppress(Exception):
+            conn.rollback()
+        if isinstance(exc, DatabaseError):
+            raise LoadError(f"{path}: {error_text(exc, dsn)}") from exc
+        raise
 
 
 def _ingest(
-    conn: Connection,
-    path: Path,
+    cur: Any,
+    batches: Iterable[pa.RecordBatch],
     table: TablePlan,
     plan: LoadPlan,
     ctx: tf.Context,
-    offset: int,
-    batch_rows: int,
+    first_row: int,
 ) -> None:
-    columns = tf.source_columns(table)
-    schema = tf.target_schema(table)
-    first = [offset]
+    """Stream contract batches, transformed for `table`, into it (binary COPY); rows are
+    numbered from `first_row` for generated ids."""
 
-    def batches() -> Iterator[pa.RecordBatch]:
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=columns):
-            out = tf.transform(batch, table, ctx, first[0], plan.id_formats)
-            first[0] += batch.num_rows
-            yield out
+    def transformed() -> Iterator[pa.RecordBatch]:
+        row = first_row
+        for batch in batches:
+            yield tf.transform(batch, table, ctx, row, plan.id_formats)
+            row += batch.num_rows
 
-    reader = pa.RecordBatchReader.from_batches(schema, batches())
-    with conn.cursor() as cur:
-        cur.adbc_ingest(table.target, reader, mode="append", db_schema_name=plan.schema)
+    reader = pa.RecordBatchReader.from_batches(tf.target_schema(table), transformed())
+    cur.adbc_ingest(table.target, reader, mode="append", db_schema_name=plan.schema)
 
 
 def _check_counts(control: Connection, dataset: Dataset, plan: LoadPlan) -> dict[str, int]:

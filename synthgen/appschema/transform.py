@@ -126,8 +126,6 @@ def source_columns(table: TablePlan) -> list[str]:
     wanted = {TIME_COLUMN[table.source]}
     if table.source in ("users", "conversations", "messages", "attachments"):
         wanted.add("id")
-    if table.source == "conversations":
-        wanted.add("id")
     for c in table.columns:
         if c.source:
             wanted.add(c.source)
@@ -156,10 +154,8 @@ def _column(
         cached = ctx.lookup(c.id_table, ids, uuid_binary)
         if cached is not None:
             return cached
-        same_row = c.id_table == table.source
+        # a table's own ids without a clock take the row's own time (_ms_of's fallback)
         ms = _ms_of(ctx, c.id_table, ids, own_us) if c.id_format in TIME_ORDERED else None
-        if ms is not None and same_row and c.id_table not in ctx.clocks:
-            ms = own_us // US_PER_MS
         return format_ids(ids, c.id_table, c.id_format, ms, uuid_binary)
     if c.action == "generated id":
         assert c.id_table and c.id_format

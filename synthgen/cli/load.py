@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -49,6 +49,18 @@ def _progress(quiet: bool) -> tuple[Any, Callable[[int, int], None] | None]:
         bar.update(task_id, completed=done, total=total)
 
     return bar, update
+
+
+T = TypeVar("T")
+
+
+def _with_progress(work: Callable[[Callable[[int, int], None] | None], T], quiet: bool) -> T:
+    """Run a load with the rows progress bar on stderr (none when quiet)."""
+    bar, update = _progress(quiet)
+    if bar is None:
+        return work(None)
+    with bar:
+        return work(update)
 
 
 @click.command(cls=DomainCommand)
@@ -149,12 +161,7 @@ def load(
         guard=guard,
         order=order,
     )
-    bar, update = _progress(quiet or as_json)
-    if bar is not None:
-        with bar:
-            report = load_dataset(opts, update)
-    else:
-        report = load_dataset(opts)
+    report = _with_progress(lambda update: load_dataset(opts, update), quiet or as_json)
     if as_json:
         emit_json(report.to_dict())
         return
@@ -203,12 +210,7 @@ def _load_mapped(
         for line in describe_plan(opts):
             click.echo(line)
         return
-    bar, update = _progress(quiet or as_json)
-    if bar is not None:
-        with bar:
-            report = load_mapped(opts, update)
-    else:
-        report = load_mapped(opts)
+    report = _with_progress(lambda update: load_mapped(opts, update), quiet or as_json)
     if as_json:
         emit_json(report.__dict__)
         return

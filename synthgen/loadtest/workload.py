@@ -26,6 +26,7 @@ from synthgen.errors import LoadTestError
 from synthgen.loadtest.names import CONTRACT, Names
 from synthgen.postgres.connect import Connection, execute, fetch_all, fetch_value
 from synthgen.postgres.dsn import mask_dsn
+from synthgen.schema import qualified as _q
 from synthgen.schema import quote_ident
 from synthgen.verify.queries import Query, load_queries
 
@@ -75,10 +76,6 @@ def parse_mix(text: str) -> dict[str, int]:
     if sum(mix.values()) <= 0:
         raise LoadTestError(f"--mix {text!r}: no script has a positive weight")
     return mix
-
-
-def _q(schema: str, table: str) -> str:
-    return f"{quote_ident(schema)}.{quote_ident(table)}"
 
 
 def build_draw_tables(conn: Connection, schema: str, names: Names = CONTRACT) -> dict[str, int]:
@@ -138,7 +135,8 @@ def build_draw_tables(conn: Connection, schema: str, names: Names = CONTRACT) ->
         f"MINVALUE {MESSAGE_ID_BASE}",
     )
     execute(
-        conn, f"CREATE UNLOGGED TABLE IF NOT EXISTS {_q(schema, DRAWS)} (script text, id bigint)"
+        conn,
+        f"CREATE UNLOGGED TABLE IF NOT EXISTS {_q(schema, DRAWS)} (script text, id bigint)",
     )
     for table in (ROOMS, MEMBERS, USERS):
         execute(conn, f"ANALYZE {_q(schema, table)}")

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from synthgen.manifest import FileEntry
 from synthgen.postgres.connect import Connection
-from synthgen.postgres.pool import Pool
+from synthgen.postgres.pool import Pool, run_threads
 from synthgen.schema import TABLES
 
 # table -> the columns its rows arrive in (the first one drives the merge; the rest break ties)
@@ -327,14 +327,4 @@ def load_units(
         threading.Thread(target=consume, args=(n,), name=f"synthgen-load-{n}", daemon=True)
         for n in range(pool.size)
     ]
-    for thread in [*producers, *consumers]:
-        thread.start()
-    try:
-        for thread in [*producers, *consumers]:
-            thread.join()
-    except BaseException:
-        stop.set()  # Ctrl-C: start nothing new; open transactions die with the process
-        pool.abandoned = True
-        raise
-    if errors:
-        raise errors[0]
+    run_threads(pool, [*producers, *consumers], stop, errors)

@@ -21,7 +21,8 @@ from synthgen import __version__
 from synthgen.errors import LoadError
 from synthgen.postgres.connect import Connection, execute, fetch_all, fetch_value
 from synthgen.postgres.guard import AUDIT_TABLE
-from synthgen.schema import TABLES, quote_ident
+from synthgen.schema import TABLES
+from synthgen.schema import qualified as _q
 
 LOADS = AUDIT_TABLE
 SHARDS = "synthgen_shards"
@@ -40,10 +41,6 @@ def audit_schema_for(schema: str) -> str:
     """Where the audit trail of a load into an application's schema lives: beside, never
     inside, the application's schema."""
     return "synthgen_" + re.sub(r"[^a-z0-9_]", "_", schema.lower())
-
-
-def _q(schema: str, table: str) -> str:
-    return f"{quote_ident(schema)}.{quote_ident(table)}"
 
 
 def audit_ddl(schema: str, unlogged: bool) -> list[str]:

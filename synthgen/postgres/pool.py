@@ -108,18 +108,30 @@ def run_parallel(
         threading.Thread(target=worker, args=(n,), name=f"synthgen-load-{n}", daemon=True)
         for n in range(count)
     ]
+    run_threads(pool, threads, stop, errors)
+    return [results[i] for i in range(len(items))]
+
+
+def run_threads(
+    pool: Pool,
+    threads: Sequence[threading.Thread],
+    stop: threading.Event,
+    errors: list[BaseException],
+) -> None:
+    """Start `threads`, wait for all, then raise the first error they recorded. On Ctrl-C set
+    `stop` (start nothing new) and abandon the pool's connections: their open transactions die
+    with the process."""
     for thread in threads:
         thread.start()
     try:
         for thread in threads:
             thread.join()
     except BaseException:
-        stop.set()  # Ctrl-C: start nothing new; open transactions die with the process
+        stop.set()
         pool.abandoned = True
         raise
     if errors:
         raise errors[0]
-    return [results[i] for i in range(len(items))]
 
 
 def run_statements(conn: Connection, statements: Sequence[str]) -> None:
