@@ -157,7 +157,7 @@ def export_csv(dataset: Path, directory: Path) -> Path:
 def ensure_dataset(args: argparse.Namespace) -> Path:
     if args.dataset:
         return Path(args.dataset)
-    from synthgen.build import BuildOptions, build_dataset
+    from synthgen.generate.build import BuildOptions, build_dataset
     from synthgen.spec import load_spec
 
     out = Path(args.work) / f"dev-{args.scale:g}-{args.seed}"

@@ -32,7 +32,7 @@ from synthgen.appschema.catalog import SavedObject, drop_sql, read_catalog, save
 from synthgen.appschema.figures import measure
 from synthgen.appschema.plan import LOAD_ORDER, LoadPlan, TablePlan, make_load_plan
 from synthgen.errors import LoadError
-from synthgen.executors import default_workers
+from synthgen.machine import default_workers
 from synthgen.manifest import FileEntry
 from synthgen.postgres import audit
 from synthgen.postgres.arrival import Unit, load_units, table_units

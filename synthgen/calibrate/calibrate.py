@@ -16,7 +16,7 @@ from typing import Any
 from synthgen.calibrate import content, structure, timing
 from synthgen.calibrate.section import FittedParam, Section, TooLittleData
 from synthgen.errors import SpecError
-from synthgen.plan import largest_scale, smallest_scale
+from synthgen.generate.plan import largest_scale, smallest_scale
 from synthgen.sample.errors import CalibrationError
 from synthgen.sample.metrics import ShapeMetrics
 from synthgen.spec import DEFAULT_SPEC_PATH, Spec, parse_spec

@@ -7,13 +7,13 @@ from typing import Any
 
 import click
 
-from synthgen.build import BuildOptions, build_dataset
 from synthgen.cli.common import DomainCommand, ScaleType, emit_json, spec_option, workers_option
 from synthgen.errors import DatasetError, SpecError
-from synthgen.executors import default_workers
+from synthgen.generate.build import BuildOptions, build_dataset
+from synthgen.generate.write import COMPRESSIONS
+from synthgen.machine import default_workers
 from synthgen.manifest import FORMAT_VERSION, read_manifest
 from synthgen.spec import Spec, load_spec, parse_spec
-from synthgen.write import COMPRESSIONS
 
 
 def _progress_callback(quiet: bool) -> tuple[Any, Any]:

@@ -10,7 +10,7 @@ import click
 
 from synthgen.cli.common import DomainCommand, emit_json
 from synthgen.cli.guarding import guard_options
-from synthgen.executors import default_workers
+from synthgen.machine import default_workers
 from synthgen.postgres.connect import DEFAULT_SCHEMA, resolve_dsn
 from synthgen.postgres.guard import GuardSettings, check_environment
 

@@ -19,7 +19,7 @@ from synthgen.cli.guarding import guard_options
 from synthgen.cli.plan import disk_shortfall, min_free_option
 from synthgen.cli.validate import ToleranceType
 from synthgen.errors import EXIT_NO_GO
-from synthgen.executors import default_workers
+from synthgen.machine import default_workers
 from synthgen.postgres.connect import DEFAULT_SCHEMA, resolve_dsn
 from synthgen.postgres.guard import GuardSettings, check_dsn, check_environment
 from synthgen.preview import make_preview

@@ -2,7 +2,7 @@
 
 No real names or words are used: words are built from syllables, so no personal data can appear.
 A text is never a Python string: the engine hands out (pool, starts, lengths) and the Arrow layer
-(synthgen.batches.text_column) copies the slices into a string column in one C++ pass.
+(synthgen.generate.batches.text_column) copies the slices into a string column in one C++ pass.
 """
 
 from __future__ import annotations

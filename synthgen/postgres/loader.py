@@ -27,7 +27,7 @@ from typing import Any
 import pyarrow as pa
 
 from synthgen.errors import LoadError
-from synthgen.executors import default_workers
+from synthgen.machine import default_workers
 from synthgen.manifest import FileEntry
 from synthgen.postgres import audit
 from synthgen.postgres.arrival import Unit, load_units, table_units

@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from synthgen.engine.timemodel import IntensityGrid
-from synthgen.plan import Plan
+from synthgen.generate.plan import Plan
 from synthgen.spec import ReceiptModel, Spec
 
 US_PER_SECOND = 1_000_000

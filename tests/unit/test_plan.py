@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from synthgen.engine.skeleton import DIRECT, LARGE, SMALL
 from synthgen.engine.timemodel import US_PER_DAY
 from synthgen.errors import PlanError
-from synthgen.plan import check_scale, largest_scale, make_plan, smallest_scale
+from synthgen.generate.plan import check_scale, largest_scale, make_plan, smallest_scale
 from synthgen.spec import load_spec, parse_spec
 
 SPEC = load_spec()

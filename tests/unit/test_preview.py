@@ -9,7 +9,7 @@ import pytest
 
 from synthgen.engine.messages import receipt_delays_us
 from synthgen.errors import SynthgenError
-from synthgen.plan import make_plan
+from synthgen.generate.plan import make_plan
 from synthgen.preview.figures import human_bytes, parse_size
 from synthgen.preview.rows import RECEIPT_ESTIMATORS, delay_cdf, receipt_rows, table_rows
 from synthgen.spec import load_spec

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from synthgen.appschema.migrate import run_migrations
-from synthgen.build import BuildOptions, build_dataset
+from synthgen.generate.build import BuildOptions, build_dataset
 from synthgen.postgres.connect import connect, execute, fetch_all
 from synthgen.spec import load_spec
 

@@ -17,10 +17,10 @@ import duckdb
 import pytest
 from click.testing import CliRunner, Result
 
-from synthgen.build import BuildOptions, build_dataset
 from synthgen.cli import cli
 from synthgen.fidelity import CHECKS
 from synthgen.fidelity.checks.physical_layout import FILE_ORDER
+from synthgen.generate.build import BuildOptions, build_dataset
 from synthgen.schema import TABLES
 from synthgen.spec import DEFAULT_SPEC_PATH, load_spec
 

@@ -72,7 +72,7 @@ def test_engine_with_half_the_heavy_rooms(
         return skeleton.Counts(**{**counts.__dict__, "heavy": max(1, counts.heavy // 2)})
 
     monkeypatch.setattr(skeleton, "counts_for", halved)
-    monkeypatch.setattr("synthgen.plan.counts_for", halved)
+    monkeypatch.setattr("synthgen.generate.plan.counts_for", halved)
     report = _build_and_validate(kit, tmp_path / "ds", {"heavy_rooms"})
     fraction = kit.metric(report, "heavy_rooms", "fraction")
     assert fraction["status"] == "FAIL"

@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from synthgen.build import BuildOptions, build_dataset
+from synthgen.generate.build import BuildOptions, build_dataset
 from synthgen.schema import TABLES
 from synthgen.spec import DEFAULT_SPEC_PATH, load_spec
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from synthgen.build import BuildOptions, build_dataset
 from synthgen.engine.arrival import bucket_count
 from synthgen.engine.timemodel import US_PER_DAY
+from synthgen.generate.build import BuildOptions, build_dataset
 from synthgen.spec import load_spec
 
 from .conftest import small_shard_spec

@@ -13,10 +13,10 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from synthgen.build import BuildOptions, ShardJob, build_dataset, run_message_shard
-from synthgen.executors import LocalPool
-from synthgen.ids import arrival_offsets
-from synthgen.plan import make_plan
+from synthgen.generate.build import BuildOptions, ShardJob, build_dataset, run_message_shard
+from synthgen.generate.executors import LocalPool
+from synthgen.generate.ids import arrival_offsets
+from synthgen.generate.plan import make_plan
 from synthgen.spec import load_spec
 
 from .conftest import small_shard_spec

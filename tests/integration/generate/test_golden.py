@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from synthgen.build import BuildOptions, build_dataset
+from synthgen.generate.build import BuildOptions, build_dataset
 from synthgen.schema import TABLES
 from synthgen.spec import load_spec
 

@@ -13,8 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 from click.testing import CliRunner
 
-from synthgen.build import BuildOptions, build_dataset
 from synthgen.cli import cli
+from synthgen.generate.build import BuildOptions, build_dataset
 from synthgen.spec import DEFAULT_SPEC_PATH, load_spec
 
 Query = Callable[..., list[tuple[Any, ...]]]

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from synthgen.build import BuildOptions, build_dataset
+from synthgen.generate.build import BuildOptions, build_dataset
 from synthgen.loadtest.workload import MESSAGE_ID_BASE
 from synthgen.postgres.connect import connect, fetch_all, fetch_value
 from synthgen.postgres.loader import LoadOptions, load_dataset

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from synthgen.build import BuildOptions, build_dataset
+from synthgen.generate.build import BuildOptions, build_dataset
 from synthgen.manifest import read_manifest
 from synthgen.postgres.connect import connect, execute, fetch_all
 from synthgen.postgres.loader import LoadOptions, load_dataset

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from synthgen.build import BuildOptions, build_dataset
 from synthgen.calibrate.calibrate import Calibration, calibrate
 from synthgen.cli.sample import calibrate as calibrate_command
+from synthgen.generate.build import BuildOptions, build_dataset
 from synthgen.sample.against import compare_against
 from synthgen.sample.metrics import ShapeMetrics
 from synthgen.sample.synthetic import shape_metrics_of

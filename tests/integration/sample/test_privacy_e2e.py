@@ -13,9 +13,9 @@ import duckdb
 import pytest
 from click.testing import CliRunner
 
-from synthgen.build import BuildOptions, build_dataset
 from synthgen.cli import cli
 from synthgen.cli.sample import calibrate
+from synthgen.generate.build import BuildOptions, build_dataset
 from synthgen.sample.pii import find_pii
 from synthgen.spec import load_spec
 

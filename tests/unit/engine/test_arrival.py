@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from synthgen.engine import arrival
-from synthgen.plan import make_plan
+from synthgen.generate.plan import make_plan
 from synthgen.spec import load_spec
 
 

@@ -7,8 +7,8 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from synthgen.batches import text_column
 from synthgen.engine import text
+from synthgen.generate.batches import text_column
 
 
 def reference(pool: bytes, starts: list[int], lengths: list[int], valid: list[bool]) -> list:

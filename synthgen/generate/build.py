@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from synthgen import __version__, batches
+from synthgen import __version__
 from synthgen.engine.messages import (
     ArrivalIds,
     MessageShard,
@@ -28,8 +28,17 @@ from synthgen.engine.messages import (
 from synthgen.engine.streams import stream
 from synthgen.engine.text import vocabulary
 from synthgen.errors import DatasetError
-from synthgen.executors import LocalPool
-from synthgen.ids import arrival_offsets
+from synthgen.generate import batches
+from synthgen.generate.executors import LocalPool
+from synthgen.generate.ids import arrival_offsets
+from synthgen.generate.plan import ALL_TABLES, Plan, make_plan
+from synthgen.generate.write import (
+    COMPRESSIONS,
+    WrittenFile,
+    remove_temporaries,
+    shard_path,
+    write_shard,
+)
 from synthgen.manifest import (
     FORMAT_VERSION,
     MANIFEST_NAME,
@@ -39,16 +48,8 @@ from synthgen.manifest import (
     rebuild_command,
     write_manifest,
 )
-from synthgen.plan import ALL_TABLES, Plan, make_plan
 from synthgen.schema import TABLES
 from synthgen.spec import Spec
-from synthgen.write import (
-    COMPRESSIONS,
-    WrittenFile,
-    remove_temporaries,
-    shard_path,
-    write_shard,
-)
 
 STATE_DIR = ".synthgen"
 LOG2_BINS = 40

@@ -18,8 +18,8 @@ from synthgen.engine import arrival
 from synthgen.engine.messages import ArrivalIds, MessageSlice
 from synthgen.engine.timemodel import US_PER_DAY
 from synthgen.errors import DatasetError
-from synthgen.executors import LocalPool
-from synthgen.plan import Plan
+from synthgen.generate.executors import LocalPool
+from synthgen.generate.plan import Plan
 from synthgen.spec import Spec
 
 COUNTS_FILE = "arrival.npz"

@@ -1,0 +1,1 @@
+"""The generator: spec -> plan -> shard tasks -> Parquet files -> manifest."""
