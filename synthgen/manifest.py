@@ -1,11 +1,13 @@
-"""The dataset manifest: what was built, from what, and how to rebuild it. Read, write, verify."""
+"""A built dataset's manifest: its format, its files and their checksums. Read and verify.
+
+Every reader of a dataset (the gate, the loader, the sampler) comes here; the generator writes
+the manifest (synthgen.generate.manifest) and is the only part that does.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shlex
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -37,35 +39,6 @@ def dataset_digest(files: list[FileEntry]) -> str:
     """One hash for the data itself: equal for byte-identical datasets, whatever the timings."""
     lines = sorted(f"{f.path} {f.sha256}" for f in files)
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
-
-
-def rebuild_command(
-    band: str, scale: float, seed: str, compression: str, spec_path: str | None
-) -> str:
-    parts = [
-        "synthgen",
-        "generate",
-        "--band",
-        band,
-        "--scale",
-        repr(scale),
-        "--seed",
-        seed,
-        "--compression",
-        compression,
-    ]
-    if spec_path:
-        parts += ["--spec", spec_path]
-    return shlex.join(parts) + " --out OUT"
-
-
-def write_manifest(root: Path, manifest: dict[str, Any]) -> Path:
-    """Write OUT/manifest.json atomically (its presence means the dataset is complete)."""
-    path = root / MANIFEST_NAME
-    tmp = path.with_name(f"{MANIFEST_NAME}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
-    return path
 
 
 def read_manifest(path_or_root: Path | str) -> dict[str, Any]:

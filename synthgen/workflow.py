@@ -20,7 +20,8 @@ from synthgen.errors import EXIT_NO_GO, SynthgenError
 from synthgen.fidelity import validate_dataset
 from synthgen.fidelity.html import write_html
 from synthgen.fidelity.report import REPORT_NAME, write_json
-from synthgen.generate.build import BuildOptions, build_dataset, describe_differences
+from synthgen.generate.build import BuildOptions, build_dataset
+from synthgen.generate.resume import describe_differences
 from synthgen.postgres.audit import audit_schema_for
 from synthgen.postgres.connect import connect, execute, validate_schema_name
 from synthgen.postgres.guard import GuardSettings, check_dsn

@@ -23,7 +23,7 @@ I64 = NDArray[np.int64]
 
 
 @dataclass(frozen=True)
-class MessageSlice:
+class ShardSlice:
     """What a message shard needs of the skeleton: its pieces and their conversations' members."""
 
     shard: int
@@ -84,27 +84,27 @@ class ArrivalIds:
 
 
 def generate_message_shard(
-    spec: Spec, seed: str, task: MessageSlice, vocab: list[bytes], ids: ArrivalIds
+    spec: Spec, seed: str, shard_slice: ShardSlice, vocab: list[bytes], ids: ArrivalIds
 ) -> MessageShard:
-    """Build one shard: a pure function of (spec, seed, task) and the shard's id offsets."""
+    """Build one shard: a pure function of (spec, seed, shard_slice) and the shard's id offsets."""
     created, local_conv, mtype = arrival(
         spec,
         seed,
-        task.shard,
-        task.piece_conv,
-        task.piece_lo_us,
-        task.piece_hi_us,
-        task.piece_count,
-        task.conv_first,
+        shard_slice.shard,
+        shard_slice.piece_conv,
+        shard_slice.piece_lo_us,
+        shard_slice.piece_hi_us,
+        shard_slice.piece_count,
+        shard_slice.conv_first,
     )
-    rng = stream(seed, "messages", task.shard)
+    rng = stream(seed, "messages", shard_slice.shard)
     bucket = buckets_of(created, ids.window, ids.buckets)
     message_id = assign_ids(bucket, ids.message_offsets)
 
-    eligible = _members_joined_before(task, local_conv, created)
-    sender_row = _weighted_member(rng, task, local_conv, eligible)
+    eligible = _members_joined_before(shard_slice, local_conv, created)
+    sender_row = _weighted_member(rng, shard_slice, local_conv, eligible)
     lengths, valid = _content_lengths(rng, spec, mtype)
-    content_pool, content_starts = _content(spec, seed, task.shard, vocab, rng, lengths)
+    content_pool, content_starts = _content(spec, seed, shard_slice.shard, vocab, rng, lengths)
 
     is_media = mtype != TEXT_TYPE
     media_rows = np.flatnonzero(is_media)
@@ -113,7 +113,7 @@ def generate_message_shard(
     att_mime, att_size = _attachments(rng, spec, att_kind)
 
     read_rows, reader_row, read_us, band = _receipts(
-        rng, spec, task, local_conv, created, eligible, sender_row
+        rng, spec, shard_slice, local_conv, created, eligible, sender_row
     )
     # receipts in the order they are written in production: by readAt, ties by message
     by_read = np.lexsort((read_rows, read_us))
@@ -124,14 +124,17 @@ def generate_message_shard(
         band[by_read],
     )
 
-    conv_last = np.zeros(len(task.member_offsets) - 1, dtype=np.int64)
+    conv_last = np.zeros(len(shard_slice.member_offsets) - 1, dtype=np.int64)
     np.maximum.at(conv_last, local_conv, created)
-    member_last_read = np.zeros(len(task.member_user), dtype=np.int64)
+    member_last_read = np.zeros(len(shard_slice.member_user), dtype=np.int64)
     np.maximum.at(member_last_read, reader_row, read_us)
     # each user's latest activity (a send or a read), dense over the users this slice can touch:
     # no sort, unlike np.unique; times are positive, so 0 means "not active in this shard"
-    sender_user, reader_user = task.member_user[sender_row], task.member_user[reader_row]
-    latest = np.zeros(int(task.member_user.max(initial=-1)) + 1, dtype=np.int64)
+    sender_user, reader_user = (
+        shard_slice.member_user[sender_row],
+        shard_slice.member_user[reader_row],
+    )
+    latest = np.zeros(int(shard_slice.member_user.max(initial=-1)) + 1, dtype=np.int64)
     np.maximum.at(latest, sender_user, created)
     np.maximum.at(latest, reader_user, read_us)
     active_users = np.flatnonzero(latest)
@@ -139,7 +142,7 @@ def generate_message_shard(
 
     return MessageShard(
         message_id=message_id,
-        message_conv=local_conv + task.conv_first + 1,
+        message_conv=local_conv + shard_slice.conv_first + 1,
         message_sender=sender_user + 1,
         message_type=mtype,
         message_created_us=created,
@@ -149,7 +152,7 @@ def generate_message_shard(
         content_valid=valid,
         attachment_id=attachment_id,
         attachment_message=message_id[media_rows],
-        attachment_conv=local_conv[media_rows] + task.conv_first + 1,
+        attachment_conv=local_conv[media_rows] + shard_slice.conv_first + 1,
         attachment_kind=att_kind,
         attachment_mime=att_mime,
         attachment_size=att_size,
@@ -165,29 +168,31 @@ def generate_message_shard(
     )
 
 
-def _members_joined_before(task: MessageSlice, local_conv: I64, created: I64) -> I64:
+def _members_joined_before(shard_slice: ShardSlice, local_conv: I64, created: I64) -> I64:
     """How many members of each message's conversation had joined before it (members are sorted
     by joinedAt inside a conversation, so they are the first k)."""
-    member_conv = np.repeat(np.arange(len(task.member_offsets) - 1), np.diff(task.member_offsets))
+    member_conv = np.repeat(
+        np.arange(len(shard_slice.member_offsets) - 1), np.diff(shard_slice.member_offsets)
+    )
     n_members, n_messages = len(member_conv), len(created)
     conv = np.concatenate([member_conv, local_conv])
-    when = np.concatenate([task.member_joined_us, created])
+    when = np.concatenate([shard_slice.member_joined_us, created])
     is_member = np.concatenate([np.ones(n_members, np.int64), np.zeros(n_messages, np.int64)])
     # members sort before a message at the same instant (is_member descending)
     order = np.lexsort((-is_member, when, conv))
     seen = np.cumsum(is_member[order])
     joined_so_far = np.empty(n_members + n_messages, dtype=np.int64)
     joined_so_far[order] = seen
-    before_conv = task.member_offsets[:-1][local_conv]
+    before_conv = shard_slice.member_offsets[:-1][local_conv]
     return np.asarray(joined_so_far[n_members:] - before_conv, dtype=np.int64)
 
 
 def _weighted_member(
-    rng: np.random.Generator, task: MessageSlice, local_conv: I64, eligible: I64
+    rng: np.random.Generator, shard_slice: ShardSlice, local_conv: I64, eligible: I64
 ) -> I64:
     """A sender per message among the first `eligible` members, weighted by user activity."""
-    cum = np.concatenate([[0.0], np.cumsum(task.member_weight)])
-    first = task.member_offsets[:-1][local_conv]
+    cum = np.concatenate([[0.0], np.cumsum(shard_slice.member_weight)])
+    first = shard_slice.member_offsets[:-1][local_conv]
     lo, hi = cum[first], cum[first + eligible]
     target = lo + rng.random(len(local_conv)) * (hi - lo)
     row = np.searchsorted(cum, target, side="right") - 1
@@ -288,7 +293,7 @@ def _truncated_lognormal(
 def _receipts(
     rng: np.random.Generator,
     spec: Spec,
-    task: MessageSlice,
+    shard_slice: ShardSlice,
     local_conv: I64,
     created: I64,
     eligible: I64,
@@ -298,7 +303,7 @@ def _receipts(
     n = len(created)
     read = rng.random(n) < spec.receipts.read_rate
     delay, band = receipt_delays_us(rng, spec, n)
-    first = task.member_offsets[:-1][local_conv]
+    first = shard_slice.member_offsets[:-1][local_conv]
     pick = (rng.random(n) * (eligible - 1)).astype(np.int64)
     sender_local = sender_row - first
     reader_row = first + pick + (pick >= sender_local)

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from synthgen.engine import arrival
-from synthgen.engine.messages import ArrivalIds, MessageSlice
+from synthgen.engine.messages import ArrivalIds, ShardSlice
 from synthgen.engine.timemodel import US_PER_DAY
 from synthgen.errors import DatasetError
 from synthgen.generate.executors import LocalPool
@@ -26,12 +26,12 @@ COUNTS_FILE = "arrival.npz"
 
 
 @dataclass(frozen=True)
-class ArrivalJob:
+class ArrivalTask:
     """The id pass of one shard: its messages' times and types, counted per time bucket."""
 
     spec: Spec
     seed: str
-    task: MessageSlice
+    shard_slice: ShardSlice
     window: tuple[int, int]
     buckets: int
 
@@ -49,12 +49,12 @@ class Offsets:
         return ArrivalIds(self.window, self.buckets, self.messages[shard], self.attachments[shard])
 
 
-def count_arrivals(job: ArrivalJob) -> tuple[np.ndarray, np.ndarray]:
+def count_arrivals(task: ArrivalTask) -> tuple[np.ndarray, np.ndarray]:
     """Messages and attachments of one shard per time bucket."""
-    t = job.task
+    t = task.shard_slice
     created, _, mtype = arrival.arrival(
-        job.spec,
-        job.seed,
+        task.spec,
+        task.seed,
         t.shard,
         t.piece_conv,
         t.piece_lo_us,
@@ -62,7 +62,7 @@ def count_arrivals(job: ArrivalJob) -> tuple[np.ndarray, np.ndarray]:
         t.piece_count,
         t.conv_first,
     )
-    return arrival.bucket_counts(created, mtype, job.window, job.buckets)
+    return arrival.bucket_counts(created, mtype, task.window, task.buckets)
 
 
 def window_of(spec: Spec) -> tuple[int, int]:
@@ -92,8 +92,8 @@ def arrival_offsets(spec: Spec, seed: str, plan: Plan, pool: LocalPool, state: P
     if counts is None:
         messages = np.zeros((plan.shard_count, buckets), dtype=np.int32)
         attachments = np.zeros_like(messages)
-        jobs = [ArrivalJob(spec, seed, t, window, buckets) for t in plan.message_tasks]
-        for index, (m, a) in pool.run(count_arrivals, jobs):
+        tasks = [ArrivalTask(spec, seed, s, window, buckets) for s in plan.shard_slices]
+        for index, (m, a) in pool.run(count_arrivals, tasks):
             messages[index], attachments[index] = m, a
         tmp = path.with_name(f"{path.stem}.tmp-{os.getpid()}.npz")
         try:  # compressed: most cells of a small dataset are zero

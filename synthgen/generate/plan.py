@@ -1,9 +1,9 @@
-"""Pure planning: (spec, band, scale, seed) -> counts, skeleton and a list of shard tasks. No I/O.
+"""Pure planning: (spec, band, scale, seed) -> counts, skeleton and each shard's slice. No I/O.
 
 A conversation's messages are cut into pieces of at most half a shard, each a slice of the
 conversation's time range with equal intensity mass; consecutive pieces fill shards of about
 `output.shard_messages` messages. Shard boundaries, ids and seeds depend only on the inputs,
-never on how many workers run the tasks.
+never on how many workers run the shards.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from synthgen.engine.arrival import skeleton_in_arrival_order
-from synthgen.engine.messages import MessageSlice
+from synthgen.engine.messages import ShardSlice
 from synthgen.engine.skeleton import (
     Counts,
     Skeleton,
@@ -40,11 +40,11 @@ class Plan:
     seed: str
     counts: Counts
     skeleton: Skeleton
-    message_tasks: tuple[MessageSlice, ...]
+    shard_slices: tuple[ShardSlice, ...]
 
     @property
     def shard_count(self) -> int:
-        return len(self.message_tasks)
+        return len(self.shard_slices)
 
 
 def check_scale(spec: Spec, band: str, scale: float) -> Counts:
@@ -120,11 +120,11 @@ def make_plan(spec: Spec, band: str, scale: float, seed: str) -> Plan:
     """Plan the whole dataset: the skeleton and every message shard's slice of it."""
     counts = check_scale(spec, band, scale)
     skeleton = skeleton_in_arrival_order(build_skeleton(spec, counts, seed))
-    tasks = _message_tasks(spec, skeleton)
-    return Plan(band, scale, seed, counts, skeleton, tuple(tasks))
+    slices = _shard_slices(spec, skeleton)
+    return Plan(band, scale, seed, counts, skeleton, tuple(slices))
 
 
-def _message_tasks(spec: Spec, sk: Skeleton) -> list[MessageSlice]:
+def _shard_slices(spec: Spec, sk: Skeleton) -> list[ShardSlice]:
     grid = IntensityGrid.build(spec.time)
     piece_max = max(1, spec.shard_messages // 2)
     per_conv = np.maximum(1, -(-sk.conv_messages // piece_max))
@@ -144,13 +144,13 @@ def _message_tasks(spec: Spec, sk: Skeleton) -> list[MessageSlice]:
     shard_of = first_id // spec.shard_messages
     _, shard_start = np.unique(shard_of, return_index=True)
     bounds = [*shard_start.tolist(), len(piece_conv)]
-    tasks = []
+    slices = []
     for shard, (a, b) in enumerate(itertools.pairwise(bounds)):
         c0, c1 = int(piece_conv[a]), int(piece_conv[b - 1]) + 1
         m0, m1 = int(sk.member_offsets[c0]), int(sk.member_offsets[c1])
         users = sk.member_user[m0:m1]
-        tasks.append(
-            MessageSlice(
+        slices.append(
+            ShardSlice(
                 shard=shard,
                 piece_conv=piece_conv[a:b].astype(np.int64),
                 piece_lo_us=piece_lo[a:b],
@@ -164,4 +164,4 @@ def _message_tasks(spec: Spec, sk: Skeleton) -> list[MessageSlice]:
                 member_weight=sk.user_weight[users],
             )
         )
-    return tasks
+    return slices

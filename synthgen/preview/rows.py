@@ -94,7 +94,7 @@ def _per_message(spec: Spec, plan: Plan) -> RowEstimate:
     that mean comes from one cumulative integral on a one-minute grid of the window.
     """
     p_before = piece_read_before_snapshot(spec, plan)
-    counts = np.concatenate([t.piece_count for t in plan.message_tasks]).astype(np.float64)
+    counts = np.concatenate([t.piece_count for t in plan.shard_slices]).astype(np.float64)
     p = spec.receipts.read_rate * p_before
     mean = float((counts * p).sum())
     sd = math.sqrt(float((counts * p * (1 - p)).sum()))
@@ -116,8 +116,8 @@ def piece_read_before_snapshot(spec: Spec, plan: Plan) -> NDArray[np.float64]:
     mid = (fine[:-1] + fine[1:]) / 2
     cdf = delay_cdf(spec.receipts, (snapshot - mid) / US_PER_SECOND)
     weighted = np.concatenate([[0.0], np.cumsum(cdf * np.diff(mass))])
-    lo = np.concatenate([t.piece_lo_us for t in plan.message_tasks]).astype(np.float64)
-    hi = np.concatenate([t.piece_hi_us for t in plan.message_tasks]).astype(np.float64)
+    lo = np.concatenate([t.piece_lo_us for t in plan.shard_slices]).astype(np.float64)
+    hi = np.concatenate([t.piece_hi_us for t in plan.shard_slices]).astype(np.float64)
     m_lo, m_hi = grid.mass(lo.astype(np.int64)), grid.mass(hi.astype(np.int64))
     w_lo = np.interp(lo, fine.astype(np.float64), weighted)
     w_hi = np.interp(hi, fine.astype(np.float64), weighted)

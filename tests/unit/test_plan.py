@@ -26,7 +26,7 @@ def test_counts_are_exact(scale: float, seed: str) -> None:
     counts, sk = plan.counts, plan.skeleton
     assert counts.messages == round(5_000_000 * scale)
     assert int(sk.conv_messages.sum()) == counts.messages
-    assert sum(int(t.piece_count.sum()) for t in plan.message_tasks) == counts.messages
+    assert sum(int(t.piece_count.sum()) for t in plan.shard_slices) == counts.messages
     # the conversation mix is exact and every heavy room is a large group above the threshold
     assert (sk.conv_kind == DIRECT).sum() == counts.direct
     assert (sk.conv_kind == SMALL).sum() == counts.small
@@ -49,14 +49,14 @@ def test_plan_is_deterministic_and_seed_sensitive() -> None:
 
 def test_shards_follow_the_spec_shard_size() -> None:
     plan = make_plan(SPEC, "dev", 1.0, "x")
-    sizes = np.array([int(t.piece_count.sum()) for t in plan.message_tasks])
+    sizes = np.array([int(t.piece_count.sum()) for t in plan.shard_slices])
     assert plan.shard_count == 20
     # pieces are at most half a shard, so no shard is more than 1.5 shards' worth
     assert sizes.max() <= 1.5 * SPEC.shard_messages
     assert sizes.sum() == 5_000_000
     # the engine relies on this order (a stable sort by time then orders ties by conversation):
     # pieces in conversation order, and a conversation's pieces in time order, disjoint
-    for task in plan.message_tasks:
+    for task in plan.shard_slices:
         assert np.all(np.diff(task.piece_conv) >= 0)
         same = np.diff(task.piece_conv) == 0
         assert np.all(task.piece_hi_us[:-1][same] <= task.piece_lo_us[1:][same])

@@ -13,10 +13,11 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from synthgen.generate.build import BuildOptions, ShardJob, build_dataset, run_message_shard
+from synthgen.generate.build import BuildOptions, build_dataset
 from synthgen.generate.executors import LocalPool
 from synthgen.generate.ids import arrival_offsets
 from synthgen.generate.plan import make_plan
+from synthgen.generate.shard import ShardTask, run_shard
 from synthgen.spec import load_spec
 
 from .conftest import small_shard_spec
@@ -40,9 +41,9 @@ def test_one_or_two_workers_and_any_shard_order_give_identical_bytes(tmp_path: P
     build_dataset(spec, opts)  # establishes run.json; then redo shards in reverse
     with LocalPool(1) as pool:  # the id pass counted afresh, not read from the resume state
         offsets = arrival_offsets(spec, "order", plan, pool, tmp_path)
-    for task in reversed(plan.message_tasks):
-        job = ShardJob(spec, "order", str(rev), "zstd", task, offsets.for_shard(task.shard))
-        run_message_shard(job)
+    for shard_slice in reversed(plan.shard_slices):
+        ids = offsets.for_shard(shard_slice.shard)
+        run_shard(ShardTask(spec, "order", str(rev), "zstd", shard_slice, ids))
     again = build_dataset(spec, opts)
     assert again.shards_resumed == again.manifest["shards"]
     assert again.manifest["dataset_sha256"] == one.manifest["dataset_sha256"]
