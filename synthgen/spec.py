@@ -134,6 +134,15 @@ class ReceiptModel:
     bands: tuple[DelayBand, ...]
     near_term_mean_seconds: float
     delayed_lognormal: LogNormal
+    # "message": one receipt per read message, by one member; "member": one per reading member
+    per: str = "message"
+    # with "member": rooms with more members keep only lastReadAt (None: no limit)
+    per_member_max_members: int | None = None
+
+    def writes_rows(self, room_members: int) -> bool:
+        """Whether a room of this many members gets receipt rows (else only lastReadAt)."""
+        cap = self.per_member_max_members
+        return cap is None or room_members <= cap
 
 
 @dataclass(frozen=True)
@@ -231,6 +240,12 @@ def _check_rules(raw: dict[str, Any], source: str) -> None:
         _check_sum(source, f"media.attachments.{kind}.mime_types", model["mime_types"])
     delays = raw["read_receipts"]["delay_mixture"]
     _check_sum(source, "read_receipts.delay_mixture", {k: v["share"] for k, v in delays.items()})
+    per = raw["read_receipts"].get("per", "message")
+    if per != "member" and raw["read_receipts"].get("per_member_max_members") is not None:
+        raise SpecError(
+            f"{source}: field read_receipts.per_member_max_members: applies only when "
+            f"read_receipts.per is 'member' (it is {per!r})"
+        )
     alphas = {
         "conversations.large_group.alpha": conv["large_group"]["alpha"],
         "messages_per_conversation.regular.alpha": raw["messages_per_conversation"]["regular"][
@@ -408,6 +423,12 @@ def _build(raw: dict[str, Any]) -> Spec:
         near_term_mean_seconds=float(dm["near_term"]["mean_seconds"]),
         delayed_lognormal=LogNormal(
             float(dm["delayed"]["lognormal_mu"]), float(dm["delayed"]["lognormal_sigma"])
+        ),
+        per=str(raw["read_receipts"].get("per", "message")),
+        per_member_max_members=(
+            int(raw["read_receipts"]["per_member_max_members"])
+            if raw["read_receipts"].get("per_member_max_members") is not None
+            else None
         ),
     )
     return Spec(

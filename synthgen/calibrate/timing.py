@@ -119,7 +119,9 @@ def _median(buckets: list[Bucket]) -> float | None:
 
 
 def receipts(s: Section) -> None:
-    """Read rate and the four-band delay mixture (shares, near-term mean, delayed log-normal).
+    """Read rate and the four-band delay mixture (shares, near-term mean, delayed log-normal),
+    as one receipt per message (`read_receipts.per = "message"`): the sampler publishes whether
+    each message was read and its first read's delay, not every reader's.
 
     A receipt cannot land after the window's end, in production as in the engine (which drops
     receipts after its snapshot); long delays are lost more often. Shares and the read rate are
@@ -171,6 +173,14 @@ def receipts(s: Section) -> None:
         )
     kept = sum(mixture[n] * survival[n] for n in names)
     rate = min(1.0, state.get("read", 0.0) / sum(state.values()) / kept)
+    # what was measured is each message's first read by someone else, so the fit is the model
+    # with one receipt per message (read_rate per message, the first read's delay)
+    s.given(
+        "read_receipts.per",
+        "message",
+        "the sampler measures each message's first receipt, not every reader's",
+    )
+    s.spec["read_receipts"].pop("per_member_max_members", None)
     s.set(
         "read_receipts.read_rate",
         sig(rate, 4),

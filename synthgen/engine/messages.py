@@ -15,8 +15,8 @@ from numpy.typing import NDArray
 from synthgen.engine import distributions as dist
 from synthgen.engine import text
 from synthgen.engine.arrival import TEXT_TYPE, arrival, assign_ids, buckets_of
+from synthgen.engine.receipts import per_member, receipt_delays_us
 from synthgen.engine.streams import stream
-from synthgen.engine.timemodel import US_PER_SECOND
 from synthgen.spec import Spec
 
 I64 = NDArray[np.int64]
@@ -112,11 +112,25 @@ def generate_message_shard(
     att_kind = mtype[media_rows]
     att_mime, att_size = _attachments(rng, spec, att_kind)
 
-    read_rows, reader_row, read_us, band = _receipts(
-        rng, spec, shard_slice, local_conv, created, eligible, sender_row
-    )
-    # receipts in the order they are written in production: by readAt, ties by message
-    by_read = np.lexsort((read_rows, read_us))
+    if spec.receipts.per == "member":
+        read_rows, reader_row, read_us, band, member_last_read = per_member(
+            spec,
+            seed,
+            shard_slice.shard,
+            shard_slice.member_offsets,
+            local_conv,
+            created,
+            eligible,
+            sender_row,
+        )
+    else:
+        read_rows, reader_row, read_us, band = _receipts(
+            rng, spec, shard_slice, local_conv, created, eligible, sender_row
+        )
+        member_last_read = np.zeros(len(shard_slice.member_user), dtype=np.int64)
+        np.maximum.at(member_last_read, reader_row, read_us)
+    # receipts in the order they are written in production: by readAt, ties by message, reader
+    by_read = np.lexsort((shard_slice.member_user[reader_row], read_rows, read_us))
     read_rows, reader_row, read_us, band = (
         read_rows[by_read],
         reader_row[by_read],
@@ -126,8 +140,6 @@ def generate_message_shard(
 
     conv_last = np.zeros(len(shard_slice.member_offsets) - 1, dtype=np.int64)
     np.maximum.at(conv_last, local_conv, created)
-    member_last_read = np.zeros(len(shard_slice.member_user), dtype=np.int64)
-    np.maximum.at(member_last_read, reader_row, read_us)
     # each user's latest activity (a send or a read), dense over the users this slice can touch:
     # no sort, unlike np.unique; times are positive, so 0 means "not active in this shard"
     sender_user, reader_user = (
@@ -137,6 +149,8 @@ def generate_message_shard(
     latest = np.zeros(int(shard_slice.member_user.max(initial=-1)) + 1, dtype=np.int64)
     np.maximum.at(latest, sender_user, created)
     np.maximum.at(latest, reader_user, read_us)
+    # a member's reads in rooms that write no receipt rows are activity too
+    np.maximum.at(latest, shard_slice.member_user, member_last_read)
     active_users = np.flatnonzero(latest)
     user_last = latest[active_users]
 
@@ -247,47 +261,6 @@ def _attachments(rng: np.random.Generator, spec: Spec, kind: NDArray[np.int8]) -
         )
         mime_base += len(model.mime_types)
     return mime, size
-
-
-def receipt_delays_us(rng: np.random.Generator, spec: Spec, n: int) -> tuple[I64, NDArray[np.int8]]:
-    """Receipt delays from the spec's four-band mixture, and the band each came from."""
-    r = spec.receipts
-    band = dist.categorical(rng, n, np.asarray([b.share for b in r.bands])).astype(np.int8)
-    immediate, near, delayed, stale = r.bands
-    seconds = np.empty(n, dtype=np.float64)
-    rows = band == 0
-    low = immediate.min_seconds
-    seconds[rows] = low + rng.random(int(rows.sum())) * (immediate.max_seconds - low)
-    rows = band == 1
-    # truncated exponential on [min, max) by inverse CDF
-    scale = max(r.near_term_mean_seconds - near.min_seconds, 1.0)
-    top = 1.0 - np.exp(-(near.max_seconds - near.min_seconds) / scale)
-    seconds[rows] = near.min_seconds - scale * np.log1p(-rng.random(int(rows.sum())) * top)
-    rows = band == 2
-    seconds[rows] = _truncated_lognormal(
-        rng,
-        int(rows.sum()),
-        r.delayed_lognormal.mu,
-        r.delayed_lognormal.sigma,
-        delayed.min_seconds,
-        delayed.max_seconds,
-    )
-    rows = band == 3
-    lo, hi = np.log(stale.min_seconds), np.log(stale.max_seconds)
-    seconds[rows] = np.exp(lo + rng.random(int(rows.sum())) * (hi - lo))
-    return np.maximum(1, (seconds * US_PER_SECOND).astype(np.int64)), band
-
-
-def _truncated_lognormal(
-    rng: np.random.Generator, n: int, mu: float, sigma: float, lo: float, hi: float
-) -> NDArray[np.float64]:
-    out = rng.lognormal(mu, sigma, n)
-    for _ in range(200):
-        bad = np.flatnonzero((out < lo) | (out >= hi))
-        if len(bad) == 0:
-            return out
-        out[bad] = rng.lognormal(mu, sigma, len(bad))
-    return np.clip(out, lo, np.nextafter(hi, lo))
 
 
 def _receipts(

@@ -201,6 +201,18 @@ def message_times(ctx: CheckContext) -> MessageTimes:
     return value
 
 
+def room_filter(ctx: CheckContext, column: str) -> str:
+    """An SQL condition on a conversation id column: the room writes receipt rows (true unless
+    the spec caps per-member receipts by room size)."""
+    cap = ctx.spec.receipts.per_member_max_members
+    if ctx.spec.receipts.per != "member" or cap is None:
+        return "TRUE"
+    return (
+        f'{column} IN (SELECT "conversationId" FROM conversation_users GROUP BY 1 '
+        f"HAVING count(*) <= {int(cap)})"
+    )
+
+
 @dataclass(frozen=True)
 class ReceiptProfile:
     """Receipts joined to their messages and readers: delay bands, chart bins, violations."""
@@ -214,6 +226,7 @@ class ReceiptProfile:
     not_after_message: int  # readAt <= the message's createdAt
     after_snapshot: int
     last_read_violations: int  # see receipt_profile
+    before_joined: int  # receipts of a message sent before its reader joined the room
 
 
 def receipt_profile(ctx: CheckContext) -> ReceiptProfile:
@@ -221,7 +234,8 @@ def receipt_profile(ctx: CheckContext) -> ReceiptProfile:
 
     The lastReadAt rule (the member's latest readAt, null if none) is checked in the same pass:
     it holds exactly when no receipt is later than its member's lastReadAt (or exists while it
-    is null) and every non-null lastReadAt equals one of the member's receipts. The rows are
+    is null) and every non-null lastReadAt equals one of the member's receipts (in rooms that
+    write receipt rows: above `per_member_max_members`, lastReadAt stands alone). The rows are
     grouped by delay band and chart bin, plus the (conversation, reader) of receipts that match
     their lastReadAt exactly (a few per member), so the result stays small.
     """
@@ -240,6 +254,7 @@ def receipt_profile(ctx: CheckContext) -> ReceiptProfile:
                        epoch_us(r."readAt") - epoch_us(m."createdAt") AS delay,
                        m.id IS NOT NULL AND cu."userId" IS NULL AS not_member,
                        cu."userId" IS NOT NULL AS member,
+                       m."createdAt" < cu."joinedAt" AS before_join,
                        epoch_us(cu."lastReadAt") AS last_read
                 FROM read_receipts r
                 LEFT JOIN messages m ON m.id = r."messageId"
@@ -256,23 +271,24 @@ def receipt_profile(ctx: CheckContext) -> ReceiptProfile:
                    count(*) FILTER (WHERE delay <= 0) AS not_after,
                    count(*) FILTER (WHERE read_t > {c.snapshot_us}) AS after_snapshot,
                    count(*) FILTER (WHERE member AND (last_read IS NULL OR read_t > last_read))
-                       AS after_last_read
+                       AS after_last_read,
+                   count(*) FILTER (WHERE before_join) AS before_join
             FROM j GROUP BY ALL
             """
         )
         rows = c.query(
             """
             SELECT band, delay_bin, sum(n), sum(orphans), sum(not_member), sum(is_sender),
-                   sum(not_after), sum(after_snapshot), sum(after_last_read)
+                   sum(not_after), sum(after_snapshot), sum(after_last_read), sum(before_join)
             FROM fid_receipts GROUP BY ALL
             """
         )
         unmatched = c.scalar(
-            """
+            f"""
             SELECT count(*) FROM conversation_users cu
             ANTI JOIN (SELECT DISTINCT matched_cid, matched_reader FROM fid_receipts) m
                    ON m.matched_cid = cu."conversationId" AND m.matched_reader = cu."userId"
-            WHERE cu."lastReadAt" IS NOT NULL
+            WHERE cu."lastReadAt" IS NOT NULL AND {room_filter(c, 'cu."conversationId"')}
             """
         )
         orphans, not_member, is_sender, not_after, late = (
@@ -288,6 +304,7 @@ def receipt_profile(ctx: CheckContext) -> ReceiptProfile:
             not_after,
             late,
             int(sum(r[8] for r in rows)) + int(unmatched),
+            int(sum(r[9] for r in rows)),
         )
 
     value: ReceiptProfile = ctx.fact("receipt_profile", compute)

@@ -4,12 +4,12 @@ and its spread where the engine draws them.
 Users, conversations, memberships and messages come from the plan's skeleton, so they are exact.
 Attachments and read receipts are random draws: each message is media with probability
 `media.ratio` (one attachment each), and each message is read with probability `read_rate`,
-its receipt written only if its delay lands before the snapshot. Their expectations are sums of
-per-message probabilities, their spread the binomial standard deviation of that sum.
+its receipt written only if its delay lands before the snapshot — or, with
+`read_receipts.per = "member"`, each (message, eligible member) pair is. Their expectations are
+sums of per-message (per-pair) probabilities, their spread the binomial standard deviation.
 
 The receipt figure is computed by the estimator registered for the spec's receipt model
-(`RECEIPT_ESTIMATORS`, keyed by the model's name), so another model — say, one receipt per
-reading member — plugs in as one more function of (spec, plan).
+(`RECEIPT_ESTIMATORS`, keyed by `read_receipts.per`).
 """
 
 from __future__ import annotations
@@ -74,7 +74,7 @@ def table_rows(spec: Spec, plan: Plan) -> dict[str, RowEstimate]:
 
 def receipt_model_name(spec: Spec) -> str:
     """The spec's receipt model: 'message' (one receipt per read message) unless it says other."""
-    return str(getattr(spec.receipts, "per", "message"))
+    return spec.receipts.per
 
 
 def receipt_rows(spec: Spec, plan: Plan) -> RowEstimate:
@@ -101,31 +101,103 @@ def _per_message(spec: Spec, plan: Plan) -> RowEstimate:
     return RowEstimate(mean, sd, exact=False)
 
 
-RECEIPT_ESTIMATORS: dict[str, ReceiptEstimator] = {"message": _per_message}
+@dataclass(frozen=True)
+class _ReadWeights:
+    """The window's intensity mass M(t) and the cumulative W(t) of intensity x P(a delay drawn at
+    t lands by the snapshot), on a one-minute grid: a piece of messages over [lo, hi] has a mean
+    chance (W(hi) - W(lo)) / (M(hi) - M(lo)) that a read of one of its messages is written."""
+
+    grid: IntensityGrid
+    fine: NDArray[np.float64]
+    weighted: NDArray[np.float64]
+
+    @classmethod
+    def of(cls, spec: Spec) -> _ReadWeights:
+        grid = IntensityGrid.build(spec.time)
+        snapshot = spec.time.snapshot_us
+        fine = np.arange(grid.start_us, snapshot + 1, FINE_STEP_US, dtype=np.int64)
+        if fine[-1] != snapshot:
+            fine = np.append(fine, snapshot)
+        mass = grid.mass(fine)
+        mid = (fine[:-1] + fine[1:]) / 2
+        cdf = delay_cdf(spec.receipts, (snapshot - mid) / US_PER_SECOND)
+        weighted = np.concatenate([[0.0], np.cumsum(cdf * np.diff(mass))])
+        return cls(grid, fine.astype(np.float64), weighted)
+
+    def mass(self, t: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.asarray(self.grid.mass(t.astype(np.int64)), dtype=np.float64)
+
+    def w(self, t: NDArray[np.float64]) -> NDArray[np.float64]:
+        return np.asarray(np.interp(t, self.fine, self.weighted), dtype=np.float64)
 
 
 def piece_read_before_snapshot(spec: Spec, plan: Plan) -> NDArray[np.float64]:
     """Per plan piece (in task order): the chance that a receipt drawn for one of its messages
     lands at or before the snapshot (the delay mixture's CDF, averaged over the piece's times)."""
-    grid = IntensityGrid.build(spec.time)
-    snapshot = spec.time.snapshot_us
-    fine = np.arange(grid.start_us, snapshot + 1, FINE_STEP_US, dtype=np.int64)
-    if fine[-1] != snapshot:
-        fine = np.append(fine, snapshot)
-    mass = grid.mass(fine)
-    mid = (fine[:-1] + fine[1:]) / 2
-    cdf = delay_cdf(spec.receipts, (snapshot - mid) / US_PER_SECOND)
-    weighted = np.concatenate([[0.0], np.cumsum(cdf * np.diff(mass))])
+    rw = _ReadWeights.of(spec)
     lo = np.concatenate([t.piece_lo_us for t in plan.shard_slices]).astype(np.float64)
     hi = np.concatenate([t.piece_hi_us for t in plan.shard_slices]).astype(np.float64)
-    m_lo, m_hi = grid.mass(lo.astype(np.int64)), grid.mass(hi.astype(np.int64))
-    w_lo = np.interp(lo, fine.astype(np.float64), weighted)
-    w_hi = np.interp(hi, fine.astype(np.float64), weighted)
-    span = m_hi - m_lo
+    return _piece_mean(spec, rw, lo, hi, lo, hi)
+
+
+def _piece_mean(
+    spec: Spec,
+    rw: _ReadWeights,
+    lo: NDArray[np.float64],
+    hi: NDArray[np.float64],
+    start: NDArray[np.float64],
+    end: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """Per piece [lo, hi]: the chance that one of its messages falls in [start, end] (inside the
+    piece) and a read of it lands by the snapshot."""
+    span = rw.mass(hi) - rw.mass(lo)
     # a piece of zero intensity mass (never in practice) gets the CDF at its own time
-    point = delay_cdf(spec.receipts, (snapshot - lo) / US_PER_SECOND)
+    point = delay_cdf(spec.receipts, (spec.time.snapshot_us - lo) / US_PER_SECOND)
+    point = np.where((start <= lo) & (end >= hi), point, 0.0)
     safe = np.where(span > 0, span, 1.0)
-    return np.asarray(np.where(span > 0, (w_hi - w_lo) / safe, point), dtype=np.float64)
+    inside = np.maximum(rw.w(end) - rw.w(start), 0.0) / safe
+    return np.asarray(np.where(span > 0, inside, point), dtype=np.float64)
+
+
+def _per_member(spec: Spec, plan: Plan) -> RowEstimate:
+    """One receipt per reading member: each (message, member other than the sender who had
+    joined by then) pair is read with probability read_rate and written if its delay lands by
+    the snapshot, in rooms of at most per_member_max_members members.
+
+    Per (piece, member) pair, the piece's count times the chance that a message of the piece
+    comes at or after the member joined and its read lands by the snapshot (the piece's
+    intensity-weighted mean, as for one receipt per message); less, per piece, the sender (a
+    member who had always joined).
+    """
+    r = spec.receipts
+    rw = _ReadWeights.of(spec)
+    cap = r.per_member_max_members or np.iinfo(np.int64).max
+    mean = var = 0.0
+    for t in plan.shard_slices:
+        local = t.piece_conv - t.conv_first
+        size = np.diff(t.member_offsets)[local]
+        pieces = np.flatnonzero(size <= cap)
+        if len(pieces) == 0:
+            continue
+        lo, hi = t.piece_lo_us[pieces].astype(np.float64), t.piece_hi_us[pieces].astype(np.float64)
+        count = t.piece_count[pieces].astype(np.float64)
+        per_piece = size[pieces]
+        pair_piece = np.repeat(np.arange(len(pieces)), per_piece)
+        starts = t.member_offsets[local[pieces]]
+        member = np.arange(len(pair_piece)) - np.repeat(np.cumsum(per_piece) - per_piece, per_piece)
+        joined = t.member_joined_us[np.repeat(starts, per_piece) + member].astype(np.float64)
+        plo, phi = lo[pair_piece], hi[pair_piece]
+        p_member = r.read_rate * _piece_mean(spec, rw, plo, phi, np.clip(joined, plo, phi), phi)
+        p_sender = r.read_rate * _piece_mean(spec, rw, lo, hi, lo, hi)
+        mean += float((count[pair_piece] * p_member).sum() - (count * p_sender).sum())
+        var += float(
+            (count[pair_piece] * p_member * (1 - p_member)).sum()
+            - (count * p_sender * (1 - p_sender)).sum()
+        )
+    return RowEstimate(mean, math.sqrt(max(var, 0.0)), exact=False)
+
+
+RECEIPT_ESTIMATORS: dict[str, ReceiptEstimator] = {"message": _per_message, "member": _per_member}
 
 
 def delay_cdf(model: ReceiptModel, seconds: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -106,6 +106,9 @@ _DELETE = object()
             60,
             "immediate: min (60) is greater than max (30)",
         ),
+        ("read_receipts.per", "reader", "read_receipts.per"),
+        ("read_receipts.per_member_max_members", 1, "read_receipts.per_member_max_members"),
+        ("read_receipts.per", "message", "per_member_max_members: applies only when"),
     ],
 )
 def test_bad_fields_are_named(raw: dict[str, Any], path: str, value: Any, expected: str) -> None:
@@ -149,3 +152,16 @@ def test_critical_names_are_the_gates_checks() -> None:
     raw["fidelity"]["critical"] = ["media", "temporel"]
     with pytest.raises(SpecError, match=r"fidelity\.critical\.1: 'temporel' is not one of"):
         parse_spec(raw)
+
+
+def test_receipt_model_fields(raw: dict[str, Any]) -> None:
+    spec = parse_spec(raw)  # the default: one receipt per reading member, big rooms capped
+    assert (spec.receipts.per, spec.receipts.per_member_max_members) == ("member", 20)
+    assert spec.receipts.writes_rows(20) and not spec.receipts.writes_rows(21)
+    older = _mutate(
+        _mutate(raw, "read_receipts.per", _DELETE), "read_receipts.per_member_max_members", _DELETE
+    )
+    legacy = parse_spec(older)  # a spec written before the field: one receipt per message
+    assert (legacy.receipts.per, legacy.receipts.per_member_max_members) == ("message", None)
+    uncapped = parse_spec(_mutate(raw, "read_receipts.per_member_max_members", None))
+    assert uncapped.receipts.writes_rows(256)

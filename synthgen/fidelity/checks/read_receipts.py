@@ -1,9 +1,13 @@
 """Check 7: read rate and the share of receipts in each delay band.
 
+The read rate is per message under `read_receipts.per = "message"` (one receipt per read
+message) and per eligible (message, member) pair under "member" (a member other than the sender
+who had joined by the message's time, in a room that writes receipt rows: fidelity.readers).
+
 A receipt whose readAt would fall after the snapshot is not written, so the expectation applies
 the spec's model to the observed message times: a message of age x at the snapshot gets a
 receipt in band b with probability read_rate * share_b * F_b(x), F_b the band's delay CDF in
-closed form. Messages are grouped by age in 2% steps (one DuckDB pass over createdAt).
+closed form. Messages (or pairs) are grouped by age in 2% steps.
 """
 
 from __future__ import annotations
@@ -23,32 +27,53 @@ from synthgen.fidelity.facts import (
     receipt_profile,
 )
 from synthgen.fidelity.model import NOISE_Z, Chart, Metric, Outcome, exact, relative
+from synthgen.fidelity.readers import reader_pairs
 
 CHART_DECADES = (-1, 7)  # delay chart from 0.1 s to 10**7 s
 
 
 def run(ctx: CheckContext) -> Outcome:
-    """Compare the read rate and delay-band shares with the truncation-aware expectation."""
+    """Compare the read rate and delay-band shares with the truncation-aware expectation: per
+    message under the "message" model, per eligible (message, member) pair under "member"."""
     r, tol = ctx.spec.receipts, ctx.tolerance
     times = message_times(ctx)
     prof = receipt_profile(ctx)
     messages = float(times.hour_count.sum())
-    ages = np.exp((times.age_bin + 0.5) / AGE_BINS_PER_E)
-    ages_n = times.age_count.astype(np.float64)
-    want_total, want_band = ext.receipt_expectation(r, ages, ages_n, times.old)
+    if r.per == "member":
+        pairs = reader_pairs(ctx)
+        age_bin, age_count, old, units = pairs.age_bin, pairs.age_count, pairs.old, pairs.total
+        label = "read rate per (message, eligible member) pair"
+        cap = r.per_member_max_members
+        where = f" in rooms of at most {cap} members" if cap is not None else ""
+        note = (
+            f"spec read_rate {r.read_rate} per member who had joined, sender excluded{where}, "
+            "less receipts past the snapshot"
+        )
+    else:
+        age_bin, age_count, old, units = times.age_bin, times.age_count, times.old, int(messages)
+        label = "read rate (receipts per message)"
+        note = f"spec read_rate {r.read_rate} less receipts past the snapshot"
+    ages = np.exp((age_bin + 0.5) / AGE_BINS_PER_E)
+    ages_n = age_count.astype(np.float64)
+    want_total, want_band = ext.receipt_expectation(r, ages, ages_n, old)
     written = prof.band >= 0
     receipts = float(prof.count[written].sum())
-    want_rate = share(want_total, messages)
+    want_rate = share(want_total, units)
+    noise = _noise(want_rate, units)
     metrics: list[Metric] = [
-        relative(
-            "read rate (receipts per message)",
-            want_rate,
-            share(receipts, messages),
-            tol,
-            _noise(want_rate, messages),
-            note=f"spec read_rate {r.read_rate} less receipts past the snapshot",
-        ),
+        relative(label, want_rate, share(receipts, units), tol, noise, note=note),
     ]
+    if r.per == "member":
+        metrics.append(
+            relative(
+                "receipts per message",
+                share(want_total, messages),
+                share(receipts, messages),
+                tol,
+                noise,
+                note=f"{units:,} eligible pairs over {int(messages):,} messages x the read rate",
+            )
+        )
     for i, band in enumerate(r.bands):
         want = share(float(want_band[i]), want_total)
         got = share(float(prof.count[prof.band == i].sum()), receipts)
@@ -56,7 +81,7 @@ def run(ctx: CheckContext) -> Outcome:
         metrics.append(relative(label, want, got, tol, _noise(want, want_total)))
     beyond = int(prof.count[prof.band == len(r.bands)].sum())
     metrics.append(exact(f"receipts later than {_span(r.bands[-1].max_seconds)}", beyond))
-    return Outcome(metrics=metrics, charts=[_chart(ctx, prof, ages, ages_n, times.old)])
+    return Outcome(metrics=metrics, charts=[_chart(ctx, prof, ages, ages_n, old)])
 
 
 def _noise(p: float, n: float) -> float:

@@ -1,5 +1,9 @@
 """Check 10: referential integrity — keys, memberships, DIRECT pairs, enumerations.
 
+A receipt's primary key is (messageId, userId), so "no (message, user) pair repeats" is its key
+rule; a receipt's reader must be a member other than the sender who had joined by the message's
+time, under either receipt model.
+
 Foreign and primary keys come from synthgen.schema, the contract's single source, so a new
 table's keys are checked without touching this file.
 """
@@ -69,6 +73,7 @@ def run(ctx: CheckContext) -> Outcome:
         exact("messages whose sender is not a member", v.not_member),
         exact("receipts whose reader is not a member", receipts.reader_not_member),
         exact("receipts read by the message's sender", receipts.reader_is_sender),
+        exact("receipts of a message sent before its reader joined", receipts.before_joined),
         exact("DIRECT conversations sharing a member pair", _duplicate_pairs(ctx)),
         exact(
             "conversations without a conversation_traits row",

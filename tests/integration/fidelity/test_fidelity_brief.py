@@ -26,6 +26,7 @@ DEPARTING = {
     "messages per conversation, p95",
     "messages per conversation, p99",
     "content length, mean",
+    "read receipts per message",  # one per reader in rooms of <= 20 members, big rooms a cursor
 }
 
 
@@ -45,11 +46,18 @@ def test_brief_figures_in_json_text_and_html(kit: Any, fid_copy: Path, tmp_path:
         "peak / trough hourly rate": 2.5,
         "weekday / weekend rate": 1.4,
         "burst coefficient (gap CV)": 2.5,
+        "read rate": 0.82,
+        "read receipts per message": 0.82,  # 4.1M receipts for 5M messages
     }
     for label, model in MODEL.items():
         assert rows[label]["model"] == pytest.approx(model, rel=0.01), label
     # the burst figure is the gate's own model of busy rooms under the diurnal profile
     assert 2.3 < rows["burst coefficient (gap CV)"]["model"] < 2.9
+    # the read rate per eligible (message, member) pair, less receipts past the snapshot
+    assert 0.78 < rows["read rate"]["model"] < 0.82
+    # the default spec's receipts: per reading member, rooms above 20 members keep only a cursor
+    assert 0.05 < rows["read receipts per message"]["model"] < 0.4
+    assert "rooms of at most 20 members" in rows["read receipts per message"]["note"]
     # the measured figure is the one the gate's check measured
     for fig in BRIEF_FIGURES:
         metric = kit.metric(report, fig.check, fig.metric)

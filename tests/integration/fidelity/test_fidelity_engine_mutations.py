@@ -6,15 +6,18 @@ the expectation along with it."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 
-from synthgen.engine import distributions, skeleton, timemodel
-from synthgen.spec import Spec
+from synthgen.engine import distributions, messages, skeleton, timemodel
+from synthgen.generate import shard
+from synthgen.spec import DEFAULT_SPEC_PATH, Spec
 
 SCALE = 0.05  # dev x 0.05: 400 conversations (280 / 100 / 20), 8 heavy rooms, 250 000 messages
 
@@ -107,3 +110,42 @@ def test_engine_with_class_counts_off_by_one(
         if label in off:
             assert abs(metric["measured"] - metric["expected"]) == 1
     assert kit.metric(report, "conversation_mix", "conversations (band")["status"] == "PASS"
+
+
+@pytest.mark.parametrize("per", ["member", "message"])
+def test_engine_reading_half_as_often(
+    kit: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, per: str
+) -> None:
+    """Under either receipt model, the unbroken engine is GO against its spec, and an engine that
+    draws reads at half the spec's read rate is NO-GO on the read rate alone (lastReadAt follows
+    the reads it drew, so the integrity checks still pass)."""
+    raw = json.loads(DEFAULT_SPEC_PATH.read_text())
+    raw["read_receipts"]["per"] = per
+    if per == "message":
+        raw["read_receipts"].pop("per_member_max_members", None)
+    spec_path = tmp_path / f"{per}.json"
+    spec_path.write_text(json.dumps(raw))
+
+    good = kit.build(tmp_path / "good", seed="engine-mutation", scale=SCALE, spec_path=spec_path)
+    result = kit.run_validate(str(good), "--spec", str(spec_path), "--quiet")
+    assert result.exit_code == 0, result.output
+    rate = kit.metric(kit.report_of(good), "read_receipts", "read rate")
+    assert rate["status"] == "PASS" and rate["expected"] > 0.78
+
+    real = messages.generate_message_shard
+
+    def half_as_often(spec: Spec, *args: Any) -> Any:
+        slow = replace(spec.receipts, read_rate=spec.receipts.read_rate / 2)
+        return real(replace(spec, receipts=slow), *args)
+
+    monkeypatch.setattr(messages, "generate_message_shard", half_as_often)
+    monkeypatch.setattr(shard, "generate_message_shard", half_as_often)  # its caller's name
+    out = kit.build(tmp_path / "ds", seed="engine-mutation", scale=SCALE, spec_path=spec_path)
+    result = kit.run_validate(str(out), "--spec", str(spec_path), "--quiet")
+    assert result.exit_code == 3, result.output
+    report = kit.report_of(out)
+    got = kit.statuses(report)
+    assert {name for name, status in got.items() if status == "FAIL"} == {"read_receipts"}, got
+    rate = kit.metric(report, "read_receipts", "read rate")
+    assert rate["status"] == "FAIL"
+    assert rate["measured"] == pytest.approx(rate["expected"] / 2, rel=0.05)

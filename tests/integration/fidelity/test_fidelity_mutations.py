@@ -409,3 +409,42 @@ def test_receipts_file_out_of_read_order(kit: Any, fid_copy: Path) -> None:
     report = _assert_only(kit, fid_copy, {"physical_layout"})
     out_of_order = kit.metric(report, "physical_layout", "read_receipts: rows out of readAt")
     assert out_of_order["measured"] > 0
+
+
+def test_a_receipt_pair_repeated(kit: Any, fid_copy: Path) -> None:
+    """No (message, user) pair repeats: it is the receipts' primary key."""
+    kit.rewrite_table(
+        fid_copy,
+        "read_receipts",
+        """SELECT * FROM read_receipts
+           UNION ALL (SELECT * FROM read_receipts ORDER BY "readAt", "messageId" LIMIT 1)""",
+    )
+    report = _assert_only(kit, fid_copy, {"referential_integrity"})
+    key = kit.metric(report, "referential_integrity", "primary keys in read_receipts")
+    assert (key["measured"], key["status"]) == (1, "FAIL")
+
+
+def test_a_reader_who_joined_after_the_message(kit: Any, fid_copy: Path) -> None:
+    """A member who read a message is moved to have joined one second after it (and before the
+    read, and before anything they sent in the room): the receipt now precedes its reader."""
+    kit.rewrite_table(
+        fid_copy,
+        "conversation_users",
+        """
+        WITH pick AS (
+            SELECT r."userId" AS uid, m."conversationId" AS cid, m."createdAt" AS t
+            FROM read_receipts r JOIN messages m ON m.id = r."messageId"
+            WHERE r."readAt" > m."createdAt" + INTERVAL 2 SECOND
+              AND NOT EXISTS (SELECT 1 FROM messages s
+                              WHERE s."conversationId" = m."conversationId"
+                                AND s."senderId" = r."userId" AND s."createdAt" <= r."readAt")
+            ORDER BY m.id, r."userId" LIMIT 1)
+        SELECT cu.* REPLACE (CASE WHEN cu."conversationId" = p.cid AND cu."userId" = p.uid
+                                  THEN p.t + INTERVAL 1 SECOND ELSE cu."joinedAt" END
+                             AS "joinedAt")
+        FROM conversation_users cu, pick p
+        """,
+    )
+    report = _assert_only(kit, fid_copy, {"referential_integrity"})
+    before = kit.metric(report, "referential_integrity", "sent before its reader joined")
+    assert before["measured"] >= 1 and before["status"] == "FAIL"

@@ -76,11 +76,11 @@ INTEGRITY = {
         LEFT JOIN conversation_users cu ON cu.conversationId = m.conversationId
          AND cu.userId = m.senderId
         WHERE cu.userId IS NULL OR m.createdAt < cu.joinedAt""",
-    "reader is a member, not the sender": """SELECT count(*) FROM read_receipts r
+    "reader is a member who had joined, not the sender": """SELECT count(*) FROM read_receipts r
         JOIN messages m ON m.id = r.messageId
         LEFT JOIN conversation_users cu ON cu.conversationId = m.conversationId
          AND cu.userId = r.userId
-        WHERE cu.userId IS NULL OR r.userId = m.senderId""",
+        WHERE cu.userId IS NULL OR r.userId = m.senderId OR m.createdAt < cu.joinedAt""",
     "createdAt strictly increasing per conversation (by id too)": """SELECT count(*) FROM (
         SELECT createdAt, lag(createdAt) OVER (PARTITION BY conversationId ORDER BY id) prev
         FROM messages) WHERE createdAt <= prev""",
@@ -88,11 +88,17 @@ INTEGRITY = {
         JOIN users u ON u.id = cu.userId WHERE cu.joinedAt < u.createdAt""",
     "readAt after the message": """SELECT count(*) FROM read_receipts r
         JOIN messages m ON m.id = r.messageId WHERE r.readAt <= m.createdAt""",
+    # in rooms that write receipt rows (the default spec: at most 20 members); a bigger room's
+    # lastReadAt is the latest of reads drawn but not written
     "lastReadAt is the latest readAt": """SELECT count(*) FROM conversation_users cu
         LEFT JOIN (SELECT m.conversationId, r.userId, max(r.readAt) latest FROM read_receipts r
                    JOIN messages m ON m.id = r.messageId GROUP BY 1, 2) x
           ON x.conversationId = cu.conversationId AND x.userId = cu.userId
-        WHERE cu.lastReadAt IS DISTINCT FROM x.latest""",
+        WHERE cu.lastReadAt IS DISTINCT FROM x.latest AND cu.conversationId IN (
+            SELECT conversationId FROM conversation_users GROUP BY 1 HAVING count(*) <= 20)""",
+    "no receipt rows in rooms above 20 members": """SELECT count(*) FROM read_receipts r
+        JOIN messages m ON m.id = r.messageId WHERE m.conversationId IN (
+            SELECT conversationId FROM conversation_users GROUP BY 1 HAVING count(*) > 20)""",
     "updatedAt is the last message's createdAt": """SELECT count(*) FROM conversations c
         LEFT JOIN (SELECT conversationId, max(createdAt) latest FROM messages GROUP BY 1) x
           ON x.conversationId = c.id

@@ -70,9 +70,11 @@ def test_counts_match_manifest_exactly(
     assert counts["messages"] == 100_000
     for table, rows in counts.items():
         assert sql(f'SELECT count(*) FROM {LOADED}."{table}"') == [(rows,)]
-    # arrival units of 65,536 rows: messages 2, read_receipts 2, every other table 1
+    # arrival units of 65,536 rows: messages 2, every other table 1 (read_receipts too: one per
+    # reader in rooms of at most 20 members, ~14,000 rows here)
     units = sum(-(-rows // 65_536) for rows in counts.values())
-    assert units == len(counts) + 2
+    assert counts["read_receipts"] < 65_536
+    assert units == len(counts) + 1
     assert loaded["shards_loaded"] == units
     assert loaded["shards_skipped"] == 0
     assert loaded["rows_loaded"] == sum(counts.values())

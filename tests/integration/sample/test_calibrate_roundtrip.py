@@ -34,6 +34,9 @@ def _evening_spec() -> dict[str, Any]:
     raw["time"]["window_days"] = 30
     raw["content"]["length_lognormal"] = {"mu": 3.8, "sigma": 0.9}
     raw["read_receipts"]["read_rate"] = 0.7
+    # what the sampler measures and calibrate fits: one receipt per message
+    raw["read_receipts"]["per"] = "message"
+    raw["read_receipts"].pop("per_member_max_members", None)
     # enough heavy rooms, with a tail light enough, that their sizes survive K-merging and two
     # seeds give similar rooms (the default 2% at alpha 2 leaves a dozen wildly unequal rooms)
     raw["messages_per_conversation"]["heavy"].update({"fraction": 0.05, "alpha": 2.5})
@@ -72,6 +75,9 @@ def test_calibration_recovers_the_spec_it_was_built_from(calibrated: Calibration
     length = got["content"]["length_lognormal"]
     assert (length["mu"], length["sigma"]) == pytest.approx((3.8, 0.9), abs=0.05)
     assert got["read_receipts"]["read_rate"] == pytest.approx(0.7, abs=0.03)
+    # the base spec reads per member; the fit is per message, and says so
+    assert got["read_receipts"]["per"] == "message"
+    assert "per_member_max_members" not in got["read_receipts"]
     delays = got["read_receipts"]["delay_mixture"]
     assert delays["near_term"]["mean_seconds"] == pytest.approx(600, rel=0.1)
     assert delays["delayed"]["lognormal_mu"] == pytest.approx(9.6, abs=0.15)

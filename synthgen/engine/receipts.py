@@ -1,0 +1,153 @@
+"""Read receipts: the delay mixture, and one receipt per reading member ("member" model).
+
+With `read_receipts.per = "member"`, every member of a message's room other than its sender who
+had joined by the message's time reads it with probability `read_rate`, after a delay drawn from
+the spec's mixture; a read whose time would pass the snapshot is not written. Rooms with more
+members than `per_member_max_members` write no receipt rows: their reads still set each member's
+lastReadAt (the member's latest read), as applications that keep only a read cursor for big
+groups do. Pairs are drawn as a repeat over each message's eligible members, in chunks of at
+most CHUNK_PAIRS pairs, so a shard's memory does not grow with its rooms' sizes (only with the
+rows it writes).
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from numpy.typing import NDArray
+
+from synthgen.engine import distributions as dist
+from synthgen.engine.streams import stream
+from synthgen.engine.timemodel import US_PER_SECOND
+from synthgen.spec import Spec
+
+I64 = NDArray[np.int64]
+# (message, member) pairs drawn at once: ~15 MB of temporaries. Part of the output: changing it
+# changes which random numbers fall to which pair.
+CHUNK_PAIRS = 1 << 18
+
+
+def receipt_delays_us(rng: np.random.Generator, spec: Spec, n: int) -> tuple[I64, NDArray[np.int8]]:
+    """Receipt delays from the spec's four-band mixture, and the band each came from."""
+    r = spec.receipts
+    band = dist.categorical(rng, n, np.asarray([b.share for b in r.bands])).astype(np.int8)
+    immediate, near, delayed, stale = r.bands
+    seconds = np.empty(n, dtype=np.float64)
+    rows = band == 0
+    low = immediate.min_seconds
+    seconds[rows] = low + rng.random(int(rows.sum())) * (immediate.max_seconds - low)
+    rows = band == 1
+    # truncated exponential on [min, max) by inverse CDF
+    scale = max(r.near_term_mean_seconds - near.min_seconds, 1.0)
+    top = 1.0 - np.exp(-(near.max_seconds - near.min_seconds) / scale)
+    seconds[rows] = near.min_seconds - scale * np.log1p(-rng.random(int(rows.sum())) * top)
+    rows = band == 2
+    seconds[rows] = _truncated_lognormal(
+        rng,
+        int(rows.sum()),
+        r.delayed_lognormal.mu,
+        r.delayed_lognormal.sigma,
+        delayed.min_seconds,
+        delayed.max_seconds,
+    )
+    rows = band == 3
+    lo, hi = np.log(stale.min_seconds), np.log(stale.max_seconds)
+    seconds[rows] = np.exp(lo + rng.random(int(rows.sum())) * (hi - lo))
+    return np.maximum(1, (seconds * US_PER_SECOND).astype(np.int64)), band
+
+
+def _truncated_lognormal(
+    rng: np.random.Generator, n: int, mu: float, sigma: float, lo: float, hi: float
+) -> NDArray[np.float64]:
+    out = rng.lognormal(mu, sigma, n)
+    for _ in range(200):
+        bad = np.flatnonzero((out < lo) | (out >= hi))
+        if len(bad) == 0:
+            return out
+        out[bad] = rng.lognormal(mu, sigma, len(bad))
+    return np.clip(out, lo, np.nextafter(hi, lo))
+
+
+def per_member(
+    spec: Spec,
+    seed: str,
+    shard: int,
+    member_offsets: I64,
+    local_conv: I64,
+    created: I64,
+    eligible: I64,
+    sender_row: I64,
+) -> tuple[I64, I64, I64, NDArray[np.int8], I64]:
+    """Receipts of one shard under the "member" model: (message row, reader member row, readAt,
+    delay band) of the rows to write, and every member's latest read (0 when none), rooms above
+    the cap included."""
+    r = spec.receipts
+    rng = stream(seed, "receipts", shard)
+    first = member_offsets[:-1][local_conv]
+    sender_local = sender_row - first
+    room_writes = np.diff(member_offsets) <= (r.per_member_max_members or np.iinfo(np.int64).max)
+    readers = np.maximum(eligible - 1, 0)
+    last_read = np.zeros(int(member_offsets[-1]), dtype=np.int64)
+    writes = room_writes[local_conv]
+    parts: list[tuple[I64, I64, I64, NDArray[np.int8]]] = []
+    # rooms that write rows: every pair, in message order
+    rows = np.flatnonzero(writes & (readers > 0))
+    for lo, hi in _chunks(readers[rows], CHUNK_PAIRS):
+        msg, reader = _pairs(rows[lo:hi], readers, first, sender_local)
+        msg, reader, read_us, band = _read(rng, spec, msg, reader, created)
+        np.maximum.at(last_read, reader, read_us)
+        parts.append((msg, reader, read_us, band))
+    # rooms that keep only lastReadAt: newest messages first, and a pair is drawn only if its
+    # read could still be its member's latest (a read comes less than the longest delay after
+    # its message). Skipping the others changes no member's maximum, only the work: the
+    # lastReadAt drawn is the latest of every pair's read, as if all were drawn.
+    horizon = int(max(b.max_seconds for b in r.bands) * US_PER_SECOND)
+    rows = np.flatnonzero(~writes & (readers > 0))[::-1]
+    starts = member_offsets[:-1]
+    for lo, hi in _chunks(readers[rows], CHUNK_PAIRS):
+        idx = rows[lo:hi]
+        room_floor = np.minimum.reduceat(last_read, starts) if len(last_read) else last_read
+        idx = idx[created[idx] + horizon > room_floor[local_conv[idx]]]
+        msg, reader = _pairs(idx, readers, first, sender_local)
+        can_be_latest = np.flatnonzero(created[msg] + horizon > last_read[reader])
+        _, reader, read_us, _ = _read(rng, spec, msg[can_be_latest], reader[can_be_latest], created)
+        np.maximum.at(last_read, reader, read_us)
+    if not parts:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty, np.zeros(0, dtype=np.int8), last_read
+    msg, reader, read_us, band = (np.concatenate(p) for p in zip(*parts, strict=True))
+    return msg, reader, read_us, band.astype(np.int8), last_read
+
+
+def _pairs(rows: I64, readers: I64, first: I64, sender_local: I64) -> tuple[I64, I64]:
+    """(message row, member row) of every reader of the given messages: the members of the
+    room who had joined by then (the first `readers + 1`, in join order), less the sender."""
+    count = readers[rows]
+    msg = np.repeat(rows, count)
+    k = np.arange(len(msg), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)
+    k += k >= np.repeat(sender_local[rows], count)
+    return msg, first[msg] + k
+
+
+def _read(
+    rng: np.random.Generator, spec: Spec, msg: I64, reader: I64, created: I64
+) -> tuple[I64, I64, I64, NDArray[np.int8]]:
+    """Which pairs are read (read_rate), when (the delay mixture), and which of those reads land
+    by the snapshot: (message row, member row, readAt, delay band) of those."""
+    read = np.flatnonzero(rng.random(len(msg)) < spec.receipts.read_rate)
+    delay, band = receipt_delays_us(rng, spec, len(read))
+    read_us = created[msg[read]] + delay
+    keep = np.flatnonzero(read_us <= spec.time.snapshot_us)
+    return msg[read[keep]], reader[read[keep]], read_us[keep], band[keep]
+
+
+def _chunks(counts: I64, limit: int) -> list[tuple[int, int]]:
+    """Consecutive [lo, hi) ranges of rows whose counts sum to at most about `limit` (a range
+    ends at the row that passes a multiple of it)."""
+    total = np.cumsum(counts)
+    if len(total) == 0 or total[-1] == 0:
+        return []
+    cuts = np.searchsorted(total, np.arange(limit, int(total[-1]), limit), side="right")
+    bounds = np.unique(np.concatenate([[0], cuts, [len(counts)]]))
+    return [(int(a), int(b)) for a, b in itertools.pairwise(bounds.tolist())]
