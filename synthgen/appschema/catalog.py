@@ -132,7 +132,7 @@ WHERE n.nspname = $1 AND rel.relname = ANY($2::text[])
 _KINDS = {"p": "primary key", "u": "unique", "f": "foreign key"}
 
 
-def _array(names: list[str]) -> str:
+def text_array(names: list[str]) -> str:
     return (
         "{" + ",".join('"' + n.replace("\\", "\\\\").replace('"', '\\"') + '"' for n in names) + "}"
     )
@@ -143,7 +143,7 @@ def saved_objects(conn: Connection, schema: str, tables: list[str]) -> list[Save
     with the statement that recreates it exactly (pg_get_constraintdef / pg_get_indexdef)."""
     out: list[SavedObject] = []
     for kind, name, table, definition, home in fetch_all(
-        conn, _CONSTRAINTS_SQL, (schema, _array(tables))
+        conn, _CONSTRAINTS_SQL, (schema, text_array(tables))
     ):
         target = f"{quote_ident(str(home))}.{quote_ident(str(table))}"
         out.append(
@@ -155,7 +155,7 @@ def saved_objects(conn: Connection, schema: str, tables: list[str]) -> list[Save
                 str(home),
             )
         )
-    for name, table, definition in fetch_all(conn, _INDEXES_SQL, (schema, _array(tables))):
+    for name, table, definition in fetch_all(conn, _INDEXES_SQL, (schema, text_array(tables))):
         out.append(SavedObject("index", str(name), str(table), str(definition), schema))
     return sorted(out, key=lambda o: o.sort_key)
 

@@ -24,7 +24,7 @@ column as the canonical 36-character form.
 from __future__ import annotations
 
 import zlib
-from typing import Final
+from typing import Any, Final
 
 import numpy as np
 import pyarrow as pa
@@ -79,25 +79,15 @@ def _strings(chars: NDArray[np.uint8]) -> pa.Array:
 _TRIPLES: Final = np.stack(np.meshgrid(_BASE36, _BASE36, _BASE36, indexing="ij"), axis=-1).reshape(
     36**3, 3
 )  # row k holds the 3 base-36 digits of k
-
-
-def _digits15(values: U64, groups: int) -> NDArray[np.uint8]:
-    """Each 15-bit group of `values` (most significant first) as 3 base-36 digits: an injective
-    code with shifts and one table lookup per group (2^15 < 36^3), no integer division."""
-    out = np.empty((len(values), groups * 3), dtype=np.uint8)
-    for group in range(groups):  # a loop over digit groups, not rows
-        shift = np.uint64(15 * (groups - 1 - group))
-        chunk = ((values >> shift) & np.uint64(0x7FFF)).astype(np.intp)
-        out[:, group * 3 : group * 3 + 3] = _TRIPLES[chunk]
-    return out
-
-
-def _base36_clock(ms: NDArray[np.int64]) -> NDArray[np.uint8]:
-    """Milliseconds as 8 base-36 digits, so that text order is time order (as in cuid)."""
-    ms = np.clip(ms, 0, 36**8 - 1)
-    high, low = np.divmod(ms, 36**6)
-    mid, last = np.divmod(low, 36**3)
-    return np.hstack([_TRIPLES[high][:, 1:], _TRIPLES[mid], _TRIPLES[last]])
+# the same digits packed little-endian: all three in a uint32 (byte 3 zero), the last two in a
+# uint16 — so a cuid is written with a few wide stores per row (see cuid_text)
+_TRIPLES32: Final = (
+    _TRIPLES[:, 0].astype(np.uint32)
+    | (_TRIPLES[:, 1].astype(np.uint32) << 8)
+    | (_TRIPLES[:, 2].astype(np.uint32) << 16)
+)
+_PAIRS16: Final = _TRIPLES[:, 1].astype(np.uint16) | (_TRIPLES[:, 2].astype(np.uint16) << 8)
+CUID_WIDTH: Final = 25
 
 
 def uuid_bytes(ids: NDArray[np.int64], table: str, version: int, ms: NDArray[np.int64]) -> U64:
@@ -134,17 +124,56 @@ def uuid_text(words: U64) -> pa.Array:
     )
 
 
+def _fingerprint(table: str) -> bytes:
+    return np.base_repr(zlib.crc32(table.encode()) % 36**4, 36).lower().rjust(4, "0").encode()
+
+
+def _split_triples(fingerprint: bytes) -> NDArray[np.uint64]:
+    """For digit triple k: its first digit, the 4 fingerprint characters, its other two digits
+    (the counter ends and the fingerprint sits between a triple's first and second digit)."""
+    fp = np.uint64(int.from_bytes(fingerprint, "little"))
+    t = _TRIPLES.astype(np.uint64)
+    return t[:, 0] | (fp << np.uint64(8)) | (t[:, 1] << np.uint64(40)) | (t[:, 2] << np.uint64(48))
+
+
+def _column(buf: NDArray[np.uint8], rows: int, at: int, dtype: str) -> NDArray[Any]:
+    """Row i's bytes [at, at + itemsize) of a buffer of 25-byte rows, as one strided array."""
+    return np.ndarray((rows,), dtype=dtype, buffer=buf, offset=at, strides=(CUID_WIDTH,))
+
+
 def cuid_text(ids: NDArray[np.int64], table: str, ms: NDArray[np.int64]) -> pa.Array:
-    """cuid-shaped, time-ordered, unique strings of 25 characters."""
-    unique = _digits15(scramble60(ids, table), 4)
-    fingerprint = np.base_repr(zlib.crc32(table.encode()) % 36**4, 36).lower().rjust(4, "0")
-    chars = np.empty((len(ids), 25), dtype=np.uint8)
-    chars[:, 0] = ord("c")
-    chars[:, 1:9] = _base36_clock(ms)
-    chars[:, 9:13] = unique[:, :4]  # "counter"
-    chars[:, 13:17] = np.frombuffer(fingerprint.encode(), dtype=np.uint8)  # per table
-    chars[:, 17:25] = unique[:, 4:]  # "random"
-    return _strings(chars)
+    """cuid-shaped, time-ordered, unique strings of 25 characters: ``c``, 8 base-36 digits of
+    milliseconds, counter 4, fingerprint 4, random 8 (counter and random: 4 triples of base-36
+    digits, each from 15 bits of the 60-bit bijection of the id).
+
+    Written straight into the Arrow value buffer, rows 25 bytes apart, with 8 wide stores per
+    row (a uint32 / uint64 store writes a triple and a zero byte the next store overwrites),
+    each store vectorized over all rows: ~4x faster than one digit column at a time.
+    """
+    rows = len(ids)
+    if rows == 0:
+        return pa.array([], pa.string())
+    buf = np.empty(rows * CUID_WIDTH + 8, dtype=np.uint8)  # + slack for the last wide store
+    ms = np.clip(ms, 0, 36**8 - 1)
+    high, low = np.divmod(ms, 36**6)
+    mid, last = np.divmod(low, 36**3)
+    unique = scramble60(ids, table)
+    groups = [
+        ((unique >> np.uint64(15 * (3 - k))) & np.uint64(0x7FFF)).astype(np.intp)
+        for k in range(4)  # a loop over digit groups, not rows
+    ]
+    # left to right, each store's spare zero byte overwritten by the next; the last one's lands
+    # on the next row's first byte, written last
+    _column(buf, rows, 3, "<u4")[:] = _TRIPLES32[mid]  # clock digits 3-5
+    _column(buf, rows, 6, "<u4")[:] = _TRIPLES32[last]  # clock digits 6-8
+    _column(buf, rows, 9, "<u4")[:] = _TRIPLES32[groups[0]]  # counter 1-3
+    _column(buf, rows, 12, "<u8")[:] = _split_triples(_fingerprint(table))[groups[1]]
+    _column(buf, rows, 19, "<u4")[:] = _TRIPLES32[groups[2]]  # random 3-5
+    _column(buf, rows, 22, "<u4")[:] = _TRIPLES32[groups[3]]  # random 6-8
+    _column(buf, rows, 1, "<u2")[:] = _PAIRS16[high]  # clock digits 1-2
+    _column(buf, rows, 0, "u1")[:] = ord("c")
+    offsets = np.arange(0, (rows + 1) * CUID_WIDTH, CUID_WIDTH, dtype=np.int32)
+    return pa.StringArray.from_buffers(rows, pa.py_buffer(offsets), pa.py_buffer(buf))
 
 
 def format_ids(
@@ -185,4 +214,6 @@ class IdClock:
         """Unix milliseconds of each id."""
         if len(self.ids) == 0:
             return np.zeros(len(ids), dtype=np.int64)
-        return (np.interp(ids.astype(np.float64), self.ids, self.us) // 1000).astype(np.int64)
+        us = np.interp(ids.astype(np.float64), self.ids, self.us)
+        # floor(floor(x) / 1000) == floor(x / 1000); a float floor-division is ~6x slower
+        return np.floor(us).astype(np.int64) // 1000

@@ -9,8 +9,10 @@ migrations.
    only its own tables —, then drop them for the bulk load;
 3. stream every shard through the plan's transforms into its table (binary COPY), one
    transaction per shard with its audit record (so ``--resume`` is exact);
-4. exact counts; recreate keys, unique constraints and indexes as they were, foreign keys
-   ``NOT VALID`` then validated; check the catalog matches what the migrations made; ANALYZE.
+4. exact counts; settle each table (``VACUUM (ANALYZE)``, its autovacuum setting back: it is
+   off during the load); recreate keys, unique constraints and indexes as they were, foreign
+   keys ``NOT VALID`` then validated; check the catalog matches what the migrations made — see
+   appschema.restore.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from synthgen.appschema import restore
 from synthgen.appschema import transform as tf
 from synthgen.appschema.catalog import SavedObject, drop_sql, read_catalog, saved_objects
 from synthgen.appschema.figures import measure
@@ -42,7 +45,6 @@ from synthgen.postgres.connect import (
     DatabaseError,
     connect,
     error_text,
-    execute,
     fetch_all,
     fetch_value,
 )
@@ -99,7 +101,7 @@ def prepare_plan(
     """Read the mapping, the target catalog and the data's figures; decide every column."""
     mapping = load_mapping(opts.mapping_path, opts.schema)
     catalog = read_catalog(control, mapping.schema)
-    figures = measure(dataset.root, mapping)
+    figures = measure(dataset.root, mapping, catalog)
     return mapping, make_load_plan(mapping, catalog, figures)
 
 
@@ -201,19 +203,36 @@ def _saved_ddl(audit_schema: str) -> str:
     )
 
 
-def _save_and_drop(
-    pool: Pool, control: Connection, plan: LoadPlan, audit_schema: str
-) -> list[SavedObject]:
-    """Record the app's keys and indexes once (a resume keeps the first record), then drop them."""
-    saved_rows = fetch_all(
+def _recorded_objects(control: Connection, audit_schema: str) -> list[SavedObject]:
+    """The keys and indexes the first attempt of this load recorded (none: an empty list)."""
+    found = fetch_all(control, "SELECT to_regclass($1) IS NOT NULL", (_q(audit_schema, SAVED),))
+    if not found or not found[0][0]:
+        return []
+    rows = fetch_all(
         control,
         f"SELECT kind, name, table_name, definition, table_schema FROM {_q(audit_schema, SAVED)} "
         "ORDER BY position",
     )
-    if saved_rows:
-        saved = [SavedObject(*(str(v) for v in row)) for row in saved_rows]
-    else:
-        saved = saved_objects(control, plan.schema, _targets(plan))
+    return [SavedObject(*(str(v) for v in row)) for row in rows]
+
+
+@dataclass(frozen=True)
+class _Carried:
+    """What a --replace keeps from a load that stopped: the keys and indexes it had dropped and
+    the autovacuum settings it had paused, as the migrations made them."""
+
+    objects: list[SavedObject]
+    autovacuum: dict[str, str | None] | None
+
+
+def _save_and_drop(
+    pool: Pool, control: Connection, plan: LoadPlan, audit_schema: str, carried: _Carried
+) -> list[SavedObject]:
+    """Record the app's keys and indexes once (a resume keeps the first record), then drop them;
+    the same for the tables' autovacuum settings, then pause autovacuum."""
+    saved = _recorded_objects(control, audit_schema)
+    if not saved:
+        saved = carried.objects or saved_objects(control, plan.schema, _targets(plan))
         statements = [
             f"INSERT INTO {_q(audit_schema, SAVED)} VALUES ({i}, "
             + ", ".join(
@@ -225,6 +244,7 @@ def _save_and_drop(
         run_statements(pool.get(0), statements)
     drops = [drop_sql(plan.schema, o) for o in sorted(saved, key=lambda o: -o.sort_key[0])]
     run_statements(pool.get(0), drops)
+    restore.pause_autovacuum(pool, control, plan, audit_schema, carried.autovacuum)
     return saved
 
 
@@ -268,6 +288,12 @@ def _run(
     verify_checksums(dataset, [e for e, _ in pending], opts.jobs)
     check_contract(dataset, [e for e, _ in pending])
     steps["verify shards"] = round(time.perf_counter() - start, 3)
+    carried = _Carried([], None)
+    if mode == "replace" and audit.inspect_schema(control, audit_schema).last_status != "complete":
+        carried = _Carried(
+            _recorded_objects(control, audit_schema),
+            restore.saved_autovacuum(control, audit_schema),
+        )
     # --- first write ---
     if mode == "replace":
         targets = ", ".join(_q(plan.schema, t) for t in _targets(plan))
@@ -302,7 +328,7 @@ def _run(
     )
     try:
         start = time.perf_counter()
-        saved = _save_and_drop(pool, control, plan, audit_schema)
+        saved = _save_and_drop(pool, control, plan, audit_schema, carried)
         steps["drop keys and indexes"] = round(time.perf_counter() - start, 3)
         start = time.perf_counter()
         ctx = tf.build_context(
@@ -315,11 +341,18 @@ def _run(
         else:
             _load_shards(pool, dataset, opts, plan, ctx, pending, audit_schema, load_id, progress)
         steps["load shards"] = round(time.perf_counter() - start, 3)
-        counts = _check_counts(control, dataset, plan)
-        steps |= _restore(pool, control, plan, saved)
         start = time.perf_counter()
-        for t in _targets(plan):
-            execute(control, f"ANALYZE {_q(plan.schema, t)}")
+        counts = restore.check_counts(pool, plan, dataset.counts)
+        steps["verify counts"] = round(time.perf_counter() - start, 3)
+        # biggest first: the longest task starts first on a pool of few connections
+        order = sorted(_targets(plan), key=lambda t: -counts.get(t, 0))
+        start = time.perf_counter()
+        restore.settle(pool, control, plan, audit_schema, order)
+        steps["vacuum (analyze)"] = round(time.perf_counter() - start, 3)
+        steps |= restore.restore_keys(pool, control, plan, saved, order)
+        restore.check_autovacuum(control, plan, audit_schema)
+        start = time.perf_counter()
+        restore.analyze_expression_indexed(control, plan.schema, _targets(plan))
         steps["analyze"] = round(time.perf_counter() - start, 3)
     except BaseException as exc:
         with contextlib.suppress(Exception):
@@ -460,61 +493,6 @@ def _ingest(
 
     reader = pa.RecordBatchReader.from_batches(tf.target_schema(table), transformed())
     cur.adbc_ingest(table.target, reader, mode="append", db_schema_name=plan.schema)
-
-
-def _check_counts(control: Connection, dataset: Dataset, plan: LoadPlan) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    differ: list[str] = []
-    for t in plan.tables:
-        got = int(fetch_value(control, f"SELECT count(*) FROM {_q(plan.schema, t.target)}"))
-        want = int(dataset.counts.get(t.source, 0)) * t.rows_per_source_row
-        counts[t.target] = got
-        if got != want:
-            differ.append(f"{t.target} {got:,} != {want:,}")
-    if differ:
-        raise LoadError(f"row counts differ from the dataset: {'; '.join(differ)}")
-    return counts
-
-
-def _restore(
-    pool: Pool, control: Connection, plan: LoadPlan, saved: list[SavedObject]
-) -> dict[str, float]:
-    """Keys, unique constraints and indexes as the migrations made them, then foreign keys
-    NOT VALID + VALIDATE; each skipped when it exists (a resume after a crash here)."""
-    steps: dict[str, float] = {}
-    present = {o.name for o in saved_objects(control, plan.schema, _targets(plan))}
-    todo = [o for o in saved if o.name not in present]
-    start = time.perf_counter()
-    building = [o for o in todo if o.kind != "foreign key"]
-    run_parallel(pool, building, lambda conn, o: run_statements(conn, [o.definition]))
-    steps["keys and indexes"] = round(time.perf_counter() - start, 3)
-    start = time.perf_counter()
-    fks = [o for o in todo if o.kind == "foreign key"]
-    run_statements(pool.get(0), [o.definition + " NOT VALID" for o in fks])
-    run_parallel(
-        pool,
-        fks,
-        lambda conn, o: run_statements(
-            conn,
-            [
-                f"ALTER TABLE {_q(o.table_schema or plan.schema, o.table)} VALIDATE CONSTRAINT "
-                f"{quote_ident(o.name)}"
-            ],
-        ),
-    )
-    steps["foreign keys"] = round(time.perf_counter() - start, 3)
-    after = {
-        (o.kind, o.name, o.definition) for o in saved_objects(control, plan.schema, _targets(plan))
-    }
-    before = {(o.kind, o.name, o.definition) for o in saved}
-    if after != before:
-        missing = sorted(n for _, n, _ in before - after)
-        extra = sorted(n for _, n, _ in after - before)
-        raise LoadError(
-            f"the schema's keys and indexes differ from what its migrations made (missing "
-            f"{missing[:3]}, unexpected {extra[:3]}); nothing was dropped by hand?"
-        )
-    return steps
 
 
 def report_json(report: MappedLoadReport) -> str:

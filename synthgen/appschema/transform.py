@@ -43,8 +43,11 @@ class Context:
         if cached is None:
             return None
         known, values = cached
-        at = np.searchsorted(known, ids)
-        return values.take(pa.array(np.minimum(at, len(known) - 1)))
+        if len(known) and int(known[-1]) - int(known[0]) == len(known) - 1:
+            at = ids - known[0]  # ids 1..n without gaps (the generator's): no search needed
+        else:
+            at = np.searchsorted(known, ids)
+        return values.take(pa.array(np.clip(at, 0, len(known) - 1)))
 
 
 def _all_rows_clock(root: Path, table: str) -> IdClock:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
+import zlib
 
 import numpy as np
 import pytest
@@ -50,3 +51,35 @@ def test_the_clock_interpolates_between_anchors() -> None:
     assert clock.ms(np.array([0, 5, 10, 15, 20])).tolist() == [0, 5_000, 10_000, 20_000, 30_000]
     with pytest.raises(ValueError, match="needs the rows' times"):
         format_ids(np.array([1]), "t", "cuid")
+
+
+def _base36(value: int, digits: int) -> str:
+    out = ""
+    for _ in range(digits):
+        value, digit = divmod(value, 36)
+        out = "0123456789abcdefghijklmnopqrstuvwxyz"[digit] + out
+    return out
+
+
+def _cuid_one(unique: int, ms: int, fingerprint: str) -> str:
+    """One cuid the slow, readable way: c, clock, counter, fingerprint, random."""
+    triples = "".join(_base36((unique >> (15 * (3 - k))) & 0x7FFF, 3) for k in range(4))
+    return "c" + _base36(min(max(ms, 0), 36**8 - 1), 8) + triples[:4] + fingerprint + triples[4:]
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 2**60 - 1), st.integers(-5, 36**8 + 5)), max_size=60),
+    st.sampled_from(["messages", "users", "MessageDelivery"]),
+)
+def test_cuids_written_in_wide_stores_match_one_written_digit_by_digit(
+    rows: list[tuple[int, int]], table: str
+) -> None:
+    ids = np.asarray([r[0] for r in rows], dtype=np.int64)
+    ms = np.asarray([r[1] for r in rows], dtype=np.int64)
+    got = format_ids(ids, table, "cuid", ms)
+    got.validate(full=True)
+    fingerprint = _base36(zlib.crc32(table.encode()) % 36**4, 4)  # per table
+    unique = scramble60(ids, table).tolist()
+    assert got.to_pylist() == [
+        _cuid_one(u, m, fingerprint) for u, m in zip(unique, ms.tolist(), strict=True)
+    ]
