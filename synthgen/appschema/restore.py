@@ -10,8 +10,10 @@ Order, chosen for the least work on the server:
    check can read the parent's key index alone (an index-only scan) instead of its heap, and
    the planner of those checks has statistics — and it gives the table its autovacuum setting
    back (off during the load, so autovacuum did not rescan growing tables meanwhile);
-3. primary keys, unique constraints and indexes from their saved definitions, in parallel;
-4. foreign keys ``NOT VALID`` (one short transaction), then each ``VALIDATE``d in parallel;
+3. primary keys, unique constraints and indexes from their saved definitions, one table per
+   task (tables in parallel: a key built by ALTER TABLE locks its table exclusively);
+4. foreign keys ``NOT VALID`` (one short transaction), then ``VALIDATE``d, one referencing
+   table per task (two validations of one table wait for each other), tables in parallel;
 5. the catalog checked against what the migrations made, autovacuum settings included.
 
 Not ``FREEZE`` (the contract load's final vacuum freezes): freezing rewrites every page a
@@ -154,32 +156,38 @@ def restore_keys(
     todo = [o for o in saved if o.name not in present]
     rank = {t: i for i, t in enumerate(order)}
     start = time.perf_counter()
-    building = sorted(
-        (o for o in todo if o.kind != "foreign key"),
-        key=lambda o: (rank.get(o.table, len(rank)), o.sort_key),
-    )
-    run_parallel(pool, building, lambda conn, o: run_statements(conn, [o.definition]))
+
+    def build(conn: Connection, objects: list[SavedObject]) -> None:
+        for o in objects:
+            run_statements(conn, [o.definition])
+
+    def validate(conn: Connection, objects: list[SavedObject]) -> None:
+        for o in objects:
+            home = _q(o.table_schema or plan.schema, o.table)
+            run_statements(conn, [f"ALTER TABLE {home} VALIDATE CONSTRAINT {quote_ident(o.name)}"])
+
+    run_parallel(pool, _per_table([o for o in todo if o.kind != "foreign key"], rank), build)
     steps["keys and indexes"] = round(time.perf_counter() - start, 3)
     start = time.perf_counter()
-    fks = sorted(
-        (o for o in todo if o.kind == "foreign key"),
-        key=lambda o: (rank.get(o.table, len(rank)), o.name),
-    )
+    fks = [o for o in todo if o.kind == "foreign key"]
     run_statements(pool.get(0), [o.definition + " NOT VALID" for o in fks])
-    run_parallel(
-        pool,
-        fks,
-        lambda conn, o: run_statements(
-            conn,
-            [
-                f"ALTER TABLE {_q(o.table_schema or plan.schema, o.table)} VALIDATE CONSTRAINT "
-                f"{quote_ident(o.name)}"
-            ],
-        ),
-    )
+    run_parallel(pool, _per_table(fks, rank), validate)
     steps["foreign keys"] = round(time.perf_counter() - start, 3)
     _check_catalog(control, plan, saved)
     return steps
+
+
+def _per_table(objects: list[SavedObject], rank: dict[str, int]) -> list[list[SavedObject]]:
+    """One task per table, biggest table first, its objects in catalog order: two statements on
+    one table would wait for each other anyway (ADD PRIMARY KEY / UNIQUE take an ACCESS
+    EXCLUSIVE lock, VALIDATE CONSTRAINT a SHARE UPDATE EXCLUSIVE one, which conflicts with
+    itself), and a waiting connection is one the other tables do not get."""
+    tasks: dict[tuple[str, str], list[SavedObject]] = {}
+    for o in sorted(objects, key=lambda o: o.sort_key):
+        tasks.setdefault((o.table_schema, o.table), []).append(o)
+    return sorted(
+        tasks.values(), key=lambda task: (rank.get(task[0].table, len(rank)), task[0].table)
+    )
 
 
 def _check_catalog(control: Connection, plan: LoadPlan, saved: list[SavedObject]) -> None:
