@@ -45,12 +45,13 @@ FILE_ORDER = {
 
 def _rank_correlation(ctx: CheckContext, table: str, id_col: str, time_col: str) -> float | None:
     """Spearman correlation of id and time (ties in time broken by id), on a fixed sample of
-    about SAMPLE_ROWS rows (a hash of the id picks them, so every run measures the same rows)."""
+    about SAMPLE_ROWS rows (a hash of the id picks them, so every run measures the same rows);
+    None for fewer than two rows (DuckDB's corr of a single row is NaN, not NULL)."""
     rows = int(ctx.dataset.manifest.get("counts", {}).get(table, 0))  # only sets the sampling
     every = max(1, rows // SAMPLE_ROWS)
     value = ctx.scalar(
         f"""
-        SELECT corr(r_id, r_time) FROM (
+        SELECT CASE WHEN count(*) >= 2 THEN corr(r_id, r_time) END FROM (
             SELECT row_number() OVER (ORDER BY "{id_col}") AS r_id,
                    row_number() OVER (ORDER BY "{time_col}", "{id_col}") AS r_time
             FROM "{table}" WHERE hash("{id_col}" + {SAMPLE_SEED}) % {every} = 0)
