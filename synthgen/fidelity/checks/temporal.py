@@ -50,7 +50,18 @@ def run(ctx: CheckContext) -> Outcome:
     trough = np.isin(window.hour_of_day, trough_hours)
     metrics: list[Metric] = []
 
-    def ratio_metric(name: str, a: np.ndarray, b: np.ndarray, weight: np.ndarray) -> Metric:
+    def ratio_metric(
+        name: str, sets: tuple[str, str], a: np.ndarray, b: np.ndarray, weight: np.ndarray
+    ) -> Metric:
+        # a window shorter than a week may hold no weekend (or no weekday) hour, and hours before
+        # the first conversation opens have no activity: no ratio is defined then
+        for label, hours in zip(sets, (a, b), strict=True):
+            if not hours.any():
+                reason = f"not measurable: the {t.window_days}-day window has no {label} hours"
+                return skipped(name, None, reason)
+            if weight[hours].sum() <= 0:
+                reason = f"insufficient data: no conversation is active in the {label} hours"
+                return skipped(name, None, reason)
         want = (intensity[a].sum() / weight[a].sum()) / (intensity[b].sum() / weight[b].sum())
         got_a, got_b = per_hour[a].sum() / weight[a].sum(), per_hour[b].sum() / weight[b].sum()
         if got_b == 0 or expected_count[a].sum() < 1 or expected_count[b].sum() < 1:
@@ -61,11 +72,18 @@ def run(ctx: CheckContext) -> Outcome:
         return relative(name, want, got_a / got_b, tol, noise)
 
     metrics.append(
-        ratio_metric("peak / trough hourly rate", peak, trough, window.weekday_factor * activity)
+        ratio_metric(
+            "peak / trough hourly rate",
+            ("peak", "trough"),
+            peak,
+            trough,
+            window.weekday_factor * activity,
+        )
     )
     metrics.append(
         ratio_metric(
             "weekday / weekend daily rate",
+            ("weekday", "weekend"),
             ~window.weekend,
             window.weekend,
             window.profile * activity,
