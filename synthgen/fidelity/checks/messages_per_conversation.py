@@ -37,7 +37,15 @@ def run(ctx: CheckContext) -> Outcome:
         )
     ]
     fit_n = int(counts[inside].sum())
-    if fit_n < 2:
+    if m.regular_min == m.regular_max:  # one possible count: any alpha fits, the MLE is undefined
+        metrics.append(
+            skipped(
+                "regular-room power-law alpha (MLE)",
+                m.regular_alpha,
+                f"not measurable: the spec gives every regular room {m.regular_min} messages",
+            )
+        )
+    elif fit_n < 2:
         metrics.append(
             skipped(
                 "regular-room power-law alpha (MLE)",
