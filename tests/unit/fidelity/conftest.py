@@ -349,8 +349,10 @@ def run(dataset: TinyDataset, check: str, tolerance: float = 0.15) -> Outcome:
 
 
 def metric(outcome: Outcome, name_part: str) -> Metric:
-    """The one metric whose name contains `name_part`."""
-    found = [m for m in outcome.metrics if name_part in m.name]
+    """The metric named `name_part`, else the one metric whose name contains it."""
+    found = [m for m in outcome.metrics if m.name == name_part] or [
+        m for m in outcome.metrics if name_part in m.name
+    ]
     assert len(found) == 1, [m.name for m in outcome.metrics]
     return found[0]
 
