@@ -7,7 +7,16 @@ import math
 from synthgen.fidelity.checks.base import DISTRIBUTION, Check, share
 from synthgen.fidelity.context import CheckContext
 from synthgen.fidelity.facts import attachment_profile, message_profile
-from synthgen.fidelity.model import NOISE_Z, Chart, Finding, Metric, Outcome, exact, relative
+from synthgen.fidelity.model import (
+    NOISE_Z,
+    Chart,
+    Finding,
+    Metric,
+    Outcome,
+    exact,
+    relative,
+    skipped,
+)
 
 
 def _binomial_noise(p: float, n: float) -> float:
@@ -22,10 +31,17 @@ def run(ctx: CheckContext) -> Outcome:
     by_type = {t: int(prof.count[prof.type == t].sum()) for t in ("TEXT", *media_model.kinds)}
     n_media = total - by_type["TEXT"]
     ratio = media_model.ratio
-    metrics: list[Metric] = [
-        relative("media ratio", ratio, share(n_media, total), tol, _binomial_noise(ratio, total))
-    ]
+    metrics: list[Metric] = []
+    if total:
+        noise = _binomial_noise(ratio, total)
+        metrics.append(relative("media ratio", ratio, share(n_media, total), tol, noise))
+    else:
+        metrics.append(skipped("media ratio", ratio, "insufficient data: no messages"))
     for kind, kind_share in zip(media_model.kinds, media_model.kind_shares, strict=True):
+        if not n_media:  # a mix of no media messages is undefined (the ratio judges their absence)
+            reason = "insufficient data: no media messages"
+            metrics.append(skipped(f"{kind} share of media", kind_share, reason))
+            continue
         metrics.append(
             relative(
                 f"{kind} share of media",

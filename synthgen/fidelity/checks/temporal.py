@@ -156,7 +156,8 @@ def _burst_metric(ctx: CheckContext) -> Metric:
 def _charts(
     window: ext.WindowExposure, per_hour: np.ndarray, intensity: np.ndarray, start_hour: int
 ) -> list[Chart]:
-    n, total = max(per_hour.sum(), 1.0), intensity.sum()
+    # no active conversation (no messages) leaves no intensity: the expected curve is then 0
+    n, total = max(per_hour.sum(), 1.0), intensity.sum() or 1.0
     hod = window.hour_of_day
     day = ((np.arange(len(hod)) + start_hour) // 24 + ext.EPOCH_WEEKDAY_SHIFT) % 7
     charts = []

@@ -127,3 +127,26 @@ def test_a_media_message_without_attachment_is_a_finding(tiny: Any, tmp_path: Pa
     _drop(tables)
     outcome = tiny.run(w.write(tmp_path / "ds", tables), "media", 0.25)
     assert [(f.table, f.row_id) for f in outcome.findings] == [("messages", "1")]
+
+
+def test_a_spec_without_media_and_a_dataset_without_media(tiny: Any, tmp_path: Path) -> None:
+    # ratio 0 and no media messages match exactly; the mix of no media is not judged (it was
+    # measured as 0 against each kind's share, and failed)
+    w = tiny.world({**SPEC, "media.ratio": 0.0})
+    cid = w.conversation(w.users_(2))
+    w.messages_(cid, 10, w.at(days=1))
+    outcome = tiny.run(w.write(tmp_path / "ds"), "media")
+    ratio = tiny.metric(outcome, "media ratio")
+    assert (ratio.expected, ratio.measured, ratio.status) == (0.0, 0.0, "PASS")
+    for kind in KINDS:
+        m = tiny.metric(outcome, f"{kind} share of media")
+        assert (m.status, m.note) == ("SKIP", "insufficient data: no media messages")
+    assert tiny.status(outcome) == "PASS"
+
+
+def test_no_messages_at_all(tiny: Any, tmp_path: Path) -> None:
+    w = tiny.world(SPEC)
+    w.conversation(w.users_(2))
+    outcome = tiny.run(w.write(tmp_path / "ds"), "media")
+    ratio = tiny.metric(outcome, "media ratio")
+    assert (ratio.status, ratio.note) == ("SKIP", "insufficient data: no messages")

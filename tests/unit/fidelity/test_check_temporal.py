@@ -208,3 +208,15 @@ def test_burst_needs_five_rooms_of_a_hundred_messages(
     assert m.status == "SKIP"
     busy = rooms if messages >= 100 else 0
     assert m.note == f"insufficient data: {busy} rooms with >= 100 messages (need 5)"
+
+
+def test_no_messages_at_all(tiny: Any, tmp_path: Path) -> None:
+    w = tiny.world(SPEC)
+    w.conversation(w.users_(2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the expected curves divided 0 by 0
+        outcome = tiny.run(w.write(tmp_path / "ds"), "temporal")
+    assert [m.status for m in outcome.metrics] == ["SKIP", "SKIP", "SKIP"]
+    for chart in outcome.charts:
+        assert chart.measured == [0.0] * len(chart.labels or [])
+        assert chart.expected == [0.0] * len(chart.labels or [])
