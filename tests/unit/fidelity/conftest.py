@@ -106,7 +106,7 @@ class World:
         )
         return uid
 
-    def users_(self, n: int) -> list[int]:
+    def add_users(self, n: int) -> list[int]:
         """n new users."""
         return [self.user() for _ in range(n)]
 
@@ -171,7 +171,7 @@ class World:
         self.messages.append(row)
         return row
 
-    def messages_(
+    def add_messages(
         self,
         cid: int,
         n: int,
@@ -323,14 +323,14 @@ def basic(changes: dict[str, Any] | None = None) -> World:
     third an IMAGE), the DIRECT's an hour after the group's; every other member reads each
     message 10 seconds after it was sent. Ids: messages 1-6 are the group's, 7-12 the DIRECT's."""
     w = World(changes)
-    users = w.users_(4)
+    users = w.add_users(4)
     direct = w.conversation(users[:2])
     group = w.conversation(users[:3])
     start = w.at(days=59)
-    sent = w.messages_(group, 2, start)
+    sent = w.add_messages(group, 2, start)
     sent.append(w.message(group, start + 2 * MINUTE, users[2], kind="IMAGE"))
-    sent += w.messages_(group, 3, start + 3 * MINUTE)
-    sent += w.messages_(direct, 6, start + HOUR)
+    sent += w.add_messages(group, 3, start + 3 * MINUTE)
+    sent += w.add_messages(direct, 6, start + HOUR)
     for m in sent:
         for reader in w.member_ids(m["conversationId"]):
             if reader != m["senderId"]:

@@ -38,7 +38,7 @@ def _world(
     changes: dict[str, Any] | None = None,
 ) -> Any:
     w = tiny.world({**SPEC, **(changes or {})})
-    cid = w.conversation(w.users_(2))
+    cid = w.conversation(w.add_users(2))
     t = w.at(days=10)
     for n in lengths:
         w.message(cid, t, content=_text(n))

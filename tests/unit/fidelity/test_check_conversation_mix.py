@@ -27,7 +27,7 @@ LARGE = (5, 5, 5, 6, 6)
 
 def _world(tiny: Any, direct: int = 10, small: tuple[int, ...] = SMALL) -> Any:
     w = tiny.world(SPEC)
-    users = w.users_(6)
+    users = w.add_users(6)
     for pair in list(itertools.combinations(users, 2))[:direct]:
         w.conversation(list(pair))
     for size in small:

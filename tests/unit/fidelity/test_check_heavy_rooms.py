@@ -28,8 +28,8 @@ def _world(
 ) -> Any:
     w = tiny.world({**SPEC, **(changes or {})})
     for i, n in enumerate(sizes or [10] * 10):
-        cid = w.conversation(w.users_(2), heavy=i in heavy)
-        w.messages_(cid, n, w.at(days=30) + i * tiny.HOUR)
+        cid = w.conversation(w.add_users(2), heavy=i in heavy)
+        w.add_messages(cid, n, w.at(days=30) + i * tiny.HOUR)
     return w
 
 
@@ -86,9 +86,9 @@ def test_no_heavy_room(tiny: Any, tmp_path: Path) -> None:
 
 def test_a_heavy_direct_room_while_a_large_group_is_regular(tiny: Any, tmp_path: Path) -> None:
     w = _world(tiny, {0, 1})
-    members = w.users_(3)
+    members = w.add_users(3)
     group = w.conversation(members, size_class="large")
-    w.messages_(group, 10, w.at(days=20))
+    w.add_messages(group, 10, w.at(days=20))
     tables = w.tables()
     outcome = tiny.run(w.write(tmp_path / "ds", tables), "heavy_rooms")
     # rooms 1 and 2 (DIRECT) are heavy while room 11, a large group, is not: both misplaced

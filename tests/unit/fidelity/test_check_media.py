@@ -26,7 +26,7 @@ Tables = dict[str, list[dict[str, Any]]]
 def _world(tiny: Any, media: int = 80, total: int = 100) -> Any:
     """`media` media messages (kinds in turn) and `total - media` TEXT ones, in one DIRECT room."""
     w = tiny.world(SPEC)
-    cid = w.conversation(w.users_(2))
+    cid = w.conversation(w.add_users(2))
     start = w.at(days=10)
     for i in range(total):
         kind = KINDS[i % 4] if i < media else "TEXT"
@@ -133,8 +133,8 @@ def test_a_spec_without_media_and_a_dataset_without_media(tiny: Any, tmp_path: P
     # ratio 0 and no media messages match exactly; the mix of no media is not judged (it was
     # measured as 0 against each kind's share, and failed)
     w = tiny.world({**SPEC, "media.ratio": 0.0})
-    cid = w.conversation(w.users_(2))
-    w.messages_(cid, 10, w.at(days=1))
+    cid = w.conversation(w.add_users(2))
+    w.add_messages(cid, 10, w.at(days=1))
     outcome = tiny.run(w.write(tmp_path / "ds"), "media")
     ratio = tiny.metric(outcome, "media ratio")
     assert (ratio.expected, ratio.measured, ratio.status) == (0.0, 0.0, "PASS")
@@ -146,7 +146,7 @@ def test_a_spec_without_media_and_a_dataset_without_media(tiny: Any, tmp_path: P
 
 def test_no_messages_at_all(tiny: Any, tmp_path: Path) -> None:
     w = tiny.world(SPEC)
-    w.conversation(w.users_(2))
+    w.conversation(w.add_users(2))
     outcome = tiny.run(w.write(tmp_path / "ds"), "media")
     ratio = tiny.metric(outcome, "media ratio")
     assert (ratio.status, ratio.note) == ("SKIP", "insufficient data: no messages")

@@ -24,8 +24,8 @@ def _rooms(tiny: Any, sizes: list[int], changes: dict[str, Any] | None = None, h
     number `heavy` flagged heavy."""
     w = tiny.world({**SPEC, **(changes or {})})
     for i, n in enumerate(sizes):
-        cid = w.conversation(w.users_(2), heavy=i == heavy)
-        w.messages_(cid, n, w.at(days=30) + i * tiny.HOUR)
+        cid = w.conversation(w.add_users(2), heavy=i == heavy)
+        w.add_messages(cid, n, w.at(days=30) + i * tiny.HOUR)
     return w
 
 

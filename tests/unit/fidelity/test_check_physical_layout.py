@@ -21,7 +21,7 @@ def test_user_ids_against_sign_up_order(
     tiny: Any, tmp_path: Path, users: int, rho: float, status: str
 ) -> None:
     w = tiny.world()
-    w.users_(users)
+    w.add_users(users)
     tables = w.tables()
     first, second = tables["users"][:2]
     first["createdAt"], second["createdAt"] = second["createdAt"], first["createdAt"]

@@ -24,7 +24,7 @@ def _world(tiny: Any, delays: list[float], messages: int = 100, age_s: float = 4
     """A DIRECT room of `messages` messages from `age_s` before the snapshot, 0.1 s apart; the
     i-th of `delays` is the receipt of the i-th message by the member who did not send it."""
     w = tiny.world(SPEC)
-    users = w.users_(2)
+    users = w.add_users(2)
     start = w.at(seconds=age_s)
     cid = w.conversation(users, created=start - tiny.HOUR)
     sent = [w.message(cid, start + i * tiny.US // 10, users[i % 2]) for i in range(messages)]

@@ -49,7 +49,7 @@ def _per_hour() -> np.ndarray:
 
 def _world(tiny: Any, per_hour: np.ndarray, changes: dict[str, Any] | None = None) -> Any:
     w = tiny.world({**SPEC, **(changes or {})})
-    users = w.users_(2)
+    users = w.add_users(2)
     days = w.raw["time"]["window_days"]
     start = w.at(days=days)
     cid = w.conversation(users, created=start)
@@ -172,7 +172,7 @@ def _gapped_rooms(tiny: Any, rooms: int, messages: int) -> Any:
     """`rooms` rooms of `messages` messages whose gaps alternate 10 s and 30 s: each room's gaps
     have mean 20 s and population sd 10 s, a CV of exactly 0.5."""
     w = tiny.world(SPEC)
-    users = w.users_(2)
+    users = w.add_users(2)
     for r in range(rooms):
         start = w.at(days=6) + r * tiny.HOUR
         cid = w.conversation(users, created=start, kind="GROUP", size_class="small")
@@ -212,7 +212,7 @@ def test_burst_needs_five_rooms_of_a_hundred_messages(
 
 def test_no_messages_at_all(tiny: Any, tmp_path: Path) -> None:
     w = tiny.world(SPEC)
-    w.conversation(w.users_(2))
+    w.conversation(w.add_users(2))
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the expected curves divided 0 by 0
         outcome = tiny.run(w.write(tmp_path / "ds"), "temporal")
