@@ -369,6 +369,13 @@ class Tiny:
     status = staticmethod(lambda outcome: check_status(outcome.metrics))
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A check must not divide by zero on tiny inputs: NumPy's RuntimeWarning fails its test."""
+    for item in items:
+        if item.path.name.startswith("test_check_"):
+            item.add_marker(pytest.mark.filterwarnings("error::RuntimeWarning"))
+
+
 @pytest.fixture(scope="session")
 def tiny() -> Tiny:
     """Builders of tiny datasets and a runner of one check."""
