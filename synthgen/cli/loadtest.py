@@ -9,8 +9,9 @@ import click
 
 from synthgen.cli.common import DomainCommand, emit_json
 from synthgen.cli.guarding import guard_options, guarded_dsn
-from synthgen.cli.load import _dsn_option, _public_option, _schema_option
+from synthgen.cli.load import _dsn_option, _public_option
 from synthgen.errors import EXIT_NO_GO
+from synthgen.postgres.connect import DEFAULT_SCHEMA
 from synthgen.postgres.guard import GuardSettings
 
 _MIX_HELP = "Script weights, e.g. Q1=40,Q2=10,Q3=20,Q4=15,Q5=10,W1=5 (W2 marks read)."
@@ -28,7 +29,18 @@ def _clients(text: str) -> list[int]:
 
 @click.command(cls=DomainCommand)
 @_dsn_option
-@_schema_option
+@click.option(
+    "--schema",
+    default=None,
+    help=f"Target schema [default: {DEFAULT_SCHEMA}, or with --mapping the mapping's schema].",
+)
+@click.option(
+    "--mapping",
+    "mapping_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="An application's own schema (loaded with `synthgen load --mapping`): its tables, its "
+    "queries (--queries), ids in its formats.",
+)
 @click.option("--queries", "queries_dir", type=click.Path(path_type=Path), help="Query files.")
 @click.option("--mix", default="Q1=40,Q2=10,Q3=20,Q4=15,Q5=10,W1=5", show_default=True,
               help=_MIX_HELP)  # fmt: skip
@@ -43,7 +55,8 @@ def _clients(text: str) -> list[int]:
 @click.option("--json", "as_json", is_flag=True, help="Print workload.json.")
 def workload(
     dsn: str | None,
-    schema: str,
+    schema: str | None,
+    mapping_path: Path | None,
     queries_dir: Path | None,
     mix: str,
     record_draws: bool,
@@ -58,16 +71,26 @@ def workload(
     schema); W1 sends a message, W2 marks a room read, with ids that cannot collide.
 
     Example: synthgen workload --schema perf_dev --out out/workload
+
+    Example: synthgen workload --mapping app.json --queries app/queries --out out/workload-app
     """
     from synthgen.loadtest.workload import WorkloadOptions, build_workload, parse_mix
     from synthgen.postgres.connect import connect, validate_schema_name
+    from synthgen.sample.mapping import load_mapping
 
+    mapping = None
+    if mapping_path is not None:
+        if queries_dir is None:
+            raise click.UsageError("--mapping needs --queries (the application's own queries)")
+        mapping = load_mapping(mapping_path, schema)
+        schema = mapping.schema
+    schema = schema or DEFAULT_SCHEMA
     validate_schema_name(schema, allow_public)
     weights = parse_mix(mix)
     target = guarded_dsn(dsn, schema, guard)
     with connect(target, autocommit=True) as conn:
         doc = build_workload(conn, WorkloadOptions(target, schema, out, weights, queries_dir,
-                                                   record_draws))  # fmt: skip
+                                                   record_draws, mapping))  # fmt: skip
     if as_json:
         emit_json(doc)
         return

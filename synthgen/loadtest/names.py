@@ -1,8 +1,9 @@
 """Table and column names of the target schema, looked up through one place.
 
-The workload generator never spells a table or column itself: it asks `Names`. Today the names
-are the contract's (synthgen's own schema as `synthgen load` makes it); a mapping onto an
-application's schema can plug in here later by returning other names.
+The workload generator never spells a table or column itself: it asks `Names`. On synthgen's
+own schema the names are the contract's; on an application's schema they come from its mapping
+(`synthgen.loadtest.appwrites.app_names`), and a contract column the application has no column
+for is `absent` (the draw tables then do without it, e.g. every membership counts as active).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ class Names:
 
     tables: dict[str, str] = field(default_factory=dict)
     columns: dict[tuple[str, str], str] = field(default_factory=dict)
+    absent: frozenset[tuple[str, str]] = frozenset()
 
     def table(self, table: str) -> str:
         """The quoted name of a contract table in the target schema."""
@@ -26,6 +28,10 @@ class Names:
     def column(self, table: str, column: str) -> str:
         """The quoted name of a contract column."""
         return quote_ident(self.columns.get((table, column), column))
+
+    def has(self, table: str, column: str) -> bool:
+        """Whether the target schema holds this contract column."""
+        return (table, column) not in self.absent
 
 
 CONTRACT = Names()

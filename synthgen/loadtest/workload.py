@@ -23,9 +23,16 @@ from pathlib import Path
 from typing import Any
 
 from synthgen.errors import LoadTestError
+from synthgen.loadtest.appwrites import (
+    app_target,
+    app_write_scripts,
+    create_sequences,
+    room_id_type,
+)
 from synthgen.loadtest.names import CONTRACT, Names
 from synthgen.postgres.connect import Connection, execute, fetch_all, fetch_value
 from synthgen.postgres.dsn import mask_dsn
+from synthgen.sample.mapping import Mapping
 from synthgen.schema import qualified as _q
 from synthgen.schema import quote_ident
 from synthgen.verify.queries import Query, load_queries
@@ -34,14 +41,22 @@ DEFAULT_MIX = {"Q1": 40, "Q2": 10, "Q3": 20, "Q4": 15, "Q5": 10, "W1": 5}
 WRITES = ("W1", "W2")
 MESSAGE_ID_BASE = 4_000_000_000_000_000_000
 ROOMS, MEMBERS, USERS = "synthgen_lt_rooms", "synthgen_lt_members", "synthgen_lt_users"
+USER_ROOMS = "synthgen_lt_user_rooms"
 DRAWS, SEQUENCE = "synthgen_lt_draws", "synthgen_lt_message_id"
 WORKLOAD_FILE = "workload.json"
 # a query parameter's kind -> the pgbench variable the draw sets
-_VARIABLE = {"conversation": "room", "conversation_cursor": "room_cursor", "user": "user_id"}
+_VARIABLE = {
+    "conversation": "room",
+    "conversation_cursor": "room_cursor",
+    "user": "user_id",
+    "member_user": "user_id",
+    "member_conversation": "member_room",
+}
 _METHOD = """\
 -- Parameters carry the data's skew: r = random(1, total weight), then the first row of the
 -- draw table whose running weight sum `hi` is >= r. Rooms are weighted by their messages,
--- users by the messages they sent; a member of the room is drawn uniformly.
+-- users by the messages they sent; a member of the room is drawn uniformly, and a room of a
+-- user among their active memberships by its messages.
 """
 
 
@@ -55,7 +70,7 @@ class WorkloadOptions:
     mix: dict[str, int]
     queries_dir: Path | None = None
     record_draws: bool = False
-    names: Names = CONTRACT
+    mapping: Mapping | None = None  # an application's own schema, through its mapping
 
 
 def parse_mix(text: str) -> dict[str, int]:
@@ -78,8 +93,12 @@ def parse_mix(text: str) -> dict[str, int]:
     return mix
 
 
-def build_draw_tables(conn: Connection, schema: str, names: Names = CONTRACT) -> dict[str, int]:
-    """(Re)create the draw tables and the id sequence in `schema`; return the weight totals."""
+def build_draw_tables(
+    conn: Connection, schema: str, names: Names = CONTRACT, id_type: str = "bigint"
+) -> dict[str, int]:
+    """(Re)create the draw tables and the id sequence in `schema`; return the weight totals.
+
+    `id_type` is the SQL type of the recorded draws' ids (the application's id type)."""
     m, cu = names.table("messages"), names.table("conversation_users")
 
     def col(table: str, column: str) -> str:
@@ -91,9 +110,14 @@ def build_draw_tables(conn: Connection, schema: str, names: Names = CONTRACT) ->
         col("conversation_users", "conversationId"),
         col("conversation_users", "userId"),
     )
-    active = col("conversation_users", "isActive")
+    # an application without an isActive column: every membership is active
+    active = (
+        col("conversation_users", "isActive")
+        if names.has("conversation_users", "isActive")
+        else "true"
+    )
     execute(conn, f"SET search_path TO {quote_ident(schema)}")
-    for table in (ROOMS, MEMBERS, USERS):
+    for table in (ROOMS, MEMBERS, USERS, USER_ROOMS):
         execute(conn, f"DROP TABLE IF EXISTS {_q(schema, table)}")
     execute(
         conn,
@@ -117,18 +141,28 @@ def build_draw_tables(conn: Connection, schema: str, names: Names = CONTRACT) ->
                {cu_user} AS user_id
         FROM {cu} WHERE {active}""",
     )
+    # a user's active rooms (those with messages), each with the running sum of its messages
+    execute(
+        conn,
+        f"""CREATE TABLE {_q(schema, USER_ROOMS)} AS
+        SELECT cu.{cu_user} AS user_id, r.conversation_id,
+               (sum(r.messages) OVER (PARTITION BY cu.{cu_user} ORDER BY r.conversation_id))::bigint
+               AS hi
+        FROM {cu} cu JOIN {ROOMS} r ON r.conversation_id = cu.{cu_conv} WHERE {active}""",
+    )
     execute(
         conn,
         f"""CREATE TABLE {_q(schema, USERS)} AS
         WITH sent AS (SELECT {sender} AS id, count(*) AS weight FROM {m} GROUP BY {sender}),
-        members AS (SELECT DISTINCT {cu_user} AS id FROM {cu} WHERE {active})
+        rooms AS (SELECT user_id AS id, max(hi) AS room_weight FROM {USER_ROOMS} GROUP BY 1)
         SELECT sum(s.weight) OVER (ORDER BY s.id)::bigint AS hi, s.id AS user_id,
-               s.weight::bigint AS weight
-        FROM sent s JOIN members USING (id)""",
+               s.weight::bigint AS weight, r.room_weight
+        FROM sent s JOIN rooms r USING (id)""",
     )
     execute(conn, f"ALTER TABLE {_q(schema, ROOMS)} ADD PRIMARY KEY (hi)")
     execute(conn, f"ALTER TABLE {_q(schema, MEMBERS)} ADD PRIMARY KEY (conversation_id, k)")
     execute(conn, f"ALTER TABLE {_q(schema, USERS)} ADD PRIMARY KEY (hi)")
+    execute(conn, f"ALTER TABLE {_q(schema, USER_ROOMS)} ADD PRIMARY KEY (user_id, hi)")
     execute(
         conn,
         f"CREATE SEQUENCE IF NOT EXISTS {_q(schema, SEQUENCE)} START {MESSAGE_ID_BASE} "
@@ -136,9 +170,9 @@ def build_draw_tables(conn: Connection, schema: str, names: Names = CONTRACT) ->
     )
     execute(
         conn,
-        f"CREATE UNLOGGED TABLE IF NOT EXISTS {_q(schema, DRAWS)} (script text, id bigint)",
+        f"CREATE UNLOGGED TABLE IF NOT EXISTS {_q(schema, DRAWS)} (script text, id {id_type})",
     )
-    for table in (ROOMS, MEMBERS, USERS):
+    for table in (ROOMS, MEMBERS, USERS, USER_ROOMS):
         execute(conn, f"ANALYZE {_q(schema, table)}")
     rooms = int(fetch_value(conn, f"SELECT coalesce(max(hi), 0) FROM {_q(schema, ROOMS)}"))
     users = int(fetch_value(conn, f"SELECT coalesce(max(hi), 0) FROM {_q(schema, USERS)}"))
@@ -160,7 +194,15 @@ def _room_draw(totals: dict[str, int]) -> str:
 def _user_draw(totals: dict[str, int]) -> str:
     return (
         f"\\set r random(1, {totals['user_weight']})\n"
-        f"SELECT user_id FROM {USERS} WHERE hi >= :r ORDER BY hi LIMIT 1 \\gset\n"
+        f"SELECT user_id, room_weight FROM {USERS} WHERE hi >= :r ORDER BY hi LIMIT 1 \\gset\n"
+    )
+
+
+def _user_room_draw() -> str:
+    return (
+        "\\set r random(1, :room_weight)\n"
+        f"SELECT conversation_id AS member_room FROM {USER_ROOMS} "
+        "WHERE user_id = :user_id AND hi >= :r ORDER BY hi LIMIT 1 \\gset\n"
     )
 
 
@@ -179,6 +221,8 @@ def _record(key: str, variable: str, record: bool) -> str:
 def read_script(key: str, query: Query, totals: dict[str, int], record: bool) -> str:
     """A pgbench script for one query file: the draw, then the query with pgbench variables."""
     draw = _user_draw(totals) if query.subject == "user" else _room_draw(totals)
+    if any(p.kind == "member_conversation" for p in query.params):
+        draw += _user_room_draw()
     variable = "user_id" if query.subject == "user" else "room"
     kinds = {p.position: _VARIABLE[p.kind] for p in query.params}
     sql = re.sub(r"\$(\d+)\b", lambda match: ":" + kinds[int(match[1])], query.sql)
@@ -251,14 +295,31 @@ def build_workload(conn: Connection, opts: WorkloadOptions) -> dict[str, Any]:
             f"--mix {', '.join(unknown)}: no such script (queries: {', '.join(available)}; "
             f"writes: {', '.join(WRITES)})"
         )
-    if (
-        fetch_value(conn, "SELECT to_regclass($1)", (f"{quote_ident(opts.schema)}.messages",))
-        is None
-    ):
-        raise LoadTestError(f"--schema {opts.schema}: has no messages table; load a dataset first")
-    totals = build_draw_tables(conn, opts.schema, opts.names)
+    target = app_target(conn, opts.mapping) if opts.mapping is not None else None
+    names = target.names if target is not None else CONTRACT
+    messages = f"{quote_ident(opts.schema)}.{names.table('messages')}"
+    if fetch_value(conn, "SELECT to_regclass($1)", (messages,)) is None:
+        raise LoadTestError(
+            f"--schema {opts.schema}: has no {messages} table; load a dataset first"
+        )
+    id_type = room_id_type(conn, opts.schema, target) if target is not None else "bigint"
+    totals = build_draw_tables(conn, opts.schema, names, id_type)
     scripts = {k: read_script(k, q, totals, opts.record_draws) for k, q in available.items()}
-    scripts.update(write_scripts(totals, opts.record_draws, opts.names))
+    if target is None:
+        scripts.update(write_scripts(totals, opts.record_draws))
+    else:
+        create_sequences(conn, opts.schema, target)
+        draws = {
+            "room": _room_draw(totals),
+            "member:sender": _member_draw("sender"),
+            "member:reader": _member_draw("reader"),
+            "record:W1": _record("W1", "room", opts.record_draws),
+            "record:W2": _record("W2", "room", opts.record_draws),
+        }
+        scripts.update(app_write_scripts(target, _METHOD, draws))
+        missing = sorted(k for k in set(opts.mix) & set(WRITES) if k not in scripts)
+        if missing and opts.mix[missing[0]] > 0:
+            raise LoadTestError(f"--mix {missing[0]}: the application has no reads table to mark")
     opts.out.mkdir(parents=True, exist_ok=True)
     entries: dict[str, Any] = {}
     for key, text in scripts.items():
@@ -282,7 +343,14 @@ def build_workload(conn: Connection, opts: WorkloadOptions) -> dict[str, Any]:
         "largest_room_messages": int(rows[1]),
         "message_id_base": MESSAGE_ID_BASE,
         "record_draws": opts.record_draws,
-        "tables": {"rooms": ROOMS, "members": MEMBERS, "users": USERS, "draws": DRAWS},
+        "tables": {
+            "rooms": ROOMS,
+            "members": MEMBERS,
+            "users": USERS,
+            "user_rooms": USER_ROOMS,
+            "draws": DRAWS,
+        },
+        **({"mapping": opts.mapping.schema} if opts.mapping is not None else {}),
     }
     tmp = opts.out / f"{WORKLOAD_FILE}.tmp-{os.getpid()}"
     tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
