@@ -22,6 +22,13 @@ from synthgen.fidelity.html import write_html
 from synthgen.fidelity.report import REPORT_NAME, write_json
 from synthgen.generate.build import BuildOptions, build_dataset
 from synthgen.generate.resume import describe_differences
+from synthgen.loadtest.stage import (
+    LoadTestStage,
+    build_stage_workload,
+    judge_stage,
+    read_stage,
+    sweep_stage,
+)
 from synthgen.postgres.audit import audit_schema_for
 from synthgen.postgres.connect import connect, execute, validate_schema_name
 from synthgen.postgres.guard import GuardSettings, check_dsn
@@ -47,6 +54,18 @@ STAGES = (
     "indexes",
     "baseline_post",
     "compare",
+    "report",
+)
+# with --loadtest (synthgen.loadtest.stage): the workload and the pre sweep after the load, the
+# post sweep after the post baseline, the load-test verdict after the index gate's
+LOADTEST_STAGES = (
+    *STAGES[:3],
+    "workload",
+    "loadtest_pre",
+    *STAGES[3:6],
+    "loadtest_post",
+    "compare",
+    "loadtest_compare",
     "report",
 )
 STATE_NAME = "run-state.json"
@@ -80,6 +99,8 @@ class RunOptions:
     migrations: str | None = None
     queries_dir: Path | None = None
     indexes_file: Path | None = None
+    # `--loadtest`: pgbench sweeps before and after the indexes (None: no load-test stages)
+    loadtest: LoadTestStage | None = None
 
     def identity(self, spec: Spec) -> dict[str, Any]:
         """What must match for a rerun to continue this run rather than start another."""
@@ -91,6 +112,7 @@ class RunOptions:
             "schema": self.schema,
             "tolerance": self.tolerance,
             **({"mapping": str(self.mapping_path)} if self.mapping_path else {}),
+            **({"loadtest": self.loadtest.identity()} if self.loadtest else {}),
         }
 
 
@@ -298,6 +320,18 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
             info["summary"] += f"; {len(changes)} of {compared} plans differ from {other}"
         return info
 
+    def loadtest_stage(label: str) -> dict[str, Any]:
+        assert opts.loadtest is not None
+        if label == "workload":
+            doc = build_stage_workload(
+                opts.dsn, opts.schema, opts.out, opts.loadtest, opts.queries_dir, names
+            )
+            mix = ", ".join(f"{k}={v}" for k, v in doc["mix"].items())
+            return {"summary": f"{len(doc['scripts'])} pgbench scripts, mix {mix}"}
+        if label == "compare":
+            return judge_stage(opts.out, opts.loadtest)
+        return sweep_stage(opts.dsn, opts.out, opts.loadtest, label)
+
     def report() -> dict[str, Any]:
         write_run_report(
             files["report"],
@@ -306,6 +340,7 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
             files["post"],
             files["compare"],
             state,
+            read_stage(opts.out) if opts.loadtest is not None else None,
         )
         return {"summary": f"report at {files['report']}"}
 
@@ -314,16 +349,26 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
     if opts.migrations is not None:
         stage("migrate", migrate)
     stage("load", load)
+    if opts.loadtest is not None:  # before the pre baseline: both baselines see its few writes
+        stage("workload", lambda: loadtest_stage("workload"))
+        stage("loadtest_pre", lambda: loadtest_stage("pre"))
     stage("baseline_pre", lambda: baseline("pre", None))
     stage("indexes", indexes)
     stage("baseline_post", lambda: baseline("post", files["pre"]))
+    if opts.loadtest is not None:
+        stage("loadtest_post", lambda: loadtest_stage("post"))
     stage("compare", compare)
+    if opts.loadtest is not None:
+        stage("loadtest_compare", lambda: loadtest_stage("compare"))
     stage("report", report)
     comparison = json.loads(files["compare"].read_text())
     summary = {
         "out": str(opts.out),
         "fidelity": state["done"]["validate"]["verdict"],
         "index_gate": comparison["decision"],
+        "loadtest": (
+            state["done"]["loadtest_compare"]["verdict"] if opts.loadtest is not None else None
+        ),
         "plan_changes": state["done"]["compare"].get("plan_changes", []),
         "reasons": comparison["reasons"],
         "mitigations": comparison["mitigations"],

@@ -18,7 +18,7 @@ from synthgen.cli.common import (
 from synthgen.cli.guarding import guard_options
 from synthgen.cli.plan import disk_shortfall, min_free_option
 from synthgen.cli.validate import ToleranceType
-from synthgen.errors import EXIT_NO_GO
+from synthgen.errors import EXIT_NO_GO, SynthgenError
 from synthgen.machine import default_workers
 from synthgen.postgres.connect import DEFAULT_SCHEMA, resolve_dsn
 from synthgen.postgres.guard import GuardSettings, check_dsn, check_environment
@@ -111,6 +111,51 @@ def finished_stages(out: Path) -> set[str]:
     type=click.Path(dir_okay=False, path_type=Path),
     help="The index script to prove (default specs/indexes/phase-2.sql).",
 )
+@click.option(
+    "--loadtest",
+    is_flag=True,
+    help="Add load tests: pgbench sweeps with the data's skew before and after the indexes, "
+    "judged by `loadtest compare`'s rule (a NO-GO exits 3 like the gates).",
+)
+@click.option(
+    "--loadtest-clients",
+    default="1,4,16",
+    show_default=True,
+    help="With --loadtest: client counts to sweep.",
+)
+@click.option(
+    "--loadtest-duration",
+    type=click.IntRange(min=1, max=3600),
+    default=10,
+    show_default=True,
+    help="With --loadtest: seconds per client count.",
+)
+@click.option(
+    "--loadtest-mix",
+    default=None,
+    help="With --loadtest: script weights [default: the brief's mix, Q1=40,...,W1=5].",
+)
+@click.option(
+    "--loadtest-write-budget",
+    type=click.FloatRange(min=0),
+    default=0.20,
+    show_default=True,
+    help="With --loadtest: largest accepted p95 growth of a write.",
+)
+@click.option(
+    "--pool",
+    type=click.Choice(["none", "pgbouncer", "both"]),
+    default="none",
+    show_default=True,
+    help="With --loadtest: direct, through a PgBouncer, or both.",
+)
+@click.option(
+    "--pool-size",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="With --loadtest: server connections of the PgBouncer pool.",
+)
 @click.option("--overwrite", is_flag=True, help="Start over, replacing an earlier run in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the final summary as JSON.")
 def run(
@@ -133,13 +178,20 @@ def run(
     migrations: str | None,
     queries_dir: Path | None,
     indexes_file: Path | None,
+    loadtest: bool,
+    loadtest_clients: str,
+    loadtest_duration: int,
+    loadtest_mix: str | None,
+    loadtest_write_budget: float,
+    pool: str,
+    pool_size: int,
     overwrite: bool,
     as_json: bool,
 ) -> None:
     """Generate, validate, load, baseline, apply phase-2 indexes, baseline, compare, report.
 
-    Exit 0 when both gates say GO, 3 when either says NO-GO (also with --force). Rerunning
-    resumes after the last finished stage.
+    Exit 0 when both gates (and with --loadtest the load-test verdict) say GO, 3 when any says
+    NO-GO (also with --force). Rerunning resumes after the last finished stage.
 
     Example: synthgen run --band dev --scale 0.1 --out out/run-dev
 
@@ -154,6 +206,24 @@ def run(
         schema = load_mapping(mapping_path, None if schema == DEFAULT_SCHEMA else schema).schema
     elif migrations is not None:
         raise click.UsageError("--migrations applies with --mapping only")
+    stage = None
+    if loadtest:
+        from synthgen.cli.loadtest import _clients
+        from synthgen.loadtest.stage import LoadTestStage, check_mix
+        from synthgen.loadtest.workload import parse_mix
+
+        try:
+            clients = _clients(loadtest_clients)
+        except click.BadParameter as exc:
+            raise click.BadParameter(str(exc), param_hint="--loadtest-clients") from None
+        try:
+            mix = parse_mix(loadtest_mix) if loadtest_mix else {}
+        except SynthgenError as exc:
+            raise DomainFailure(str(exc).replace("--mix", "--loadtest-mix", 1)) from None
+        check_mix(mix, queries_dir)
+        stage = LoadTestStage(
+            tuple(clients), loadtest_duration, pool, pool_size, loadtest_write_budget, mix
+        )
     spec = load_spec(spec_path)
     spec.band(band)
     check_environment(guard)  # before starting a local cluster on demand
@@ -198,13 +268,15 @@ def run(
         migrations=migrations,
         queries_dir=queries_dir,
         indexes_file=indexes_file,
+        loadtest=stage,
     )
     summary = run_workflow(spec, opts, lambda line: click.echo(line, err=True))
     if as_json:
         emit_json(summary)
     else:
+        lt = f"; load test: {summary['loadtest']}" if summary["loadtest"] else ""
         click.echo(
-            f"fidelity gate: {summary['fidelity']}; index gate: {summary['index_gate']} — "
+            f"fidelity gate: {summary['fidelity']}; index gate: {summary['index_gate']}{lt} — "
             f"{'; '.join(summary['reasons'])}"
         )
         for line in summary["plan_changes"]:
@@ -213,5 +285,5 @@ def run(
             click.echo(f"  mitigation: {m}")
         click.echo(f"report: {summary['artifacts']['report']}")
     # --force only lets the run go on (past a fidelity NO-GO or a full disk); verdicts count.
-    if summary["index_gate"] != "GO" or summary["fidelity"] != "GO":
+    if "NO-GO" in (summary["index_gate"], summary["fidelity"], summary["loadtest"]):
         raise click.exceptions.Exit(EXIT_NO_GO)

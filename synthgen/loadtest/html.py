@@ -101,10 +101,11 @@ def _step_table(result: dict[str, Any]) -> str:
     return f"<table>{head}{rows}</table>"
 
 
-def render_loadtest_html(
-    results: list[dict[str, Any]], comparison: dict[str, Any] | None = None
+def loadtest_body(
+    results: list[dict[str, Any]], comparison: dict[str, Any] | None = None, level: int = 2
 ) -> str:
-    """The page: decision (if any), per-query charts, then each run's knee and table."""
+    """The page's content (also a section of the run report): the decision (if any), the
+    per-query charts, then each run's knee and table; headings from <h{level}> down."""
     keys = sorted({k for r in results for s in r["steps"] for k in s["queries"]})
     charts = []
     for key in keys:
@@ -135,11 +136,21 @@ def render_loadtest_html(
         f"indexes: {escape(', '.join(r['indexes']))}</p>{_step_table(r)}"
         for r in results
     )
+    h, sub = f"h{level}", f"h{level + 1}"
+    runs = runs.replace("<h3>", f"<{sub}>").replace("</h3>", f"</{sub}>")
+    return (
+        f"{head}<{h}>Per query</{h}><div class=charts>{''.join(charts)}</div><{h}>Runs</{h}>{runs}"
+    )
+
+
+def render_loadtest_html(
+    results: list[dict[str, Any]], comparison: dict[str, Any] | None = None
+) -> str:
+    """The page: decision (if any), per-query charts, then each run's knee and table."""
     return (
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
         f"<title>synthgen load test</title><style>{STYLE}</style></head><body>"
-        f"<h1>synthgen load test</h1>{head}<h2>Per query</h2><div class=charts>"
-        f"{''.join(charts)}</div><h2>Runs</h2>{runs}</body></html>\n"
+        f"<h1>synthgen load test</h1>{loadtest_body(results, comparison)}</body></html>\n"
     )
 
 

@@ -82,7 +82,12 @@ def run_loadtest(opts: LoadTestOptions) -> dict[str, Any]:
     scripts = _scripts(opts.workload, doc)
     pgbench = find_pgbench()
     with connect(opts.dsn, autocommit=True) as conn:
-        indexes = [i["name"] for i in present_indexes(conn, schema)]
+        # the schema's own indexes: not the draw tables' or the audit tables' keys
+        indexes = [
+            i["name"]
+            for i in present_indexes(conn, schema)
+            if not i["table"].startswith("synthgen_")
+        ]
         version = fetch_all(conn, "SELECT current_setting('server_version')")[0][0]
         if not fetch_all(conn, "SELECT to_regclass($1)", (f"{schema}.synthgen_lt_rooms",))[0][0]:
             raise LoadTestError(

@@ -120,6 +120,7 @@ def render_run_report(
     pre: dict[str, Any],
     post: dict[str, Any],
     state: dict[str, Any],
+    loadtest: tuple[dict[str, Any], list[dict[str, Any]]] | None = None,
 ) -> str:
     charts = "".join(
         f'<figure data-check="{escape(check["name"])}"><figcaption>{_badge(check["status"])} '
@@ -134,15 +135,29 @@ def render_run_report(
     )
     mitigations = "".join(f"<li>{escape(m)}</li>" for m in comparison.get("mitigations", []))
     indexes = "".join(
-        f"<li>{escape(i['name'])} on {escape(i['table'])}</li>" for i in post.get("indexes", [])
+        f"<li>{escape(i['name'])} on {escape(i['table'])}</li>"
+        for i in post.get("indexes", [])
+        if not i["table"].startswith("synthgen_lt_")  # the load test's draw tables
     )
+    lt_badge, lt_section = "", ""
+    if loadtest is not None:
+        from synthgen.loadtest.html import loadtest_body
+
+        lt_doc, lt_results = loadtest
+        lt_badge = f" &nbsp; Load test {_badge(lt_doc['decision'])}"
+        lt_section = (
+            "<h2>Load test: latency and throughput vs clients (pgbench, the data's skew)</h2>"
+            "<p>Pre and post the indexes, direct and through the pool. The run exits 3 when any "
+            "of the fidelity gate, the index gate or the load test says NO-GO.</p>"
+            f"{loadtest_body(lt_results, lt_doc, level=3)}"
+        )
     f_verdict = fidelity["decision"]["verdict"]
     return (
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
         f"<title>synthgen run: fidelity {f_verdict}, indexes {comparison['decision']}</title>"
         f"<style>{STYLE}</style></head><body>"
         f"<h1>synthgen run</h1><p>Fidelity gate {_badge(f_verdict)} &nbsp; "
-        f"Index gate {_badge(comparison['decision'])}</p>"
+        f"Index gate {_badge(comparison['decision'])}{lt_badge}</p>"
         f"<p>{escape('; '.join(comparison['reasons']))}</p>"
         + (f"<h3>Mitigations</h3><ul>{mitigations}</ul>" if mitigations else "")
         + _items("Warnings", comparison.get("warnings", []))
@@ -151,7 +166,7 @@ def render_run_report(
         f"{latency_svg(comparison['changes'], comparison['metric'])}"
         f"<h2>Plan change per query</h2>{_plan_table(comparison['changes'])}"
         f"{_expectations(comparison)}"
-        f"<h2>Indexes after</h2><ul>{indexes}</ul>"
+        f"<h2>Indexes after</h2><ul>{indexes}</ul>{lt_section}"
         f"<h2>Fidelity: distributions</h2><div class=charts>{charts}</div>"
         f"<h2>Stages</h2><table>{stages}</table>"
         f"<p>dataset {escape(str(pre.get('dataset_sha256')))}, server "
@@ -167,10 +182,11 @@ def write_run_report(
     post_json: Path,
     compare_json: Path,
     state: dict[str, Any],
+    loadtest: tuple[dict[str, Any], list[dict[str, Any]]] | None = None,
 ) -> Path:
     """Assemble the page from the stages' JSON artifacts and write it atomically."""
     docs = [json.loads(p.read_text()) for p in (fidelity_json, compare_json, pre_json, post_json)]
-    html = render_run_report(docs[0], docs[1], docs[2], docs[3], state)
+    html = render_run_report(docs[0], docs[1], docs[2], docs[3], state, loadtest)
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     tmp.write_text(html)
     os.replace(tmp, path)

@@ -1,0 +1,161 @@
+"""`synthgen run --loadtest`: the load-test stages of the workflow, and their verdict.
+
+The run builds the workload once (after the load, before the pre baseline), sweeps the client
+counts before the phase-2 indexes (``loadtest_pre``, before the pre baseline, so both baselines
+measure the same rows: W1/W2 write a few) and after them (``loadtest_post``, after the post
+baseline), directly and/or through a PgBouncer, and judges pre against post per pool with
+`loadtest compare`'s rule. The load-test verdict is NO-GO when any pool's comparison is; the
+run exits 3 when any of its gates — fidelity, index, load test — says NO-GO.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from synthgen.errors import LoadTestError
+from synthgen.loadtest.compare import DEFAULT_WRITE_BUDGET, compare_results
+from synthgen.loadtest.html import write_loadtest_html
+from synthgen.loadtest.sweep import LoadTestOptions, read_result, run_loadtest, write_json
+from synthgen.loadtest.workload import DEFAULT_MIX, WRITES, WorkloadOptions, build_workload
+from synthgen.postgres.connect import connect
+from synthgen.sample.mapping import Mapping
+from synthgen.verify.queries import load_queries
+
+POOLS = ("none", "pgbouncer", "both")
+COMPARE_NAME = "loadtest-compare.json"
+HTML_NAME = "loadtest.html"
+
+
+@dataclass(frozen=True)
+class LoadTestStage:
+    """The run's load-test settings (`--loadtest-*`, `--pool`)."""
+
+    clients: tuple[int, ...] = (1, 4, 16)
+    duration: int = 10
+    pool: str = "none"  # none | pgbouncer | both
+    pool_size: int = 10
+    write_budget: float = DEFAULT_WRITE_BUDGET
+    mix: dict[str, int] = field(default_factory=dict)  # empty: the default mix
+
+    @property
+    def pools(self) -> tuple[str, ...]:
+        return ("none", "pgbouncer") if self.pool == "both" else (self.pool,)
+
+    def identity(self) -> dict[str, Any]:
+        """What a rerun must match to resume (the sweeps' settings)."""
+        return {
+            "clients": list(self.clients),
+            "duration": self.duration,
+            "pool": self.pool,
+            "pool_size": self.pool_size,
+            "mix": self.mix,
+        }
+
+
+def result_path(out: Path, label: str, pool: str) -> Path:
+    return out / f"loadtest-{label}-{pool}.json"
+
+
+def default_mix(queries_dir: Path | None) -> dict[str, int]:
+    """The brief's mix when the query files are Q1..Q5, else 10 per query and W1=5."""
+    keys = {q.key.upper() for q in load_queries(queries_dir)}
+    if {k for k in DEFAULT_MIX if k.startswith("Q")} <= keys:
+        return dict(DEFAULT_MIX)
+    return {**dict.fromkeys(sorted(keys), 10), "W1": 5}
+
+
+def check_mix(mix: dict[str, int], queries_dir: Path | None) -> None:
+    """Every key of --loadtest-mix names a query file or a write (checked before the run)."""
+    keys = {q.key.upper() for q in load_queries(queries_dir)}
+    unknown = sorted(set(mix) - keys - set(WRITES))
+    if unknown:
+        raise LoadTestError(
+            f"--loadtest-mix {unknown[0]}: no such script (queries: {', '.join(sorted(keys))}; "
+            f"writes: {', '.join(WRITES)})"
+        )
+
+
+def build_stage_workload(
+    dsn: str,
+    schema: str,
+    out: Path,
+    settings: LoadTestStage,
+    queries_dir: Path | None,
+    mapping: Mapping | None,
+) -> dict[str, Any]:
+    """The workload (draw tables in the schema, scripts in out/workload)."""
+    mix = settings.mix or default_mix(queries_dir)
+    with connect(dsn, autocommit=True) as conn:
+        doc = build_workload(
+            conn, WorkloadOptions(dsn, schema, out / "workload", mix, queries_dir, False, mapping)
+        )
+    return doc
+
+
+def sweep_stage(dsn: str, out: Path, settings: LoadTestStage, label: str) -> dict[str, Any]:
+    """One sweep per pool at this label; returns the stage's summary for the run state."""
+    lines, files = [], {}
+    for pool in settings.pools:
+        path = result_path(out, label, pool)
+        result = run_loadtest(
+            LoadTestOptions(
+                out / "workload",
+                dsn,
+                list(settings.clients),
+                settings.duration,
+                path,
+                pool,
+                settings.pool_size,
+                label,
+            )
+        )
+        last = result["steps"][-1]
+        lines.append(
+            f"{pool}: {last['tps']:.0f} tx/s, p95 {last['p95_ms']:.1f} ms at {last['clients']} "
+            f"clients, {sum(s['errors'] for s in result['steps'])} errors"
+        )
+        files[pool] = str(path)
+    return {"summary": "; ".join(lines), "results": files}
+
+
+def judge_stage(out: Path, settings: LoadTestStage) -> dict[str, Any]:
+    """Compare pre with post per pool; write loadtest-compare.json and loadtest.html."""
+    pools: dict[str, Any] = {}
+    results: list[dict[str, Any]] = []
+    for pool in settings.pools:
+        pre = read_result(result_path(out, "pre", pool))
+        post = read_result(result_path(out, "post", pool))
+        results += [pre, post]
+        pools[pool] = compare_results(pre, post, settings.write_budget)
+    decision = "GO" if all(c["decision"] == "GO" for c in pools.values()) else "NO-GO"
+    reasons = [f"{_pool_name(p)}: {r}" for p, c in pools.items() for r in c["reasons"]]
+    doc = {
+        "kind": "synthgen-run-loadtest",
+        "decision": decision,
+        "rule": next(iter(pools.values()))["rule"] + "; NO-GO when any pool's comparison is",
+        "reasons": reasons,
+        "pools": pools,
+        "results": {p: {w: str(result_path(out, w, p)) for w in ("pre", "post")} for p in pools},
+    }
+    write_json(out / COMPARE_NAME, doc)
+    write_loadtest_html(out / HTML_NAME, results, doc)
+    return {"summary": f"load test {decision}", "verdict": decision}
+
+
+def _pool_name(pool: str) -> str:
+    return "direct" if pool == "none" else pool
+
+
+def read_stage(out: Path) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """The run's load-test comparison and its results (pre, post per pool), if it ran one."""
+    path = out / COMPARE_NAME
+    if not path.is_file():
+        return None
+    doc = json.loads(path.read_text())
+    results = [
+        read_result(Path(files[w])) for files in doc["results"].values() for w in ("pre", "post")
+    ]
+    return doc, results

@@ -1,0 +1,93 @@
+"""`synthgen run --loadtest` through the installed command: the sweeps before and after the
+indexes, direct and pooled, in the run's JSON and HTML report, and how the load-test verdict
+combines into the run's exit code."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from synthgen.workflow import LOADTEST_STAGES
+
+SYNTHGEN = Path(sys.executable).parent / "synthgen"
+QUERIES = ("Q1", "Q2", "Q3", "Q4", "Q5", "W1")
+
+
+def _run(dsn: str, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    assert SYNTHGEN.is_file(), f"{SYNTHGEN}: the console script is not installed"
+    args = ["run", "--band", "dev", "--scale", "0.02", "--seed", "lt-run", "--out", str(out)]
+    args += ["--dsn", dsn, "--schema", "run_lt", "--runs", "2", "--workers", "2"]
+    return subprocess.run(
+        [str(SYNTHGEN), *args, *extra], capture_output=True, text=True, timeout=900
+    )
+
+
+LOADTEST = ("--loadtest", "--loadtest-clients", "1,4", "--loadtest-duration", "2")
+
+
+def test_run_with_load_tests_pre_and_post_direct_and_pooled(pg_dsn: str, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    proc = _run(pg_dsn, out, *LOADTEST, "--pool", "both", "--loadtest-write-budget", "5", "--json")
+    summary = json.loads(proc.stdout)
+    verdicts = (summary["fidelity"], summary["index_gate"], summary["loadtest"])
+    assert proc.returncode == (0 if verdicts == ("GO", "GO", "GO") else 3), proc.stderr
+    state = json.loads((out / "run-state.json").read_text())
+    assert list(state["done"]) == list(LOADTEST_STAGES)
+
+    judged = json.loads((out / "loadtest-compare.json").read_text())
+    assert judged["decision"] == summary["loadtest"] == state["done"]["loadtest_compare"]["verdict"]
+    assert set(judged["pools"]) == {"none", "pgbouncer"}
+    for pool, comparison in judged["pools"].items():
+        assert comparison["clients"] == [1, 4]
+        assert {r["query"] for r in comparison["rows"]} == set(QUERIES), pool
+        for label in ("pre", "post"):
+            result = json.loads((out / f"loadtest-{label}-{pool}.json").read_text())
+            assert result["label"] == label and result["pool"] == pool
+            for step in result["steps"]:
+                assert step["errors"] == 0, step["error_sample"]
+                for key in QUERIES:
+                    stats = step["queries"][key]
+                    assert stats["transactions"] > 0 and 0 < stats["p50_ms"] <= stats["p95_ms"]
+        post = json.loads((out / f"loadtest-post-{pool}.json").read_text())
+        assert "idx_messages_conversation_created_desc" in post["indexes"]
+        pre = json.loads((out / f"loadtest-pre-{pool}.json").read_text())
+        assert "idx_messages_conversation_created_desc" not in pre["indexes"]
+
+    html = (out / "report.html").read_text()
+    assert re.search(r"Load test <span class=\"badge\"[^>]*>" + judged["decision"], html)
+    for key in QUERIES:  # latency and throughput per query, four series each
+        assert len(re.findall(rf'data-chart="{key} [^"]*vs clients"', html)) == 2, key
+    for series in ("pre, direct", "post, direct", "pre, pgbouncer (10)", "post, pgbouncer (10)"):
+        assert html.count(f'data-series="{series}"') == 2 * len(QUERIES), series
+    assert "synthgen_lt_rooms" not in html  # the draw tables are no index of the gate
+    assert (out / "loadtest.html").read_text().count("<svg") == 2 * len(QUERIES)
+
+    # the exit code: 3 when the load test alone says NO-GO, 0 when all three say GO
+    for verdict, code in (("NO-GO", 3), ("GO", 0)):
+        state = json.loads((out / "run-state.json").read_text())
+        state["done"]["validate"]["verdict"] = "GO"
+        state["done"]["loadtest_compare"]["verdict"] = verdict
+        del state["done"]["report"]
+        (out / "run-state.json").write_text(json.dumps(state))
+        compare = json.loads((out / "compare.json").read_text())
+        (out / "compare.json").write_text(json.dumps({**compare, "decision": "GO"}))
+        rerun = _run(pg_dsn, out, *LOADTEST, "--pool", "both", "--loadtest-write-budget", "5")
+        assert rerun.returncode == code, rerun.stdout + rerun.stderr
+        assert f"index gate: GO; load test: {verdict}" in rerun.stdout
+        assert "[loadtest_post] done earlier, skipped" in rerun.stderr
+
+
+def test_bad_load_test_flags(pg_dsn: str, tmp_path: Path) -> None:
+    out = tmp_path / "bad"
+    zero = _run(pg_dsn, out, "--loadtest", "--loadtest-clients", "0,4")
+    assert zero.returncode == 2 and "--loadtest-clients" in zero.stderr, zero.stderr
+    pool = _run(pg_dsn, out, "--loadtest", "--pool", "some")
+    assert pool.returncode == 2 and "--pool" in pool.stderr
+    mix = _run(pg_dsn, out, "--loadtest", "--loadtest-mix", "Q9=5")
+    assert mix.returncode == 1 and "--loadtest-mix Q9" in mix.stderr, mix.stderr
+    form = _run(pg_dsn, out, "--loadtest", "--loadtest-mix", "Q1")
+    assert form.returncode == 1 and "--loadtest-mix 'Q1'" in form.stderr, form.stderr
+    assert not out.exists()  # refused before anything was written
