@@ -91,3 +91,29 @@ def test_bad_load_test_flags(pg_dsn: str, tmp_path: Path) -> None:
     form = _run(pg_dsn, out, "--loadtest", "--loadtest-mix", "Q1")
     assert form.returncode == 1 and "--loadtest-mix 'Q1'" in form.stderr, form.stderr
     assert not out.exists()  # refused before anything was written
+
+
+def test_run_with_load_tests_on_an_application_schema(pg_dsn: str, tmp_path: Path) -> None:
+    example = Path(__file__).resolve().parents[3] / "examples" / "prisma-chat"
+    out = tmp_path / "run-app"
+    proc = _run(
+        pg_dsn, out, "--schema", "run_lt_app", "--mapping", str(example / "mapping.json"),
+        "--migrations", str(example / "schema.sql"), "--queries", str(example / "queries"),
+        "--indexes", str(example / "phase-2.sql"), "--loadtest", "--loadtest-clients", "2",
+        "--loadtest-duration", "2", "--loadtest-mix", "Q1=4,Q2=1,Q3=2,Q4=2,Q5=1,W1=1,W2=1",
+        "--json",
+    )  # fmt: skip
+    summary = json.loads(proc.stdout)
+    verdicts = (summary["fidelity"], summary["index_gate"], summary["loadtest"])
+    assert proc.returncode == (0 if verdicts == ("GO", "GO", "GO") else 3), proc.stderr
+    keys = ("Q1", "Q2", "Q3", "Q4", "Q5", "W1", "W2")
+    for label in ("pre", "post"):
+        result = json.loads((out / f"loadtest-{label}-none.json").read_text())
+        assert result["schema"] == "run_lt_app"
+        (step,) = result["steps"]
+        assert step["errors"] == 0, step["error_sample"]
+        assert all(step["queries"][k]["transactions"] > 0 for k in keys), step["queries"]
+    assert "Message_conversationId_createdAt_idx" in result["indexes"]
+    html = (out / "report.html").read_text()
+    for key in keys:
+        assert len(re.findall(rf'data-chart="{key} [^"]*vs clients"', html)) == 2, key
