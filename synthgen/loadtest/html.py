@@ -17,6 +17,7 @@ from synthgen.fidelity.svg import HEIGHT, LEFT, RIGHT, TOP, WIDTH, _label, _scal
 from synthgen.report.run_html import _badge
 
 BOTTOM = 52
+LEGEND_COLUMNS, LEGEND_W, LEGEND_ROW = 2, 250, 14  # two columns: four series fit the width
 COLOURS = ("#8c959f", "#1a7f37", "#0969da", "#bf3989", "#9a6700", "#cf222e")
 
 
@@ -33,22 +34,24 @@ def line_chart(title: str, y_label: str, series: dict[str, list[tuple[float, flo
     x_lo, x_hi = min(p[0] for p in points), max(p[0] for p in points)
     x_hi = x_hi if x_hi > x_lo else x_lo * 2
     y_lo, y_hi = min(p[1] for p in points) / 1.5, max(p[1] for p in points) * 1.5
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
-    base = TOP + plot_h
+    # the legend takes a row per two series above the plot
+    top = TOP + LEGEND_ROW * ((len(series) - 1) // LEGEND_COLUMNS)
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - top - BOTTOM
+    base = top + plot_h
 
     def xy(x: float, y: float) -> str:
         sx = _scale(x, x_lo, x_hi, True, LEFT, LEFT + plot_w)
-        return f"{sx:.1f},{_scale(max(y, y_lo), y_lo, y_hi, True, base, TOP):.1f}"
+        return f"{sx:.1f},{_scale(max(y, y_lo), y_lo, y_hi, True, base, top):.1f}"
 
     parts = [
         f'<svg class="chart" data-chart="{escape(title)}" xmlns="http://www.w3.org/2000/svg" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" '
         f'aria-label="{escape(title)}"><g class="axes" stroke="#444" font-size="10" fill="#333">'
         f'<line x1="{LEFT}" y1="{base}" x2="{LEFT + plot_w}" y2="{base}"/>'
-        f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{base}"/>'
+        f'<line x1="{LEFT}" y1="{top}" x2="{LEFT}" y2="{base}"/>'
     ]
     for t in _ticks(y_lo, y_hi, True) or [y_lo, y_hi]:
-        ty = _scale(t, y_lo, y_hi, True, base, TOP)
+        ty = _scale(t, y_lo, y_hi, True, base, top)
         parts.append(
             f'<text x="{LEFT - 6}" y="{ty + 3:.1f}" text-anchor="end" stroke="none">'
             f"{_label(t)}</text>"
@@ -60,12 +63,14 @@ def line_chart(title: str, y_label: str, series: dict[str, list[tuple[float, flo
         )
     parts.append(
         f'<text x="{LEFT + plot_w / 2:.0f}" y="{HEIGHT - 8}" text-anchor="middle" '
-        f'stroke="none">clients (log)</text><text x="14" y="{TOP + plot_h / 2:.0f}" '
-        f'text-anchor="middle" stroke="none" transform="rotate(-90 14 {TOP + plot_h / 2:.0f})">'
+        f'stroke="none">clients (log)</text><text x="14" y="{top + plot_h / 2:.0f}" '
+        f'text-anchor="middle" stroke="none" transform="rotate(-90 14 {top + plot_h / 2:.0f})">'
         f"{escape(y_label)} (log)</text></g>"
     )
     for i, (name, values) in enumerate(series.items()):
         colour = COLOURS[i % len(COLOURS)]
+        lx = LEFT + LEGEND_W * (i % LEGEND_COLUMNS)
+        ly = 13 + LEGEND_ROW * (i // LEGEND_COLUMNS)
         good = [(x, y) for x, y in values if y > 0]
         line = " ".join(xy(x, y) for x, y in good)
         dots = "".join(
@@ -77,9 +82,9 @@ def line_chart(title: str, y_label: str, series: dict[str, list[tuple[float, flo
         parts.append(
             f'<g class="series" data-series="{escape(name)}" fill="{colour}">'
             f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="2"/>{dots}</g>'
-            f'<g class="legend" font-size="11"><line x1="{LEFT + 8 + 150 * i}" y1="13" '
-            f'x2="{LEFT + 24 + 150 * i}" y2="13" stroke="{colour}" stroke-width="2"/>'
-            f'<text x="{LEFT + 28 + 150 * i}" y="17">{escape(name)}</text></g>'
+            f'<g class="legend" font-size="11"><line x1="{lx + 8}" y1="{ly}" '
+            f'x2="{lx + 24}" y2="{ly}" stroke="{colour}" stroke-width="2"/>'
+            f'<text x="{lx + 28}" y="{ly + 4}">{escape(name)}</text></g>'
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -119,7 +124,9 @@ def loadtest_body(
                 for r in results
             }
             name = next((r["scripts"][key]["name"] for r in results if key in r["scripts"]), key)
-            title = f"{key} {name}: {label} vs clients"
+            # query files are often named after their key ("Q1 message history")
+            shown = name if name.upper().startswith(key) else f"{key} {name}"
+            title = f"{shown}: {label} vs clients"
             charts.append(
                 f"<figure><figcaption><b>{escape(title)}</b></figcaption>"
                 f"{line_chart(title, label, series)}</figure>"

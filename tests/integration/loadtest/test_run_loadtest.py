@@ -25,7 +25,9 @@ def _run(dsn: str, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-LOADTEST = ("--loadtest", "--loadtest-clients", "1,4", "--loadtest-duration", "2")
+# every script often enough that each runs in 3 s at 1 client before the indexes (~20 tx/s)
+LOADTEST = ("--loadtest", "--loadtest-clients", "1,4", "--loadtest-duration", "3",
+            "--loadtest-mix", "Q1=3,Q2=2,Q3=2,Q4=2,Q5=2,W1=2")  # fmt: skip
 
 
 def test_run_with_load_tests_pre_and_post_direct_and_pooled(pg_dsn: str, tmp_path: Path) -> None:
@@ -100,7 +102,7 @@ def test_run_with_load_tests_on_an_application_schema(pg_dsn: str, tmp_path: Pat
         pg_dsn, out, "--schema", "run_lt_app", "--mapping", str(example / "mapping.json"),
         "--migrations", str(example / "schema.sql"), "--queries", str(example / "queries"),
         "--indexes", str(example / "phase-2.sql"), "--loadtest", "--loadtest-clients", "2",
-        "--loadtest-duration", "2", "--loadtest-mix", "Q1=4,Q2=1,Q3=2,Q4=2,Q5=1,W1=1,W2=1",
+        "--loadtest-duration", "3", "--loadtest-mix", "Q1=2,Q2=1,Q3=1,Q4=1,Q5=1,W1=1,W2=1",
         "--json",
     )  # fmt: skip
     summary = json.loads(proc.stdout)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from synthgen.errors import LoadTestError
+from synthgen.fidelity.svg import LEFT, WIDTH
 from synthgen.loadtest.compare import compare_results
 from synthgen.loadtest.dsnparts import dsn_parts, with_search_path
+from synthgen.loadtest.html import line_chart
 from synthgen.loadtest.sweep import find_knee
 from synthgen.loadtest.workload import parse_mix, read_script
 from synthgen.verify.queries import load_queries
@@ -83,3 +86,28 @@ def test_compare_decides_on_reads_and_the_write_budget(tmp_path: Path) -> None:
     assert compare_results(_run("pre", 60, 2.0), _run("post", 20, 2.6), 0.5)["decision"] == "GO"
     no_gain = compare_results(_run("pre", 20, 2.0), _run("post", 20, 2.0))
     assert no_gain["decision"] == "NO-GO" and "reads not better" in no_gain["reasons"][0]
+
+
+def test_member_queries_draw_a_user_then_one_of_their_rooms() -> None:
+    example = Path(__file__).resolve().parents[3] / "examples" / "prisma-chat" / "queries"
+    q4 = next(q for q in load_queries(example) if q.key == "q4")
+    script = read_script("Q4", q4, {"room_weight": 10, "user_weight": 7}, record=False)
+    # the user by activity, then a room among their memberships by its messages
+    assert "random(1, 7)" in script and "SELECT user_id, room_weight FROM" in script
+    assert "random(1, :room_weight)" in script and "synthgen_lt_user_rooms" in script
+    assert 'mr."userId" = :user_id' in script and 'm."conversationId" = :member_room' in script
+    assert "$" not in script
+
+
+def test_four_series_legends_fit_the_chart() -> None:
+    names = ["pre, direct", "post, direct", "pre, pgbouncer (10)", "post, pgbouncer (10)"]
+    series = {n: [(1.0, 2.0 + i), (4.0, 3.0 + i)] for i, n in enumerate(names)}
+    svg = line_chart("Q1: p95", "ms", series)
+    legends = re.findall(r'<text x="([\d.]+)" y="([\d.]+)">([^<]+)</text></g>', svg)
+    assert [text for _, _, text in legends] == names
+    for x, _, text in legends:  # ~6.5 px per character at 11 px
+        assert float(x) + 6.5 * len(text) <= WIDTH, text
+    assert len({y for _, y, _ in legends}) == 2  # two rows of two
+    axis = re.search(rf'<line x1="{LEFT}" y1="([\d.]+)" x2="{LEFT}"', svg)
+    assert axis is not None
+    assert float(axis[1]) > max(float(y) for _, y, _ in legends)  # the plot starts below
