@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from synthgen.cli.common import (
     DomainCommand,
@@ -207,6 +208,12 @@ def run(
     elif migrations is not None:
         raise click.UsageError("--migrations applies with --mapping only")
     stage = None
+    lt_flags = ("loadtest_clients", "loadtest_duration", "loadtest_mix", "loadtest_write_budget",
+                "pool", "pool_size")  # fmt: skip
+    ctx = click.get_current_context()
+    given = [f for f in lt_flags if ctx.get_parameter_source(f) != ParameterSource.DEFAULT]
+    if given and not loadtest:
+        raise click.UsageError(f"--{given[0].replace('_', '-')} applies with --loadtest only")
     if loadtest:
         from synthgen.cli.loadtest import _clients
         from synthgen.loadtest.stage import LoadTestStage, check_mix

@@ -92,6 +92,8 @@ def test_bad_load_test_flags(pg_dsn: str, tmp_path: Path) -> None:
     assert mix.returncode == 1 and "--loadtest-mix Q9" in mix.stderr, mix.stderr
     form = _run(pg_dsn, out, "--loadtest", "--loadtest-mix", "Q1")
     assert form.returncode == 1 and "--loadtest-mix 'Q1'" in form.stderr, form.stderr
+    alone = _run(pg_dsn, out, "--pool", "pgbouncer")
+    assert alone.returncode == 2 and "--pool applies with --loadtest only" in alone.stderr
     assert not out.exists()  # refused before anything was written
 
 
