@@ -8,8 +8,12 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
+from synthgen.postgres.connect import connect, execute
 from synthgen.workflow import LOADTEST_STAGES
 
 SYNTHGEN = Path(sys.executable).parent / "synthgen"
@@ -26,6 +30,17 @@ def _run(dsn: str, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
 
 
 # every script often enough that each runs in 3 s at 1 client before the indexes (~20 tx/s)
+@pytest.fixture(autouse=True)
+def _drop_schemas(pg_dsn: str) -> Iterator[None]:
+    """Drop the runs' schemas afterwards: a table of more than 100 000 rows left in another
+    schema would make the production guard refuse the next test's target."""
+    yield
+    with connect(pg_dsn, autocommit=True) as conn:
+        for name in ("run_lt", "run_lt_app"):
+            for schema in (name, f"synthgen_{name}"):
+                execute(conn, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
 LOADTEST = ("--loadtest", "--loadtest-clients", "1,4", "--loadtest-duration", "3",
             "--loadtest-mix", "Q1=3,Q2=2,Q3=2,Q4=2,Q5=2,W1=2")  # fmt: skip
 
