@@ -4,7 +4,8 @@ Production inserts every row when it happens, so its heap is in arrival order: m
 createdAt, receipts by readAt, and so on. Each shard is written in that order (its own rows),
 but every message shard spans the whole window, so loading shard after shard would lay the heap
 out room group by room group. Here a table's shards are merged on their arrival key, with
-bounded memory (one or two batches per shard), and the merged stream is cut into units of
+bounded memory (postgres.merge: at most 32 files open per table, spilling sorted runs to local
+disk when a table has more shards than that), and the merged stream is cut into units of
 `unit_rows` rows: unit k of a table is always the same rows, so it is what a load records and a
 resume skips. Units go to the loader's connections in order; concurrent units of one table
 interleave in the heap only within a window of `jobs` units.
@@ -16,31 +17,26 @@ import contextlib
 import hashlib
 import os
 import queue
+import shutil
+import socket
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from synthgen.manifest import FileEntry
 from synthgen.postgres.connect import Connection
+from synthgen.postgres.merge import (
+    MAX_FAN_IN,
+    Gauge,
+    MergeStopped,
+    merge_batch_rows,
+    merged,
+)
 from synthgen.postgres.pool import Pool, run_threads
-from synthgen.schema import TABLES
-
-# table -> the columns its rows arrive in (the first one drives the merge; the rest break ties)
-ARRIVAL_KEY: dict[str, tuple[str, ...]] = {
-    "users": ("id",),
-    "conversations": ("id",),
-    "conversation_users": ("joinedAt", "conversationId", "userId"),
-    "messages": ("id",),
-    "attachments": ("id",),
-    "read_receipts": ("readAt", "messageId", "userId"),
-    "conversation_traits": ("conversationId",),
-}
 
 
 @dataclass(frozen=True)
@@ -77,72 +73,6 @@ def table_units(table: str, files: list[FileEntry], unit_rows: int) -> list[Unit
     ]
 
 
-class _Source:
-    """One shard: its batches cast to the table's schema, and the not yet merged rows."""
-
-    def __init__(self, path: Path, table: str, batch_rows: int) -> None:
-        self.target = TABLES[table].arrow_schema
-        self.key = ARRIVAL_KEY[table][0]
-        self.file = pq.ParquetFile(path, buffer_size=READ_BUFFER, pre_buffer=False)
-        self.batches = self.file.iter_batches(batch_size=batch_rows, columns=self.target.names)
-        self.rows = self.target.empty_table()
-        self.keys = np.empty(0, dtype=np.int64)
-        self.done = False
-
-    def refill(self) -> None:
-        """Append the next batch, or mark the shard done."""
-        batch = next(self.batches, None)
-        if batch is None:
-            self.done = True
-            self.file.close()
-            return
-        columns = [batch.column(f.name).cast(f.type) for f in self.target]
-        table = pa.Table.from_arrays(columns, schema=self.target)
-        self.rows = pa.concat_tables([self.rows, table]) if self.rows.num_rows else table
-        key = table.column(self.key)
-        if pa.types.is_timestamp(key.type):
-            key = key.cast(pa.int64())
-        self.keys = np.concatenate([self.keys, key.to_numpy()])
-
-    def take_below(self, bound: int | None) -> pa.Table:
-        """Remove and return the buffered rows whose key is below `bound` (all if None)."""
-        cut = len(self.keys) if bound is None else int(np.searchsorted(self.keys, bound, "left"))
-        taken = self.rows.slice(0, cut)
-        self.rows, self.keys = self.rows.slice(cut), self.keys[cut:]
-        return taken
-
-
-def merged(root: Path, files: list[FileEntry], table: str, batch_rows: int) -> Iterator[pa.Table]:
-    """A table's rows in arrival order, in pieces, reading each shard forward once.
-
-    Rows are released only below the smallest last buffered key of the shards still open, so
-    every row with that key or a later one is still to come or buffered: the pieces follow the
-    table's whole arrival key exactly, whatever the batch size (ties in the first key across
-    shards are ordered by the rest of the key).
-    """
-    sources = [
-        _Source(root / f.path, table, batch_rows) for f in sorted(files, key=lambda f: f.path)
-    ]
-    sort_keys = [(name, "ascending") for name in ARRIVAL_KEY[table]]
-    while True:
-        for source in sources:
-            while not source.done and not len(source.keys):
-                source.refill()
-        open_ = [s for s in sources if not s.done]
-        bound = min((int(s.keys[-1]) for s in open_), default=None)
-        pieces = [p for p in (s.take_below(bound) for s in sources) if p.num_rows]
-        if pieces:
-            piece = pa.concat_tables(pieces) if len(pieces) > 1 else pieces[0]
-            if len(pieces) > 1:
-                piece = piece.take(pc.sort_indices(piece, sort_keys=sort_keys))
-            yield piece
-        if bound is None:
-            return
-        for source in open_:  # those holding the bound key only: the others still have rows
-            if int(source.keys[-1]) == bound:
-                source.refill()
-
-
 def unit_tables(
     root: Path,
     files: list[FileEntry],
@@ -150,13 +80,19 @@ def unit_tables(
     unit_rows: int,
     batch_rows: int,
     wanted: Callable[[int], bool] = lambda _: True,
+    spill: Path | None = None,
+    fan_in: int = MAX_FAN_IN,
+    gauge: Gauge | None = None,
+    stopped: Callable[[], bool] = lambda: False,
 ) -> Iterator[tuple[int, pa.Table]]:
     """(unit index, its rows) for every unit `wanted` says to load, in order; units not wanted
-    are still read through (the merge cannot seek) but never materialised together."""
+    are still read through (the merge cannot seek) but never materialised together. A table of
+    more than `fan_in` files spills runs into `spill` first (postgres.merge)."""
     pending: list[pa.Table] = []
     held = 0
     index = 0
-    for piece in merged(root, files, table, batch_rows):
+    pieces = merged(root, files, table, batch_rows, spill, fan_in, gauge, stopped)
+    for piece in pieces:
         while piece.num_rows:
             take = min(piece.num_rows, unit_rows - held)
             pending.append(piece.slice(0, take))
@@ -174,20 +110,6 @@ def _own(pieces: list[pa.Table]) -> pa.Table:
     """One unit's rows in buffers of its own: slices would keep whole merged pieces alive (a
     piece spans several units) while the unit waits in the queue or loads."""
     return pa.concat_tables(pieces).combine_chunks()
-
-
-# A merge holds about two batches per shard: its batch shrinks with the shard count so that a
-# table's merge buffers stay near this many rows whatever the dataset's size.
-MERGE_BUDGET_ROWS = 1 << 16
-MIN_MERGE_BATCH = 1024
-# bytes per column read at a time; without it (and with pre-buffering) a reader holds its whole
-# row group, ~18 MB for a messages shard instead of a few MB
-READ_BUFFER = 1 << 16
-
-
-def merge_batch_rows(shards: int, batch_rows: int) -> int:
-    """Batch size of each shard's reader in a merge of `shards` shards."""
-    return max(MIN_MERGE_BATCH, min(batch_rows, MERGE_BUDGET_ROWS // max(1, shards)))
 
 
 Ingest = Callable[[Connection, Unit, pa.Table], None]
@@ -256,15 +178,76 @@ def load_units(
     unit_rows: int,
     batch_rows: int,
     ingest: Ingest,
+    spill_dir: Path | None = None,
+    fan_in: int = MAX_FAN_IN,
 ) -> None:
     """Merge every table with pending units and hand its units, in order, to the pool's
     connections; `ingest` loads one unit and commits it.
 
     One merge thread per table, at most `pool.size` tables at once (largest first), feeding a
     queue of `pool.size` units; each connection takes the next unit of whichever table. The first
-    error stops every thread and is raised once they have stopped.
+    error stops every thread and is raised once they have stopped. A table of more than `fan_in`
+    files spills runs into a private directory under `spill_dir` (default: the dataset's
+    .synthgen/), removed at the end whatever happens.
     """
     _use_jemalloc()
+    spilling = any(len(files[t]) > fan_in for t in pending)
+    spill = _spill_directory(root, spill_dir) if spilling else None
+    try:
+        _load_units(pool, root, files, pending, unit_rows, batch_rows, ingest, spill, fan_in)
+    finally:
+        if spill is not None:
+            shutil.rmtree(spill, ignore_errors=True)
+
+
+SPILL_PARENT = ".synthgen"  # under the dataset, unless the caller says where
+SPILL_PREFIX = "load-merge-"
+SPILL_OWNER = "owner"  # "host pid" of the load that spills there
+
+
+def _spill_directory(root: Path, parent: Path | None) -> Path:
+    """A fresh private directory for a load's merge runs: under `parent` when given, else under
+    the dataset, else (a read-only dataset) the system's temporary directory. Directories left
+    there by loads of this host that died (SIGKILL) are removed first."""
+    try:
+        base = parent if parent is not None else root / SPILL_PARENT
+        base.mkdir(parents=parent is not None, exist_ok=True)
+        directory = Path(tempfile.mkdtemp(prefix=SPILL_PREFIX, dir=base))
+    except OSError:
+        if parent is not None:
+            raise
+        directory = Path(tempfile.mkdtemp(prefix=f"synthgen-{SPILL_PREFIX}"))
+    (directory / SPILL_OWNER).write_text(f"{socket.gethostname()} {os.getpid()}")
+    _remove_dead_spills(directory.parent)
+    return directory
+
+
+def _remove_dead_spills(base: Path) -> None:
+    """Remove spill directories whose load ran on this host and is gone. One without an owner
+    file yet, or of another host or a live process, is left alone."""
+    host = socket.gethostname()
+    for directory in base.glob(f"{SPILL_PREFIX}*"):
+        try:
+            owner_host, pid = (directory / SPILL_OWNER).read_text().split()
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            if owner_host == host:
+                shutil.rmtree(directory, ignore_errors=True)
+        except (OSError, ValueError):
+            continue
+
+
+def _load_units(
+    pool: Pool,
+    root: Path,
+    files: dict[str, list[FileEntry]],
+    pending: dict[str, list[Unit]],
+    unit_rows: int,
+    batch_rows: int,
+    ingest: Ingest,
+    spill: Path | None,
+    fan_in: int,
+) -> None:
     work: queue.Queue[tuple[int, Unit, pa.Table]] = queue.Queue(maxsize=pool.size)
     stop = threading.Event()
     slots = threading.Semaphore(pool.size)
@@ -286,13 +269,25 @@ def load_units(
 
     def produce(table: str) -> None:
         units = {u.index: u for u in pending[table]}
-        batch = merge_batch_rows(len(files[table]), batch_rows)
+        batch = merge_batch_rows(min(len(files[table]), fan_in), batch_rows)
         try:
             with slots:
-                rows = unit_tables(root, files[table], table, unit_rows, batch, units.__contains__)
+                rows = unit_tables(
+                    root,
+                    files[table],
+                    table,
+                    unit_rows,
+                    batch,
+                    units.__contains__,
+                    spill,
+                    fan_in,
+                    stopped=stop.is_set,
+                )
                 for turn, (index, unit_rows_) in enumerate(rows):
                     if not put((turn, units[index], unit_rows_)):
                         return
+        except MergeStopped:
+            return
         except BaseException as exc:
             errors.append(exc)
             stop.set()
