@@ -121,7 +121,15 @@ def test_help_and_version_exit_0() -> None:
 def test_interrupt_exits_130_and_a_rerun_resumes(tmp_path: Path) -> None:
     """Ctrl-C (SIGINT to the foreground process group, as a terminal sends it) mid-build."""
     out = tmp_path / "ds"
+    # 30 shards of 50,000 messages: when the first shard file appears most of the build is
+    # still ahead, however slow the machine (with 6 shards the last ones could finish before
+    # the signal arrived, and the build exited 0)
+    spec = json.loads(DEFAULT_SPEC_PATH.read_text())
+    spec["output"]["shard_messages"] = 50_000
+    spec_path = tmp_path / "spec.json"
+    spec_path.write_text(json.dumps(spec))
     args = ["generate", "--band", "dev", "--scale", "0.3", "--seed", "int", "--out", str(out)]
+    args += ["--spec", str(spec_path)]
     process = subprocess.Popen(
         [str(SYNTHGEN), *args, "--quiet", "--workers", "2"],
         stdout=subprocess.PIPE,
