@@ -2,6 +2,7 @@
 
     python benchmarks/bench_generate.py                 # dev band x3, median, plus 4x linearity
     python benchmarks/bench_generate.py --compare       # also tpchgen-cli SF1 and Faker, same run
+    python benchmarks/bench_generate.py --executor dask --workers 2   # Dask, 1..2 workers
 
 Not a test: it prints figures. Record them in benchmarks/README.md.
 """
@@ -153,7 +154,16 @@ def main() -> None:
     parser.add_argument("--skip-linearity", action="store_true", help="skip the 4x-rows run")
     parser.add_argument("--band", help="instead: build this whole band once (e.g. perf) and report")
     parser.add_argument("--dir", type=Path, help="with --band: where to build (default a temp dir)")
+    parser.add_argument(
+        "--executor", choices=["local", "dask"], default="local", help="dask: bench_dask.py"
+    )
+    parser.add_argument("--scale", type=float, default=0.5, help="with --executor dask: dev x F")
     args = parser.parse_args()
+    if args.executor == "dask":
+        from bench_dask import main as bench_dask
+
+        bench_dask(args.workers, args.scale)
+        return
     if args.band:
         target = args.dir or Path(tempfile.mkdtemp(prefix="synthgen-band-"))
         r = run_generate(target / args.band, 1.0, args.workers, args.band)

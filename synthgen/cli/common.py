@@ -108,3 +108,29 @@ def spec_option(
 def workers_option(help_text: str = "Worker processes (default: all cores).") -> Callable[[F], F]:
     """--workers N (N >= 1); None when not given, so the command picks all cores."""
     return click.option("--workers", type=click.IntRange(min=1), default=None, help=help_text)
+
+
+def storage_options_option() -> Callable[[F], F]:
+    """--storage-option KEY=VALUE (repeatable): options of the object store's filesystem."""
+    return click.option(
+        "--storage-option",
+        "storage_options",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Option of the object store's filesystem (pyarrow S3FileSystem / GcsFileSystem), "
+        "e.g. endpoint_override=127.0.0.1:9000; repeatable. Default: the AWS_* variables.",
+    )
+
+
+def dataset_argument() -> Callable[[F], F]:
+    """DATASET_DIR: a directory, file:// URI, or object-store prefix (s3://, gs://)."""
+    return click.argument("dataset", metavar="DATASET_DIR")
+
+
+def open_dataset_dir(dataset: str, storage_options: tuple[str, ...]) -> Path:
+    """The dataset as a local directory for this command: an object-store prefix is copied to a
+    temporary directory (streamed; removed when the command ends)."""
+    from synthgen.storage import fetched, parse_options
+
+    ctx = click.get_current_context()
+    return ctx.with_resource(fetched(dataset, parse_options(storage_options)))

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
-from synthgen.cli.common import DomainCommand, ScaleType, emit_json, spec_option, workers_option
+from synthgen.cli.common import (
+    DomainCommand,
+    ScaleType,
+    emit_json,
+    spec_option,
+    storage_options_option,
+    workers_option,
+)
 from synthgen.errors import DatasetError, SpecError
 from synthgen.generate.build import BuildOptions, build_dataset
+from synthgen.generate.dask_executor import DaskPool
 from synthgen.generate.write import COMPRESSIONS
 from synthgen.machine import default_workers
 from synthgen.manifest import FORMAT_VERSION, read_manifest
 from synthgen.spec import Spec, load_spec, parse_spec
+from synthgen.storage import is_remote, local_path, open_store, parse_options, staging_dir
 
 
 def _progress_callback(quiet: bool) -> tuple[Any, Any]:
@@ -132,12 +143,26 @@ def _refuse_conflicts(
 @spec_option()
 @click.option(
     "--out",
-    type=click.Path(path_type=Path),
-    default=Path("out"),
+    default="out",
     show_default=True,
-    help="Dataset directory.",
+    help="Dataset directory, or an object-store prefix (s3://bucket/prefix, gs://...).",
 )
 @workers_option()
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="Run shard tasks in local processes, or on a Dask cluster (pip install 'synthgen[dask]').",
+)
+@click.option(
+    "--scheduler",
+    default="local",
+    show_default=True,
+    help="With --executor dask: tcp://host:8786, or `local` for a LocalCluster of --workers "
+    "processes on 127.0.0.1.",
+)
+@storage_options_option()
 @click.option(
     "--compression",
     type=click.Choice(COMPRESSIONS),
@@ -163,8 +188,11 @@ def generate(
     scale: float | None,
     seed: str | None,
     spec_path: Path | None,
-    out: Path,
+    out: str,
     workers: int | None,
+    executor: str,
+    scheduler: str,
+    storage_options: tuple[str, ...],
     compression: str | None,
     overwrite: bool,
     from_manifest: Path | None,
@@ -179,6 +207,11 @@ def generate(
     spec, band_name, scale_value, seed_text, comp, spec_arg = _resolve(
         band, scale, seed, spec_path, compression, from_manifest
     )
+    if dry_run and is_remote(out):
+        raise click.UsageError(
+            f"--dry-run checks --out's free disk, which an object store ({out}) has not; "
+            "`synthgen plan` prints the rows, sizes and times"
+        )
     if dry_run:
         from synthgen.cli.plan import print_preview
         from synthgen.preview import DEFAULT_MIN_FREE, make_preview
@@ -186,29 +219,38 @@ def generate(
 
         min_free = parse_size(DEFAULT_MIN_FREE, "--min-free")
         preview = make_preview(
-            spec, band_name, scale_value, seed_text, out, loads=False, min_free=min_free
+            spec, band_name, scale_value, seed_text, local_path(out), loads=False, min_free=min_free
         )
         print_preview(preview, as_json)
         return
+    store = open_store(out, parse_options(storage_options)) if is_remote(out) else None
     opts = BuildOptions(
         band=band_name,
         scale=scale_value,
         seed=seed_text,
-        out=out,
+        out=local_path(out),
+        store=store,
         compression=comp,
         workers=workers or default_workers(),
         overwrite=overwrite,
         spec_path=spec_arg,
     )
     progress, update = _progress_callback(quiet)
+    pool = None
+    if executor == "dask":
+        announce = None if quiet or as_json else lambda line: click.echo(line, err=True)
+        pool = DaskPool(scheduler, workers or default_workers(), announce)
     try:
-        report = build_dataset(spec, opts, update)
+        with ExitStack() as stack:
+            if store is not None:  # the client's small state; shards go to the store directly
+                opts = replace(opts, out=stack.enter_context(staging_dir()))
+            report = build_dataset(spec, opts, update, pool)
     finally:
         if progress is not None:
             progress.stop()
     m = report.manifest
     summary = {
-        "out": str(report.out),
+        "out": store.uri if store else str(report.out),
         "band": m["band"],
         "scale": m["scale"],
         "seed": m["seed"],
@@ -219,7 +261,7 @@ def generate(
         "seconds": round(report.seconds, 3),
         "rows_per_second": round(sum(m["counts"].values()) / max(report.seconds, 1e-9)),
         "dataset_sha256": m["dataset_sha256"],
-        "manifest": str(report.out / "manifest.json"),
+        "manifest": store.url("manifest.json") if store else str(report.out / "manifest.json"),
     }
     if as_json:
         emit_json(summary)

@@ -8,7 +8,13 @@ from typing import Any, TypeVar
 
 import click
 
-from synthgen.cli.common import DomainCommand, emit_json
+from synthgen.cli.common import (
+    DomainCommand,
+    dataset_argument,
+    emit_json,
+    open_dataset_dir,
+    storage_options_option,
+)
 from synthgen.cli.guarding import guard_options
 from synthgen.machine import default_workers
 from synthgen.postgres.connect import DEFAULT_SCHEMA, resolve_dsn
@@ -64,7 +70,8 @@ def _with_progress(work: Callable[[Callable[[int, int], None] | None], T], quiet
 
 
 @click.command(cls=DomainCommand)
-@click.argument("dataset_dir", type=click.Path(path_type=Path))
+@dataset_argument()
+@storage_options_option()
 @_dsn_option
 @click.option(
     "--schema",
@@ -107,7 +114,8 @@ def _with_progress(work: Callable[[Callable[[int, int], None] | None], T], quiet
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
 def load(
-    dataset_dir: Path,
+    dataset: str,
+    storage_options: tuple[str, ...],
     dsn: str | None,
     schema: str | None,
     mapping_path: Path | None,
@@ -141,6 +149,7 @@ def load(
     check_environment(guard)  # before starting a local cluster on demand
     if plan_only and mapping_path is None:
         raise click.UsageError("--plan needs --mapping")
+    dataset_dir = open_dataset_dir(dataset, storage_options)
     if mapping_path is not None:
         if unlogged or allow_public:
             raise click.UsageError("--unlogged and --allow-public do not apply with --mapping")

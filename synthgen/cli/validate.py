@@ -7,7 +7,13 @@ from typing import Any
 
 import click
 
-from synthgen.cli.common import DomainCommand, spec_option
+from synthgen.cli.common import (
+    DomainCommand,
+    dataset_argument,
+    open_dataset_dir,
+    spec_option,
+    storage_options_option,
+)
 from synthgen.errors import DatasetError
 from synthgen.fidelity import parse_tolerance, validate_dataset
 from synthgen.fidelity.dataset import DEFAULT_MEMORY_LIMIT
@@ -41,7 +47,8 @@ class ToleranceType(click.ParamType):
 
 
 @click.command(cls=DomainCommand)
-@click.argument("dataset_dir", type=click.Path(path_type=Path))
+@dataset_argument()
+@storage_options_option()
 @spec_option(f"Spec JSON to validate against [default: {DEFAULT_SPEC_PATH}].")
 @click.option(
     "--tolerance",
@@ -91,7 +98,8 @@ class ToleranceType(click.ParamType):
 @click.pass_context
 def validate(
     ctx: click.Context,
-    dataset_dir: Path,
+    dataset: str,
+    storage_options: tuple[str, ...],
     spec_path: Path | None,
     tolerance: float,
     json_path: Path | None,
@@ -108,6 +116,7 @@ def validate(
 
     Example: synthgen validate out/dev --html out/dev/fidelity.html
     """
+    dataset_dir = open_dataset_dir(dataset, storage_options)
     # --- issue 6: --against compares with production's shape metrics instead of the spec ---
     if against_path is not None:
         from synthgen.sample.against_report import run_against

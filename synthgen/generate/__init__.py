@@ -9,5 +9,6 @@ write      record batches -> one Parquet file, atomically
 resume     OUT/.synthgen: the run's parameters, done-records, the check of --out
 manifest   the manifest a build writes last
 executors  where shard tasks run (local processes)
+dask_executor  the same on a Dask cluster (optional: synthgen[dask])
 build      the orchestration of all of the above
 """

@@ -10,23 +10,33 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from synthgen.engine.streams import stream
 from synthgen.engine.text import vocabulary
+from synthgen.errors import DatasetError
 from synthgen.generate import batches
-from synthgen.generate.executors import LocalPool
-from synthgen.generate.ids import arrival_offsets
+from synthgen.generate.executors import LocalPool, Pool
+from synthgen.generate.ids import COUNTS_FILE, arrival_offsets
 from synthgen.generate.manifest import build_manifest, write_manifest
-from synthgen.generate.plan import Plan, make_plan
+from synthgen.generate.plan import ALL_TABLES, Plan, make_plan
 from synthgen.generate.result import Folded
-from synthgen.generate.resume import load_done, prepare_out, start_run, state_dir
-from synthgen.generate.shard import ShardTask, run_shard
+from synthgen.generate.resume import (
+    RUN_FILE,
+    STATE_DIR,
+    load_done,
+    prepare_out,
+    start_run,
+    state_dir,
+)
+from synthgen.generate.shard import ShardTask, run_shard, run_shard_to
 from synthgen.generate.write import WrittenFile, remove_temporaries, shard_path, write_shard
 from synthgen.manifest import MANIFEST_NAME
 from synthgen.schema import TABLES
 from synthgen.spec import Spec
+from synthgen.storage import Store
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,8 @@ class BuildOptions:
     workers: int = 1
     overwrite: bool = False
     spec_path: str | None = None
+    # an object store to build into; `out` is then the client's local staging directory
+    store: Store | None = None
 
 
 @dataclass
@@ -54,36 +66,59 @@ class BuildReport:
 Progress = Callable[[int, int], None]
 
 
-def build_dataset(spec: Spec, opts: BuildOptions, progress: Progress | None = None) -> BuildReport:
-    """Plan and write the whole dataset; resume completed shards; return the manifest."""
-    with LocalPool(opts.workers) as pool:
-        return _build(spec, opts, pool, progress)
-
-
-def _build(
-    spec: Spec, opts: BuildOptions, pool: LocalPool, progress: Progress | None
+def build_dataset(
+    spec: Spec, opts: BuildOptions, progress: Progress | None = None, pool: Pool | None = None
 ) -> BuildReport:
+    """Plan and write the whole dataset; resume completed shards; return the manifest.
+    `pool` runs the tasks (default: local processes, `opts.workers` of them)."""
+    with pool or LocalPool(opts.workers) as running:
+        return _build(spec, opts, running, progress)
+
+
+def _build(spec: Spec, opts: BuildOptions, pool: Pool, progress: Progress | None) -> BuildReport:
     started = time.perf_counter()
     plan = make_plan(spec, opts.band, opts.scale, opts.seed)  # validates band / scale first
-    prepare_out(spec, opts)
+    store = opts.store
+    if store is not None:  # its run's state into the staging directory, checked there
+        ours = (*ALL_TABLES, STATE_DIR, MANIFEST_NAME, "fidelity-report.json")
+        store.pull_state(opts.out, ours, STATE_DIR, opts.overwrite)
+    try:
+        prepare_out(spec, opts)
+    except DatasetError as exc:  # name the store, not the client's staging directory
+        raise DatasetError(
+            str(exc).replace(str(opts.out), store.uri) if store else str(exc)
+        ) from None
     out = opts.out
     start_run(spec, opts)
     (out / MANIFEST_NAME).unlink(missing_ok=True)
+    if store is not None:
+        store.push(out, f"{STATE_DIR}/{RUN_FILE}")
+        store.unpush(MANIFEST_NAME)
     remove_temporaries(out)
     plan_seconds = time.perf_counter() - started
 
     folded = Folded.empty(plan)
     for shard_slice in plan.shard_slices:
-        done = load_done(out, shard_slice.shard)
+        done = load_done(out, shard_slice.shard, store)
         if done is not None:
             folded.add(done)
     ids_start = time.perf_counter()
     offsets = arrival_offsets(spec, opts.seed, plan, pool, state_dir(out))
     ids_seconds = time.perf_counter() - ids_start
+    if store is not None:
+        store.push(out, f"{STATE_DIR}/{COUNTS_FILE}")
     # biggest shards first: the last ones to finish are then short, and no worker idles long
     todo = sorted(
         (
-            ShardTask(spec, opts.seed, str(out), opts.compression, s, offsets.for_shard(s.shard))
+            # out absolute: a Dask worker may run in another directory
+            ShardTask(
+                spec,
+                opts.seed,
+                str(out.absolute()),
+                opts.compression,
+                s,
+                offsets.for_shard(s.shard),
+            )
             for s in plan.shard_slices
             if s.shard not in folded.files
         ),
@@ -93,11 +128,13 @@ def _build(
     if progress:
         progress(folded.messages, total)
     shard_start = time.perf_counter()
-    for _, result in pool.run(run_shard, todo):
+    task_fn = run_shard if store is None else partial(run_shard_to, store)
+    for _, result in pool.run(task_fn, todo):
         folded.add(result)  # folded at once: the parent never holds every shard's arrays
         if progress:
             progress(folded.messages, total)
     shard_seconds = time.perf_counter() - shard_start
+    remove_temporaries(out)  # what a worker killed mid-write left (its task ran again elsewhere)
 
     final_start = time.perf_counter()
     skeleton_files = _write_skeleton_tables(spec, plan, folded, opts)
@@ -118,6 +155,9 @@ def _build(
         },
     )
     write_manifest(out, manifest)
+    if store is not None:  # the manifest last: its presence means the dataset is complete
+        for relative in [*(f.path for f in skeleton_files), MANIFEST_NAME]:
+            store.push(out, relative)
     return BuildReport(
         out=out,
         manifest=manifest,

@@ -10,10 +10,22 @@ import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+class Pool(Protocol):
+    """What a build needs of an executor: a context manager that maps a function over tasks."""
+
+    workers: int
+
+    def __enter__(self) -> Pool: ...
+
+    def __exit__(self, *exc: Any) -> None: ...
+
+    def run(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[tuple[int, R]]: ...
 
 
 class LocalPool:

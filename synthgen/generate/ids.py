@@ -18,7 +18,7 @@ from synthgen.engine import arrival
 from synthgen.engine.messages import ArrivalIds, ShardSlice
 from synthgen.engine.timemodel import US_PER_DAY
 from synthgen.errors import DatasetError
-from synthgen.generate.executors import LocalPool
+from synthgen.generate.executors import Pool
 from synthgen.generate.plan import Plan
 from synthgen.spec import Spec
 
@@ -80,7 +80,7 @@ def _saved(path: Path, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray] 
     return found if found[0].shape == shape == found[1].shape else None
 
 
-def arrival_offsets(spec: Spec, seed: str, plan: Plan, pool: LocalPool, state: Path) -> Offsets:
+def arrival_offsets(spec: Spec, seed: str, plan: Plan, pool: Pool, state: Path) -> Offsets:
     """Count every shard's arrivals (or reuse the counts saved in `state`), then prefix-sum.
 
     The saved counts are a pure function of the run's parameters, which the resume state is

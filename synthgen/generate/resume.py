@@ -22,6 +22,7 @@ from synthgen.generate.result import RESULT_ARRAYS, ShardResult
 from synthgen.generate.write import COMPRESSIONS, WrittenFile
 from synthgen.manifest import FORMAT_VERSION, MANIFEST_NAME, file_sha256
 from synthgen.spec import Spec
+from synthgen.storage import Store
 
 if TYPE_CHECKING:
     from synthgen.generate.build import BuildOptions
@@ -46,14 +47,14 @@ def run_params(spec: Spec, opts: BuildOptions) -> dict[str, Any]:
     }
 
 
-def _done_paths(root: Path, shard: int) -> tuple[Path, Path]:
+def done_paths(root: Path, shard: int) -> tuple[Path, Path]:
     base = state_dir(root) / "shards" / f"messages-{shard:05d}"
     return base.with_suffix(".json"), base.with_suffix(".npz")
 
 
 def save_done(root: Path, result: ShardResult) -> None:
     """Record a finished shard: its arrays, then its record (written last, atomically)."""
-    record_path, arrays_path = _done_paths(root, result.shard)
+    record_path, arrays_path = done_paths(root, result.shard)
     record_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = arrays_path.with_name(arrays_path.name + f".tmp-{os.getpid()}.npz")
     np.savez(tmp, **{name: getattr(result, name) for name in RESULT_ARRAYS})
@@ -72,15 +73,17 @@ def save_done(root: Path, result: ShardResult) -> None:
     os.replace(tmp_json, record_path)
 
 
-def load_done(root: Path, shard: int) -> ShardResult | None:
-    """A finished shard's result, if its record exists and every file still verifies."""
-    record_path, arrays_path = _done_paths(root, shard)
+def load_done(root: Path, shard: int, store: Store | None = None) -> ShardResult | None:
+    """A finished shard's result, if its record exists and every file still verifies (read back
+    from the object store, when the dataset is in one)."""
+    record_path, arrays_path = done_paths(root, shard)
     try:
         record = json.loads(record_path.read_text())
         if file_sha256(arrays_path) != record["arrays_sha256"]:
             return None
         files = [WrittenFile(**f) for f in record["files"]]
-        if any(file_sha256(root / f.path) != f.sha256 for f in files):
+        digest = store.sha256 if store else lambda path: file_sha256(root / path)
+        if any(digest(f.path) != f.sha256 for f in files):
             return None
         with np.load(arrays_path) as data:
             arrays = {name: data[name] for name in RESULT_ARRAYS}

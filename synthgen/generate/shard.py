@@ -8,7 +8,7 @@ on which worker runs it or when.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +18,11 @@ from synthgen.engine.streams import stream
 from synthgen.engine.text import vocabulary
 from synthgen.generate import batches
 from synthgen.generate.result import ShardResult, log2_hist
-from synthgen.generate.resume import save_done
+from synthgen.generate.resume import done_paths, save_done
 from synthgen.generate.write import WrittenFile, shard_path, write_shard
 from synthgen.schema import TABLES
 from synthgen.spec import Spec
+from synthgen.storage import Store, staging_dir
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,20 @@ def run_shard(task: ShardTask) -> ShardResult:
     ]
     result = _result(task.shard_slice, shard, files, time.perf_counter() - start)
     save_done(root, result)
+    return result
+
+
+def run_shard_to(store: Store, task: ShardTask) -> ShardResult:
+    """A shard task for an object store: written in a temporary directory of its worker, then
+    uploaded (its files first, its done-record last: the record makes the shard count)."""
+    with staging_dir("synthgen-shard-") as tmp:
+        result = run_shard(replace(task, out=str(tmp)))
+        record, arrays = done_paths(tmp, task.shard)
+        for relative in [
+            *(f.path for f in result.files),
+            *(str(p.relative_to(tmp)) for p in (arrays, record)),
+        ]:
+            store.push(tmp, relative)
     return result
 
 
