@@ -32,13 +32,13 @@ def _noop(x: int) -> int:
     return x
 
 
-def run_local(workers: int, scale: float, out: Path) -> float:
-    """The local executor's shard phase on the same build, for a like-for-like ratio."""
+def run_local(workers: int, scale: float, out: Path) -> tuple[float, str]:
+    """The local executor's shard phase and dataset digest on the same build."""
     shutil.rmtree(out, ignore_errors=True)
     opts = BuildOptions("dev", scale, "bench", out, workers=workers)
-    seconds = float(build_dataset(load_spec(), opts).manifest["timings"]["message_shards_seconds"])
+    manifest = build_dataset(load_spec(), opts).manifest
     shutil.rmtree(out, ignore_errors=True)
-    return seconds
+    return float(manifest["timings"]["message_shards_seconds"]), str(manifest["dataset_sha256"])
 
 
 def run_once(workers: int, scale: float, out: Path) -> dict[str, Any]:
@@ -55,8 +55,10 @@ def run_once(workers: int, scale: float, out: Path) -> dict[str, Any]:
     phase_s = m["timings"]["message_shards_seconds"]
     rows = sum(m["counts"][t] for t in MESSAGE_TABLES)
     shutil.rmtree(out, ignore_errors=True)
+    local_s, local_digest = run_local(workers, scale, out)
     return {
         "workers": workers,
+        "identical": local_digest == m["dataset_sha256"],
         "tasks": len(records),
         "rows": rows,
         "phase_s": phase_s,
@@ -67,7 +69,7 @@ def run_once(workers: int, scale: float, out: Path) -> dict[str, Any]:
         "rows_per_s_worker": rows / phase_s / workers,
         "overhead_per_task_s": max(0.0, phase_s * workers - task_s) / len(records),
         "noop_task_s": noop_s,
-        "local_phase_s": run_local(workers, scale, out),
+        "local_phase_s": local_s,
     }
 
 
@@ -86,7 +88,8 @@ def main(workers: int, scale: float) -> None:
                 f"{r['task_s']:.2f} s; scheduler overhead {r['overhead_per_task_s'] * 1e3:.0f} "
                 f"ms per task; empty-task round trip {r['noop_task_s'] * 1e3:.1f} ms; local "
                 f"executor's shard phase {r['local_phase_s']:.2f} s "
-                f"(dask / local {r['phase_s'] / r['local_phase_s']:.2f}x)"
+                f"(dask / local {r['phase_s'] / r['local_phase_s']:.2f}x); byte-identical "
+                f"to it: {'yes' if r['identical'] else 'NO'}"
             )
     base = results[0]
     for r in results[1:]:
