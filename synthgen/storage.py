@@ -196,19 +196,13 @@ def open_store(target: str, options: dict[str, Any] | None = None) -> Store:
         raise DatasetError(f"{target}: expected s3://bucket/prefix or gs://bucket/prefix")
     fs = _s3(options or {}) if parts.scheme == "s3" else _gcs(options or {})
     base = f"{parts.netloc}{parts.path}".rstrip("/")
-    store = Store(target.rstrip("/"), fs, base)
-    bucket = store.fs.get_file_info(parts.netloc) if _reachable(store) else None
-    if bucket is None or bucket.type == pafs.FileType.NotFound:
-        raise DatasetError(f"{target}: bucket {parts.netloc!r} does not exist or is not readable")
-    return store
-
-
-def _reachable(store: Store) -> bool:
     try:
-        store.fs.get_file_info(store.base.split("/")[0])
+        bucket = fs.get_file_info(parts.netloc)
     except (OSError, pa.ArrowException) as exc:
-        raise DatasetError(f"{store.uri}: cannot reach the store ({exc})") from None
-    return True
+        raise DatasetError(f"{target}: cannot reach the store ({exc})") from None
+    if bucket.type == pafs.FileType.NotFound:
+        raise DatasetError(f"{target}: bucket {parts.netloc!r} does not exist or is not readable")
+    return Store(target.rstrip("/"), fs, base)
 
 
 @contextmanager
