@@ -1,16 +1,23 @@
 """Load and validate the distribution spec into frozen dataclasses.
 
-Structure is checked by a JSON Schema (types, required and unknown fields); the rules a schema
-cannot say (shares that sum to 1, alpha > 1, min <= max, groups of at least 3) are checked here.
-Every error names the spec field at fault, as a dotted path.
+Each spec field is declared once. Its meaning, unit and bounds are in the JSON Schema
+(`spec_schema.json`: `description`, `minimum`, ...; `docs/spec.md` is generated from it). The
+dataclasses below mirror the JSON: every attribute has its JSON name, and `jsonmodel.from_json`
+fills them from their type hints (no field is copied by hand). The rules a schema cannot say
+(shares that sum to 1, min <= max, hour ranges, a real calendar instant) are written once, in
+`_rules`.
+Every error names the spec field at fault, as a dotted path, on one line.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -18,15 +25,19 @@ from typing import Any
 import jsonschema
 
 from synthgen.errors import SpecError
+from synthgen.jsonmodel import SORTED, FieldError, check_finite, dotted, from_json
 from synthgen.shipped import DEFAULT_SPEC_PATH
 
 MEDIA_KINDS = ("IMAGE", "VIDEO", "DOCUMENT", "AUDIO")
 MESSAGE_TYPES = ("TEXT", *MEDIA_KINDS)
 SHARE_TOLERANCE = 1e-6
+SNAPSHOT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
 @dataclass(frozen=True)
 class Band:
+    """A size band (`bands.<name>`): the dataset's totals at scale 1."""
+
     messages: int
     users: int
     conversations: int
@@ -34,6 +45,8 @@ class Band:
 
 @dataclass(frozen=True)
 class LogNormal:
+    """exp(N(mu, sigma)): every log-normal of the spec has this one shape."""
+
     mu: float
     sigma: float
 
@@ -43,100 +56,182 @@ class Diurnal:
     peak_hours: tuple[tuple[int, int], ...]
     trough_hours: tuple[int, int]
     peak_to_trough: float
-    hourly_profile: tuple[float, ...] | None
+    hourly_profile: tuple[float, ...] | None = None
 
 
 @dataclass(frozen=True)
-class TimeModel:
-    snapshot_us: int
+class Burst:
+    inter_arrival_cv: float
+    in_burst_gap_seconds: float
+    max_gap_share_of_mean: float
+
+
+@dataclass(frozen=True)
+class Time:
+    snapshot: str
     window_days: int
     user_signup_days_before_window: int
     new_user_share: float
-    new_user_signup_within: float  # new users sign up in this first share of the window
+    new_user_signup_within: float
     diurnal: Diurnal
     weekday_to_weekend: float
-    inter_arrival_cv: float
-    in_burst_gap_seconds: float
-    max_gap_share_of_mean: float  # an in-burst gap is at most this share of its piece's mean gap
+    burst: Burst
+
+    @cached_property
+    def snapshot_us(self) -> int:
+        """The snapshot instant in microseconds since the epoch (UTC)."""
+        instant = datetime.strptime(self.snapshot, SNAPSHOT_FORMAT).replace(tzinfo=UTC)
+        return int(instant.timestamp()) * 1_000_000
 
 
 @dataclass(frozen=True)
-class ConversationModel:
-    mix_direct: float
-    mix_small: float
-    mix_large: float
-    small_min: int
-    small_max: int
-    small_geometric_p: float
-    large_min: int
-    large_max: int
-    large_alpha: float
-    membership_zipf_exponent: float
-    admin_share: float
-    inactive_member_share: float
-    late_joiner_share: float
-    heavy_open_within: float  # heavy rooms open in this first share of the window
-    regular_open_within: float  # other rooms open at rand ** regular_open_skew * this share
-    regular_open_skew: float
+class ConversationMix:
+    direct: float
+    small_group: float
+    large_group: float
+
+
+@dataclass(frozen=True)
+class SmallGroup:
+    min_members: int
+    max_members: int
+    geometric_p: float
+
+
+@dataclass(frozen=True)
+class LargeGroup:
+    min_members: int
+    max_members: int
+    alpha: float
+
+
+@dataclass(frozen=True)
+class Opening:
+    heavy_within: float
+    regular_within: float
+    regular_skew: float
+
+
+@dataclass(frozen=True)
+class Joining:
     second_member_within_seconds: float
-    late_joiner_within_life: float  # late joiners arrive in this first share of the room's life
+    late_joiner_within_life: float
     last_join_before_snapshot_seconds: float
 
 
 @dataclass(frozen=True)
-class MessageCountModel:
-    regular_alpha: float
-    regular_min: int
-    regular_max: int
-    heavy_fraction: float
-    heavy_min_messages: int
-    heavy_alpha: float
+class Conversations:
+    mix: ConversationMix
+    small_group: SmallGroup
+    large_group: LargeGroup
+    membership_zipf_exponent: float
+    admin_share: float
+    inactive_member_share: float
+    late_joiner_share: float
+    opening: Opening
+    joining: Joining
 
 
 @dataclass(frozen=True)
-class ContentModel:
-    length: LogNormal
+class RegularRooms:
+    alpha: float
+    min: int
+    max: int
+
+
+@dataclass(frozen=True)
+class HeavyRooms:
+    fraction: float
+    min_messages: int
+    alpha: float
+
+
+@dataclass(frozen=True)
+class MessagesPerConversation:
+    regular: RegularRooms
+    heavy: HeavyRooms
+
+
+@dataclass(frozen=True)
+class Content:
+    length_lognormal: LogNormal
     min_length: int
     max_length: int
     caption_share: float
-    caption_length: LogNormal
+    caption_length_lognormal: LogNormal
     vocabulary_words: int
     word_zipf_exponent: float
     pool_bytes: int
 
 
 @dataclass(frozen=True)
-class AttachmentModel:
-    size: LogNormal
-    mime_types: tuple[str, ...]
-    mime_shares: tuple[float, ...]
+class Attachment:
+    size_lognormal: LogNormal
+    # sorted: MIME codes follow this order, and manifests store the spec with sorted keys
+    mime_types: Mapping[str, float] = field(metadata=SORTED)
+
+    @property
+    def mime_shares(self) -> tuple[float, ...]:
+        return tuple(self.mime_types.values())
 
 
 @dataclass(frozen=True)
-class MediaModel:
+class Media:
     ratio: float
-    kinds: tuple[str, ...]
-    kind_shares: tuple[float, ...]
-    attachments: dict[str, AttachmentModel]
+    mix: Mapping[str, float]
+    attachments: Mapping[str, Attachment]
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        """The media kinds in their code order (a message type's code - 1)."""
+        return MEDIA_KINDS
+
+    @property
+    def kind_shares(self) -> tuple[float, ...]:
+        return tuple(self.mix[kind] for kind in MEDIA_KINDS)
 
 
 @dataclass(frozen=True)
-class DelayBand:
-    name: str
+class DelayComponent:
+    """One component of the receipt-delay mixture (not a size band)."""
+
     share: float
     min_seconds: float
     max_seconds: float
 
 
 @dataclass(frozen=True)
-class ReceiptModel:
+class NearTermDelay(DelayComponent):
+    mean_seconds: float
+
+
+@dataclass(frozen=True)
+class DelayedDelay(DelayComponent):
+    lognormal: LogNormal
+
+
+@dataclass(frozen=True)
+class DelayMixture:
+    immediate: DelayComponent
+    near_term: NearTermDelay
+    delayed: DelayedDelay
+    stale: DelayComponent
+
+    @property
+    def components(self) -> tuple[DelayComponent, ...]:
+        """The components in declaration order: a receipt's component code is its index."""
+        return tuple(getattr(self, f.name) for f in fields(self))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(self))
+
+
+@dataclass(frozen=True)
+class ReadReceipts:
     read_rate: float
-    bands: tuple[DelayBand, ...]
-    near_term_mean_seconds: float
-    delayed_lognormal: LogNormal
-    # "message": one receipt per read message, by one member; "member": one per reading member
+    delay_mixture: DelayMixture
     per: str = "message"
-    # with "member": rooms with more members keep only lastReadAt (None: no limit)
     per_member_max_members: int | None = None
 
     def writes_rows(self, room_members: int) -> bool:
@@ -146,21 +241,33 @@ class ReceiptModel:
 
 
 @dataclass(frozen=True)
+class Output:
+    shard_messages: int
+    row_group_rows: int
+
+
+@dataclass(frozen=True)
+class Fidelity:
+    critical: tuple[str, ...]
+    max_warnings: int
+
+
+@dataclass(frozen=True)
 class Spec:
     """The validated spec. `raw` is the parsed JSON, kept for the manifest and the hash."""
 
     raw: dict[str, Any]
-    bands: dict[str, Band]
-    time: TimeModel
-    conversations: ConversationModel
-    message_counts: MessageCountModel
-    content: ContentModel
-    media: MediaModel
-    receipts: ReceiptModel
-    shard_messages: int
-    row_group_rows: int
-    critical_checks: tuple[str, ...]
-    max_warnings: int
+    version: int
+    bands: Mapping[str, Band]
+    time: Time
+    conversations: Conversations
+    messages_per_conversation: MessagesPerConversation
+    content: Content
+    media: Media
+    read_receipts: ReadReceipts
+    output: Output
+    fidelity: Fidelity
+    description: str = ""
 
     @property
     def digest(self) -> str:
@@ -179,7 +286,9 @@ def spec_digest(raw: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _schema() -> dict[str, Any]:
+@cache
+def spec_schema() -> dict[str, Any]:
+    """The JSON Schema of the spec (shipped beside this module)."""
     text = resources.files("synthgen").joinpath("spec_schema.json").read_text()
     loaded: dict[str, Any] = json.loads(text)
     return loaded
@@ -203,245 +312,111 @@ def load_spec(path: Path | str | None = None) -> Spec:
     return parse_spec(raw, source=str(spec_path))
 
 
-def _field(path: Any) -> str:
-    parts = [str(p) for p in path]
-    return ".".join(parts) if parts else "(top level)"
-
-
 def parse_spec(raw: Any, source: str = "spec") -> Spec:
     """Validate an already-parsed spec document and build the dataclasses."""
     if not isinstance(raw, dict):
         raise SpecError(f"{source}: the spec must be a JSON object")
-    validator = jsonschema.Draft202012Validator(_schema())
+    try:
+        check_finite(raw, ())
+        _check_schema(raw)
+        spec: Spec = from_json(Spec, raw, (), raw=raw)
+        for field, message in _rules(spec):
+            raise FieldError(field, message)
+    except FieldError as err:
+        raise SpecError(f"{source}: field {err.field}: {err.message}") from None
+    return spec
+
+
+# Shapes this version no longer reads, each with the shape that replaced it: an old spec gets
+# one line naming the field and the new shape, not a list of unknown and missing properties.
+_RESHAPED = {
+    ("read_receipts", "delay_mixture", "delayed", "lognormal_mu"): (
+        "read_receipts.delay_mixture.delayed.lognormal_mu/lognormal_sigma are now one object: "
+        '"lognormal": {"mu": ..., "sigma": ...}'
+    ),
+}
+
+
+def _check_schema(raw: dict[str, Any]) -> None:
+    for old, message in _RESHAPED.items():
+        node: Any = raw
+        for key in old:
+            node = node.get(key) if isinstance(node, dict) else None
+        if node is not None:
+            raise FieldError(dotted(old), message)
+    validator = jsonschema.Draft202012Validator(spec_schema())
     errors = sorted(validator.iter_errors(raw), key=lambda e: (len(e.absolute_path), str(e.path)))
     if errors:
         err = errors[0]
-        where = _field(err.absolute_path)
-        if err.validator == "additionalProperties":
-            raise SpecError(f"{source}: field {where}: {err.message}")
-        if err.validator == "required":
-            raise SpecError(f"{source}: field {where}: {err.message}")
-        raise SpecError(f"{source}: field {where}: {err.message}")
-    _check_rules(raw, source)
-    return _build(raw)
+        message = err.message
+        described = _description(list(err.absolute_path))
+        if described and err.validator not in ("required", "additionalProperties"):
+            message = f"{message} ({described})"
+        raise FieldError(dotted(err.absolute_path), message)
 
 
-def _check_sum(source: str, field: str, shares: dict[str, float]) -> None:
-    total = sum(shares.values())
-    if abs(total - 1.0) > SHARE_TOLERANCE:
-        raise SpecError(f"{source}: field {field}: shares must sum to 1 (they sum to {total:.6g})")
+def _description(path: list[Any]) -> str | None:
+    """The schema's description of the field at `path` (an error quotes what the field means)."""
+    root = spec_schema()
+    node: Any = root
+    for key in path:
+        if not isinstance(node, dict):
+            return None
+        if "$ref" in node:  # the field's own keys first, then its definition's
+            node = {**root["$defs"][node["$ref"].rsplit("/", 1)[-1]], **node}
+        if isinstance(key, int):
+            node = node.get("items")
+        elif key in node.get("properties", {}):
+            node = node["properties"][key]
+        elif node.get("patternProperties"):
+            node = next(iter(node["patternProperties"].values()))
+        else:
+            node = node.get("additionalProperties")
+    return node.get("description") if isinstance(node, dict) else None
 
 
-def _check_rules(raw: dict[str, Any], source: str) -> None:
-    conv = raw["conversations"]
-    _check_sum(source, "conversations.mix", conv["mix"])
-    _check_sum(source, "media.mix", raw["media"]["mix"])
-    for kind, model in raw["media"]["attachments"].items():
-        _check_sum(source, f"media.attachments.{kind}.mime_types", model["mime_types"])
-    delays = raw["read_receipts"]["delay_mixture"]
-    _check_sum(source, "read_receipts.delay_mixture", {k: v["share"] for k, v in delays.items()})
-    per = raw["read_receipts"].get("per", "message")
-    if per != "member" and raw["read_receipts"].get("per_member_max_members") is not None:
-        raise SpecError(
-            f"{source}: field read_receipts.per_member_max_members: applies only when "
-            f"read_receipts.per is 'member' (it is {per!r})"
-        )
-    alphas = {
-        "conversations.large_group.alpha": conv["large_group"]["alpha"],
-        "messages_per_conversation.regular.alpha": raw["messages_per_conversation"]["regular"][
-            "alpha"
-        ],
-        "messages_per_conversation.heavy.alpha": raw["messages_per_conversation"]["heavy"]["alpha"],
+def _rules(spec: Spec) -> Iterator[tuple[str, str]]:
+    """The rules between fields that a JSON Schema cannot say: (field, what is wrong)."""
+    conv, rooms = spec.conversations, spec.messages_per_conversation
+    mixture = spec.read_receipts.delay_mixture
+    shares: dict[str, Any] = {
+        "conversations.mix": [conv.mix.direct, conv.mix.small_group, conv.mix.large_group],
+        "media.mix": spec.media.mix.values(),
+        "read_receipts.delay_mixture": [c.share for c in mixture.components],
     }
-    for field, alpha in alphas.items():
-        if alpha <= 1:
-            raise SpecError(f"{source}: field {field}: a power-law alpha must be > 1 (got {alpha})")
-    if conv["small_group"]["min_members"] < 3:
-        raise SpecError(
-            f"{source}: field conversations.small_group.min_members: a group needs >= 3 members "
-            f"(got {conv['small_group']['min_members']}; 2 is a DIRECT conversation)"
-        )
-    if conv["large_group"]["min_members"] < 3:
-        raise SpecError(f"{source}: field conversations.large_group.min_members: must be >= 3")
-    ranges = [
-        (
-            "conversations.small_group",
-            conv["small_group"]["min_members"],
-            conv["small_group"]["max_members"],
-        ),
-        (
-            "conversations.large_group",
-            conv["large_group"]["min_members"],
-            conv["large_group"]["max_members"],
-        ),
-        (
-            "messages_per_conversation.regular",
-            raw["messages_per_conversation"]["regular"]["min"],
-            raw["messages_per_conversation"]["regular"]["max"],
-        ),
-        ("content", raw["content"]["min_length"], raw["content"]["max_length"]),
+    for kind, model in spec.media.attachments.items():
+        shares[f"media.attachments.{kind}.mime_types"] = model.mime_types.values()
+    for where, values in shares.items():
+        total = math.fsum(values)
+        if abs(total - 1.0) > SHARE_TOLERANCE:
+            yield where, f"shares must sum to 1 (they sum to {total:.6g})"
+    ranges: list[tuple[str, int, int]] = [
+        ("conversations.small_group", conv.small_group.min_members, conv.small_group.max_members),
+        ("conversations.large_group", conv.large_group.min_members, conv.large_group.max_members),
+        ("messages_per_conversation.regular", rooms.regular.min, rooms.regular.max),
+        ("content", spec.content.min_length, spec.content.max_length),
     ]
-    for name in ("immediate", "near_term", "delayed", "stale"):
-        ranges.append(
-            (
-                f"read_receipts.delay_mixture.{name}",
-                delays[name]["min_seconds"],
-                delays[name]["max_seconds"],
-            )
-        )
-    for field, low, high in ranges:
+    for where, low, high in ranges:
         if low > high:
-            raise SpecError(f"{source}: field {field}: min ({low}) is greater than max ({high})")
-    diurnal = raw["time"]["diurnal"]
-    for i, (start, end) in enumerate([*diurnal["peak_hours"], diurnal["trough_hours"]]):
-        if start >= end:
-            raise SpecError(
-                f"{source}: field time.diurnal hour range #{i}: start {start} >= end {end}"
+            yield where, f"min ({low}) is greater than max ({high})"
+    # a delay component's CDF divides by its width: an empty range has none
+    for name, component in zip(mixture.names, mixture.components, strict=True):
+        if component.min_seconds >= component.max_seconds:
+            yield (
+                f"read_receipts.delay_mixture.{name}",
+                f"min ({component.min_seconds:g}) must be below max ({component.max_seconds:g})",
             )
-    try:
-        datetime.strptime(raw["time"]["snapshot"], "%Y-%m-%dT%H:%M:%SZ")
-    except ValueError:
-        raise SpecError(f"{source}: field time.snapshot: not a valid UTC instant") from None
-
-
-def _lognormal(d: dict[str, Any]) -> LogNormal:
-    return LogNormal(mu=float(d["mu"]), sigma=float(d["sigma"]))
-
-
-def _build(raw: dict[str, Any]) -> Spec:
-    t = raw["time"]
-    snapshot = datetime.strptime(t["snapshot"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    d = t["diurnal"]
-    profile = d.get("hourly_profile")
-    time_model = TimeModel(
-        snapshot_us=int(snapshot.timestamp()) * 1_000_000,
-        window_days=int(t["window_days"]),
-        user_signup_days_before_window=int(t["user_signup_days_before_window"]),
-        new_user_share=float(t["new_user_share"]),
-        new_user_signup_within=float(t["new_user_signup_within"]),
-        diurnal=Diurnal(
-            peak_hours=tuple((int(a), int(b)) for a, b in d["peak_hours"]),
-            trough_hours=(int(d["trough_hours"][0]), int(d["trough_hours"][1])),
-            peak_to_trough=float(d["peak_to_trough"]),
-            hourly_profile=tuple(float(x) for x in profile) if profile else None,
-        ),
-        weekday_to_weekend=float(t["weekday_to_weekend"]),
-        inter_arrival_cv=float(t["burst"]["inter_arrival_cv"]),
-        in_burst_gap_seconds=float(t["burst"]["in_burst_gap_seconds"]),
-        max_gap_share_of_mean=float(t["burst"]["max_gap_share_of_mean"]),
-    )
-    c = raw["conversations"]
-    conv_model = ConversationModel(
-        mix_direct=float(c["mix"]["direct"]),
-        mix_small=float(c["mix"]["small_group"]),
-        mix_large=float(c["mix"]["large_group"]),
-        small_min=int(c["small_group"]["min_members"]),
-        small_max=int(c["small_group"]["max_members"]),
-        small_geometric_p=float(c["small_group"]["geometric_p"]),
-        large_min=int(c["large_group"]["min_members"]),
-        large_max=int(c["large_group"]["max_members"]),
-        large_alpha=float(c["large_group"]["alpha"]),
-        membership_zipf_exponent=float(c["membership_zipf_exponent"]),
-        admin_share=float(c["admin_share"]),
-        inactive_member_share=float(c["inactive_member_share"]),
-        late_joiner_share=float(c["late_joiner_share"]),
-        heavy_open_within=float(c["opening"]["heavy_within"]),
-        regular_open_within=float(c["opening"]["regular_within"]),
-        regular_open_skew=float(c["opening"]["regular_skew"]),
-        second_member_within_seconds=float(c["joining"]["second_member_within_seconds"]),
-        late_joiner_within_life=float(c["joining"]["late_joiner_within_life"]),
-        last_join_before_snapshot_seconds=float(c["joining"]["last_join_before_snapshot_seconds"]),
-    )
-    m = raw["messages_per_conversation"]
-    counts = MessageCountModel(
-        regular_alpha=float(m["regular"]["alpha"]),
-        regular_min=int(m["regular"]["min"]),
-        regular_max=int(m["regular"]["max"]),
-        heavy_fraction=float(m["heavy"]["fraction"]),
-        heavy_min_messages=int(m["heavy"]["min_messages"]),
-        heavy_alpha=float(m["heavy"]["alpha"]),
-    )
-    ct = raw["content"]
-    content = ContentModel(
-        length=_lognormal(ct["length_lognormal"]),
-        min_length=int(ct["min_length"]),
-        max_length=int(ct["max_length"]),
-        caption_share=float(ct["caption_share"]),
-        caption_length=_lognormal(ct["caption_length_lognormal"]),
-        vocabulary_words=int(ct["vocabulary_words"]),
-        word_zipf_exponent=float(ct["word_zipf_exponent"]),
-        pool_bytes=int(ct["pool_bytes"]),
-    )
-    md = raw["media"]
-    attachments = {
-        kind: AttachmentModel(
-            size=_lognormal(md["attachments"][kind]["size_lognormal"]),
-            # sorted: the model must not depend on the JSON's key order (manifests sort keys)
-            mime_types=tuple(sorted(md["attachments"][kind]["mime_types"])),
-            mime_shares=tuple(
-                float(md["attachments"][kind]["mime_types"][m])
-                for m in sorted(md["attachments"][kind]["mime_types"])
-            ),
+    receipts = spec.read_receipts
+    if receipts.per != "member" and receipts.per_member_max_members is not None:
+        yield (
+            "read_receipts.per_member_max_members",
+            f"applies only when read_receipts.per is 'member' (it is {receipts.per!r})",
         )
-        for kind in MEDIA_KINDS
-    }
-    media = MediaModel(
-        ratio=float(md["ratio"]),
-        kinds=MEDIA_KINDS,
-        kind_shares=tuple(float(md["mix"][k]) for k in MEDIA_KINDS),
-        attachments=attachments,
-    )
-    dm = raw["read_receipts"]["delay_mixture"]
-    receipts = ReceiptModel(
-        read_rate=float(raw["read_receipts"]["read_rate"]),
-        bands=(
-            DelayBand(
-                "immediate",
-                float(dm["immediate"]["share"]),
-                float(dm["immediate"]["min_seconds"]),
-                float(dm["immediate"]["max_seconds"]),
-            ),
-            DelayBand(
-                "near_term",
-                float(dm["near_term"]["share"]),
-                float(dm["near_term"]["min_seconds"]),
-                float(dm["near_term"]["max_seconds"]),
-            ),
-            DelayBand(
-                "delayed",
-                float(dm["delayed"]["share"]),
-                float(dm["delayed"]["min_seconds"]),
-                float(dm["delayed"]["max_seconds"]),
-            ),
-            DelayBand(
-                "stale",
-                float(dm["stale"]["share"]),
-                float(dm["stale"]["min_seconds"]),
-                float(dm["stale"]["max_seconds"]),
-            ),
-        ),
-        near_term_mean_seconds=float(dm["near_term"]["mean_seconds"]),
-        delayed_lognormal=LogNormal(
-            float(dm["delayed"]["lognormal_mu"]), float(dm["delayed"]["lognormal_sigma"])
-        ),
-        per=str(raw["read_receipts"].get("per", "message")),
-        per_member_max_members=(
-            int(raw["read_receipts"]["per_member_max_members"])
-            if raw["read_receipts"].get("per_member_max_members") is not None
-            else None
-        ),
-    )
-    return Spec(
-        raw=raw,
-        bands={name: Band(**b) for name, b in raw["bands"].items()},
-        time=time_model,
-        conversations=conv_model,
-        message_counts=counts,
-        content=content,
-        media=media,
-        receipts=receipts,
-        shard_messages=int(raw["output"]["shard_messages"]),
-        row_group_rows=int(raw["output"]["row_group_rows"]),
-        critical_checks=tuple(raw["fidelity"]["critical"]),
-        max_warnings=int(raw["fidelity"]["max_warnings"]),
-    )
+    diurnal = spec.time.diurnal
+    for i, (start, end) in enumerate([*diurnal.peak_hours, diurnal.trough_hours]):
+        if start >= end:
+            yield f"time.diurnal hour range #{i}", f"start {start} >= end {end}"
+    try:
+        datetime.strptime(spec.time.snapshot, SNAPSHOT_FORMAT)
+    except ValueError:
+        yield "time.snapshot", "not a valid UTC instant"

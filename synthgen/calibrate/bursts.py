@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from synthgen.engine.skeleton import opening_fractions
 from synthgen.engine.timemodel import median_gap_cv
 from synthgen.sample.buckets import Bucket
-from synthgen.spec import Spec, TimeModel
+from synthgen.spec import Spec, Time
 
 MAX_ROOMS = 40
 BISECTION_STEPS = 18
@@ -46,7 +46,7 @@ def busy_rooms(
 
 
 def spec_cv_for(
-    time: TimeModel, target: float, counts: NDArray[np.int64], start: NDArray[np.float64]
+    time: Time, target: float, counts: NDArray[np.int64], start: NDArray[np.float64]
 ) -> float:
     """The spec's inter_arrival_cv (>= 1) whose realised median CV is closest to `target`."""
     if len(counts) == 0:

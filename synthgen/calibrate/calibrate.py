@@ -127,10 +127,10 @@ def _window(metrics: ShapeMetrics) -> str:
 def _scales(spec: Spec, metrics: ShapeMetrics) -> list[str]:
     """Refuse when no band of the base can be generated at any scale; note the bands that can
     only be generated below their full size (production's heavy rooms outgrow them)."""
-    m = spec.message_counts
+    m = spec.messages_per_conversation
     heavy = (
-        f"production's heavy rooms ({m.heavy_fraction:.4g} of its active conversations, each "
-        f">= {m.heavy_min_messages:,} messages in the window)"
+        f"production's heavy rooms ({m.heavy.fraction:.4g} of its active conversations, each "
+        f">= {m.heavy.min_messages:,} messages in the window)"
     )
     notes, impossible = [], []
     for band in spec.bands:

@@ -202,14 +202,13 @@ def _delay_shapes(s: Section, data: fit.Binned, edges: list[float]) -> None:
         "truncated exponential",
     )
     delayed = fit.fit_truncated_lognormal(data, float(edges[2]), float(edges[3]))
-    for i, name in enumerate(("lognormal_mu", "lognormal_sigma")):
-        s.fitted(
-            f"read_receipts.delay_mixture.delayed.{name}",
-            delayed,
-            2,
-            sig(delayed.params[i], 4),
-            "truncated log-normal",
-        )
+    s.fitted(
+        "read_receipts.delay_mixture.delayed.lognormal",
+        delayed,
+        2,
+        {"mu": sig(delayed.params[0], 4), "sigma": sig(delayed.params[1], 4)},
+        "truncated log-normal",
+    )
 
 
 def _survival(d: dict[str, Any], window_s: float) -> dict[str, float]:
@@ -226,7 +225,8 @@ def _survival(d: dict[str, Any], window_s: float) -> dict[str, float]:
     scale = max(d["near_term"]["mean_seconds"] - near_lo, 1.0)
     del_lo, del_hi = math.log(d["delayed"]["min_seconds"]), math.log(d["delayed"]["max_seconds"])
     u = del_lo + grid * (del_hi - del_lo)
-    z = (u - d["delayed"]["lognormal_mu"]) / d["delayed"]["lognormal_sigma"]
+    delayed = d["delayed"]["lognormal"]
+    z = (u - delayed["mu"]) / delayed["sigma"]
     stale = np.exp(
         math.log(d["stale"]["min_seconds"])
         + grid * math.log(d["stale"]["max_seconds"] / d["stale"]["min_seconds"])

@@ -75,9 +75,9 @@ def arrival(
         piece_lo_us,
         piece_hi_us,
         piece_count,
-        spec.time.inter_arrival_cv,
-        spec.time.in_burst_gap_seconds,
-        spec.time.max_gap_share_of_mean,
+        spec.time.burst.inter_arrival_cv,
+        spec.time.burst.in_burst_gap_seconds,
+        spec.time.burst.max_gap_share_of_mean,
     )
     local_conv = np.repeat(piece_conv - conv_first, piece_count)
     # rows come in conversation order (the plan's pieces are), so a stable sort by time alone

@@ -60,7 +60,7 @@ class MessageShard:
     receipt_message: I64
     receipt_user: I64
     receipt_read_us: I64
-    receipt_delay_band: NDArray[np.int8]
+    receipt_delay_component: NDArray[np.int8]  # index into the spec's DelayMixture.components
     # aggregates the finalize step folds into conversations / members / users
     conv_last_message_us: I64  # per local conversation; 0 when it has no message in this shard
     member_last_read_us: I64  # per member of the slice; 0 when none
@@ -112,8 +112,8 @@ def generate_message_shard(
     att_kind = mtype[media_rows]
     att_mime, att_size = _attachments(rng, spec, att_kind)
 
-    if spec.receipts.per == "member":
-        read_rows, reader_row, read_us, band, member_last_read = per_member(
+    if spec.read_receipts.per == "member":
+        read_rows, reader_row, read_us, component, member_last_read = per_member(
             spec,
             seed,
             shard_slice.shard,
@@ -124,18 +124,18 @@ def generate_message_shard(
             sender_row,
         )
     else:
-        read_rows, reader_row, read_us, band = _receipts(
+        read_rows, reader_row, read_us, component = _receipts(
             rng, spec, shard_slice, local_conv, created, eligible, sender_row
         )
         member_last_read = np.zeros(len(shard_slice.member_user), dtype=np.int64)
         np.maximum.at(member_last_read, reader_row, read_us)
     # receipts in the order they are written in production: by readAt, ties by message, reader
     by_read = np.lexsort((shard_slice.member_user[reader_row], read_rows, read_us))
-    read_rows, reader_row, read_us, band = (
+    read_rows, reader_row, read_us, component = (
         read_rows[by_read],
         reader_row[by_read],
         read_us[by_read],
-        band[by_read],
+        component[by_read],
     )
 
     conv_last = np.zeros(len(shard_slice.member_offsets) - 1, dtype=np.int64)
@@ -174,7 +174,7 @@ def generate_message_shard(
         receipt_message=message_id[read_rows],
         receipt_user=reader_user + 1,
         receipt_read_us=read_us,
-        receipt_delay_band=band,
+        receipt_delay_component=component,
         conv_last_message_us=conv_last,
         member_last_read_us=member_last_read,
         user_last_active_us=user_last,
@@ -219,10 +219,15 @@ def _content_lengths(
     c = spec.content
     n = len(mtype)
     body = dist.capped_lognormal_int(
-        rng, n, c.length.mu, c.length.sigma, c.min_length, c.max_length
+        rng, n, c.length_lognormal.mu, c.length_lognormal.sigma, c.min_length, c.max_length
     )
     caption = dist.capped_lognormal_int(
-        rng, n, c.caption_length.mu, c.caption_length.sigma, c.min_length, c.max_length
+        rng,
+        n,
+        c.caption_length_lognormal.mu,
+        c.caption_length_lognormal.sigma,
+        c.min_length,
+        c.max_length,
     )
     has_caption = rng.random(n) < c.caption_share
     is_text = mtype == TEXT_TYPE
@@ -257,7 +262,8 @@ def _attachments(rng: np.random.Generator, spec: Spec, kind: NDArray[np.int8]) -
         rows = np.flatnonzero(kind == code)
         mime[rows] = mime_base + dist.categorical(rng, len(rows), np.asarray(model.mime_shares))
         size[rows] = np.maximum(
-            1, np.rint(rng.lognormal(model.size.mu, model.size.sigma, len(rows)))
+            1,
+            np.rint(rng.lognormal(model.size_lognormal.mu, model.size_lognormal.sigma, len(rows))),
         )
         mime_base += len(model.mime_types)
     return mime, size
@@ -274,12 +280,12 @@ def _receipts(
 ) -> tuple[I64, I64, I64, NDArray[np.int8]]:
     """One receipt for a read message, by a member other than the sender who had joined by then."""
     n = len(created)
-    read = rng.random(n) < spec.receipts.read_rate
-    delay, band = receipt_delays_us(rng, spec, n)
+    read = rng.random(n) < spec.read_receipts.read_rate
+    delay, component = receipt_delays_us(rng, spec, n)
     first = shard_slice.member_offsets[:-1][local_conv]
     pick = (rng.random(n) * (eligible - 1)).astype(np.int64)
     sender_local = sender_row - first
     reader_row = first + pick + (pick >= sender_local)
     read_us = created + delay
     keep = np.flatnonzero(read & (read_us <= spec.time.snapshot_us) & (eligible >= 2))
-    return keep, reader_row[keep], read_us[keep], band[keep]
+    return keep, reader_row[keep], read_us[keep], component[keep]

@@ -29,32 +29,35 @@ CHUNK_PAIRS = 1 << 18
 
 
 def receipt_delays_us(rng: np.random.Generator, spec: Spec, n: int) -> tuple[I64, NDArray[np.int8]]:
-    """Receipt delays from the spec's four-band mixture, and the band each came from."""
-    r = spec.receipts
-    band = dist.categorical(rng, n, np.asarray([b.share for b in r.bands])).astype(np.int8)
-    immediate, near, delayed, stale = r.bands
+    """Receipt delays from the spec's delay mixture, and the component each came from (its index
+    in `DelayMixture.components`)."""
+    m = spec.read_receipts.delay_mixture
+    shares = np.asarray([c.share for c in m.components])
+    component = dist.categorical(rng, n, shares).astype(np.int8)
     seconds = np.empty(n, dtype=np.float64)
-    rows = band == 0
-    low = immediate.min_seconds
-    seconds[rows] = low + rng.random(int(rows.sum())) * (immediate.max_seconds - low)
-    rows = band == 1
+    rows = component == 0
+    low = m.immediate.min_seconds
+    seconds[rows] = low + rng.random(int(rows.sum())) * (m.immediate.max_seconds - low)
+    rows = component == 1
     # truncated exponential on [min, max) by inverse CDF
-    scale = max(r.near_term_mean_seconds - near.min_seconds, 1.0)
+    near = m.near_term
+    scale = max(near.mean_seconds - near.min_seconds, 1.0)
     top = 1.0 - np.exp(-(near.max_seconds - near.min_seconds) / scale)
     seconds[rows] = near.min_seconds - scale * np.log1p(-rng.random(int(rows.sum())) * top)
-    rows = band == 2
+    rows = component == 2
+    delayed = m.delayed
     seconds[rows] = _truncated_lognormal(
         rng,
         int(rows.sum()),
-        r.delayed_lognormal.mu,
-        r.delayed_lognormal.sigma,
+        delayed.lognormal.mu,
+        delayed.lognormal.sigma,
         delayed.min_seconds,
         delayed.max_seconds,
     )
-    rows = band == 3
-    lo, hi = np.log(stale.min_seconds), np.log(stale.max_seconds)
+    rows = component == 3
+    lo, hi = np.log(m.stale.min_seconds), np.log(m.stale.max_seconds)
     seconds[rows] = np.exp(lo + rng.random(int(rows.sum())) * (hi - lo))
-    return np.maximum(1, (seconds * US_PER_SECOND).astype(np.int64)), band
+    return np.maximum(1, (seconds * US_PER_SECOND).astype(np.int64)), component
 
 
 def _truncated_lognormal(
@@ -80,9 +83,9 @@ def per_member(
     sender_row: I64,
 ) -> tuple[I64, I64, I64, NDArray[np.int8], I64]:
     """Receipts of one shard under the "member" model: (message row, reader member row, readAt,
-    delay band) of the rows to write, and every member's latest read (0 when none), rooms above
+    delay component) of the rows to write, and every member's latest read (0 when none), rooms above
     the cap included."""
-    r = spec.receipts
+    r = spec.read_receipts
     rng = stream(seed, "receipts", shard)
     first = member_offsets[:-1][local_conv]
     sender_local = sender_row - first
@@ -95,14 +98,14 @@ def per_member(
     rows = np.flatnonzero(writes & (readers > 0))
     for lo, hi in _chunks(readers[rows], CHUNK_PAIRS):
         msg, reader = _pairs(rows[lo:hi], readers, first, sender_local)
-        msg, reader, read_us, band = _read(rng, spec, msg, reader, created)
+        msg, reader, read_us, component = _read(rng, spec, msg, reader, created)
         np.maximum.at(last_read, reader, read_us)
-        parts.append((msg, reader, read_us, band))
+        parts.append((msg, reader, read_us, component))
     # rooms that keep only lastReadAt: newest messages first, and a pair is drawn only if its
     # read could still be its member's latest (a read comes less than the longest delay after
     # its message). Skipping the others changes no member's maximum, only the work: the
     # lastReadAt drawn is the latest of every pair's read, as if all were drawn.
-    horizon = int(max(b.max_seconds for b in r.bands) * US_PER_SECOND)
+    horizon = int(max(b.max_seconds for b in r.delay_mixture.components) * US_PER_SECOND)
     rows = np.flatnonzero(~writes & (readers > 0))[::-1]
     starts = member_offsets[:-1]
     for lo, hi in _chunks(readers[rows], CHUNK_PAIRS):
@@ -116,8 +119,8 @@ def per_member(
     if not parts:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty, np.zeros(0, dtype=np.int8), last_read
-    msg, reader, read_us, band = (np.concatenate(p) for p in zip(*parts, strict=True))
-    return msg, reader, read_us, band.astype(np.int8), last_read
+    msg, reader, read_us, component = (np.concatenate(p) for p in zip(*parts, strict=True))
+    return msg, reader, read_us, component.astype(np.int8), last_read
 
 
 def _pairs(rows: I64, readers: I64, first: I64, sender_local: I64) -> tuple[I64, I64]:
@@ -134,12 +137,12 @@ def _read(
     rng: np.random.Generator, spec: Spec, msg: I64, reader: I64, created: I64
 ) -> tuple[I64, I64, I64, NDArray[np.int8]]:
     """Which pairs are read (read_rate), when (the delay mixture), and which of those reads land
-    by the snapshot: (message row, member row, readAt, delay band) of those."""
-    read = np.flatnonzero(rng.random(len(msg)) < spec.receipts.read_rate)
-    delay, band = receipt_delays_us(rng, spec, len(read))
+    by the snapshot: (message row, member row, readAt, delay component) of those."""
+    read = np.flatnonzero(rng.random(len(msg)) < spec.read_receipts.read_rate)
+    delay, component = receipt_delays_us(rng, spec, len(read))
     read_us = created[msg[read]] + delay
     keep = np.flatnonzero(read_us <= spec.time.snapshot_us)
-    return msg[read[keep]], reader[read[keep]], read_us[keep], band[keep]
+    return msg[read[keep]], reader[read[keep]], read_us[keep], component[keep]
 
 
 def _chunks(counts: I64, limit: int) -> list[tuple[int, int]]:

@@ -22,6 +22,10 @@ SIZE_CLASSES = ("direct", "small", "large")
 ROLE_OWNER, ROLE_ADMIN, ROLE_MEMBER = 0, 1, 2
 ROLES = ("OWNER", "ADMIN", "MEMBER")
 WEIGHTED_ROUNDS = 8
+# a DIRECT pair still repeated after this many rounds has a crowded first member (very skewed
+# activity weights put one user first in most pairs), so both members are redrawn. Later than
+# any round a pair repeats in for the shipped spec (3 at most), so its draws are unchanged.
+PAIR_REDRAW_ROUND = 100
 MAX_DEDUP_ROUNDS = 10_000
 
 I64 = NDArray[np.int64]
@@ -63,10 +67,10 @@ def counts_for(spec: Spec, band: str, scale: float) -> Counts:
     c = spec.conversations
     conversations = max(1, round(b.conversations * scale))
     direct, small, large = dist.class_counts(
-        conversations, [c.mix_direct, c.mix_small, c.mix_large]
+        conversations, [c.mix.direct, c.mix.small_group, c.mix.large_group]
     )
-    heavy = round(conversations * spec.message_counts.heavy_fraction)
-    if spec.message_counts.heavy_fraction > 0:
+    heavy = round(conversations * spec.messages_per_conversation.heavy.fraction)
+    if spec.messages_per_conversation.heavy.fraction > 0:
         heavy = max(1, heavy)
     return Counts(
         users=max(1, round(b.users * scale)),
@@ -78,7 +82,9 @@ def counts_for(spec: Spec, band: str, scale: float) -> Counts:
         heavy=heavy,
         # the threshold shrinks with tiny scales but never grows past the spec's value: grown,
         # heavy rooms alone would exceed the band's messages from a scale of about 3
-        heavy_min_messages=max(1, round(spec.message_counts.heavy_min_messages * min(scale, 1.0))),
+        heavy_min_messages=max(
+            1, round(spec.messages_per_conversation.heavy.min_messages * min(scale, 1.0))
+        ),
     )
 
 
@@ -92,15 +98,17 @@ def floor_problems(spec: Spec, n: Counts) -> list[str]:
     c = spec.conversations
     found = []
     for name, share, got in (
-        ("DIRECT", c.mix_direct, n.direct),
-        ("small-group", c.mix_small, n.small),
-        ("large-group", c.mix_large, n.large),
+        ("DIRECT", c.mix.direct, n.direct),
+        ("small-group", c.mix.small_group, n.small),
+        ("large-group", c.mix.large_group, n.large),
     ):
         if share > 0 and got < 1:
             found.append(f"no {name} conversation")
     if n.heavy > n.conversations:
         found.append(f"{n.heavy} heavy rooms but only {n.conversations} conversations")
-    if n.users < max(c.large_min if n.large else 2, c.small_min if n.small else 2):
+    if n.users < max(
+        c.large_group.min_members if n.large else 2, c.small_group.min_members if n.small else 2
+    ):
         found.append(f"{n.users} users cannot fill a group")
     if n.direct > n.users * (n.users - 1) // 4:
         found.append(f"{n.users} users cannot form {n.direct} distinct DIRECT pairs")
@@ -111,12 +119,12 @@ def capacity_problems(spec: Spec, n: Counts) -> list[str]:
     """What a smaller scale would cure: the messages cannot give every room its minimum. The
     heavy threshold shrinks with scales below 1, so the heavy rooms' floor falls as scale^2
     while the band's messages fall as scale."""
-    m = spec.message_counts
-    need = n.heavy * n.heavy_min_messages + (n.conversations - n.heavy) * m.regular_min
+    m = spec.messages_per_conversation
+    need = n.heavy * n.heavy_min_messages + (n.conversations - n.heavy) * m.regular.min
     if n.messages < need:
         return [
             f"{n.messages} messages cannot give {n.heavy} heavy rooms their "
-            f"{n.heavy_min_messages} and the other rooms their {m.regular_min} ({need})"
+            f"{n.heavy_min_messages} and the other rooms their {m.regular.min} ({need})"
         ]
     return []
 
@@ -128,8 +136,8 @@ def opening_fractions(
     most to say), the others skewed towards the start (rand ** skew), none in the last stretch."""
     c = spec.conversations
     n = len(heavy)
-    early = rng.random(n) * c.heavy_open_within
-    regular = rng.random(n) ** c.regular_open_skew * c.regular_open_within
+    early = rng.random(n) * c.opening.heavy_within
+    regular = rng.random(n) ** c.opening.regular_skew * c.opening.regular_within
     return np.asarray(np.where(heavy, early, regular), dtype=np.float64)
 
 
@@ -231,13 +239,13 @@ def _group_sizes(rng: np.random.Generator, spec: Spec, kind: I64, users: int) ->
     sizes = np.full(len(kind), 2, dtype=np.int64)
     small = kind == SMALL
     large = kind == LARGE
-    small_max = min(c.small_max, users)
+    small_max = min(c.small_group.max_members, users)
     sizes[small] = dist.truncated_geometric(
-        rng, int(small.sum()), c.small_geometric_p, c.small_min, small_max
+        rng, int(small.sum()), c.small_group.geometric_p, c.small_group.min_members, small_max
     )
-    large_max = min(c.large_max, users)
+    large_max = min(c.large_group.max_members, users)
     sizes[large] = dist.discrete_power_law(
-        rng, int(large.sum()), c.large_alpha, c.large_min, large_max
+        rng, int(large.sum()), c.large_group.alpha, c.large_group.min_members, large_max
     )
     return sizes
 
@@ -271,6 +279,8 @@ def _draw_members(
         porder = np.argsort(pair, kind="stable")
         repeated = porder[1:][pair[porder][1:] == pair[porder][:-1]]
         dup[direct_first[repeated] + 1] = True
+        if round_no >= PAIR_REDRAW_ROUND:
+            dup[direct_first[repeated]] = True
         redo = np.flatnonzero(dup)
         if len(redo) == 0:
             return member_user
@@ -292,16 +302,18 @@ def _join_times(
     slot = np.arange(n) - first_slot[member_conv]
     conv_created = created[member_conv]
     j = spec.conversations
-    soon = conv_created + (rng.random(n) * j.second_member_within_seconds * US_PER_SECOND).astype(
+    soon = conv_created + (
+        rng.random(n) * j.joining.second_member_within_seconds * US_PER_SECOND
+    ).astype(np.int64)
+    life = (snapshot_us - conv_created).astype(np.float64)
+    late = conv_created + (rng.random(n) * j.joining.late_joiner_within_life * life).astype(
         np.int64
     )
-    life = (snapshot_us - conv_created).astype(np.float64)
-    late = conv_created + (rng.random(n) * j.late_joiner_within_life * life).astype(np.int64)
     is_late = (slot >= 2) & (rng.random(n) < spec.conversations.late_joiner_share)
     joined = np.where(slot == 0, conv_created, np.where(is_late, late, soon))
     joined = np.maximum(joined, user_created + US_PER_SECOND)
     joined = np.where(slot == 0, conv_created, joined)
-    last = snapshot_us - int(j.last_join_before_snapshot_seconds * US_PER_SECOND)
+    last = snapshot_us - int(j.joining.last_join_before_snapshot_seconds * US_PER_SECOND)
     return np.minimum(joined, last).astype(np.int64)
 
 
@@ -309,17 +321,17 @@ def _message_counts(
     rng: np.random.Generator, spec: Spec, n: Counts, heavy: NDArray[np.bool_]
 ) -> I64:
     """Exact totals first; regular rooms keep their power law; heavy rooms absorb the rest."""
-    m = spec.message_counts
+    m = spec.messages_per_conversation
     counts = np.zeros(len(heavy), dtype=np.int64)
     regular = ~heavy
     drawn = dist.discrete_power_law(
-        rng, int(regular.sum()), m.regular_alpha, m.regular_min, m.regular_max
+        rng, int(regular.sum()), m.regular.alpha, m.regular.min, m.regular.max
     )
     budget = n.messages - n.heavy * n.heavy_min_messages
-    counts[regular] = dist.cap_to_budget(drawn, budget, m.regular_min)
+    counts[regular] = dist.cap_to_budget(drawn, budget, m.regular.min)
     remainder = n.messages - int(counts.sum())
     if n.heavy:
-        weights = rng.pareto(m.heavy_alpha - 1.0, n.heavy) + 1.0
+        weights = rng.pareto(m.heavy.alpha - 1.0, n.heavy) + 1.0
         extra = remainder - n.heavy * n.heavy_min_messages
         counts[heavy] = n.heavy_min_messages + dist.split_exact(extra, weights)
     return counts

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from synthgen.spec import Diurnal, TimeModel
+from synthgen.spec import Diurnal, Time
 
 US_PER_SECOND = 1_000_000
 US_PER_HOUR = 3600 * US_PER_SECOND
@@ -52,7 +52,7 @@ class IntensityGrid:
     cumulative: NDArray[np.float64]
 
     @classmethod
-    def build(cls, time: TimeModel) -> IntensityGrid:
+    def build(cls, time: Time) -> IntensityGrid:
         end = time.snapshot_us
         start = end - time.window_days * US_PER_DAY
         edges = np.arange(start, end + 1, US_PER_HOUR, dtype=np.int64)
@@ -171,7 +171,7 @@ SIMULATION_CHUNK_MESSAGES = 500_000  # bounds the memory of a simulation over ma
 
 
 def gap_cvs(
-    time: TimeModel, cv: float, counts: NDArray[np.int64], start: NDArray[np.float64]
+    time: Time, cv: float, counts: NDArray[np.int64], start: NDArray[np.float64]
 ) -> NDArray[np.float64]:
     """The CV of inter-arrival gaps this engine realises in each room at spec `cv` (NaN where a
     room has fewer than two gaps or no spread to measure).
@@ -191,7 +191,14 @@ def gap_cvs(
         lo = grid.start_us + (start[a:b] * window).astype(np.int64)
         hi = np.full(len(n), grid.end_us, dtype=np.int64)
         times = bursty_times(
-            rng, grid, lo, hi, n, cv, time.in_burst_gap_seconds, time.max_gap_share_of_mean
+            rng,
+            grid,
+            lo,
+            hi,
+            n,
+            cv,
+            time.burst.in_burst_gap_seconds,
+            time.burst.max_gap_share_of_mean,
         )
         room = np.repeat(np.arange(len(n)), n)
         same = room[1:] == room[:-1]
@@ -207,7 +214,7 @@ def gap_cvs(
 
 
 def median_gap_cv(
-    time: TimeModel, cv: float, counts: NDArray[np.int64], start: NDArray[np.float64]
+    time: Time, cv: float, counts: NDArray[np.int64], start: NDArray[np.float64]
 ) -> float:
     """The median over rooms of gap_cvs: what the spec's `inter_arrival_cv` turns into.
 

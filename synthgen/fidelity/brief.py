@@ -82,11 +82,11 @@ class BriefRow:
 
 def _alpha_for(spec: Spec, q: float, target: float) -> float:
     """The regular rooms' power-law α whose q-quantile is `target` (the quantile falls with α)."""
-    m = spec.message_counts
+    m = spec.messages_per_conversation
     lo, hi = 1.01, 4.0
     for _ in range(40):
         mid = 0.5 * (lo + hi)
-        if ex.power_law(mid, m.regular_min, m.regular_max).quantile(q) > target:
+        if ex.power_law(mid, m.regular.min, m.regular.max).quantile(q) > target:
             lo = mid
         else:
             hi = mid
@@ -95,10 +95,10 @@ def _alpha_for(spec: Spec, q: float, target: float) -> float:
 
 def _messages_note(q: float) -> Callable[[Spec, BriefFigure, float], str]:
     def note(spec: Spec, fig: BriefFigure, model: float) -> str:
-        m = spec.message_counts
+        m = spec.messages_per_conversation
         return (
-            f"regular rooms under the brief's own α {m.regular_alpha:g} on [{m.regular_min}, "
-            f"{m.regular_max}]; {fig.brief:g} would need α ≈ {_alpha_for(spec, q, fig.brief):.2f}, "
+            f"regular rooms under the brief's own α {m.regular.alpha:g} on [{m.regular.min}, "
+            f"{m.regular.max}]; {fig.brief:g} would need α ≈ {_alpha_for(spec, q, fig.brief):.2f}, "
             "and no one α meets the brief's median, p95 and p99 together: α decides (resolution "
             "order: band totals exact, heavy rooms absorb the rest, regular rooms keep their law)"
         )
@@ -108,7 +108,7 @@ def _messages_note(q: float) -> Callable[[Spec, BriefFigure, float], str]:
 
 def _content_note(spec: Spec, fig: BriefFigure, model: float) -> str:
     c = spec.content
-    mu, sigma = c.length.mu, c.length.sigma
+    mu, sigma = c.length_lognormal.mu, c.length_lognormal.sigma
     median = math.exp(mu)
     needed = math.sqrt(2 * math.log(fig.brief / median)) if fig.brief > median else math.nan
     return (
@@ -121,13 +121,13 @@ def _content_note(spec: Spec, fig: BriefFigure, model: float) -> str:
 def _burst_note(spec: Spec, fig: BriefFigure, model: float) -> str:
     return (
         f"the spec reads the brief's burst coefficient as the gaps' CV "
-        f"({spec.time.inter_arrival_cv:g}); busy rooms under the diurnal profile realise "
+        f"({spec.time.burst.inter_arrival_cv:g}); busy rooms under the diurnal profile realise "
         f"{model:.2f} (the gate's own simulation of that model)"
     )
 
 
 def _receipts_note(spec: Spec, fig: BriefFigure, model: float) -> str:
-    r = spec.receipts
+    r = spec.read_receipts
     if r.per != "member":
         return (
             f"one receipt per read message (read_receipts.per 'message') gives {model:.3g}; "
@@ -144,7 +144,7 @@ def _receipts_note(spec: Spec, fig: BriefFigure, model: float) -> str:
 
 def _read_rate_note(spec: Spec, fig: BriefFigure, model: float) -> str:
     return (
-        f"read_rate {spec.receipts.read_rate:g} less the receipts that would land after the "
+        f"read_rate {spec.read_receipts.read_rate:g} less the receipts that would land after the "
         f"snapshot gives {model:.3g}"
     )
 

@@ -56,13 +56,13 @@ def band_counts(spec: Spec, band: str, scale: float) -> BandCounts:
     one), the conversation mix split exactly by largest remainder, heavy rooms
     max(1, round(conversations x heavy_fraction)) when the fraction is positive, and the heavy
     threshold scaled down (never up: scaled up, heavy rooms alone would exceed the band)."""
-    b, c, m = spec.band(band), spec.conversations, spec.message_counts
+    b, c, m = spec.band(band), spec.conversations, spec.messages_per_conversation
     conversations = max(1, round(b.conversations * scale))
     direct, small, large = largest_remainder(
-        conversations, [c.mix_direct, c.mix_small, c.mix_large]
+        conversations, [c.mix.direct, c.mix.small_group, c.mix.large_group]
     )
-    heavy = round(conversations * m.heavy_fraction)
-    if m.heavy_fraction > 0:
+    heavy = round(conversations * m.heavy.fraction)
+    if m.heavy.fraction > 0:
         heavy = max(1, heavy)
     return BandCounts(
         users=max(1, round(b.users * scale)),
@@ -72,7 +72,7 @@ def band_counts(spec: Spec, band: str, scale: float) -> BandCounts:
         small=small,
         large=large,
         heavy=heavy,
-        heavy_min_messages=max(1, round(m.heavy_min_messages * min(scale, 1.0))),
+        heavy_min_messages=max(1, round(m.heavy.min_messages * min(scale, 1.0))),
     )
 
 

@@ -28,7 +28,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from synthgen.fidelity.expected_time import US_PER_DAY, US_PER_HOUR, window_exposure
-from synthgen.spec import TimeModel
+from synthgen.spec import Time
 
 SEED = 20_260_101
 US_PER_SECOND = 1_000_000
@@ -36,7 +36,7 @@ CHUNK_MESSAGES = 500_000  # rooms are simulated a chunk at a time: bounded memor
 
 
 def room_gap_cvs(
-    time: TimeModel, counts: NDArray[np.int64], open_us: NDArray[np.int64]
+    time: Time, counts: NDArray[np.int64], open_us: NDArray[np.int64]
 ) -> NDArray[np.float64]:
     """The CV of each simulated room's gaps (NaN where it has fewer than two gaps or no spread):
     rooms of `counts` messages opening at `open_us` and running to the snapshot."""
@@ -47,7 +47,7 @@ def room_gap_cvs(
     counts = np.asarray(counts, dtype=np.int64)
     lo = np.clip(np.asarray(open_us, dtype=np.int64), start, end - 1)
     rng = np.random.Generator(np.random.PCG64(SEED))
-    q = min(1.0, 2.0 / (time.inter_arrival_cv**2 + 1.0))
+    q = min(1.0, 2.0 / (time.burst.inter_arrival_cv**2 + 1.0))
     out = np.full(len(counts), math.nan)
     chunk = (np.cumsum(counts) - counts) // CHUNK_MESSAGES
     bounds = np.flatnonzero(np.diff(chunk, prepend=-1))
@@ -57,7 +57,7 @@ def room_gap_cvs(
 
 
 def _chunk_cvs(
-    time: TimeModel,
+    time: Time,
     counts: NDArray[np.int64],
     lo: NDArray[np.int64],
     edges: NDArray[np.float64],
@@ -81,8 +81,8 @@ def _chunk_cvs(
     m_lo = np.interp(lo.astype(np.float64), edges, mass)[burst_room]
     burst_start = np.interp(m_lo + rng.random(len(open_rows)) * (mass[-1] - m_lo), mass, edges)
     gap_mean = np.minimum(
-        time.in_burst_gap_seconds * US_PER_SECOND,
-        span / np.maximum(counts, 1) * time.max_gap_share_of_mean,
+        time.burst.in_burst_gap_seconds * US_PER_SECOND,
+        span / np.maximum(counts, 1) * time.burst.max_gap_share_of_mean,
     )
     step = rng.standard_exponential(n) * gap_mean[room]
     step[open_rows] = 0.0
@@ -113,9 +113,7 @@ def _chunk_cvs(
     return np.asarray(np.where(ok, sd / np.where(ok, mean, 1.0), math.nan), dtype=np.float64)
 
 
-def expected_median_cv(
-    time: TimeModel, counts: NDArray[np.int64], open_us: NDArray[np.int64]
-) -> float:
+def expected_median_cv(time: Time, counts: NDArray[np.int64], open_us: NDArray[np.int64]) -> float:
     """The median over rooms of room_gap_cvs: what the spec's model predicts the check measures."""
     cvs = room_gap_cvs(time, counts, open_us)
     return float(np.nanmedian(cvs)) if np.isfinite(cvs).any() else math.nan

@@ -16,7 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from synthgen.fidelity.expected import F64, normal_cdf
-from synthgen.spec import Diurnal, ReceiptModel, TimeModel
+from synthgen.spec import Diurnal, ReadReceipts, Time
 
 US_PER_HOUR = 3_600_000_000
 US_PER_DAY = 24 * US_PER_HOUR
@@ -57,7 +57,7 @@ class WindowExposure:
         return np.asarray(self.profile * self.weekday_factor, dtype=np.float64)
 
 
-def window_exposure(time: TimeModel) -> WindowExposure:
+def window_exposure(time: Time) -> WindowExposure:
     """The window (window_days ending at the snapshot), hour by hour."""
     end = time.snapshot_us
     start = end - time.window_days * US_PER_DAY
@@ -83,21 +83,22 @@ def burst_inflation(inter_arrival_cv: float) -> float:
 # --- read receipts ----------------------------------------------------------------------------
 
 
-def delay_band_cdfs(receipts: ReceiptModel, seconds: F64) -> F64:
-    """CDF of each delay band's distribution at the given delays (shape: bands x len(seconds)).
+def delay_component_cdfs(receipts: ReadReceipts, seconds: F64) -> F64:
+    """CDF of each delay component at the given delays (shape: components x len(seconds)).
 
     immediate: uniform on [min, max); near-term: exponential from min with the spec's mean,
     truncated at max; delayed: log-normal truncated to [min, max); stale: log-uniform.
     """
     x = np.asarray(seconds, dtype=np.float64)
-    immediate, near, delayed, stale = receipts.bands
-    out = np.zeros((4, len(x)))
+    m = receipts.delay_mixture
+    immediate, near, delayed, stale = m.immediate, m.near_term, m.delayed, m.stale
+    out = np.zeros((len(m.components), len(x)))
     low = immediate.min_seconds
     out[0] = np.clip((x - low) / (immediate.max_seconds - low), 0.0, 1.0)
-    scale = max(receipts.near_term_mean_seconds - near.min_seconds, 1.0)
+    scale = max(near.mean_seconds - near.min_seconds, 1.0)
     top = 1.0 - math.exp(-(near.max_seconds - near.min_seconds) / scale)
     out[1] = np.clip((1.0 - np.exp(-np.maximum(x - near.min_seconds, 0.0) / scale)) / top, 0, 1)
-    mu, sigma = receipts.delayed_lognormal.mu, receipts.delayed_lognormal.sigma
+    mu, sigma = delayed.lognormal.mu, delayed.lognormal.sigma
     a, b = normal_cdf((np.log([delayed.min_seconds, delayed.max_seconds]) - mu) / sigma)
     log_x = np.log(np.maximum(x, 1e-12))
     out[2] = np.clip((normal_cdf((log_x - mu) / sigma) - a) / (b - a), 0.0, 1.0)
@@ -107,28 +108,28 @@ def delay_band_cdfs(receipts: ReceiptModel, seconds: F64) -> F64:
 
 
 def receipt_expectation(
-    receipts: ReceiptModel, age_seconds: F64, age_counts: F64, old_messages: float
+    receipts: ReadReceipts, age_seconds: F64, age_counts: F64, old_messages: float
 ) -> tuple[float, F64]:
-    """Expected receipts per band, given each message's age at the snapshot.
+    """Expected receipts per delay component, given each message's age at the snapshot.
 
-    A message gets a receipt with probability read_rate, in band b with the band's share, and it
+    A message gets a receipt with probability read_rate, in component b with its share, and it
     is written only if its delay fits before the snapshot: P = share_b * F_b(age). Messages
     older than every delay (`old_messages`) keep all their receipts.
     """
-    shares = np.array([b.share for b in receipts.bands])
-    fits = delay_band_cdfs(receipts, age_seconds) @ np.asarray(age_counts, dtype=np.float64)
-    per_band = receipts.read_rate * shares * (fits + old_messages)
-    return float(per_band.sum()), np.asarray(per_band, dtype=np.float64)
+    shares = np.array([b.share for b in receipts.delay_mixture.components])
+    fits = delay_component_cdfs(receipts, age_seconds) @ np.asarray(age_counts, dtype=np.float64)
+    per_component = receipts.read_rate * shares * (fits + old_messages)
+    return float(per_component.sum()), np.asarray(per_component, dtype=np.float64)
 
 
 def receipt_delay_histogram(
-    receipts: ReceiptModel, edges: F64, age_seconds: F64, age_counts: F64, old_messages: float
+    receipts: ReadReceipts, edges: F64, age_seconds: F64, age_counts: F64, old_messages: float
 ) -> F64:
     """Expected receipts with a delay in each [edges[i], edges[i+1]) bin (truncation included)."""
-    shares = np.array([b.share for b in receipts.bands])
+    shares = np.array([b.share for b in receipts.delay_mixture.components])
 
     def mass_below(limit: F64) -> F64:
-        return np.asarray(shares @ delay_band_cdfs(receipts, limit), dtype=np.float64)
+        return np.asarray(shares @ delay_component_cdfs(receipts, limit), dtype=np.float64)
 
     counts = np.zeros(len(edges) - 1)
     for i in range(len(edges) - 1):  # bins, not rows: a few dozen iterations

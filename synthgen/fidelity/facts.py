@@ -172,7 +172,9 @@ def message_times(ctx: CheckContext) -> MessageTimes:
     """One scan of messages.createdAt, grouped two ways (GROUPING SETS)."""
 
     def compute(c: CheckContext) -> MessageTimes:
-        horizon = int(max(b.max_seconds for b in c.spec.receipts.bands) * US)
+        horizon = int(
+            max(d.max_seconds for d in c.spec.read_receipts.delay_mixture.components) * US
+        )
         snap = c.snapshot_us
         rows = c.query(
             f"""
@@ -204,8 +206,8 @@ def message_times(ctx: CheckContext) -> MessageTimes:
 def room_filter(ctx: CheckContext, column: str) -> str:
     """An SQL condition on a conversation id column: the room writes receipt rows (true unless
     the spec caps per-member receipts by room size)."""
-    cap = ctx.spec.receipts.per_member_max_members
-    if ctx.spec.receipts.per != "member" or cap is None:
+    cap = ctx.spec.read_receipts.per_member_max_members
+    if ctx.spec.read_receipts.per != "member" or cap is None:
         return "TRUE"
     return (
         f'{column} IN (SELECT "conversationId" FROM conversation_users GROUP BY 1 '
@@ -215,9 +217,10 @@ def room_filter(ctx: CheckContext, column: str) -> str:
 
 @dataclass(frozen=True)
 class ReceiptProfile:
-    """Receipts joined to their messages and readers: delay bands, chart bins, violations."""
+    """Receipts joined to their messages and readers: delay components, chart bins, violations."""
 
-    band: I64  # index into spec bands, len(bands) = beyond the last band, -1 = no message
+    component: I64  # index into the spec's delay components, len(components) = beyond the
+    # last one, -1 = no message
     delay_bin: I64  # floor(log10(delay seconds) * DELAY_BINS_PER_DECADE)
     count: I64
     orphans: int  # receipts whose message does not exist
@@ -236,12 +239,12 @@ def receipt_profile(ctx: CheckContext) -> ReceiptProfile:
     it holds exactly when no receipt is later than its member's lastReadAt (or exists while it
     is null) and every non-null lastReadAt equals one of the member's receipts (in rooms that
     write receipt rows: above `per_member_max_members`, lastReadAt stands alone). The rows are
-    grouped by delay band and chart bin, plus the (conversation, reader) of receipts that match
+    grouped by delay component and chart bin, plus the (conversation, reader) of receipts that match
     their lastReadAt exactly (a few per member), so the result stays small.
     """
 
     def compute(c: CheckContext) -> ReceiptProfile:
-        edges = [b.max_seconds for b in c.spec.receipts.bands]
+        edges = [d.max_seconds for d in c.spec.read_receipts.delay_mixture.components]
         cases = " ".join(f"WHEN delay < {int(e * US)} THEN {i}" for i, e in enumerate(edges[:-1]))
         last = f"WHEN delay <= {int(edges[-1] * US)} THEN {len(edges) - 1}"
         c.query(
@@ -260,7 +263,8 @@ def receipt_profile(ctx: CheckContext) -> ReceiptProfile:
                 LEFT JOIN messages m ON m.id = r."messageId"
                 LEFT JOIN conversation_users cu
                        ON cu."conversationId" = m."conversationId" AND cu."userId" = r."userId")
-            SELECT CASE WHEN delay IS NULL THEN -1 {cases} {last} ELSE {len(edges)} END AS band,
+            SELECT CASE WHEN delay IS NULL THEN -1 {cases} {last} ELSE {len(edges)} END
+                       AS component,
                    floor(log10(greatest(delay, 1) / {US}) * {DELAY_BINS_PER_DECADE})::BIGINT
                        AS delay_bin,
                    CASE WHEN read_t = last_read THEN cid END AS matched_cid,
@@ -278,7 +282,7 @@ def receipt_profile(ctx: CheckContext) -> ReceiptProfile:
         )
         rows = c.query(
             """
-            SELECT band, delay_bin, sum(n), sum(orphans), sum(not_member), sum(is_sender),
+            SELECT component, delay_bin, sum(n), sum(orphans), sum(not_member), sum(is_sender),
                    sum(not_after), sum(after_snapshot), sum(after_last_read), sum(before_join)
             FROM fid_receipts GROUP BY ALL
             """

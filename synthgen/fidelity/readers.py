@@ -32,7 +32,9 @@ def reader_pairs(ctx: CheckContext) -> ReaderPairs:
     """One ASOF join of messages with their rooms' join times, grouped by message age."""
 
     def compute(c: CheckContext) -> ReaderPairs:
-        horizon = int(max(b.max_seconds for b in c.spec.receipts.bands) * US)
+        horizon = int(
+            max(d.max_seconds for d in c.spec.read_receipts.delay_mixture.components) * US
+        )
         snap = c.snapshot_us
         rows = c.query(
             f"""

@@ -59,7 +59,7 @@ class FidelityReport:
             "spec_sha256": self.spec.digest,
             "tolerance": self.tolerance,
             "noise_z": NOISE_Z,
-            "critical_checks": list(self.spec.critical_checks),
+            "critical_checks": list(self.spec.fidelity.critical),
             "decision": self.decision.to_dict(),
             "notes": self.notes,
             "seconds": round(self.seconds, 3),
@@ -72,7 +72,7 @@ class FidelityReport:
 def check_critical_names(spec: Spec) -> None:
     """The spec's fidelity.critical list must name distribution checks of the registry."""
     known = [c.name for c in CHECKS if c.kind == DISTRIBUTION]
-    for name in spec.critical_checks:
+    for name in spec.fidelity.critical:
         if name not in known:
             raise SpecError(
                 f"spec field fidelity.critical: unknown check {name!r} "
@@ -125,14 +125,14 @@ def validate_dataset(
                     name=check.name,
                     title=check.title,
                     kind=check.kind,
-                    critical=check.name in spec.critical_checks,
+                    critical=check.name in spec.fidelity.critical,
                     status=check_status(outcome.metrics),
                     outcome=outcome,
                     sql=ctx.take_log(),
                     seconds=time.perf_counter() - start,
                 )
             )
-    decision = decide(results, spec.max_warnings)
+    decision = decide(results, spec.fidelity.max_warnings)
     return FidelityReport(
         dataset,
         spec,

@@ -172,7 +172,7 @@ def _write_skeleton_tables(
 ) -> list[WrittenFile]:
     sk = plan.skeleton
     vocab = vocabulary(stream(opts.seed, "vocabulary"), spec.content.vocabulary_words)
-    rows = spec.row_group_rows
+    rows = spec.output.row_group_rows
     writers = {
         "users": batches.user_batches(
             sk, vocab, folded.user_last_active_us, stream(opts.seed, "users"), rows

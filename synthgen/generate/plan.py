@@ -126,7 +126,7 @@ def make_plan(spec: Spec, band: str, scale: float, seed: str) -> Plan:
 
 def _shard_slices(spec: Spec, sk: Skeleton) -> list[ShardSlice]:
     grid = IntensityGrid.build(spec.time)
-    piece_max = max(1, spec.shard_messages // 2)
+    piece_max = max(1, spec.output.shard_messages // 2)
     per_conv = np.maximum(1, -(-sk.conv_messages // piece_max))
     piece_conv = np.repeat(np.arange(len(per_conv)), per_conv)
     piece_index = np.arange(len(piece_conv)) - np.repeat(np.cumsum(per_conv) - per_conv, per_conv)
@@ -141,7 +141,7 @@ def _shard_slices(spec: Spec, sk: Skeleton) -> list[ShardSlice]:
     piece_count = total // parts + (piece_index < total % parts)
 
     first_id = np.concatenate([[0], np.cumsum(piece_count)[:-1]])
-    shard_of = first_id // spec.shard_messages
+    shard_of = first_id // spec.output.shard_messages
     _, shard_start = np.unique(shard_of, return_index=True)
     bounds = [*shard_start.tolist(), len(piece_conv)]
     slices = []

@@ -47,7 +47,7 @@ def run_shard(task: ShardTask) -> ShardResult:
     vocab = vocabulary(stream(task.seed, "vocabulary"), task.spec.content.vocabulary_words)
     shard = generate_message_shard(task.spec, task.seed, task.shard_slice, vocab, task.ids)
     root, n = Path(task.out), task.shard
-    rows = task.spec.row_group_rows
+    rows = task.spec.output.row_group_rows
     files = [
         write_shard(
             root,

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 
 from synthgen.engine.timemodel import IntensityGrid
 from synthgen.generate.plan import Plan
-from synthgen.spec import ReceiptModel, Spec
+from synthgen.spec import ReadReceipts, Spec
 
 US_PER_SECOND = 1_000_000
 SPREAD_SIGMAS = 3.0  # the "±" printed and tested: three binomial standard deviations
@@ -74,7 +74,7 @@ def table_rows(spec: Spec, plan: Plan) -> dict[str, RowEstimate]:
 
 def receipt_model_name(spec: Spec) -> str:
     """The spec's receipt model: 'message' (one receipt per read message) unless it says other."""
-    return spec.receipts.per
+    return spec.read_receipts.per
 
 
 def receipt_rows(spec: Spec, plan: Plan) -> RowEstimate:
@@ -95,7 +95,7 @@ def _per_message(spec: Spec, plan: Plan) -> RowEstimate:
     """
     p_before = piece_read_before_snapshot(spec, plan)
     counts = np.concatenate([t.piece_count for t in plan.shard_slices]).astype(np.float64)
-    p = spec.receipts.read_rate * p_before
+    p = spec.read_receipts.read_rate * p_before
     mean = float((counts * p).sum())
     sd = math.sqrt(float((counts * p * (1 - p)).sum()))
     return RowEstimate(mean, sd, exact=False)
@@ -120,7 +120,7 @@ class _ReadWeights:
             fine = np.append(fine, snapshot)
         mass = grid.mass(fine)
         mid = (fine[:-1] + fine[1:]) / 2
-        cdf = delay_cdf(spec.receipts, (snapshot - mid) / US_PER_SECOND)
+        cdf = delay_cdf(spec.read_receipts, (snapshot - mid) / US_PER_SECOND)
         weighted = np.concatenate([[0.0], np.cumsum(cdf * np.diff(mass))])
         return cls(grid, fine.astype(np.float64), weighted)
 
@@ -152,7 +152,7 @@ def _piece_mean(
     piece) and a read of it lands by the snapshot."""
     span = rw.mass(hi) - rw.mass(lo)
     # a piece of zero intensity mass (never in practice) gets the CDF at its own time
-    point = delay_cdf(spec.receipts, (spec.time.snapshot_us - lo) / US_PER_SECOND)
+    point = delay_cdf(spec.read_receipts, (spec.time.snapshot_us - lo) / US_PER_SECOND)
     point = np.where((start <= lo) & (end >= hi), point, 0.0)
     safe = np.where(span > 0, span, 1.0)
     inside = np.maximum(rw.w(end) - rw.w(start), 0.0) / safe
@@ -169,7 +169,7 @@ def _per_member(spec: Spec, plan: Plan) -> RowEstimate:
     intensity-weighted mean, as for one receipt per message); less, per piece, the sender (a
     member who had always joined).
     """
-    r = spec.receipts
+    r = spec.read_receipts
     rw = _ReadWeights.of(spec)
     cap = r.per_member_max_members or np.iinfo(np.int64).max
     mean = var = 0.0
@@ -200,19 +200,20 @@ def _per_member(spec: Spec, plan: Plan) -> RowEstimate:
 RECEIPT_ESTIMATORS: dict[str, ReceiptEstimator] = {"message": _per_message, "member": _per_member}
 
 
-def delay_cdf(model: ReceiptModel, seconds: NDArray[np.float64]) -> NDArray[np.float64]:
+def delay_cdf(model: ReadReceipts, seconds: NDArray[np.float64]) -> NDArray[np.float64]:
     """P(delay <= x) under the spec's four-band mixture, as the engine draws it: uniform,
     truncated exponential, truncated log-normal, log-uniform."""
     x = np.asarray(seconds, dtype=np.float64)
-    immediate, near, delayed, stale = model.bands
+    m = model.delay_mixture
+    immediate, near, delayed, stale = m.immediate, m.near_term, m.delayed, m.stale
     out = np.zeros_like(x)
     low, high = immediate.min_seconds, immediate.max_seconds
     out += immediate.share * np.clip((x - low) / (high - low), 0, 1)
-    scale = max(model.near_term_mean_seconds - near.min_seconds, 1.0)
+    scale = max(near.mean_seconds - near.min_seconds, 1.0)
     top = 1.0 - math.exp(-(near.max_seconds - near.min_seconds) / scale)
     part = (1.0 - np.exp(-np.maximum(x - near.min_seconds, 0) / scale)) / top
     out += near.share * np.clip(part, 0, 1)
-    mu, sigma = model.delayed_lognormal.mu, model.delayed_lognormal.sigma
+    mu, sigma = delayed.lognormal.mu, delayed.lognormal.sigma
     phi_lo, phi_hi = (
         _normal_cdf((math.log(v) - mu) / sigma) for v in (delayed.min_seconds, delayed.max_seconds)
     )

@@ -239,9 +239,16 @@ def compare_against(
         distance, noise, n_p, n_s, note = measure(name)
         status = judge(distance, noise, tolerance) if n_p > 0 else "SKIP"
         comparisons.append(Comparison(name, check, kind, distance, noise, status, n_p, n_s, note))
-    critical = tuple(spec.critical_checks)
-    checks, reasons, warnings = decide(comparisons, critical, spec.max_warnings)
+    critical = tuple(spec.fidelity.critical)
+    checks, reasons, warnings = decide(comparisons, critical, spec.fidelity.max_warnings)
     verdict = "NO-GO" if reasons else "GO"
     return AgainstReport(
-        comparisons, checks, critical, verdict, reasons, warnings, spec.max_warnings, tolerance
+        comparisons,
+        checks,
+        critical,
+        verdict,
+        reasons,
+        warnings,
+        spec.fidelity.max_warnings,
+        tolerance,
     )

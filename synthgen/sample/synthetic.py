@@ -181,8 +181,8 @@ def raw_counts_of(dataset: Path | str) -> tuple[RawCounts, Thresholds, datetime]
     derived = manifest.get("derived", {}).get("heavy_min_messages")
     t = Thresholds(
         window_days=spec.time.window_days,
-        large_group_min_members=spec.conversations.large_min,
-        heavy_min_messages=int(derived or spec.message_counts.heavy_min_messages),
+        large_group_min_members=spec.conversations.large_group.min_members,
+        heavy_min_messages=int(derived or spec.messages_per_conversation.heavy.min_messages),
     )
     start_us = spec.time.snapshot_us - spec.time.window_days * 86_400_000_000
     syn = SyntheticHistograms(dataset, t, window_start_us=start_us)

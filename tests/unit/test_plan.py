@@ -35,8 +35,8 @@ def test_counts_are_exact(scale: float, seed: str) -> None:
     assert sk.conv_is_heavy.sum() == counts.heavy >= 1
     assert sk.conv_messages[sk.conv_is_heavy].min() >= counts.heavy_min_messages
     regular = sk.conv_messages[~sk.conv_is_heavy]
-    assert regular.min() >= SPEC.message_counts.regular_min
-    assert regular.max() <= SPEC.message_counts.regular_max
+    assert regular.min() >= SPEC.messages_per_conversation.regular.min
+    assert regular.max() <= SPEC.messages_per_conversation.regular.max
 
 
 def test_plan_is_deterministic_and_seed_sensitive() -> None:
@@ -52,7 +52,7 @@ def test_shards_follow_the_spec_shard_size() -> None:
     sizes = np.array([int(t.piece_count.sum()) for t in plan.shard_slices])
     assert plan.shard_count == 20
     # pieces are at most half a shard, so no shard is more than 1.5 shards' worth
-    assert sizes.max() <= 1.5 * SPEC.shard_messages
+    assert sizes.max() <= 1.5 * SPEC.output.shard_messages
     assert sizes.sum() == 5_000_000
     # the engine relies on this order (a stable sort by time then orders ties by conversation):
     # pieces in conversation order, and a conversation's pieces in time order, disjoint

@@ -23,10 +23,10 @@ def test_delay_cdf_matches_the_engines_draws() -> None:
     delays, _ = receipt_delays_us(np.random.default_rng(5), spec, 400_000)
     seconds = np.array([1.0, 20.0, 60.0, 600.0, 3600.0, 86_400.0, 5 * 86_400.0, 20 * 86_400.0])
     empirical = (delays[None, :] / 1e6 <= seconds[:, None]).mean(axis=1)
-    model = delay_cdf(spec.receipts, seconds)
+    model = delay_cdf(spec.read_receipts, seconds)
     assert np.abs(model - empirical).max() < 0.004
-    assert delay_cdf(spec.receipts, np.array([0.0]))[0] == 0.0
-    assert delay_cdf(spec.receipts, np.array([31 * 86_400.0]))[0] == pytest.approx(1.0)
+    assert delay_cdf(spec.read_receipts, np.array([0.0]))[0] == 0.0
+    assert delay_cdf(spec.read_receipts, np.array([31 * 86_400.0]))[0] == pytest.approx(1.0)
 
 
 def test_exact_tables_come_from_the_plan_and_random_ones_carry_a_spread() -> None:
@@ -49,7 +49,7 @@ def test_exact_tables_come_from_the_plan_and_random_ones_carry_a_spread() -> Non
 
 
 def _with_receipts(spec: Spec, **fields: Any) -> Spec:
-    return replace(spec, receipts=replace(spec.receipts, **fields))
+    return replace(spec, read_receipts=replace(spec.read_receipts, **fields))
 
 
 def _eligible_pairs(spec: Spec, plan: Plan, cap: int) -> float:
@@ -93,7 +93,7 @@ def test_per_member_estimate_follows_the_eligible_pairs(cap: int | None) -> None
     plan = make_plan(spec, "dev", 0.02, "unit")
     pairs = _eligible_pairs(spec, plan, cap or 10**9)
     estimate = receipt_rows(spec, plan)
-    rate = spec.receipts.read_rate
+    rate = spec.read_receipts.read_rate
     assert pairs > 1000
     assert 0.9 * rate * pairs < estimate.mean < rate * pairs
     assert 0 < estimate.sd < math.sqrt(estimate.mean)

@@ -19,19 +19,27 @@ def raw() -> dict[str, Any]:
     return loaded
 
 
-def test_default_spec_has_the_issue_figures() -> None:
+def test_default_spec_has_the_brief_figures() -> None:
     spec = load_spec()
     assert spec.band("dev").messages == 5_000_000
     assert spec.band("staging").users == 150_000
     assert spec.band("perf").conversations == 600_000
-    assert spec.conversations.mix_direct == 0.70
-    assert spec.message_counts.regular_alpha == 1.8
-    assert spec.message_counts.heavy_fraction == 0.02
-    assert spec.content.length.mu == 4.5 and spec.content.length.sigma == 1.2
+    assert spec.conversations.mix.direct == 0.70
+    assert spec.messages_per_conversation.regular.alpha == 1.8
+    assert spec.messages_per_conversation.heavy.fraction == 0.02
+    assert spec.content.length_lognormal.mu == 4.5 and spec.content.length_lognormal.sigma == 1.2
     assert spec.media.ratio == 0.15
     assert dict(zip(spec.media.kinds, spec.media.kind_shares, strict=True))["VIDEO"] == 0.15
-    assert spec.receipts.read_rate == 0.82
-    assert [b.share for b in spec.receipts.bands] == [0.35, 0.40, 0.15, 0.10]
+    assert spec.read_receipts.read_rate == 0.82
+    mixture = spec.read_receipts.delay_mixture
+    assert [c.share for c in mixture.components] == [0.35, 0.40, 0.15, 0.10]
+    assert mixture.names == ("immediate", "near_term", "delayed", "stale")
+    assert mixture.delayed.lognormal.mu == 9.6 and mixture.delayed.lognormal.sigma == 1.0
+    assert mixture.near_term.mean_seconds == 600.0
+    assert spec.time.burst.inter_arrival_cv == 2.5
+    assert spec.time.snapshot_us == 1_767_225_600 * 1_000_000
+    assert spec.conversations.opening.heavy_within == 0.1
+    assert spec.output.shard_messages == 250_000 and spec.fidelity.max_warnings == 3
     assert spec.time.window_days == 90
     assert len(spec.digest) == 64
 
@@ -61,6 +69,17 @@ _DELETE = object()
     ("path", "value", "expected"),
     [
         ("conversations.mix.direct", "lots", "conversations.mix.direct"),
+        # a bound's error quotes what the field means, from the schema
+        (
+            "conversations.mix.direct",
+            1.5,
+            "1.5 is greater than the maximum of 1 (DIRECT conversations: exactly 2 members",
+        ),
+        (
+            "read_receipts.delay_mixture.delayed.lognormal.sigma",
+            0,
+            "sigma: 0 is less than or equal to the minimum of 0 (Standard deviation of",
+        ),
         ("conversations.mix.direct", 0.8, "conversations.mix: shares must sum to 1"),
         ("media.mix.IMAGE", 0.5, "media.mix: shares must sum to 1"),
         ("read_receipts.delay_mixture.stale.share", 0.3, "read_receipts.delay_mixture"),
@@ -72,14 +91,19 @@ _DELETE = object()
         (
             "messages_per_conversation.regular.alpha",
             1.0,
-            "regular.alpha: a power-law alpha must be > 1",
+            "regular.alpha: 1.0 is less than or equal to the minimum of 1 (Exponent of the power",
         ),
         ("conversations.large_group.alpha", 0.5, "large_group.alpha"),
-        ("conversations.small_group.min_members", 2, "small_group.min_members"),
         (
-            "conversations.small_group.max_members",
+            "conversations.small_group.min_members",
             2,
-            "small_group: min (3) is greater than max (2)",
+            "small_group.min_members: 2 is less than the minimum of 3 (Fewest members of a small "
+            "group (2 is a DIRECT conversation).)",
+        ),
+        (
+            "conversations.small_group.min_members",
+            25,
+            "small_group: min (25) is greater than max (20)",
         ),
         (
             "messages_per_conversation.regular.min",
@@ -104,8 +128,16 @@ _DELETE = object()
         (
             "read_receipts.delay_mixture.immediate.min_seconds",
             60,
-            "immediate: min (60) is greater than max (30)",
+            "immediate: min (60) must be below max (30)",
         ),
+        # an empty delay range has no CDF to divide by
+        ("read_receipts.delay_mixture.stale.min_seconds", 2592000, "stale: min (2.592e+06) must"),
+        # JSON allows NaN and Infinity, and every comparison with NaN passes the schema's bounds
+        ("conversations.mix.direct", float("nan"), "conversations.mix.direct: must be a finite"),
+        ("time.burst.in_burst_gap_seconds", float("inf"), "in_burst_gap_seconds: must be a finite"),
+        ("content.length_lognormal.mu", 10**400, "content.length_lognormal.mu: must be a finite"),
+        ("time.snapshot", "2026-02-30T00:00:00Z", "time.snapshot: not a valid UTC instant"),
+        ("time.diurnal.trough_hours", [6, 0], "time.diurnal hour range #2: start 6 >= end 0"),
         ("read_receipts.per", "reader", "read_receipts.per"),
         ("read_receipts.per_member_max_members", 1, "read_receipts.per_member_max_members"),
         ("read_receipts.per", "message", "per_member_max_members: applies only when"),
@@ -156,12 +188,13 @@ def test_critical_names_are_the_gates_checks() -> None:
 
 def test_receipt_model_fields(raw: dict[str, Any]) -> None:
     spec = parse_spec(raw)  # the default: one receipt per reading member, big rooms capped
-    assert (spec.receipts.per, spec.receipts.per_member_max_members) == ("member", 20)
-    assert spec.receipts.writes_rows(20) and not spec.receipts.writes_rows(21)
+    receipts = spec.read_receipts
+    assert (receipts.per, receipts.per_member_max_members) == ("member", 20)
+    assert receipts.writes_rows(20) and not receipts.writes_rows(21)
     older = _mutate(
         _mutate(raw, "read_receipts.per", _DELETE), "read_receipts.per_member_max_members", _DELETE
     )
-    legacy = parse_spec(older)  # a spec written before the field: one receipt per message
-    assert (legacy.receipts.per, legacy.receipts.per_member_max_members) == ("message", None)
+    legacy = parse_spec(older).read_receipts  # a spec written before the field: per message
+    assert (legacy.per, legacy.per_member_max_members) == ("message", None)
     uncapped = parse_spec(_mutate(raw, "read_receipts.per_member_max_members", None))
-    assert uncapped.receipts.writes_rows(256)
+    assert uncapped.read_receipts.writes_rows(256)

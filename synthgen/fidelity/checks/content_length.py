@@ -33,7 +33,9 @@ def run(ctx: CheckContext) -> Outcome:
     metrics.append(
         exact(f"TEXT lengths outside [{c.min_length}, {c.max_length}]", int(counts[bad].sum()))
     )
-    model = ex.capped_lognormal_int(c.length.mu, c.length.sigma, c.min_length, c.max_length)
+    model = ex.capped_lognormal_int(
+        c.length_lognormal.mu, c.length_lognormal.sigma, c.min_length, c.max_length
+    )
     if n < 10:
         metrics.append(skipped("TEXT length", model.mean, f"insufficient data: {n} TEXT messages"))
     else:
@@ -66,7 +68,7 @@ def _length_metrics(
 ) -> list[Metric]:
     c, tol = ctx.spec.content, ctx.tolerance
     q25, q50, q75 = (histogram_quantile(lengths, counts, q) for q in (0.25, 0.5, 0.75))
-    mu_noise, sigma_noise = ex.lognormal_fit_noise(c.length.sigma, n, NOISE_Z)
+    mu_noise, sigma_noise = ex.lognormal_fit_noise(c.length_lognormal.sigma, n, NOISE_Z)
     out: list[Metric] = []
     if c.min_length < q25 and q75 < c.max_length:
         mu = math.log(q50)
@@ -74,26 +76,26 @@ def _length_metrics(
         out.append(
             relative(
                 "log-normal mu (log median)",
-                c.length.mu,
+                c.length_lognormal.mu,
                 mu,
                 tol,
-                mu_noise / abs(c.length.mu) if c.length.mu else 0.0,
+                mu_noise / abs(c.length_lognormal.mu) if c.length_lognormal.mu else 0.0,
             )
         )
         out.append(
             relative(
                 "log-normal sigma (log IQR)",
-                c.length.sigma,
+                c.length_lognormal.sigma,
                 sigma,
                 tol,
-                sigma_noise / c.length.sigma,
+                sigma_noise / c.length_lognormal.sigma,
             )
         )
     else:
         out.append(
             skipped(
                 "log-normal mu, sigma",
-                c.length.mu,
+                c.length_lognormal.mu,
                 "the cap reaches the quartiles: a quantile fit is not possible",
             )
         )

@@ -36,11 +36,14 @@ def run(ctx: CheckContext) -> Outcome:
     direct = kind == "DIRECT"
     small = (kind == "GROUP") & (size_class == "small")
     large = (kind == "GROUP") & (size_class == "large")
-    small_max, large_max = min(c.small_max, n.users), min(c.large_max, n.users)
+    small_max, large_max = (
+        min(c.small_group.max_members, n.users),
+        min(c.large_group.max_members, n.users),
+    )
     outside = (
         (direct & (members != 2))
-        | (small & ((members < c.small_min) | (members > small_max)))
-        | (large & ((members < c.large_min) | (members > large_max)))
+        | (small & ((members < c.small_group.min_members) | (members > small_max)))
+        | (large & ((members < c.large_group.min_members) | (members > large_max)))
     )
     disagree = (direct & (size_class != "direct")) | (~direct & ~small & ~large)
 
@@ -49,7 +52,7 @@ def run(ctx: CheckContext) -> Outcome:
         exact("conversations (band total)", total, expected=n.conversations),
         exact("messages (band total)", messages, expected=n.messages),
     ]
-    shares = (c.mix_direct, c.mix_small, c.mix_large)
+    shares = (c.mix.direct, c.mix.small_group, c.mix.large_group)
     for (label, mask, want), spec_share in zip(
         (
             ("DIRECT", direct, n.direct),
@@ -88,22 +91,25 @@ def _shape_metrics(
 ) -> list[Metric]:
     c, n, tol = ctx.spec.conversations, ctx.counts, ctx.tolerance
     out: list[Metric] = []
-    small_max, large_max = min(c.small_max, n.users), min(c.large_max, n.users)
+    small_max, large_max = (
+        min(c.small_group.max_members, n.users),
+        min(c.large_group.max_members, n.users),
+    )
     n_small = int(count[small].sum())
-    if n_small and small_max > c.small_min:
+    if n_small and small_max > c.small_group.min_members:
         mean = float(members[small] @ count[small]) / n_small
-        fitted = ex.fit_geometric_p(n_small, mean, c.small_min, small_max)
-        p = c.small_geometric_p
+        fitted = ex.fit_geometric_p(n_small, mean, c.small_group.min_members, small_max)
+        p = c.small_group.geometric_p
         out.append(
             relative(
                 "small-group geometric p (MLE)",
                 p,
                 fitted,
                 tol,
-                ex.geometric_p_noise(p, c.small_min, small_max, n_small, NOISE_Z),
+                ex.geometric_p_noise(p, c.small_group.min_members, small_max, n_small, NOISE_Z),
             )
         )
-        model = ex.truncated_geometric(p, c.small_min, small_max)
+        model = ex.truncated_geometric(p, c.small_group.min_members, small_max)
         out.append(
             relative(
                 "small-group mean size",
@@ -114,20 +120,22 @@ def _shape_metrics(
             )
         )
     n_large = int(count[large].sum())
-    if n_large and large_max > c.large_min:
+    if n_large and large_max > c.large_group.min_members:
         sum_log = float(np.log(members[large]) @ count[large])
-        fitted = ex.fit_power_law_alpha(n_large, sum_log, c.large_min, large_max)
-        alpha = c.large_alpha
+        fitted = ex.fit_power_law_alpha(n_large, sum_log, c.large_group.min_members, large_max)
+        alpha = c.large_group.alpha
         out.append(
             relative(
                 "large-group power-law alpha (MLE)",
                 alpha,
                 fitted,
                 tol,
-                ex.power_law_alpha_noise(alpha, c.large_min, large_max, n_large, NOISE_Z),
+                ex.power_law_alpha_noise(
+                    alpha, c.large_group.min_members, large_max, n_large, NOISE_Z
+                ),
             )
         )
-        model = ex.power_law(alpha, c.large_min, large_max)
+        model = ex.power_law(alpha, c.large_group.min_members, large_max)
         mean = float(members[large] @ count[large]) / n_large
         out.append(
             relative(
@@ -143,13 +151,19 @@ def _shape_metrics(
 
 def _chart(ctx: CheckContext, members: np.ndarray, count: np.ndarray, total: int) -> Chart:
     c, n = ctx.spec.conversations, ctx.counts
-    top = max(min(c.large_max, n.users), int(members.max(initial=2)))
-    fine = list(range(2, min(c.large_min, 33) + 1))
+    top = max(min(c.large_group.max_members, n.users), int(members.max(initial=2)))
+    fine = list(range(2, min(c.large_group.min_members, 33) + 1))
     coarse = [round(float(v)) for v in np.geomspace(fine[-1], top + 1, 12)[1:]]
     edges = np.array(sorted(set(fine + coarse + [top + 1])), dtype=np.float64)
     measured = np.histogram(members, bins=edges, weights=count)[0] / max(total, 1)
-    small = ex.truncated_geometric(c.small_geometric_p, c.small_min, min(c.small_max, n.users))
-    large = ex.power_law(c.large_alpha, c.large_min, min(c.large_max, n.users))
+    small = ex.truncated_geometric(
+        c.small_group.geometric_p,
+        c.small_group.min_members,
+        min(c.small_group.max_members, n.users),
+    )
+    large = ex.power_law(
+        c.large_group.alpha, c.large_group.min_members, min(c.large_group.max_members, n.users)
+    )
     direct = ex.Pmf(np.array([2.0]), np.array([1.0]))
     expected = sum(
         share(k, n.conversations) * pmf.binned(edges)

@@ -20,7 +20,7 @@ from synthgen.fidelity.model import NOISE_Z, Metric, Outcome, at_least, exact, r
 
 def run(ctx: CheckContext) -> Outcome:
     """Compare heavy rooms with the spec's fraction, threshold and the derived message share."""
-    m, n, tol = ctx.spec.message_counts, ctx.counts, ctx.tolerance
+    m, n, tol = ctx.spec.messages_per_conversation, ctx.counts, ctx.tolerance
     table = conversation_table(ctx)
     # rank 0 = large group, 1 = small group, 2 = anything else (DIRECT)
     conversations, heavy, smallest, heavy_messages, messages, misplaced = ctx.query(
@@ -44,7 +44,7 @@ def run(ctx: CheckContext) -> Outcome:
             share(n.heavy, total),
             share(int(heavy), int(conversations)),
             tol,
-            note=f"{n.heavy} expected = max(1, round({total} x {m.heavy_fraction}))",
+            note=f"{n.heavy} expected = max(1, round({total} x {m.heavy.fraction}))",
         ),
         exact(
             "heavy rooms in a smaller class while a larger one has a regular room",
@@ -59,7 +59,7 @@ def run(ctx: CheckContext) -> Outcome:
                 "smallest heavy room (messages)",
                 n.heavy_min_messages,
                 int(smallest),
-                note=f"threshold {m.heavy_min_messages} x scale",
+                note=f"threshold {m.heavy.min_messages} x scale",
             )
         )
     else:
@@ -67,7 +67,7 @@ def run(ctx: CheckContext) -> Outcome:
             skipped("smallest heavy room (messages)", n.heavy_min_messages, "no heavy rooms")
         )
     regular = n.conversations - n.heavy
-    model = ex.power_law(m.regular_alpha, m.regular_min, m.regular_max)
+    model = ex.power_law(m.regular.alpha, m.regular.min, m.regular.max)
     want = 1.0 - regular * model.mean / n.messages
     if want <= 0:
         metrics.append(

@@ -17,7 +17,7 @@ QUANTILES = (("median", 0.5), ("p95", 0.95), ("p99", 0.99))
 
 def run(ctx: CheckContext) -> Outcome:
     """Fit the regular rooms' counts and compare with the spec's truncated power law."""
-    m, tol = ctx.spec.message_counts, ctx.tolerance
+    m, tol = ctx.spec.messages_per_conversation, ctx.tolerance
     table = conversation_table(ctx)
     rows = ctx.query(
         f"""
@@ -27,40 +27,40 @@ def run(ctx: CheckContext) -> Outcome:
     )
     values = np.array([r[0] for r in rows], dtype=np.int64)
     counts = np.array([r[1] for r in rows], dtype=np.int64)
-    inside = (values >= m.regular_min) & (values <= m.regular_max)
+    inside = (values >= m.regular.min) & (values <= m.regular.max)
     rooms = int(counts.sum())
-    model = ex.power_law(m.regular_alpha, m.regular_min, m.regular_max)
+    model = ex.power_law(m.regular.alpha, m.regular.min, m.regular.max)
     metrics: list[Metric] = [
         exact(
-            f"regular rooms outside [{m.regular_min}, {m.regular_max}] messages",
+            f"regular rooms outside [{m.regular.min}, {m.regular.max}] messages",
             int(counts[~inside].sum()),
         )
     ]
     fit_n = int(counts[inside].sum())
-    if m.regular_min == m.regular_max:  # one possible count: any alpha fits, the MLE is undefined
+    if m.regular.min == m.regular.max:  # one possible count: any alpha fits, the MLE is undefined
         metrics.append(
             skipped(
                 "regular-room power-law alpha (MLE)",
-                m.regular_alpha,
-                f"not measurable: the spec gives every regular room {m.regular_min} messages",
+                m.regular.alpha,
+                f"not measurable: the spec gives every regular room {m.regular.min} messages",
             )
         )
     elif fit_n < 2:
         metrics.append(
             skipped(
                 "regular-room power-law alpha (MLE)",
-                m.regular_alpha,
+                m.regular.alpha,
                 f"insufficient data: {fit_n} regular rooms",
             )
         )
     else:
         sum_log = float(np.log(values[inside]) @ counts[inside])
-        fitted = ex.fit_power_law_alpha(fit_n, sum_log, m.regular_min, m.regular_max)
+        fitted = ex.fit_power_law_alpha(fit_n, sum_log, m.regular.min, m.regular.max)
         noise = ex.power_law_alpha_noise(
-            m.regular_alpha, m.regular_min, m.regular_max, fit_n, NOISE_Z
+            m.regular.alpha, m.regular.min, m.regular.max, fit_n, NOISE_Z
         )
         metrics.append(
-            relative("regular-room power-law alpha (MLE)", m.regular_alpha, fitted, tol, noise)
+            relative("regular-room power-law alpha (MLE)", m.regular.alpha, fitted, tol, noise)
         )
     for label, q in QUANTILES:
         want = model.quantile(q)
@@ -82,8 +82,8 @@ def run(ctx: CheckContext) -> Outcome:
         "messages_per_conversation",
         "Messages per regular room",
         "messages per conversation",
-        m.regular_min,
-        max(m.regular_max, int(values.max(initial=1))),
+        m.regular.min,
+        max(m.regular.max, int(values.max(initial=1))),
         values,
         counts,
         rooms,

@@ -1,4 +1,4 @@
-"""Check 7: read rate and the share of receipts in each delay band.
+"""Check 7: read rate and the share of receipts in each delay component.
 
 The read rate is per message under `read_receipts.per = "message"` (one receipt per read
 message) and per eligible (message, member) pair under "member" (a member other than the sender
@@ -33,9 +33,9 @@ CHART_DECADES = (-1, 7)  # delay chart from 0.1 s to 10**7 s
 
 
 def run(ctx: CheckContext) -> Outcome:
-    """Compare the read rate and delay-band shares with the truncation-aware expectation: per
+    """Compare the read rate and delay-component shares with the truncation-aware expectation: per
     message under the "message" model, per eligible (message, member) pair under "member"."""
-    r, tol = ctx.spec.receipts, ctx.tolerance
+    r, tol = ctx.spec.read_receipts, ctx.tolerance
     times = message_times(ctx)
     prof = receipt_profile(ctx)
     messages = float(times.hour_count.sum())
@@ -55,8 +55,8 @@ def run(ctx: CheckContext) -> Outcome:
         note = f"spec read_rate {r.read_rate} less receipts past the snapshot"
     ages = np.exp((age_bin + 0.5) / AGE_BINS_PER_E)
     ages_n = age_count.astype(np.float64)
-    want_total, want_band = ext.receipt_expectation(r, ages, ages_n, old)
-    written = prof.band >= 0
+    want_total, want_component = ext.receipt_expectation(r, ages, ages_n, old)
+    written = prof.component >= 0
     receipts = float(prof.count[written].sum())
     want_rate = share(want_total, units)
     noise = _noise(want_rate, units)
@@ -74,13 +74,16 @@ def run(ctx: CheckContext) -> Outcome:
                 note=f"{units:,} eligible pairs over {int(messages):,} messages x the read rate",
             )
         )
-    for i, band in enumerate(r.bands):
-        want = share(float(want_band[i]), want_total)
-        got = share(float(prof.count[prof.band == i].sum()), receipts)
-        label = f"{band.name} share ({_span(band.min_seconds)}-{_span(band.max_seconds)})"
+    mixture = r.delay_mixture
+    for i, (name, part) in enumerate(zip(mixture.names, mixture.components, strict=True)):
+        want = share(float(want_component[i]), want_total)
+        got = share(float(prof.count[prof.component == i].sum()), receipts)
+        label = f"{name} share ({_span(part.min_seconds)}-{_span(part.max_seconds)})"
         metrics.append(relative(label, want, got, tol, _noise(want, want_total)))
-    beyond = int(prof.count[prof.band == len(r.bands)].sum())
-    metrics.append(exact(f"receipts later than {_span(r.bands[-1].max_seconds)}", beyond))
+    beyond = int(prof.count[prof.component == len(mixture.components)].sum())
+    metrics.append(
+        exact(f"receipts later than {_span(r.delay_mixture.components[-1].max_seconds)}", beyond)
+    )
     return Outcome(metrics=metrics, charts=[_chart(ctx, prof, ages, ages_n, old)])
 
 
@@ -101,10 +104,10 @@ def _chart(
     lo, hi = CHART_DECADES
     steps = np.arange(lo * DELAY_BINS_PER_DECADE, hi * DELAY_BINS_PER_DECADE + 1)
     edges = 10.0 ** (steps / DELAY_BINS_PER_DECADE)
-    written = p.band >= 0
+    written = p.component >= 0
     clipped = np.clip(p.delay_bin[written] - steps[0], 0, len(steps) - 2)
     measured = np.bincount(clipped, weights=p.count[written], minlength=len(steps) - 1)
-    expected = ext.receipt_delay_histogram(ctx.spec.receipts, edges, ages, ages_n, old)
+    expected = ext.receipt_delay_histogram(ctx.spec.read_receipts, edges, ages, ages_n, old)
     return Chart(
         "receipt_delay",
         "Read receipt delay",

@@ -41,7 +41,7 @@ def run(ctx: CheckContext) -> Outcome:
         index[inside], weights=times.hour_count[inside], minlength=len(window.hour_of_day)
     )
     n = float(per_hour.sum())
-    inflation = ext.burst_inflation(t.inter_arrival_cv)
+    inflation = ext.burst_inflation(t.burst.inter_arrival_cv)
     activity = _activity(ctx, window, start_hour)
     intensity = window.intensity * activity
     expected_count = n * intensity / max(intensity.sum(), 1e-300)
@@ -129,7 +129,7 @@ def _burst_metric(ctx: CheckContext) -> Metric:
     if len(rooms["cv"]) < BURST_MIN_ROOMS:
         return skipped(
             name,
-            ctx.spec.time.inter_arrival_cv,
+            ctx.spec.time.burst.inter_arrival_cv,
             f"insufficient data: {len(rooms['cv'])} rooms with >= "
             f"{BURST_MIN_MESSAGES} messages (need {BURST_MIN_ROOMS})",
         )
@@ -148,7 +148,7 @@ def _burst_metric(ctx: CheckContext) -> Metric:
     noise = NOISE_Z * spread * math.sqrt(1 / len(cv) + 1 / simulated) / want
     note = (
         f"{len(cv)} rooms; expected = the spec model's median CV at cv "
-        f"{ctx.spec.time.inter_arrival_cv:g}, simulated by the gate over {simulated} of them"
+        f"{ctx.spec.time.burst.inter_arrival_cv:g}, simulated by the gate over {simulated} of them"
     )
     return relative(name, want, float(median), ctx.tolerance, noise, note=note)
 

@@ -135,8 +135,8 @@ def test_engine_reading_half_as_often(
     real = messages.generate_message_shard
 
     def half_as_often(spec: Spec, *args: Any) -> Any:
-        slow = replace(spec.receipts, read_rate=spec.receipts.read_rate / 2)
-        return real(replace(spec, receipts=slow), *args)
+        slow = replace(spec.read_receipts, read_rate=spec.read_receipts.read_rate / 2)
+        return real(replace(spec, read_receipts=slow), *args)
 
     monkeypatch.setattr(messages, "generate_message_shard", half_as_often)
     monkeypatch.setattr(shard, "generate_message_shard", half_as_often)  # its caller's name

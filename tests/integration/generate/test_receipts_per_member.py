@@ -83,7 +83,7 @@ def test_receipts_are_eligible_pairs_times_the_read_rate(
     are a binomial draw over their eligible pairs at the read rate."""
     q = built[name]
     spec = load_spec()  # the models differ only in read_receipts.per and the cap
-    rate = spec.receipts.read_rate
+    rate = spec.read_receipts.read_rate
     cap = CAP if name == "member-capped" else 10**9
     horizon = f"TIMESTAMPTZ '{spec.raw['time']['snapshot']}' - INTERVAL 30 DAY"
     ((pairs,),) = q(

@@ -184,7 +184,10 @@ def test_without_large_groups_the_calibrated_spec_plans_at_every_band(
         json.loads(DEFAULT_SPEC_PATH.read_text()),
     )
     spec = calibration.spec
-    assert (spec.conversations.mix_large, spec.message_counts.heavy_fraction) == (0.0, fraction)
+    assert (spec.conversations.mix.large_group, spec.messages_per_conversation.heavy.fraction) == (
+        0.0,
+        fraction,
+    )
     for band in ("dev", "staging", "perf"):
         plan = make_plan(spec, band, 0.01, "no-large")
         sk = plan.skeleton

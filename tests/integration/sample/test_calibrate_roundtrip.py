@@ -80,7 +80,7 @@ def test_calibration_recovers_the_spec_it_was_built_from(calibrated: Calibration
     assert "per_member_max_members" not in got["read_receipts"]
     delays = got["read_receipts"]["delay_mixture"]
     assert delays["near_term"]["mean_seconds"] == pytest.approx(600, rel=0.1)
-    assert delays["delayed"]["lognormal_mu"] == pytest.approx(9.6, abs=0.15)
+    assert delays["delayed"]["lognormal"]["mu"] == pytest.approx(9.6, abs=0.15)
     assert got["messages_per_conversation"]["regular"]["alpha"] == pytest.approx(1.8, abs=0.15)
     assert got["time"]["burst"]["inter_arrival_cv"] == pytest.approx(2.5, abs=0.5)
     assert calibrated.spec.time.diurnal.hourly_profile == tuple(profile)  # validated by parse_spec

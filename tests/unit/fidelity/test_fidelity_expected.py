@@ -79,7 +79,9 @@ def test_burst_model_agrees_with_the_engines_realised_cv(cv: float) -> None:
     the same median CV (each within its Monte Carlo noise), and neither is the spec's figure
     exactly: busy rooms under the default day measure a little above it."""
     rng = np.random.default_rng(1)
-    t = dataclasses.replace(SPEC.time, inter_arrival_cv=cv)
+    t = dataclasses.replace(
+        SPEC.time, burst=dataclasses.replace(SPEC.time.burst, inter_arrival_cv=cv)
+    )
     counts = rng.integers(100, 5000, 150)
     fraction = rng.random(150) * 0.9
     window = t.window_days * ext.US_PER_DAY
@@ -93,7 +95,9 @@ def test_burst_model_agrees_with_the_engines_realised_cv(cv: float) -> None:
 def test_burst_model_without_bursts_is_near_poisson() -> None:
     """cv 1 makes every message open its own burst (q = 1): gaps of a Poisson stream over the
     intensity, whose CV is about 1 (a little above: the day's rate varies)."""
-    t = dataclasses.replace(SPEC.time, inter_arrival_cv=1.0)
+    t = dataclasses.replace(
+        SPEC.time, burst=dataclasses.replace(SPEC.time.burst, inter_arrival_cv=1.0)
+    )
     counts = np.full(100, 2000, dtype=np.int64)
     open_us = np.full(100, t.snapshot_us - t.window_days * ext.US_PER_DAY, dtype=np.int64)
     assert 1.0 <= expected_median_cv(t, counts, open_us) < 1.25
@@ -140,9 +144,16 @@ def test_normal_cdf_against_math_erf() -> None:
 
 def test_capped_lognormal_matches_the_engine() -> None:
     c = SPEC.content
-    model = ex.capped_lognormal_int(c.length.mu, c.length.sigma, c.min_length, c.max_length)
+    model = ex.capped_lognormal_int(
+        c.length_lognormal.mu, c.length_lognormal.sigma, c.min_length, c.max_length
+    )
     sample = dist.capped_lognormal_int(
-        np.random.default_rng(5), 1_000_000, c.length.mu, c.length.sigma, c.min_length, c.max_length
+        np.random.default_rng(5),
+        1_000_000,
+        c.length_lognormal.mu,
+        c.length_lognormal.sigma,
+        c.min_length,
+        c.max_length,
     )
     assert model.p.sum() == pytest.approx(1.0)
     assert sample.mean() == pytest.approx(model.mean, rel=0.005)
@@ -151,25 +162,25 @@ def test_capped_lognormal_matches_the_engine() -> None:
 
 
 def test_delay_cdfs_match_the_engine_sampler() -> None:
-    r = SPEC.receipts
+    r = SPEC.read_receipts
     delay_us, band = receipt_delays_us(np.random.default_rng(9), SPEC, 400_000)
     seconds = delay_us / 1e6
     probes = {0: [5, 15, 29], 1: [60, 600, 3000], 2: [7200, 36000, 200000], 3: [3e5, 1e6, 2.5e6]}
     for b, points in probes.items():
-        mine = ext.delay_band_cdfs(r, np.array(points, dtype=float))[b]
+        mine = ext.delay_component_cdfs(r, np.array(points, dtype=float))[b]
         empirical = [(seconds[band == b] <= p).mean() for p in points]
         assert mine == pytest.approx(empirical, abs=0.006), b
 
 
 def test_receipt_expectation_without_truncation() -> None:
-    r = SPEC.receipts
+    r = SPEC.read_receipts
     total, per_band = ext.receipt_expectation(r, np.array([1.0]), np.array([0.0]), 1000)
     assert total == pytest.approx(r.read_rate * 1000)
-    assert per_band / total == pytest.approx([b.share for b in r.bands])
+    assert per_band / total == pytest.approx([b.share for b in r.delay_mixture.components])
     # a message one second old can only have an immediate receipt, if any
     total, per_band = ext.receipt_expectation(r, np.array([1.0]), np.array([1.0]), 0)
     assert per_band[1:] == pytest.approx([0, 0, 0])
-    assert 0 < total < r.read_rate * r.bands[0].share
+    assert 0 < total < r.read_rate * r.delay_mixture.components[0].share
 
 
 def test_window_exposure_and_profile() -> None:
