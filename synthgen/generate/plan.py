@@ -120,6 +120,14 @@ def make_plan(spec: Spec, band: str, scale: float, seed: str) -> Plan:
     """Plan the whole dataset: the skeleton and every message shard's slice of it."""
     counts = check_scale(spec, band, scale)
     skeleton = skeleton_in_arrival_order(build_skeleton(spec, counts, seed))
+    drawn = int(skeleton.conv_messages.sum())
+    if drawn != counts.messages:  # heavy rooms absorb the rest; with none, nobody does
+        fraction = spec.messages_per_conversation.heavy.fraction
+        raise PlanError(
+            f"messages_per_conversation.heavy.fraction {fraction:g}"
+            f" leaves no heavy room to take what the regular rooms' power law does not draw:"
+            f" {drawn:,} of the band's {counts.messages:,} messages; raise heavy.fraction above 0"
+        )
     slices = _shard_slices(spec, skeleton)
     return Plan(band, scale, seed, counts, skeleton, tuple(slices))
 
