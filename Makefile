@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed
 # postgresql-15 is the system server the suite runs on first (the embedded 18 comes from pip)
 SYSTEM_PACKAGES := postgresql-15 pgbouncer
 
-.PHONY: demo test lint format bench e2e clean system-packages server-account
+.PHONY: demo test lint format bench e2e clean system-packages server-account schema-sql
 
 # As root, the `postgres` account that runs local clusters. The demo needs nothing else: with no
 # PostgreSQL on the machine it runs the embedded one (a Python dependency).
@@ -32,6 +32,10 @@ lint: $(STAMP)
 format: $(STAMP)
 	$(BIN)/ruff format synthgen tests benchmarks
 	$(BIN)/ruff check --fix synthgen tests benchmarks
+
+# specs/schema.sql is generated from synthgen/contract.py (a test checks it is up to date)
+schema-sql: $(STAMP)
+	$(BIN)/python -m synthgen.schema > specs/schema.sql
 
 system-packages:
 	scripts/system-packages.sh $(SYSTEM_PACKAGES)

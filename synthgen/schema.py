@@ -1,20 +1,25 @@
-"""The single source of table and column names and types.
+"""The contract's tables as Arrow schemas and PostgreSQL DDL.
 
-Arrow schemas for the Parquet shards and the PostgreSQL DDL are both derived from TABLES, so a
-column cannot be renamed in one place and forgotten in the other.
+Tables, columns and keys are defined once, in synthgen.contract; this module gives each column
+its Arrow type, PostgreSQL type and Parquet encoding, so a column cannot be renamed in one place
+and forgotten in the other.
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import pyarrow as pa
 
+from synthgen import contract
+
 TIMESTAMP = pa.timestamp("us", tz="UTC")
-ENUMS = {
-    "ConversationType": ("DIRECT", "GROUP"),
-    "MemberRole": ("OWNER", "ADMIN", "MEMBER"),
-    "MessageType": ("TEXT", "IMAGE", "VIDEO", "DOCUMENT", "AUDIO"),
+ARROW_TYPES = {
+    contract.INT64: pa.int64(),
+    contract.TEXT: pa.string(),
+    contract.TIMESTAMP: TIMESTAMP,
+    contract.BOOL: pa.bool_(),
 }
 PG_TYPES = {
     pa.int64(): "bigint",
@@ -65,117 +70,39 @@ class Table:
         return [c.name for c in self.columns if c.encoding == encoding]
 
 
-def _c(
-    name: str,
-    type_: pa.DataType,
-    nullable: bool = False,
-    statistics: bool = True,
-    encoding: str | None = None,
-) -> Column:
-    """A column, encoded by its role unless told: enums and foreign keys by dictionary, the other
-    integers and timestamps by delta, text plainly."""
-    if encoding is not None:
-        pass
-    elif type_ in (pa.int64(), TIMESTAMP):
-        encoding = "dictionary" if name in DICTIONARY_KEYS else "delta"
-    elif type_ == pa.string():
-        encoding = "plain" if name in FREE_TEXT else "dictionary"
-    else:
-        encoding = "plain"
-    return Column(name, type_, nullable, encoding, statistics, free_text=name in FREE_TEXT)
+def _encoding(column: contract.ColumnDef, type_: pa.DataType) -> str:
+    """A column's encoding by its role unless the contract names one: enums and foreign keys by
+    dictionary, the other integers and timestamps by delta, free text plainly."""
+    if column.encoding is not None:
+        return column.encoding
+    if type_ in (pa.int64(), TIMESTAMP):
+        return "dictionary" if column.name in contract.DICTIONARY_KEYS else "delta"
+    if type_ == pa.string():
+        return "plain" if column.free_text else "dictionary"
+    return "plain"
 
 
-# foreign keys that repeat a lot inside a shard (a room's messages, a user's receipts)
-DICTIONARY_KEYS = ("conversationId", "senderId", "userId")
-# free text (not an enum): plain encoding, and every one is scanned for personal data
-FREE_TEXT = ("email", "displayName", "title", "content", "storageKey")
+def _column(column: contract.ColumnDef) -> Column:
+    type_ = ARROW_TYPES[column.type]
+    return Column(
+        column.name,
+        type_,
+        column.nullable,
+        _encoding(column, type_),
+        column.statistics,
+        free_text=column.free_text,
+    )
 
-
-I64, STR, BOOL = pa.int64(), pa.string(), pa.bool_()
 
 TABLES: dict[str, Table] = {
-    t.name: t
-    for t in (
-        Table(
-            "users",
-            (
-                _c("id", I64),
-                _c("email", STR),
-                _c("displayName", STR),
-                _c("createdAt", TIMESTAMP),
-                _c("lastSeenAt", TIMESTAMP),
-            ),
-            ("id",),
-        ),
-        Table(
-            "conversations",
-            (
-                _c("id", I64),
-                _c("type", STR),
-                _c("title", STR, True),
-                _c("createdAt", TIMESTAMP),
-                _c("updatedAt", TIMESTAMP),
-            ),
-            ("id",),
-        ),
-        Table(
-            "conversation_users",
-            (
-                _c("conversationId", I64),  # rows are in joinedAt order
-                _c("userId", I64),
-                _c("role", STR),
-                _c("joinedAt", TIMESTAMP),
-                _c("lastReadAt", TIMESTAMP, True),
-                _c("isActive", BOOL),
-            ),
-            ("conversationId", "userId"),
-            (("conversationId", "conversations", "id"), ("userId", "users", "id")),
-        ),
-        Table(
-            "messages",
-            (
-                _c("id", I64),
-                _c("conversationId", I64),
-                _c("senderId", I64),
-                _c("type", STR),
-                _c("content", STR, True, statistics=False),
-                _c("createdAt", TIMESTAMP),
-            ),
-            ("id",),
-            (("conversationId", "conversations", "id"), ("senderId", "users", "id")),
-        ),
-        Table(
-            "attachments",
-            (
-                _c("id", I64),
-                _c("messageId", I64),
-                _c("kind", STR),
-                _c("mimeType", STR),
-                _c("sizeBytes", I64),
-                _c("storageKey", STR, statistics=False),
-                _c("createdAt", TIMESTAMP),
-            ),
-            ("id",),
-            (("messageId", "messages", "id"),),
-        ),
-        Table(
-            "read_receipts",
-            (_c("messageId", I64), _c("userId", I64), _c("readAt", TIMESTAMP)),
-            ("messageId", "userId"),
-            (("messageId", "messages", "id"), ("userId", "users", "id")),
-        ),
-        Table(
-            "conversation_traits",
-            (
-                _c("conversationId", I64, encoding="delta"),  # one row per conversation, in order
-                _c("isHeavy", BOOL),
-                _c("sizeClass", STR),
-            ),
-            ("conversationId",),
-            (("conversationId", "conversations", "id"),),
-            application=False,
-        ),
+    name: Table(
+        name,
+        tuple(_column(c) for c in t.columns),
+        t.primary_key,
+        t.foreign_keys,
+        t.application,
     )
+    for name, t in contract.TABLES.items()
 }
 
 # Phase 1: the indexes a typical Prisma app has before tuning, besides primary keys. The unique
@@ -184,11 +111,6 @@ PHASE1_INDEXES = (
     ("messages", "messages_conversationId_idx", ("conversationId",), False),
     ("users", "users_email_key", ("email",), True),
 )
-
-
-def free_text_columns() -> list[tuple[str, str]]:
-    """(table, column) of every free-text column of every table, in table order."""
-    return [(t.name, c.name) for t in TABLES.values() for c in t.columns if c.free_text]
 
 
 def quote_ident(name: str) -> str:
@@ -273,3 +195,19 @@ def schema_sql(schema: str = "perf_synthetic") -> str:
     for t in TABLES.values():
         parts += [s.replace(" NOT VALID", "") for s in foreign_key_sql(t, schema)]
     return ";\n\n".join(parts) + ";\n"
+
+
+# specs/schema.sql is this module's output; the command is named in the file's first line
+SCHEMA_SQL_COMMAND = "python -m synthgen.schema > specs/schema.sql"
+
+
+def schema_sql_file() -> str:
+    """specs/schema.sql: schema_sql() under a line naming the command that regenerates it."""
+    return (
+        f"-- Generated by `{SCHEMA_SQL_COMMAND}` (make schema-sql) from synthgen/contract.py; "
+        "do not edit.\n\n" + schema_sql()
+    )
+
+
+if __name__ == "__main__":
+    sys.stdout.write(schema_sql_file())

@@ -24,12 +24,11 @@ from typing import Any
 
 import jsonschema
 
+from synthgen.contract import MEDIA_KINDS
 from synthgen.errors import SpecError
 from synthgen.jsonmodel import SORTED, FieldError, check_finite, dotted, from_json
 from synthgen.shipped import DEFAULT_SPEC_PATH
 
-MEDIA_KINDS = ("IMAGE", "VIDEO", "DOCUMENT", "AUDIO")
-MESSAGE_TYPES = ("TEXT", *MEDIA_KINDS)
 SHARE_TOLERANCE = 1e-6
 SNAPSHOT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 

@@ -20,6 +20,7 @@ from synthgen.errors import EXIT_NO_GO, SynthgenError
 from synthgen.fidelity import validate_dataset
 from synthgen.fidelity.html import write_html
 from synthgen.fidelity.report import REPORT_NAME, write_json
+from synthgen.gate import DEFAULT_TOLERANCE
 from synthgen.generate.build import BuildOptions, build_dataset
 from synthgen.generate.resume import describe_differences
 from synthgen.loadtest.stage import (
@@ -90,7 +91,7 @@ class RunOptions:
     compare_plans_with: Path | None = None  # an earlier run's directory (e.g. the dev band's)
     workers: int = 1
     force: bool = False
-    tolerance: float = 0.15
+    tolerance: float = DEFAULT_TOLERANCE
     spec_path: str | None = None
     overwrite: bool = False  # start over, replacing what an earlier run left in `out`
     guard: GuardSettings = field(default_factory=GuardSettings)

@@ -6,7 +6,7 @@ import math
 
 from synthgen.calibrate import fit
 from synthgen.calibrate.section import Section, TooLittleData, ordered, shares, sig, tv
-from synthgen.sample.histograms import MEDIA_KINDS
+from synthgen.contract import MEDIA_KINDS
 
 
 def content(s: Section) -> None:

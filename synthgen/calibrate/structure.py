@@ -6,6 +6,7 @@ import numpy as np
 
 from synthgen.calibrate import fit
 from synthgen.calibrate.section import Section, TooLittleData, ordered, shares, sig, tv
+from synthgen.contract import CONVERSATION_KINDS
 
 BOUNDARY = "the sampler's small/large boundary"
 
@@ -14,7 +15,7 @@ def conversations(s: Section) -> None:
     """Conversation mix and the group size shapes (truncated geometric, discrete power law)."""
     t = s.m.thresholds
     mix_counts = s.m.categorical("conversation_mix")
-    keys = ("direct", "small_group", "large_group")
+    keys = CONVERSATION_KINDS
     mix = shares(mix_counts, keys, "conversations")
     for key in keys:
         s.set(

@@ -20,6 +20,7 @@ from synthgen.cli.guarding import guard_options
 from synthgen.cli.plan import disk_shortfall, min_free_option
 from synthgen.cli.validate import ToleranceType
 from synthgen.errors import EXIT_NO_GO, SynthgenError
+from synthgen.gate import DEFAULT_TOLERANCE_NAME
 from synthgen.machine import default_workers
 from synthgen.postgres.connect import DEFAULT_SCHEMA, resolve_dsn
 from synthgen.postgres.guard import GuardSettings, check_dsn, check_environment
@@ -81,7 +82,7 @@ def finished_stages(out: Path) -> set[str]:
 @click.option(
     "--tolerance",
     type=ToleranceType(),
-    default="normal",
+    default=DEFAULT_TOLERANCE_NAME,
     show_default=True,
     help="The fidelity gate's relative tolerance, as for `synthgen validate`.",
 )

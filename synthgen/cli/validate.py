@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from synthgen.cli.common import (
     spec_option,
     storage_options_option,
 )
-from synthgen.errors import DatasetError
+from synthgen.errors import EXIT_NO_GO, EXIT_OK, DatasetError
 from synthgen.fidelity import parse_tolerance, validate_dataset
 from synthgen.fidelity.dataset import DEFAULT_MEMORY_LIMIT
 from synthgen.fidelity.html import write_html
@@ -26,6 +27,7 @@ from synthgen.fidelity.report import (
     render_table,
     write_json,
 )
+from synthgen.gate import DEFAULT_TOLERANCE_NAME, TOLERANCES
 from synthgen.spec import DEFAULT_SPEC_PATH, load_spec
 
 
@@ -53,9 +55,11 @@ class ToleranceType(click.ParamType):
 @click.option(
     "--tolerance",
     type=ToleranceType(),
-    default="normal",
+    default=DEFAULT_TOLERANCE_NAME,
     show_default=True,
-    help="Relative tolerance: strict (5%), normal (15%), relaxed (30%) or a fraction, e.g. 0.1.",
+    help="Relative tolerance: "
+    + ", ".join(f"{name} ({value:.0%})" for name, value in TOLERANCES.items())
+    + " or a fraction, e.g. 0.1.",
 )
 @click.option(
     "--json",
@@ -86,7 +90,6 @@ class ToleranceType(click.ParamType):
     type=click.Path(file_okay=False, path_type=Path),
     help="Where DuckDB spills (default: DATASET_DIR/.synthgen/); removed afterwards.",
 )
-# --- issue 6: fidelity against production (synthgen.sample.against) ---
 @click.option(
     "--against",
     "against_path",
@@ -94,7 +97,6 @@ class ToleranceType(click.ParamType):
     help="Compare with production's shape metrics (from `synthgen sample`) instead of the spec "
     "(KS / TV distances, same tolerance rules; --spec and --html do not apply).",
 )
-# --- end of --against ---
 @click.pass_context
 def validate(
     ctx: click.Context,
@@ -108,7 +110,7 @@ def validate(
     memory_limit: str,
     threads: int | None,
     temp_dir: Path | None,
-    against_path: Path | None = None,  # issue 6: --against
+    against_path: Path | None = None,
 ) -> None:
     """Check a dataset against its spec with DuckDB and decide GO / NO-GO.
 
@@ -117,12 +119,8 @@ def validate(
     Example: synthgen validate out/dev --html out/dev/fidelity.html
     """
     dataset_dir = open_dataset_dir(dataset, storage_options)
-    # --- issue 6: --against compares with production's shape metrics instead of the spec ---
-    if against_path is not None:
-        from synthgen.sample.against_report import run_against
-
-        ctx.exit(run_against(dataset_dir, against_path, tolerance, json_path, quiet))
-    # --- end of --against ---
+    if against_path is not None:  # production's shape metrics instead of the spec
+        ctx.exit(_run_against(dataset_dir, against_path, tolerance, json_path, quiet))
     spec = load_spec(spec_path)
     report = validate_dataset(
         dataset_dir,
@@ -148,3 +146,20 @@ def validate(
         click.echo()
     click.echo(render_decision(report))
     ctx.exit(report.exit_code)
+
+
+def _run_against(
+    dataset: Path, metrics: Path, tolerance: float, json_path: Path | None, quiet: bool
+) -> int:
+    """`synthgen validate DATASET --against METRICS`: compare, print, optionally save; exit code."""
+    from synthgen.sample.against import compare_against
+    from synthgen.sample.against_report import render_against, render_verdict
+
+    report = compare_against(dataset, metrics, tolerance)
+    if json_path is not None:
+        json_path.write_text(json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n")
+    if not quiet:
+        click.echo(render_against(report))
+        click.echo()
+    click.echo(render_verdict(report))
+    return EXIT_OK if report.go else EXIT_NO_GO

@@ -23,6 +23,7 @@ from dataclasses import replace
 import numpy as np
 from numpy.typing import NDArray
 
+from synthgen.contract import TEXT_TYPE
 from synthgen.engine import distributions as dist
 from synthgen.engine.skeleton import Skeleton
 from synthgen.engine.streams import stream
@@ -30,7 +31,6 @@ from synthgen.engine.timemodel import IntensityGrid, bursty_times
 from synthgen.spec import Spec
 
 I64 = NDArray[np.int64]
-TEXT_TYPE = 0  # message type codes index spec.MESSAGE_TYPES: TEXT, IMAGE, VIDEO, DOCUMENT, AUDIO
 # the parent holds shards x buckets int32 counts per table: about MAX_CELLS cells (32 MiB for
 # both tables), but never fewer buckets than MIN_BUCKETS (over a 90-day window ~32 minutes; the
 # perf band's 1 200 shards then take 39 MB) nor more than MAX_BUCKETS (~30 s)

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from synthgen.contract import TEXT_TYPE
 from synthgen.engine import distributions as dist
 from synthgen.engine import text
-from synthgen.engine.arrival import TEXT_TYPE, arrival, assign_ids, buckets_of
+from synthgen.engine.arrival import arrival, assign_ids, buckets_of
 from synthgen.engine.receipts import per_member, receipt_delays_us
 from synthgen.engine.streams import stream
 from synthgen.spec import Spec

@@ -12,15 +12,15 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from synthgen.contract import MEMBER_ROLES, SIZE_CLASSES
 from synthgen.engine import distributions as dist
 from synthgen.engine.streams import stream
 from synthgen.engine.timemodel import US_PER_DAY, US_PER_SECOND
 from synthgen.spec import Spec
 
-DIRECT, SMALL, LARGE = 0, 1, 2
-SIZE_CLASSES = ("direct", "small", "large")
-ROLE_OWNER, ROLE_ADMIN, ROLE_MEMBER = 0, 1, 2
-ROLES = ("OWNER", "ADMIN", "MEMBER")
+# codes: index into the contract's enumerations
+DIRECT, SMALL, LARGE = (SIZE_CLASSES.index(c) for c in ("direct", "small", "large"))
+ROLE_OWNER, ROLE_ADMIN, ROLE_MEMBER = (MEMBER_ROLES.index(r) for r in ("OWNER", "ADMIN", "MEMBER"))
 WEIGHTED_ROUNDS = 8
 # a DIRECT pair still repeated after this many rounds has a crowded first member (very skewed
 # activity weights put one user first in most pairs), so both members are redrawn. Later than

@@ -5,7 +5,7 @@ became). Where the model departs from the brief a one-line note says why and whi
 The brief states both parameters (regular rooms α = 1.8, content log-normal μ = 4.5, σ = 1.2,
 peak / trough 2.5, weekday 1.4, burst 2.5) and figures said to follow from them (median ~15,
 p95 ~500, p99 ~5 000 messages per conversation; mean ~150, median ~90 characters). They do not
-all agree: the spec keeps the stated parameters (ARCHITECTURE.md, "Messages per conversation":
+all agree: the spec keeps the stated parameters (docs/model.md, "Messages per conversation":
 α is the source of truth), so its figures are what those parameters give.
 """
 

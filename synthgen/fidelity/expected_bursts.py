@@ -5,7 +5,7 @@ but the CV measured in a room also depends on the diurnal x weekly intensity (a 
 peak crowds bursts together and raises it), on the room's span (it opens during the window and
 runs to the snapshot) and on its size (a CV from a few dozen gaps is biased low). So the gate
 runs its own small Monte Carlo of the spec's model, written from the spec's definition
-(ARCHITECTURE.md, "Time"), independently of the engine's code:
+(docs/model.md, "Time"), independently of the engine's code:
 
 - a room's first message opens a burst; every later one opens a new burst with probability
   q = 2 / (cv^2 + 1) (a mix of short and long gaps then has a CV of about sqrt(2/q - 1) = cv);

@@ -26,6 +26,12 @@ figcaption{margin-bottom:4px}pre{white-space:pre-wrap;font-size:12px;background:
 """
 
 
+def decision_badge(verdict: str) -> str:
+    """A verdict as a badge: green for GO / PASS, red otherwise (run and load-test pages)."""
+    colour = "#1a7f37" if verdict in ("GO", "PASS") else "#cf222e"
+    return f'<span class="badge" style="background:{colour};color:#fff">{escape(verdict)}</span>'
+
+
 def _badge(status: str) -> str:
     return f'<span class="badge {escape(status)}">{escape(status)}</span>'
 

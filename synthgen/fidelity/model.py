@@ -20,9 +20,7 @@ from enum import StrEnum
 from typing import Any
 
 from synthgen.errors import SynthgenError
-
-NOISE_Z = 4.0
-TOLERANCES = {"strict": 0.05, "normal": 0.15, "relaxed": 0.30}
+from synthgen.gate import BOUNDARY_SLACK, TOLERANCES, banded
 
 
 class Status(StrEnum):
@@ -114,7 +112,8 @@ def relative(
     elif side <= tolerance:
         status = _banded(deviation, tolerance)
     else:
-        status = Status.SKIP if deviation <= side * (1 + 1e-9) else _banded(deviation, side)
+        within_noise = deviation <= side * (1 + BOUNDARY_SLACK)
+        status = Status.SKIP if within_noise else _banded(deviation, side)
         if status is Status.SKIP:
             extra = (
                 f"insufficient data: sampling noise ±{side:.0%} exceeds the ±{tolerance:.0%} "
@@ -127,12 +126,7 @@ def relative(
 
 
 def _banded(deviation: float, allowed: float) -> Status:
-    slack = 1 + 1e-9  # 1 - 0.85 is 0.15000000000000002: a figure on the boundary passes
-    if deviation <= allowed * slack:
-        return Status.PASS
-    if deviation <= 2 * allowed * slack:
-        return Status.WARN
-    return Status.FAIL
+    return Status(banded(deviation, allowed))
 
 
 def exact(name: str, measured: int, note: str = "", expected: int = 0) -> Metric:

@@ -16,7 +16,8 @@ from synthgen.fidelity.checks import CHECKS, DISTRIBUTION
 from synthgen.fidelity.context import CheckContext
 from synthgen.fidelity.dataset import Dataset, connect, open_dataset
 from synthgen.fidelity.expected import band_counts
-from synthgen.fidelity.model import NOISE_Z, CheckResult, Decision, check_status, decide
+from synthgen.fidelity.model import CheckResult, Decision, check_status, decide
+from synthgen.gate import NOISE_Z
 from synthgen.shipped import DEFAULT_SPEC_PATH
 from synthgen.spec import Spec
 

@@ -13,25 +13,21 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from numpy.typing import NDArray
 
+from synthgen.contract import (
+    CONVERSATION_TYPES,
+    MEMBER_ROLES,
+    MESSAGE_TYPES,
+    SIZE_CLASSES,
+    file_extension,
+)
 from synthgen.engine import text
 from synthgen.engine.messages import MessageShard, mime_types
-from synthgen.engine.skeleton import ROLES, SIZE_CLASSES, Skeleton
-from synthgen.schema import ENUMS, TABLES, TIMESTAMP
-from synthgen.spec import MESSAGE_TYPES, Spec
+from synthgen.engine.skeleton import Skeleton
+from synthgen.schema import TABLES, TIMESTAMP
+from synthgen.spec import Spec
 
 SPACE = ord(" ")
 EMAIL_DOMAINS = ("example.com", "example.org", "example.net", "chat.test")
-EXTENSIONS = {
-    "image/jpeg": "jpg",
-    "image/png": "png",
-    "image/webp": "webp",
-    "video/mp4": "mp4",
-    "video/quicktime": "mov",
-    "application/pdf": "pdf",
-    "text/plain": "txt",
-    "audio/ogg": "ogg",
-    "audio/mpeg": "mp3",
-}
 
 
 def _ts(values: NDArray[np.int64], mask: NDArray[np.bool_] | None = None) -> pa.Array:
@@ -130,7 +126,7 @@ def attachment_batches(
     spec: Spec, shard: MessageShard, rows_per_group: int
 ) -> Iterator[pa.RecordBatch]:
     mimes = mime_types(spec)
-    ext = [EXTENSIONS.get(m, "bin") for m in mimes]
+    ext = [file_extension(m) for m in mimes]
     ids = pa.array(shard.attachment_id)
     key = pc.binary_join_element_wise(
         "att/c",
@@ -224,7 +220,7 @@ def conversation_batches(
     updated = np.where(last_message_us > 0, last_message_us, sk.conv_created_us)
     columns = {
         "id": pa.array(np.arange(1, n + 1, dtype=np.int64)),
-        "type": _codes(ENUMS["ConversationType"], (~is_direct).astype(np.int8)),
+        "type": _codes(CONVERSATION_TYPES, (~is_direct).astype(np.int8)),
         "title": title,
         "createdAt": _ts(sk.conv_created_us),
         "updatedAt": _ts(updated),
@@ -245,7 +241,7 @@ def member_batches(
     columns = {
         "conversationId": pa.array(conv[order]),
         "userId": pa.array(user[order]),
-        "role": _codes(ROLES, sk.member_role[order]),
+        "role": _codes(MEMBER_ROLES, sk.member_role[order]),
         "joinedAt": _ts(sk.member_joined_us[order]),
         "lastReadAt": _ts(last_read, mask=last_read == 0),
         "isActive": pa.array(sk.member_active[order]),

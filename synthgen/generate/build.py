@@ -14,6 +14,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from synthgen.contract import ALL_TABLES
 from synthgen.engine.streams import stream
 from synthgen.engine.text import vocabulary
 from synthgen.errors import DatasetError
@@ -21,7 +22,7 @@ from synthgen.generate import batches
 from synthgen.generate.executors import LocalPool, Pool
 from synthgen.generate.ids import COUNTS_FILE, arrival_offsets
 from synthgen.generate.manifest import build_manifest, write_manifest
-from synthgen.generate.plan import ALL_TABLES, Plan, make_plan
+from synthgen.generate.plan import Plan, make_plan
 from synthgen.generate.result import Folded
 from synthgen.generate.resume import (
     RUN_FILE,

@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from synthgen import __version__
-from synthgen.generate.plan import ALL_TABLES, Plan
+from synthgen.contract import ALL_TABLES
+from synthgen.generate.plan import Plan
 from synthgen.generate.result import Folded, log2_hist
 from synthgen.generate.write import WrittenFile
 from synthgen.manifest import FORMAT_VERSION, MANIFEST_NAME, FileEntry, dataset_digest

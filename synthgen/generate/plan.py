@@ -27,9 +27,6 @@ from synthgen.engine.timemodel import IntensityGrid
 from synthgen.errors import PlanError
 from synthgen.spec import Spec
 
-MESSAGE_TABLES = ("messages", "attachments", "read_receipts")
-SKELETON_TABLES = ("users", "conversations", "conversation_users", "conversation_traits")
-ALL_TABLES = (*SKELETON_TABLES, *MESSAGE_TABLES)
 MAX_SCALE = 1e6  # past it, smallest_scale gives up (inf)
 
 

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from synthgen.contract import ALL_TABLES
 from synthgen.errors import DatasetError
-from synthgen.generate.plan import ALL_TABLES
 from synthgen.generate.result import RESULT_ARRAYS, ShardResult
 from synthgen.generate.write import COMPRESSIONS, WrittenFile
 from synthgen.manifest import FORMAT_VERSION, MANIFEST_NAME, file_sha256

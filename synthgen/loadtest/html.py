@@ -12,9 +12,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from synthgen.fidelity.html import STYLE
+from synthgen.fidelity.html import STYLE, decision_badge
 from synthgen.fidelity.svg import HEIGHT, LEFT, RIGHT, TOP, WIDTH, _label, _scale, _ticks
-from synthgen.report.run_html import _badge
 
 BOTTOM = 52
 LEGEND_COLUMNS, LEGEND_W, LEGEND_ROW = 2, 250, 14  # two columns: four series fit the width
@@ -135,7 +134,8 @@ def loadtest_body(
     if comparison is not None:
         reasons = "".join(f"<li>{escape(r)}</li>" for r in comparison["reasons"])
         head = (
-            f"<p>Decision {_badge(comparison['decision'])}</p><p>{escape(comparison['rule'])}</p>"
+            f"<p>Decision {decision_badge(comparison['decision'])}</p>"
+            f"<p>{escape(comparison['rule'])}</p>"
             f"<ul>{reasons}</ul>"
         )
     runs = "".join(

@@ -10,17 +10,12 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from synthgen.fidelity.html import STYLE
+from synthgen.fidelity.html import STYLE, decision_badge
 from synthgen.fidelity.model import Chart
 from synthgen.fidelity.svg import chart_svg
 from synthgen.verify.findings import BRIEF_NOTE
 
 BAR_W, ROW_H, LABEL_W, PLOT_W = 14, 40, 230, 520
-
-
-def _badge(verdict: str) -> str:
-    colour = "#1a7f37" if verdict in ("GO", "PASS") else "#cf222e"
-    return f'<span class="badge" style="background:{colour};color:#fff">{escape(verdict)}</span>'
 
 
 def latency_svg(changes: list[dict[str, Any]], metric: str) -> str:
@@ -123,7 +118,8 @@ def render_run_report(
     loadtest: tuple[dict[str, Any], list[dict[str, Any]]] | None = None,
 ) -> str:
     charts = "".join(
-        f'<figure data-check="{escape(check["name"])}"><figcaption>{_badge(check["status"])} '
+        f'<figure data-check="{escape(check["name"])}">'
+        f"<figcaption>{decision_badge(check['status'])} "
         f"<b>{escape(chart['title'])}</b></figcaption>{chart_svg(Chart(**chart))}</figure>"
         for check in fidelity["checks"]
         for chart in check.get("charts", [])
@@ -144,7 +140,7 @@ def render_run_report(
         from synthgen.loadtest.html import loadtest_body
 
         lt_doc, lt_results = loadtest
-        lt_badge = f" &nbsp; Load test {_badge(lt_doc['decision'])}"
+        lt_badge = f" &nbsp; Load test {decision_badge(lt_doc['decision'])}"
         lt_section = (
             "<h2>Load test: latency and throughput vs clients (pgbench, the data's skew)</h2>"
             "<p>Pre and post the indexes, direct and through the pool. The run exits 3 when any "
@@ -156,8 +152,8 @@ def render_run_report(
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
         f"<title>synthgen run: fidelity {f_verdict}, indexes {comparison['decision']}</title>"
         f"<style>{STYLE}</style></head><body>"
-        f"<h1>synthgen run</h1><p>Fidelity gate {_badge(f_verdict)} &nbsp; "
-        f"Index gate {_badge(comparison['decision'])}{lt_badge}</p>"
+        f"<h1>synthgen run</h1><p>Fidelity gate {decision_badge(f_verdict)} &nbsp; "
+        f"Index gate {decision_badge(comparison['decision'])}{lt_badge}</p>"
         f"<p>{escape('; '.join(comparison['reasons']))}</p>"
         + (f"<h3>Mitigations</h3><ul>{mitigations}</ul>" if mitigations else "")
         + _items("Warnings", comparison.get("warnings", []))

@@ -21,9 +21,11 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from synthgen.contract import MEDIA_KINDS
+from synthgen.gate import DEFAULT_TOLERANCE, banded
 from synthgen.manifest import read_manifest
 from synthgen.sample.buckets import counts_on, interval_edges
-from synthgen.sample.histograms import MEDIA_KINDS, MESSAGE_TYPES
+from synthgen.sample.histograms import MESSAGE_TYPES
 from synthgen.sample.metrics import ShapeMetrics, load_metrics
 from synthgen.sample.synthetic import SyntheticHistograms
 from synthgen.spec import Spec, parse_spec
@@ -99,17 +101,11 @@ class AgainstReport:
         return out
 
 
-def _banded(distance: float, allowed: float) -> str:
-    if distance <= allowed:
-        return "PASS"
-    return "WARN" if distance <= 2 * allowed else "FAIL"
-
-
 def judge(distance: float, noise: float, tolerance: float) -> str:
     """The fidelity gate's rule: tolerance bands, widened to the noise where the noise is wider."""
     if noise <= tolerance:
-        return _banded(distance, tolerance)
-    return "SKIP" if distance <= noise else _banded(distance, noise)
+        return banded(distance, tolerance)
+    return "SKIP" if distance <= noise else banded(distance, noise)
 
 
 def ks(p: NDArray[np.float64], s: NDArray[np.float64]) -> float:
@@ -221,7 +217,7 @@ def decide(
 def compare_against(
     dataset: Path | str,
     metrics: ShapeMetrics | Path | str,
-    tolerance: float = 0.15,
+    tolerance: float = DEFAULT_TOLERANCE,
     spec: Spec | None = None,
 ) -> AgainstReport:
     """Compare a synthetic dataset with production's shape metrics and decide GO / NO-GO.

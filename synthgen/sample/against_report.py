@@ -1,14 +1,8 @@
-"""Showing a comparison against production: a table, the decision, a JSON report, an exit code."""
+"""Showing a comparison against production: the table of distances and the decision."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
-import click
-
-from synthgen.errors import EXIT_NO_GO, EXIT_OK
-from synthgen.sample.against import AgainstReport, compare_against
+from synthgen.sample.against import AgainstReport
 
 
 def render_against(report: AgainstReport) -> str:
@@ -33,17 +27,3 @@ def render_verdict(report: AgainstReport) -> str:
         f"{report.warnings} of {report.max_warnings} warnings)"
     )
     return "\n".join([head, *(f"  - {reason}" for reason in report.reasons)])
-
-
-def run_against(
-    dataset: Path, metrics: Path, tolerance: float, json_path: Path | None, quiet: bool
-) -> int:
-    """`synthgen validate DATASET --against METRICS`: compare, print, optionally save; exit code."""
-    report = compare_against(dataset, metrics, tolerance)
-    if json_path is not None:
-        json_path.write_text(json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n")
-    if not quiet:
-        click.echo(render_against(report))
-        click.echo()
-    click.echo(render_verdict(report))
-    return EXIT_OK if report.go else EXIT_NO_GO

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from synthgen.contract import CONVERSATION_KINDS, MEDIA_KINDS, MEMBER_ROLES, OTHER
+from synthgen.contract import MESSAGE_TYPES as CONTRACT_MESSAGE_TYPES
 from synthgen.sample.buckets import (
     CV_EDGES,
     DELAY_EDGES,
@@ -21,12 +23,11 @@ from synthgen.sample.buckets import (
     WEEKDAY_EDGES,
     with_edges,
 )
-from synthgen.schema import ENUMS
 
-MEDIA_KINDS = ENUMS["MessageType"][1:]
-MESSAGE_TYPES = (*ENUMS["MessageType"], "OTHER")
-ROLES = (*ENUMS["MemberRole"], "OTHER")
-CONVERSATION_CLASSES = ("direct", "small_group", "large_group", "other")
+# the contract's values, and OTHER for a production value outside them
+MESSAGE_TYPES = (*CONTRACT_MESSAGE_TYPES, OTHER)
+ROLES = (*MEMBER_ROLES, OTHER)
+CONVERSATION_CLASSES = (*CONVERSATION_KINDS, OTHER.lower())
 # MIME types that may be named in the output; any other becomes 'other'.
 KNOWN_MIME_TYPES = (
     "image/jpeg", "image/png", "image/webp", "image/gif", "image/heic", "image/heif",

@@ -26,15 +26,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from synthgen import contract
 from synthgen.sample.errors import MappingError
-from synthgen.schema import ENUMS, TABLES, quote_ident
+from synthgen.schema import TABLES, quote_ident
 
-# The enum-valued columns a mapping may translate, and the contract values each holds.
+# The enum-valued columns of the application's tables a mapping may translate, and the contract
+# values each holds (as "table.column").
 ENUM_COLUMNS: dict[str, tuple[str, ...]] = {
-    "conversations.type": ENUMS["ConversationType"],
-    "conversation_users.role": ENUMS["MemberRole"],
-    "messages.type": ENUMS["MessageType"],
-    "attachments.kind": ENUMS["MessageType"][1:],
+    f"{table}.{column}": allowed
+    for (table, column), allowed in contract.ENUM_COLUMNS.items()
+    if contract.TABLES[table].application
 }
 _TOP_KEYS = {"schema", "tables", "values", "derived"}
 _TABLE_KEYS = {"name", "columns", "id", "fill", "skip"}

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from synthgen.sample.histograms import KNOWN_MIME_TYPES, MEDIA_KINDS, HistogramSpec, Thresholds
+from synthgen.contract import MEDIA_KINDS
+from synthgen.sample.histograms import KNOWN_MIME_TYPES, HistogramSpec, Thresholds
 from synthgen.sample.mapping import Mapping, quote_literal
 
 

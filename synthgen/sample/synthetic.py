@@ -18,9 +18,10 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
+from synthgen.contract import MEDIA_KINDS
 from synthgen.errors import DatasetError
 from synthgen.manifest import read_manifest
-from synthgen.sample.histograms import KNOWN_MIME_TYPES, MEDIA_KINDS, Thresholds, registry
+from synthgen.sample.histograms import KNOWN_MIME_TYPES, Thresholds, registry
 from synthgen.sample.metrics import FORMAT, VERSION, ShapeMetrics, parse_metrics
 from synthgen.sample.publish import RawCounts, empty_counts, publish
 from synthgen.schema import TABLES

@@ -15,7 +15,8 @@ from synthgen.fidelity import expected as ex
 from synthgen.fidelity.checks.base import DISTRIBUTION, Check, share
 from synthgen.fidelity.context import CheckContext
 from synthgen.fidelity.facts import conversation_table
-from synthgen.fidelity.model import NOISE_Z, Metric, Outcome, at_least, exact, relative, skipped
+from synthgen.fidelity.model import Metric, Outcome, at_least, exact, relative, skipped
+from synthgen.gate import NOISE_Z
 
 
 def run(ctx: CheckContext) -> Outcome:

@@ -8,7 +8,6 @@ from synthgen.fidelity.checks.base import DISTRIBUTION, Check, share
 from synthgen.fidelity.context import CheckContext
 from synthgen.fidelity.facts import attachment_profile, message_profile
 from synthgen.fidelity.model import (
-    NOISE_Z,
     Chart,
     Finding,
     Metric,
@@ -17,6 +16,7 @@ from synthgen.fidelity.model import (
     relative,
     skipped,
 )
+from synthgen.gate import NOISE_Z
 
 
 def _binomial_noise(p: float, n: float) -> float:

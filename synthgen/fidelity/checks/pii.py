@@ -13,11 +13,12 @@ masked fragment only: the first and last two characters.
 
 from __future__ import annotations
 
+from synthgen.contract import free_text_columns
 from synthgen.fidelity.checks.base import INTEGRITY, Check
 from synthgen.fidelity.context import CheckContext
 from synthgen.fidelity.facts import SUSPECT, message_profile
 from synthgen.fidelity.model import Finding, Metric, Outcome, exact
-from synthgen.schema import TABLES, free_text_columns
+from synthgen.schema import TABLES
 
 RESERVED_EMAIL = r"[^@\s]+@([a-z0-9-]+\.)*(example\.(com|org|net)|test|example|invalid|localhost)"
 PATTERNS = {

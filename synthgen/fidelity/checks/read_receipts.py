@@ -26,8 +26,9 @@ from synthgen.fidelity.facts import (
     message_times,
     receipt_profile,
 )
-from synthgen.fidelity.model import NOISE_Z, Chart, Metric, Outcome, exact, relative
+from synthgen.fidelity.model import Chart, Metric, Outcome, exact, relative
 from synthgen.fidelity.readers import reader_pairs
+from synthgen.gate import NOISE_Z
 
 CHART_DECADES = (-1, 7)  # delay chart from 0.1 s to 10**7 s
 

@@ -4,7 +4,7 @@ A receipt's primary key is (messageId, userId), so "no (message, user) pair repe
 rule; a receipt's reader must be a member other than the sender who had joined by the message's
 time, under either receipt model.
 
-Foreign and primary keys come from synthgen.schema, the contract's single source, so a new
+Keys and enumerations come from synthgen.contract, their single source, so a new
 table's keys are checked without touching this file.
 """
 
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from synthgen import contract
 from synthgen.fidelity.checks.base import INTEGRITY, Check
 from synthgen.fidelity.context import CheckContext
 from synthgen.fidelity.facts import (
@@ -21,13 +22,13 @@ from synthgen.fidelity.facts import (
     receipt_profile,
 )
 from synthgen.fidelity.model import Finding, Metric, Outcome, exact
-from synthgen.schema import ENUMS, TABLES
+from synthgen.schema import TABLES
 
-ENUM_COLUMNS = (
-    ("conversations", "type", ENUMS["ConversationType"]),
-    ("conversation_users", "role", ENUMS["MemberRole"]),
-    ("attachments", "kind", ENUMS["MessageType"][1:]),
-    ("conversation_traits", "sizeClass", ("direct", "small", "large")),
+# messages.type is checked with the message profile below (one scan for all message facts)
+ENUM_COLUMNS = tuple(
+    (table, column, allowed)
+    for (table, column), allowed in contract.ENUM_COLUMNS.items()
+    if (table, column) != ("messages", "type")
 )
 
 
@@ -127,10 +128,10 @@ def _enum_metrics(ctx: CheckContext) -> list[Metric]:
         )
         out.append(exact(f"{table}.{column} values outside {{{', '.join(allowed)}}}", n))
     prof = message_profile(ctx)
-    bad = ~(prof.type[:, None] == list(ENUMS["MessageType"])).any(axis=1)
+    bad = ~(prof.type[:, None] == list(contract.MESSAGE_TYPES)).any(axis=1)
     out.append(
         exact(
-            f"messages.type values outside {{{', '.join(ENUMS['MessageType'])}}}",
+            f"messages.type values outside {{{', '.join(contract.MESSAGE_TYPES)}}}",
             int(prof.count[bad].sum()),
         )
     )

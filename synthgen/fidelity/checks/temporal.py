@@ -21,7 +21,8 @@ from synthgen.fidelity.checks.base import DISTRIBUTION, Check
 from synthgen.fidelity.context import CheckContext
 from synthgen.fidelity.expected_bursts import expected_median_cv
 from synthgen.fidelity.facts import conversation_table, message_times
-from synthgen.fidelity.model import NOISE_Z, Chart, Metric, Outcome, relative, skipped
+from synthgen.fidelity.model import Chart, Metric, Outcome, relative, skipped
+from synthgen.gate import NOISE_Z
 
 BURST_MIN_MESSAGES = 100
 BURST_MIN_ROOMS = 5

@@ -59,7 +59,7 @@ def test_validate_go_no_go_and_unreadable(dataset: Path, tmp_path: Path) -> None
     assert go.returncode == 0, go.stdout + go.stderr
     assert go.stdout.startswith("decision: GO")
 
-    # the issue's own reproduction: a spec the dataset was not built to
+    # a spec the dataset was not built to: half the media ratio it was built with
     half_media = spec_with_media_ratio(tmp_path / "half-media.json", 0.5)
     no_go = synthgen("validate", str(dataset), "--spec", str(half_media), "--quiet")
     assert no_go.returncode == 3, no_go.stdout + no_go.stderr

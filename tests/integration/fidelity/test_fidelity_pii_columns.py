@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
+from synthgen.contract import free_text_columns
 from synthgen.fidelity.checks.pii import TEXT_COLUMNS
-from synthgen.schema import TABLES, free_text_columns
+from synthgen.schema import TABLES
 
 PHONE = "555-867-5309"
 
