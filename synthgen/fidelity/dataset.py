@@ -80,6 +80,17 @@ class Dataset:
             return f"read_parquet([{listed}])"
         return f"read_parquet({_sql_string(folder + '/*.parquet')})"
 
+    def file_groups(self, table: str, size: int) -> list[str]:
+        """The table's files as read_parquet([...], filename, file_row_number) expressions of
+        at most `size` files each: a per-file check then holds only a few shards at once."""
+        files = self.files[table]
+        groups = [files[i : i + size] for i in range(0, len(files), size)]
+        return [
+            f"read_parquet([{', '.join(_sql_string(str(p)) for p in group)}],"
+            " filename = true, file_row_number = true)"
+            for group in groups
+        ]
+
 
 def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
