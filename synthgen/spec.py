@@ -225,6 +225,11 @@ class DelayMixture:
     def names(self) -> tuple[str, ...]:
         return tuple(f.name for f in fields(self))
 
+    @property
+    def longest_seconds(self) -> float:
+        """The longest delay any component allows: older messages have all their reads."""
+        return max(d.max_seconds for d in self.components)
+
 
 @dataclass(frozen=True)
 class ReadReceipts:

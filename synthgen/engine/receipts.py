@@ -105,7 +105,7 @@ def per_member(
     # read could still be its member's latest (a read comes less than the longest delay after
     # its message). Skipping the others changes no member's maximum, only the work: the
     # lastReadAt drawn is the latest of every pair's read, as if all were drawn.
-    horizon = int(max(b.max_seconds for b in r.delay_mixture.components) * US_PER_SECOND)
+    horizon = int(r.delay_mixture.longest_seconds * US_PER_SECOND)
     rows = np.flatnonzero(~writes & (readers > 0))[::-1]
     starts = member_offsets[:-1]
     for lo, hi in _chunks(readers[rows], CHUNK_PAIRS):

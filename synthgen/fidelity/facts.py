@@ -172,9 +172,7 @@ def message_times(ctx: CheckContext) -> MessageTimes:
     """One scan of messages.createdAt, grouped two ways (GROUPING SETS)."""
 
     def compute(c: CheckContext) -> MessageTimes:
-        horizon = int(
-            max(d.max_seconds for d in c.spec.read_receipts.delay_mixture.components) * US
-        )
+        horizon = int(c.spec.read_receipts.delay_mixture.longest_seconds * US)
         snap = c.snapshot_us
         rows = c.query(
             f"""

@@ -32,9 +32,7 @@ def reader_pairs(ctx: CheckContext) -> ReaderPairs:
     """One ASOF join of messages with their rooms' join times, grouped by message age."""
 
     def compute(c: CheckContext) -> ReaderPairs:
-        horizon = int(
-            max(d.max_seconds for d in c.spec.read_receipts.delay_mixture.components) * US
-        )
+        horizon = int(c.spec.read_receipts.delay_mixture.longest_seconds * US)
         snap = c.snapshot_us
         rows = c.query(
             f"""
