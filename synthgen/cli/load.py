@@ -15,25 +15,11 @@ from synthgen.cli.common import (
     open_dataset_dir,
     storage_options_option,
 )
+from synthgen.cli.dboptions import dsn_option, mapped_schema_option, public_option, schema_option
 from synthgen.cli.guarding import guard_options
 from synthgen.machine import default_workers
 from synthgen.postgres.connect import DEFAULT_SCHEMA, resolve_dsn
 from synthgen.postgres.guard import GuardSettings, check_environment
-
-_dsn_option = click.option(
-    "--dsn",
-    help="libpq URI of the target database [default: $SYNTHGEN_DSN, else the local cluster of "
-    "`synthgen postgres up`, started on demand].",
-)
-_schema_option = click.option(
-    "--schema",
-    default=DEFAULT_SCHEMA,
-    show_default=True,
-    help="Target schema: a plain lowercase identifier.",
-)
-_public_option = click.option(
-    "--allow-public", is_flag=True, help="Allow --schema public (refused otherwise)."
-)
 
 
 def _progress(quiet: bool) -> tuple[Any, Callable[[int, int], None] | None]:
@@ -72,13 +58,8 @@ def _with_progress(work: Callable[[Callable[[int, int], None] | None], T], quiet
 @click.command(cls=DomainCommand)
 @dataset_argument()
 @storage_options_option()
-@_dsn_option
-@click.option(
-    "--schema",
-    default=None,
-    help=f"Target schema: a plain lowercase identifier [default: {DEFAULT_SCHEMA}, or with "
-    "--mapping the mapping's schema].",
-)
+@dsn_option
+@mapped_schema_option
 @click.option(
     "--mapping",
     "mapping_path",
@@ -109,7 +90,7 @@ def _with_progress(work: Callable[[Callable[[int, int], None] | None], T], quiet
     help="Rows in each table's arrival order, as production's heap (arrival), or shard after "
     "shard, room group by room group (room: the older layout, unrealistic for plans).",
 )
-@_public_option
+@public_option
 @guard_options
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
@@ -246,10 +227,10 @@ def _describe(contents: Any) -> list[str]:
 
 
 @click.command(cls=DomainCommand)
-@_dsn_option
-@_schema_option
+@dsn_option
+@schema_option
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-@_public_option
+@public_option
 @guard_options
 def teardown(
     dsn: str | None,

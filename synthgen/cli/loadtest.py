@@ -8,8 +8,8 @@ from typing import Any
 import click
 
 from synthgen.cli.common import DomainCommand, emit_json
+from synthgen.cli.dboptions import dsn_option, mapped_schema_option, public_option
 from synthgen.cli.guarding import guard_options, guarded_dsn
-from synthgen.cli.load import _dsn_option, _public_option
 from synthgen.errors import EXIT_NO_GO
 from synthgen.postgres.connect import DEFAULT_SCHEMA
 from synthgen.postgres.guard import GuardSettings
@@ -28,12 +28,8 @@ def _clients(text: str) -> list[int]:
 
 
 @click.command(cls=DomainCommand)
-@_dsn_option
-@click.option(
-    "--schema",
-    default=None,
-    help=f"Target schema [default: {DEFAULT_SCHEMA}, or with --mapping the mapping's schema].",
-)
+@dsn_option
+@mapped_schema_option
 @click.option(
     "--mapping",
     "mapping_path",
@@ -50,7 +46,7 @@ def _clients(text: str) -> list[int]:
     help="Also log each drawn room/user into synthgen_lt_draws (to check the skew).",
 )
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Workload directory.")
-@_public_option
+@public_option
 @guard_options
 @click.option("--json", "as_json", is_flag=True, help="Print workload.json.")
 def workload(
@@ -104,7 +100,7 @@ def workload(
 @click.group(cls=click.Group, invoke_without_command=True)
 @click.option("--workload", "workload_dir", type=click.Path(path_type=Path),
               help="Directory written by `synthgen workload`.")  # fmt: skip
-@_dsn_option
+@dsn_option
 @click.option("--clients", default="1,4,16,64", show_default=True, help="Client counts to sweep.")
 @click.option("--duration", type=click.IntRange(min=1, max=3600), default=30, show_default=True,
               help="Seconds per client count; every step stops by itself.")  # fmt: skip

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from synthgen.cli.common import DomainCommand, emit_json
+from synthgen.cli.dboptions import dsn_option, mapped_schema_option
 from synthgen.cli.guarding import guard_options, guarded_dsn
 from synthgen.errors import EXIT_NO_GO, VerifyError
 from synthgen.postgres.connect import DEFAULT_SCHEMA, connect, validate_schema_name
@@ -133,12 +134,8 @@ MODES = {"custom": ("custom",), "generic": ("generic",), "both": ("custom", "gen
     type=click.Path(path_type=Path),
     help=f"Query directory [default: {DEFAULT_QUERIES}].",
 )
-@click.option("--dsn", help="libpq URI (default $SYNTHGEN_DSN, else the local cluster).")
-@click.option(
-    "--schema",
-    default=None,
-    help=f"Target schema [default: {DEFAULT_SCHEMA}, or with --mapping the mapping's schema].",
-)
+@dsn_option
+@mapped_schema_option
 @click.option(
     "--mapping",
     "mapping_path",
