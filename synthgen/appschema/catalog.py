@@ -45,6 +45,17 @@ class SavedObject:
     table: str
     definition: str  # CREATE INDEX … / ALTER TABLE … ADD CONSTRAINT …
     table_schema: str = ""  # where `table` lives (a foreign key may point in from elsewhere)
+    # a primary key or unique constraint that can be rebuilt as its unique index first and
+    # attached to it afterwards (ADD CONSTRAINT … USING INDEX): that index's CREATE statement
+    index_definition: str = ""
+
+    @property
+    def attach_sql(self) -> str:
+        """ALTER TABLE … ADD CONSTRAINT … USING INDEX: the constraint on its built index."""
+        home = f"{quote_ident(self.table_schema)}.{quote_ident(self.table)}"
+        what = "PRIMARY KEY" if self.kind == "primary key" else "UNIQUE"
+        name = quote_ident(self.name)
+        return f"ALTER TABLE {home} ADD CONSTRAINT {name} {what} USING INDEX {name}"
 
     @property
     def sort_key(self) -> tuple[int, str, str]:
@@ -109,8 +120,12 @@ def _labels(value: object) -> list[str]:
 
 
 _CONSTRAINTS_SQL = """
-SELECT con.contype, con.conname, rel.relname, pg_get_constraintdef(con.oid), n.nspname
+SELECT con.contype, con.conname, rel.relname, pg_get_constraintdef(con.oid), n.nspname,
+       CASE WHEN con.contype IN ('p', 'u') AND NOT con.condeferrable AND ic.relname = con.conname
+            AND pg_get_constraintdef(con.oid) NOT LIKE '% TABLESPACE %'
+            THEN pg_get_indexdef(con.conindid) END
 FROM pg_constraint con
+LEFT JOIN pg_class ic ON ic.oid = con.conindid
 JOIN pg_class rel ON rel.oid = con.conrelid
 JOIN pg_namespace n ON n.oid = rel.relnamespace
 LEFT JOIN pg_class ref ON ref.oid = con.confrelid
@@ -142,7 +157,7 @@ def saved_objects(conn: Connection, schema: str, tables: list[str]) -> list[Save
     """Primary keys, unique constraints, foreign keys and the other indexes of `tables`, each
     with the statement that recreates it exactly (pg_get_constraintdef / pg_get_indexdef)."""
     out: list[SavedObject] = []
-    for kind, name, table, definition, home in fetch_all(
+    for kind, name, table, definition, home, index_definition in fetch_all(
         conn, _CONSTRAINTS_SQL, (schema, text_array(tables))
     ):
         target = f"{quote_ident(str(home))}.{quote_ident(str(table))}"
@@ -153,6 +168,7 @@ def saved_objects(conn: Connection, schema: str, tables: list[str]) -> list[Save
                 str(table),
                 f"ALTER TABLE {target} ADD CONSTRAINT {quote_ident(str(name))} {definition}",
                 str(home),
+                str(index_definition or ""),
             )
         )
     for name, table, definition in fetch_all(conn, _INDEXES_SQL, (schema, text_array(tables))):

@@ -199,7 +199,7 @@ def _saved_ddl(audit_schema: str) -> str:
     return (
         f"CREATE TABLE IF NOT EXISTS {_q(audit_schema, SAVED)} (position integer PRIMARY KEY, "
         "kind text NOT NULL, name text NOT NULL, table_name text NOT NULL, "
-        "table_schema text NOT NULL, definition text NOT NULL)"
+        "table_schema text NOT NULL, definition text NOT NULL, index_definition text NOT NULL)"
     )
 
 
@@ -210,7 +210,8 @@ def _recorded_objects(control: Connection, audit_schema: str) -> list[SavedObjec
         return []
     rows = fetch_all(
         control,
-        f"SELECT kind, name, table_name, definition, table_schema FROM {_q(audit_schema, SAVED)} "
+        f"SELECT kind, name, table_name, definition, table_schema, index_definition "
+        f"FROM {_q(audit_schema, SAVED)} "
         "ORDER BY position",
     )
     return [SavedObject(*(str(v) for v in row)) for row in rows]
@@ -236,7 +237,8 @@ def _save_and_drop(
         statements = [
             f"INSERT INTO {_q(audit_schema, SAVED)} VALUES ({i}, "
             + ", ".join(
-                _literal(v) for v in (o.kind, o.name, o.table, o.table_schema, o.definition)
+                _literal(v)
+                for v in (o.kind, o.name, o.table, o.table_schema, o.definition, o.index_definition)
             )
             + ")"
             for i, o in enumerate(saved)

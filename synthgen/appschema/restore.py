@@ -149,15 +149,37 @@ def restore_keys(
 ) -> dict[str, float]:
     """Keys, unique constraints and indexes as the migrations made them (biggest table first),
     then foreign keys NOT VALID + VALIDATE; each skipped when it exists (a resume after a crash
-    here). Then the catalog is checked against what the migrations made."""
+    here). Then the catalog is checked against what the migrations made.
+
+    Every index is built by its own task, so the indexes of one table are built side by side
+    (CREATE INDEX takes a SHARE lock, which does not conflict with itself): the largest table's
+    three or four builds are no longer one connection's queue while the other waits idle. A
+    primary key or unique constraint is built as its unique index and attached to it afterwards
+    (ADD CONSTRAINT … USING INDEX: a catalog change, no scan), since ADD CONSTRAINT … PRIMARY
+    KEY would lock its table exclusively for the whole build; the few it cannot be (deferrable,
+    or in a tablespace) are added as before, one table per task, once the builds are done."""
     steps: dict[str, float] = {}
     targets = [t.target for t in plan.tables]
-    present = {o.name for o in saved_objects(control, plan.schema, targets)}
-    todo = [o for o in saved if o.name not in present]
+    now = saved_objects(control, plan.schema, targets)
+    constraints = {o.name for o in now if o.kind != "index"}
+    indexes = {o.name for o in now if o.kind == "index"}  # a constraint's index, not attached
     rank = {t: i for i, t in enumerate(order)}
+    todo = [o for o in saved if o.kind != "foreign key" and o.name not in constraints]
+    by_index = [o for o in todo if o.kind == "index" or o.index_definition]
+    builds = sorted(
+        (o for o in by_index if o.name not in indexes),
+        key=lambda o: (rank.get(o.table, len(rank)), o.sort_key),
+    )
     start = time.perf_counter()
 
-    def build(conn: Connection, objects: list[SavedObject]) -> None:
+    # with a build on every connection the cores are taken: a build's parallel workers would
+    # only compete with the other builds (measured: the step took 7.1 s with them, 6.1 without)
+    serial = ["SET LOCAL max_parallel_maintenance_workers = 0"] if pool.size > 1 else []
+
+    def build(conn: Connection, o: SavedObject) -> None:
+        run_statements(conn, [*serial, o.index_definition or o.definition])
+
+    def add(conn: Connection, objects: list[SavedObject]) -> None:
         for o in objects:
             run_statements(conn, [o.definition])
 
@@ -166,10 +188,14 @@ def restore_keys(
             home = _q(o.table_schema or plan.schema, o.table)
             run_statements(conn, [f"ALTER TABLE {home} VALIDATE CONSTRAINT {quote_ident(o.name)}"])
 
-    run_parallel(pool, _per_table([o for o in todo if o.kind != "foreign key"], rank), build)
+    run_parallel(pool, builds, build)
+    attach = [o.attach_sql for o in todo if o.kind != "index" and o.index_definition]
+    run_statements(pool.get(0), attach)
+    rest = [o for o in todo if o.kind != "index" and not o.index_definition]
+    run_parallel(pool, _per_table(rest, rank), add)
     steps["keys and indexes"] = round(time.perf_counter() - start, 3)
     start = time.perf_counter()
-    fks = [o for o in todo if o.kind == "foreign key"]
+    fks = [o for o in saved if o.kind == "foreign key" and o.name not in constraints]
     run_statements(pool.get(0), [o.definition + " NOT VALID" for o in fks])
     run_parallel(pool, _per_table(fks, rank), validate)
     steps["foreign keys"] = round(time.perf_counter() - start, 3)
