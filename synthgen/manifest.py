@@ -47,16 +47,24 @@ def read_manifest(path_or_root: Path | str) -> dict[str, Any]:
     if path.is_dir():
         path = path / MANIFEST_NAME
     try:
-        manifest: dict[str, Any] = json.loads(path.read_text())
+        text = path.read_text()
     except FileNotFoundError:
         raise DatasetError(
             f"{path}: no manifest (not a synthgen dataset, or its build did not finish)"
         ) from None
+    return parse_manifest(text, str(path))
+
+
+def parse_manifest(text: str | bytes, where: str) -> dict[str, Any]:
+    """A manifest's JSON text, checked for the fields every reader needs; `where` names it in
+    errors."""
+    try:
+        manifest: dict[str, Any] = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise DatasetError(f"{path}: manifest is not valid JSON (line {exc.lineno})") from None
+        raise DatasetError(f"{where}: manifest is not valid JSON (line {exc.lineno})") from None
     for key in ("band", "scale", "seed", "spec", "files", "counts"):
         if key not in manifest:
-            raise DatasetError(f"{path}: manifest has no field {key!r}")
+            raise DatasetError(f"{where}: manifest has no field {key!r}")
     return manifest
 
 

@@ -11,6 +11,12 @@ absent. A task uploads its Parquet files first and its done-record last, and a r
 keeps a shard only when its record exists and every file it lists hashes to the recorded sha256
 (read back from the store), so an object left by a killed worker never counts.
 
+The reading commands (validate, load) read a stored dataset where it lies: `StoredPath` stands
+where they take a local Path, pyarrow opens its Parquet objects for random access (ranged GETs)
+and DuckDB reads them through the same filesystem, registered with its connection (fsspec's
+wrapper of a pyarrow filesystem). Nothing is copied to local disk; memory stays as bounded as
+for a local dataset.
+
 Credentials and endpoint come from the standard environment variables (AWS_ACCESS_KEY_ID,
 AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL, AWS_REGION, ...) or from --storage-option key=value,
 passed to pyarrow's S3FileSystem / GcsFileSystem.
@@ -18,6 +24,7 @@ passed to pyarrow's S3FileSystem / GcsFileSystem.
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import os
 import shutil
@@ -27,14 +34,21 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 from urllib.parse import urlsplit
 
 import pyarrow as pa
 import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 
 from synthgen.errors import DatasetError
-from synthgen.manifest import MANIFEST_NAME, file_entries, read_manifest
+from synthgen.manifest import (
+    MANIFEST_NAME,
+    FileEntry,
+    file_problems,
+    parse_manifest,
+    read_manifest,
+)
 
 SCHEMES = ("s3", "gs")
 BLOCK = 1 << 20
@@ -110,6 +124,16 @@ class Store:
 
     def exists(self, relative: str) -> bool:
         return bool(self._info(relative).type == pafs.FileType.File)
+
+    def size(self, relative: str) -> int | None:
+        """An object's size in bytes; None when it is absent."""
+        info = self._info(relative)
+        return int(info.size) if info.type == pafs.FileType.File else None
+
+    @property
+    def root(self) -> StoredPath:
+        """The dataset's root, to read it where the readers take a local directory."""
+        return StoredPath(self, "")
 
     def files(self, relative: str = "") -> list[str]:
         """Every object under a folder of the dataset, as paths relative to the dataset."""
@@ -215,24 +239,150 @@ def staging_dir(prefix: str = "synthgen-stage-") -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-@contextmanager
-def fetched(target: str, options: dict[str, Any] | None = None, jobs: int = 4) -> Iterator[Path]:
-    """A local copy of a dataset (its manifest and the files it lists) for the commands that
-    read one: objects are streamed to disk in 8 MiB blocks (memory stays bounded; disk needs the
-    dataset's size) and removed afterwards. A local target is yielded as it is."""
+# --- reading a dataset where it lies -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredPath:
+    """A file or folder of a dataset in an object store, standing where the readers take a
+    local Path: `root / "messages"`, str() (its URI), name, glob("*.parquet"), is_file,
+    read_bytes. Its Parquet files are opened as random-access pyarrow files (`readable`): each
+    read is a ranged GET, nothing is copied to local disk."""
+
+    store: Store
+    relative: str
+
+    def __truediv__(self, part: str) -> StoredPath:
+        joined = f"{self.relative}/{part}" if self.relative else part
+        return StoredPath(self.store, joined.strip("/"))
+
+    def __str__(self) -> str:
+        return self.store.url(self.relative) if self.relative else self.store.uri
+
+    def __lt__(self, other: StoredPath) -> bool:
+        return self.relative < other.relative
+
+    @property
+    def name(self) -> str:
+        return self.relative.rsplit("/", 1)[-1]
+
+    def is_file(self) -> bool:
+        return self.store.exists(self.relative)
+
+    def glob(self, pattern: str) -> list[StoredPath]:
+        """The objects directly in this folder whose name matches `pattern`, sorted."""
+        prefix = f"{self.relative}/" if self.relative else ""
+        found = []
+        for relative in self.store.files(self.relative):
+            name = relative.removeprefix(prefix)
+            if "/" not in name and fnmatch.fnmatchcase(name, pattern):
+                found.append(StoredPath(self.store, relative))
+        return found
+
+    def read_bytes(self) -> bytes:
+        try:
+            with self.store.fs.open_input_stream(self.store.path(self.relative)) as stream:
+                return bytes(stream.read())
+        except FileNotFoundError:
+            raise
+        except (OSError, pa.ArrowException) as exc:
+            raise DatasetError(f"{self}: cannot read ({exc})") from None
+
+    def write_bytes(self, data: bytes) -> None:
+        """Put one object (whole or absent)."""
+        try:
+            with self.store.fs.open_output_stream(self.store.path(self.relative)) as sink:
+                sink.write(data)
+        except (OSError, pa.ArrowException) as exc:
+            raise DatasetError(f"{self}: cannot write ({exc})") from None
+
+    def open_input(self) -> pa.NativeFile:
+        """The object as a random-access file (its size is read once; reads are ranged GETs)."""
+        return self.store.fs.open_input_file(self.store.path(self.relative))
+
+
+DatasetPath: TypeAlias = Path | StoredPath  # a dataset, or a file of one, local or stored
+
+
+def dataset_path(target: str, options: dict[str, Any] | None = None) -> DatasetPath:
+    """The dataset a reading command names: a local directory (a plain path or file://), or the
+    root of an object-store prefix, which must hold a manifest."""
     if not is_remote(target):
-        yield local_path(target)
-        return
+        return local_path(target)
     store = open_store(target, options)
     if not store.exists(MANIFEST_NAME):
         raise DatasetError(
             f"{target}: no manifest (not a synthgen dataset, or its build did not finish)"
         )
-    with staging_dir("synthgen-fetch-") as local:
-        store.download(MANIFEST_NAME, local / MANIFEST_NAME)
-        listed = [entry.path for entry in file_entries(read_manifest(local))]
-        present = set(store.files())
-        wanted = [path for path in listed if path in present]  # the reader names a missing one
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            list(pool.map(lambda rel: store.download(rel, local / rel), wanted))
-        yield local
+    return store.root
+
+
+def readable(path: DatasetPath) -> Path | pa.NativeFile:
+    """What pyarrow's Parquet readers take for `path`: a local Path as it is, a stored object
+    opened for random access (read where it lies)."""
+    return path if isinstance(path, Path) else path.open_input()
+
+
+def read_parquet_table(path: DatasetPath, columns: list[str]) -> pa.Table:
+    """Some columns of a Parquet file or folder (pyarrow's dataset reader, local or stored)."""
+    if isinstance(path, Path):
+        return pq.read_table(path, columns=columns)
+    return pq.read_table(path.store.path(path.relative), columns=columns, filesystem=path.store.fs)
+
+
+def read_dataset_manifest(root: DatasetPath) -> dict[str, Any]:
+    """A dataset's manifest, from its directory or its object-store prefix."""
+    if isinstance(root, Path):
+        return read_manifest(root)
+    where = root / MANIFEST_NAME
+    try:
+        return parse_manifest(where.read_bytes(), str(where))
+    except FileNotFoundError:
+        raise DatasetError(
+            f"{where}: no manifest (not a synthgen dataset, or its build did not finish)"
+        ) from None
+
+
+def dataset_file_problems(root: DatasetPath, entries: Sequence[FileEntry], jobs: int) -> list[str]:
+    """What is wrong with each listed file (missing, other size, other sha256): a stored object
+    is hashed as it streams in 1 MiB blocks, as a local file is read."""
+    if isinstance(root, Path):
+        return file_problems(root, entries, jobs)
+    store = root.store
+
+    def problem(entry: FileEntry) -> str | None:
+        size = store.size(entry.path)
+        if size is None:
+            return f"{entry.path}: missing"
+        if size != entry.bytes:
+            return f"{entry.path}: {size} bytes, the manifest says {entry.bytes}"
+        if store.sha256(entry.path) != entry.sha256:
+            return f"{entry.path}: sha256 does not match the manifest"
+        return None
+
+    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        return [p for p in pool.map(problem, list(entries)) if p]
+
+
+def sql_path(path: DatasetPath) -> str:
+    """The path DuckDB's read_parquet takes for `path` (a stored one once `attach_duckdb` has
+    registered its store with the connection)."""
+    if isinstance(path, Path):
+        return str(path)
+    return f"{path.store.fs.type_name}://{path.store.path(path.relative)}"
+
+
+def attach_duckdb(con: Any, path: DatasetPath) -> None:
+    """Let a DuckDB connection read a stored dataset in place: its pyarrow filesystem, wrapped
+    by fsspec, registered with the connection (DuckDB's own httpfs extension would have to be
+    downloaded). A local dataset needs nothing."""
+    if isinstance(path, Path):
+        return
+    from fsspec.implementations.arrow import ArrowFSWrapper
+
+    con.register_filesystem(ArrowFSWrapper(path.store.fs))
+
+
+def describe(path: DatasetPath) -> str:
+    """A dataset as the reports name it: a local directory resolved, a stored one by its URI."""
+    return str(path.resolve()) if isinstance(path, Path) else str(path)

@@ -12,8 +12,6 @@ keeps no statistics for long text) of a column that lands in a ``NOT NULL`` one.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -22,6 +20,7 @@ from synthgen.appschema.catalog import Catalog
 from synthgen.appschema.plan import SourceFigures
 from synthgen.sample.mapping import Mapping
 from synthgen.schema import TABLES, Table, quote_ident
+from synthgen.storage import DatasetPath, attach_duckdb, readable, sql_path
 
 
 def _targets_of(mapping: Mapping, table: str) -> list[str]:
@@ -80,7 +79,7 @@ def _null_checked(mapping: Mapping, catalog: Catalog | None, table: Table) -> se
 
 
 def _from_footers(
-    files: list[Path], table: Table, figures: SourceFigures
+    files: list[DatasetPath], table: Table, figures: SourceFigures
 ) -> tuple[int, list[str], list[str]]:
     """Rows, and nulls / largest integers summed over the row groups' statistics; returns the
     row count and the columns whose nulls / maxima a file did not record."""
@@ -90,7 +89,7 @@ def _from_footers(
     null_gaps: set[str] = set()
     max_gaps: set[str] = set()
     for path in files:
-        meta = pq.ParquetFile(path).metadata
+        meta = pq.ParquetFile(readable(path)).metadata
         rows += meta.num_rows
         at = {meta.schema.column(i).name: i for i in range(meta.num_columns)}
         for g in range(meta.num_row_groups):
@@ -116,7 +115,7 @@ def _from_footers(
     return rows, sorted(null_gaps), sorted(max_gaps)
 
 
-def measure(root: Path, mapping: Mapping, catalog: Catalog | None = None) -> SourceFigures:
+def measure(root: DatasetPath, mapping: Mapping, catalog: Catalog | None = None) -> SourceFigures:
     """Figures of every mapped contract table; `catalog` (the target schema) says which figures
     need the data read (without it, all of them are read)."""
     figures = SourceFigures()
@@ -125,7 +124,7 @@ def measure(root: Path, mapping: Mapping, catalog: Catalog | None = None) -> Sou
         for table in TABLES.values():
             if not table.application or table.name in mapping.skipped:
                 continue
-            files = sorted((root / table.name).glob("*.parquet"))
+            files: list[DatasetPath] = sorted((root / table.name).glob("*.parquet"))
             rows, null_gaps, max_gaps = _from_footers(files, table, figures)
             figures.rows[table.name] = rows
             parts: list[str] = []
@@ -152,8 +151,9 @@ def measure(root: Path, mapping: Mapping, catalog: Catalog | None = None) -> Sou
             if con is None:
                 con = duckdb.connect(config={"memory_limit": "1GB", "threads": 2})
                 con.execute("SET enable_progress_bar = false")
-            source = str(root / table.name / "*.parquet").replace("'", "''")
-            row = con.execute(f"SELECT {', '.join(parts)} FROM read_parquet('{source}')").fetchone()
+                attach_duckdb(con, root)  # a stored dataset: read in place
+            listed = ", ".join("'" + sql_path(f).replace("'", "''") + "'" for f in files)
+            row = con.execute(f"SELECT {', '.join(parts)} FROM read_parquet([{listed}])").fetchone()
             assert row is not None
             for (kind, column_name), value in zip(keys, row, strict=True):
                 getattr(figures, kind)[f"{table.name}.{column_name}"] = int(value)

@@ -61,6 +61,7 @@ from synthgen.postgres.shards import (
 from synthgen.sample.mapping import Mapping, load_mapping
 from synthgen.schema import qualified as _q
 from synthgen.schema import quote_ident
+from synthgen.storage import DatasetPath, describe, readable
 
 SAVED = "synthgen_saved_objects"
 ORDERS = ("arrival", "room")
@@ -69,7 +70,7 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class MappedLoadOptions:
-    dataset_dir: Path
+    dataset_dir: DatasetPath  # a directory, or a stored dataset read in place
     dsn: str
     mapping_path: Path
     schema: str | None = None  # overrides the mapping's schema
@@ -325,7 +326,7 @@ def _run(
             "jobs": opts.jobs,
             "mapping": str(opts.mapping_path),
             "schema": plan.schema,
-            "dataset_dir": str(opts.dataset_dir.resolve()),
+            "dataset_dir": describe(opts.dataset_dir),
         },
     )
     try:
@@ -405,7 +406,7 @@ def _load_shards(
         entry, offset = item
         begun = time.perf_counter()
         with _unit_transaction(conn, entry.path, opts.dsn) as cur:
-            source = pq.ParquetFile(dataset.root / entry.path)
+            source = pq.ParquetFile(readable(dataset.root / entry.path))
             for table in by_source[entry.table]:
                 columns = tf.source_columns(table)
                 batches = source.iter_batches(batch_size=opts.batch_rows, columns=columns)

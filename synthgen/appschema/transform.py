@@ -7,7 +7,6 @@ casts to the target's binary types (int4, timestamp without time zone, uuid byte
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,6 +17,7 @@ from numpy.typing import NDArray
 
 from synthgen.appschema.ids import TIME_ORDERED, IdClock, format_ids
 from synthgen.appschema.plan import REFERENCED, TIME_COLUMN, ColumnPlan, LoadPlan, TablePlan
+from synthgen.storage import DatasetPath, attach_duckdb, read_parquet_table, readable, sql_path
 
 US_PER_MS = 1000
 SMALL = ("users", "conversations")  # one row per user / room: cached formatted, bounded
@@ -50,19 +50,19 @@ class Context:
         return values.take(pa.array(np.clip(at, 0, len(known) - 1)))
 
 
-def _all_rows_clock(root: Path, table: str) -> IdClock:
-    data = pq.read_table(root / table, columns=["id", TIME_COLUMN[table]])
+def _all_rows_clock(root: DatasetPath, table: str) -> IdClock:
+    data = read_parquet_table(root / table, columns=["id", TIME_COLUMN[table]])
     return IdClock(
         data.column("id").to_numpy(), data.column(TIME_COLUMN[table]).cast(pa.int64()).to_numpy()
     )
 
 
-def _row_group_clock(files: list[Path]) -> IdClock:
+def _row_group_clock(files: list[DatasetPath]) -> IdClock:
     """Anchors from each row group's min / max (id, createdAt) statistics: footers only."""
     ids: list[int] = []
     times: list[int] = []
     for path in files:
-        meta = pq.ParquetFile(path).metadata
+        meta = pq.ParquetFile(readable(path)).metadata
         names = [meta.schema.column(i).name for i in range(meta.num_columns)]
         id_at, time_at = names.index("id"), names.index("createdAt")
         for g in range(meta.num_row_groups):
@@ -81,7 +81,7 @@ def _us(value: Any) -> int:
     return int(pa.scalar(value, pa.timestamp("us", tz="UTC")).cast(pa.int64()).as_py())
 
 
-def build_context(root: Path, plan: LoadPlan, message_files: list[Path]) -> Context:
+def build_context(root: DatasetPath, plan: LoadPlan, message_files: list[DatasetPath]) -> Context:
     """Clocks only where a time-ordered id format (or a derived state time) needs them."""
     ctx = Context()
     wants_message_time = any(when == "message_time" for t in plan.tables for _, when in t.states)
@@ -100,20 +100,22 @@ def build_context(root: Path, plan: LoadPlan, message_files: list[Path]) -> Cont
         fmt = plan.id_formats.get(table, "bigint")
         if fmt == "bigint":
             continue
-        ids = np.sort(pq.read_table(root / table, columns=["id"]).column("id").to_numpy())
+        ids = np.sort(read_parquet_table(root / table, columns=["id"]).column("id").to_numpy())
         ms = ctx.clocks[table].ms(ids) if table in ctx.clocks else None
         for binary in (True, False):
             ctx.formatted[(table, binary)] = (ids, format_ids(ids, table, fmt, ms, binary))
     return ctx
 
 
-def _last_messages(files: list[Path]) -> LastMessages:
+def _last_messages(files: list[DatasetPath]) -> LastMessages:
     """(conversation ids sorted, their last message's id, its createdAt in µs) via DuckDB."""
     import duckdb
 
-    listed = ", ".join("'" + str(p).replace("'", "''") + "'" for p in files)
+    listed = ", ".join("'" + sql_path(p).replace("'", "''") + "'" for p in files)
     con = duckdb.connect(config={"memory_limit": "1GB", "threads": 2})
     try:
+        if files:
+            attach_duckdb(con, files[0])  # stored shards: read in place
         got = con.execute(
             'SELECT "conversationId", arg_max(id, "createdAt"), epoch_us(max("createdAt")) '
             f"FROM read_parquet([{listed}]) GROUP BY 1 ORDER BY 1"

@@ -6,12 +6,15 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from synthgen.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, SynthgenError
 from synthgen.shipped import DEFAULT_SPEC_PATH
+
+if TYPE_CHECKING:
+    from synthgen.storage import DatasetPath
 
 
 def run_cli(group: click.Group, args: list[str] | None = None) -> int:
@@ -127,10 +130,9 @@ def dataset_argument() -> Callable[[F], F]:
     return click.argument("dataset", metavar="DATASET_DIR")
 
 
-def open_dataset_dir(dataset: str, storage_options: tuple[str, ...]) -> Path:
-    """The dataset as a local directory for this command: an object-store prefix is copied to a
-    temporary directory (streamed; removed when the command ends)."""
-    from synthgen.storage import fetched, parse_options
+def open_dataset_dir(dataset: str, storage_options: tuple[str, ...]) -> DatasetPath:
+    """The dataset this command reads: a local directory, or the root of an object-store prefix
+    (its objects are read where they lie, nothing is copied)."""
+    from synthgen.storage import dataset_path, parse_options
 
-    ctx = click.get_current_context()
-    return ctx.with_resource(fetched(dataset, parse_options(storage_options)))
+    return dataset_path(dataset, parse_options(storage_options))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -20,6 +20,9 @@ from synthgen.cli.guarding import guard_options
 from synthgen.machine import default_workers
 from synthgen.postgres.connect import DEFAULT_SCHEMA, resolve_dsn
 from synthgen.postgres.guard import GuardSettings, check_environment
+
+if TYPE_CHECKING:
+    from synthgen.storage import DatasetPath
 
 
 def _progress(quiet: bool) -> tuple[Any, Callable[[int, int], None] | None]:
@@ -177,7 +180,7 @@ def load(
 
 
 def _load_mapped(
-    dataset_dir: Path,
+    dataset_dir: DatasetPath,
     dsn: str,
     schema: str | None,
     mapping_path: Path,

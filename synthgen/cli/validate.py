@@ -29,6 +29,7 @@ from synthgen.fidelity.report import (
 )
 from synthgen.gate import DEFAULT_TOLERANCE_NAME, TOLERANCES
 from synthgen.spec import DEFAULT_SPEC_PATH, load_spec
+from synthgen.storage import DatasetPath
 
 
 class ToleranceType(click.ParamType):
@@ -88,7 +89,8 @@ class ToleranceType(click.ParamType):
 @click.option(
     "--temp-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Where DuckDB spills (default: DATASET_DIR/.synthgen/); removed afterwards.",
+    help="Where DuckDB spills (default: DATASET_DIR/.synthgen/, the system's temporary "
+    "directory for a dataset on object storage); removed afterwards.",
 )
 @click.option(
     "--against",
@@ -149,7 +151,7 @@ def validate(
 
 
 def _run_against(
-    dataset: Path, metrics: Path, tolerance: float, json_path: Path | None, quiet: bool
+    dataset: DatasetPath, metrics: Path, tolerance: float, json_path: Path | None, quiet: bool
 ) -> int:
     """`synthgen validate DATASET --against METRICS`: compare, print, optionally save; exit code."""
     from synthgen.sample.against import compare_against

@@ -2,7 +2,8 @@
 
 Schemas are checked from the Parquet footers only (no data read), so a missing table, a column of
 the wrong type or a truncated file is a one-line DatasetError naming the file and column before
-any check runs. DuckDB then reads the shards in place through one view per table.
+any check runs. DuckDB then reads the shards in place through one view per table: from the local
+directory, or from the object store through its filesystem registered with the connection.
 """
 
 from __future__ import annotations
@@ -28,10 +29,17 @@ from synthgen.manifest import (
     dataset_digest,
     describe_problems,
     file_entries,
-    file_problems,
-    read_manifest,
 )
 from synthgen.schema import TABLES
+from synthgen.storage import (
+    DatasetPath,
+    StoredPath,
+    attach_duckdb,
+    dataset_file_problems,
+    read_dataset_manifest,
+    readable,
+    sql_path,
+)
 
 GLOB_CHARS = set("*?[]{}")
 GIB = 1 << 30
@@ -55,12 +63,13 @@ def default_memory_limit() -> str:
 
 @dataclass(frozen=True)
 class Dataset:
-    """A dataset directory whose tables and schemas have been checked."""
+    """A dataset (a directory or an object-store prefix) whose tables and schemas have been
+    checked."""
 
-    root: Path
+    root: DatasetPath
     manifest: dict[str, Any]
     manifest_sha256: str
-    files: dict[str, list[Path]]
+    files: dict[str, list[DatasetPath]]
 
     @property
     def band(self) -> str:
@@ -75,8 +84,8 @@ class Dataset:
     def source(self, table: str) -> str:
         """The read_parquet(...) expression for a table's shards."""
         folder = str(self.root / table)
-        if GLOB_CHARS & set(folder):
-            listed = ", ".join(_sql_string(str(p)) for p in self.files[table])
+        if GLOB_CHARS & set(folder) or not isinstance(self.root, Path):
+            listed = ", ".join(_sql_string(sql_path(p)) for p in self.files[table])
             return f"read_parquet([{listed}])"
         return f"read_parquet({_sql_string(folder + '/*.parquet')})"
 
@@ -86,7 +95,7 @@ class Dataset:
         files = self.files[table]
         groups = [files[i : i + size] for i in range(0, len(files), size)]
         return [
-            f"read_parquet([{', '.join(_sql_string(str(p)) for p in group)}],"
+            f"read_parquet([{', '.join(_sql_string(sql_path(p)) for p in group)}],"
             " filename = true, file_row_number = true)"
             for group in groups
         ]
@@ -106,10 +115,10 @@ def _same_type(got: pa.DataType, want: pa.DataType) -> bool:
     return bool(got.equals(want))
 
 
-def check_file_schema(path: Path, table: str) -> None:
+def check_file_schema(path: DatasetPath, table: str) -> None:
     """Raise DatasetError unless `path` is a readable Parquet file with the table's columns."""
     try:
-        schema = pq.read_schema(path)
+        schema = pq.read_schema(readable(path))
     except (pa.ArrowException, OSError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DatasetError(f"{path}: not a readable Parquet file ({first})") from None
@@ -128,20 +137,25 @@ def check_file_schema(path: Path, table: str) -> None:
         raise DatasetError(f"{path}: unexpected column {extra[0]!r} (not in the contract)")
 
 
-def open_dataset(root: Path | str) -> Dataset:
-    """Check the directory, its manifest, and every table's Parquet files and columns."""
-    root = Path(root)
-    if not root.is_dir():
-        raise DatasetError(f"{root}: not a directory")
-    if not any(root.iterdir()):
-        raise DatasetError(f"{root}: empty directory (not a synthgen dataset)")
-    files: dict[str, list[Path]] = {}
+def open_dataset(root: DatasetPath | str) -> Dataset:
+    """Check the directory (or stored prefix), its manifest, and every table's Parquet files and
+    columns."""
+    root = Path(root) if isinstance(root, str) else root
+    if isinstance(root, Path):
+        if not root.is_dir():
+            raise DatasetError(f"{root}: not a directory")
+        if not any(root.iterdir()):
+            raise DatasetError(f"{root}: empty directory (not a synthgen dataset)")
+    files: dict[str, list[DatasetPath]] = {}
     for table in TABLES:
-        found = sorted((root / table).glob("*.parquet")) if (root / table).is_dir() else []
+        folder = root / table
+        found: list[DatasetPath] = []
+        if not isinstance(folder, Path) or folder.is_dir():
+            found = sorted(folder.glob("*.parquet"))
         if not found:
             raise DatasetError(f"{root / table}: missing table {table!r} (no Parquet files)")
         files[table] = found
-    manifest = read_manifest(root)
+    manifest = read_dataset_manifest(root)
     _check_files_against_manifest(root, manifest, files)
     for table, paths in files.items():
         for path in paths:
@@ -151,7 +165,7 @@ def open_dataset(root: Path | str) -> Dataset:
 
 
 def _check_files_against_manifest(
-    root: Path, manifest: dict[str, Any], files: dict[str, list[Path]]
+    root: DatasetPath, manifest: dict[str, Any], files: dict[str, list[DatasetPath]]
 ) -> None:
     """The files judged are exactly the manifest's, byte for byte: the report names the
     manifest's dataset_sha256 as what it judged, so a changed, missing or extra shard is an
@@ -165,21 +179,34 @@ def _check_files_against_manifest(
             f"{root / MANIFEST_NAME}: dataset_sha256 does not match the manifest's file list"
         )
     listed = {entry.path for entry in entries}
-    on_disk = {path.relative_to(root).as_posix() for paths in files.values() for path in paths}
+    on_disk = {_relative(path, root) for paths in files.values() for path in paths}
     extra = sorted(on_disk - listed)
     if extra:
         raise DatasetError(f"{root / extra[0]}: a Parquet file the manifest does not list")
-    problems = file_problems(root, entries, jobs=os.cpu_count() or 1)
+    problems = dataset_file_problems(root, entries, jobs=os.cpu_count() or 1)
     if problems:
         raise DatasetError(
             f"{root}: files do not match {MANIFEST_NAME}: {describe_problems(problems)}"
         )
 
 
+def _relative(path: DatasetPath, root: DatasetPath) -> str:
+    """A file's path inside its dataset, as the manifest lists it."""
+    if isinstance(path, StoredPath):
+        return path.relative
+    return path.relative_to(Path(str(root))).as_posix()
+
+
 def _spill_directory(dataset: Dataset, temp_dir: Path | None) -> Path:
     """A fresh private directory for DuckDB's spill files: under `temp_dir` when given, else
-    under the dataset (a big dataset's disk is the one with room), else the system's temp."""
-    parent = temp_dir if temp_dir is not None else dataset.root / SPILL_DIR
+    under a local dataset (a big dataset's disk is the one with room), else the system's temp
+    (a read-only or a stored dataset)."""
+    if temp_dir is not None:
+        parent = temp_dir
+    elif isinstance(dataset.root, Path):
+        parent = dataset.root / SPILL_DIR
+    else:
+        return Path(tempfile.mkdtemp(prefix="synthgen-fidelity-"))
     try:
         parent.mkdir(parents=True, exist_ok=True)
         return Path(tempfile.mkdtemp(prefix="fidelity-spill-", dir=parent))
@@ -220,6 +247,7 @@ def connect(
             message = f"--memory-limit / --threads: DuckDB refused them ({first})"
             raise DatasetError(message) from None
         con.execute("SET enable_progress_bar = false")  # never draw on the user's terminal
+        attach_duckdb(con, dataset.root)
         for table in TABLES:
             con.execute(f'CREATE VIEW "{table}" AS SELECT * FROM {dataset.source(table)}')
         yield con
@@ -227,6 +255,6 @@ def connect(
         if con is not None:
             con.close()
         shutil.rmtree(spill, ignore_errors=True)
-        if temp_dir is None:
+        if temp_dir is None and isinstance(dataset.root, Path):
             with contextlib.suppress(OSError):  # only when empty: never another run's spill
                 (dataset.root / SPILL_DIR).rmdir()

@@ -11,6 +11,7 @@ from pathlib import Path
 from synthgen.errors import DatasetError
 from synthgen.fidelity.model import Metric, Status
 from synthgen.fidelity.runner import FidelityReport
+from synthgen.storage import DatasetPath, StoredPath
 
 REPORT_NAME = "fidelity-report.json"
 MAX_FINDINGS_SHOWN = 5
@@ -29,9 +30,12 @@ def write_text_atomically(path: Path, text: str) -> Path:
     return path
 
 
-def write_json(report: FidelityReport, path: Path) -> Path:
-    """Write the full report as JSON."""
+def write_json(report: FidelityReport, path: DatasetPath) -> DatasetPath:
+    """Write the full report as JSON (beside a stored dataset: one PUT, whole or absent)."""
     text = json.dumps(report.to_dict(), indent=2, sort_keys=False, allow_nan=False) + "\n"
+    if isinstance(path, StoredPath):
+        path.write_bytes(text.encode())
+        return path
     return write_text_atomically(path, text)
 
 

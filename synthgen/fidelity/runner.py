@@ -20,6 +20,7 @@ from synthgen.fidelity.model import CheckResult, Decision, check_status, decide
 from synthgen.gate import NOISE_Z
 from synthgen.shipped import DEFAULT_SPEC_PATH
 from synthgen.spec import Spec
+from synthgen.storage import DatasetPath
 
 REPORT_FORMAT = 1
 
@@ -82,7 +83,7 @@ def check_critical_names(spec: Spec) -> None:
 
 
 def validate_dataset(
-    root: Path | str,
+    root: DatasetPath | str,
     spec: Spec,
     tolerance: float,
     spec_path: str = str(DEFAULT_SPEC_PATH),

@@ -37,6 +37,7 @@ from synthgen.postgres.merge import (
     merged,
 )
 from synthgen.postgres.pool import Pool, run_threads
+from synthgen.storage import DatasetPath
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,7 @@ def table_units(table: str, files: list[FileEntry], unit_rows: int) -> list[Unit
 
 
 def unit_tables(
-    root: Path,
+    root: DatasetPath,
     files: list[FileEntry],
     table: str,
     unit_rows: int,
@@ -172,7 +173,7 @@ def _all_units(files: dict[str, list[FileEntry]], unit_rows: int) -> dict[str, l
 
 def load_units(
     pool: Pool,
-    root: Path,
+    root: DatasetPath,
     files: dict[str, list[FileEntry]],
     pending: dict[str, list[Unit]],
     unit_rows: int,
@@ -205,12 +206,14 @@ SPILL_PREFIX = "load-merge-"
 SPILL_OWNER = "owner"  # "host pid" of the load that spills there
 
 
-def _spill_directory(root: Path, parent: Path | None) -> Path:
+def _spill_directory(root: DatasetPath, parent: Path | None) -> Path:
     """A fresh private directory for a load's merge runs: under `parent` when given, else under
-    the dataset, else (a read-only dataset) the system's temporary directory. Directories left
-    there by loads of this host that died (SIGKILL) are removed first."""
+    a local dataset, else (a read-only or a stored dataset) the system's temporary directory.
+    Directories left there by loads of this host that died (SIGKILL) are removed first."""
+    base = parent if parent is not None else root / SPILL_PARENT
     try:
-        base = parent if parent is not None else root / SPILL_PARENT
+        if not isinstance(base, Path):
+            raise OSError("a stored dataset: its spill goes to a local directory")
         base.mkdir(parents=parent is not None, exist_ok=True)
         directory = Path(tempfile.mkdtemp(prefix=SPILL_PREFIX, dir=base))
     except OSError:
@@ -239,7 +242,7 @@ def _remove_dead_spills(base: Path) -> None:
 
 def _load_units(
     pool: Pool,
-    root: Path,
+    root: DatasetPath,
     files: dict[str, list[FileEntry]],
     pending: dict[str, list[Unit]],
     unit_rows: int,

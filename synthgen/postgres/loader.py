@@ -21,7 +21,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -60,6 +59,7 @@ from synthgen.postgres.shards import (
 )
 from synthgen.postgres.teardown import drop_schema
 from synthgen.schema import TABLES, create_table_sql, quote_ident
+from synthgen.storage import DatasetPath
 
 ORDERS = ("arrival", "room")
 Progress = Callable[[int, int], None]  # (rows loaded, rows to load)
@@ -70,7 +70,7 @@ StepDone = Callable[[str, float], None]  # (step name, seconds)
 class LoadOptions:
     """What to load where, and how."""
 
-    dataset_dir: Path
+    dataset_dir: DatasetPath  # a directory, or a stored dataset read in place
     dsn: str
     schema: str = DEFAULT_SCHEMA
     jobs: int = field(default_factory=default_workers)
@@ -343,7 +343,7 @@ def _stopped_at(exc: BaseException, dsn: str) -> str:
 
 def ingest_shard(
     conn: Connection,
-    root: Path,
+    root: DatasetPath,
     entry: FileEntry,
     schema: str,
     batch_rows: int = DEFAULT_BATCH_ROWS,

@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 
 from synthgen.manifest import FileEntry
 from synthgen.schema import TABLES
+from synthgen.storage import DatasetPath, readable
 
 # table -> the columns its rows arrive in (the first one drives the merge; the rest break ties)
 ARRIVAL_KEY: dict[str, tuple[str, ...]] = {
@@ -85,7 +86,7 @@ class Gauge:
 class _Input:
     """A sorted source: a shard (Parquet) or a spill run (Arrow IPC stream)."""
 
-    path: Path
+    path: DatasetPath  # a shard (local or stored) or a local spill run
     rows: int
     run: bool
 
@@ -100,10 +101,12 @@ class _Reader:
         self.batches: Iterator[pa.RecordBatch]
         self.file: pq.ParquetFile | pa.NativeFile
         if source.run:  # written in batches of this merge's size: one is read at a time
-            self.file = pa.OSFile(str(source.path), "rb")
+            self.file = pa.OSFile(str(source.path), "rb")  # runs are local files
             self.batches = iter(pa.ipc.open_stream(self.file))
         else:
-            self.file = pq.ParquetFile(source.path, buffer_size=READ_BUFFER, pre_buffer=False)
+            self.file = pq.ParquetFile(
+                readable(source.path), buffer_size=READ_BUFFER, pre_buffer=False
+            )
             self.batches = self.file.iter_batches(batch_size=batch_rows, columns=self.target.names)
         gauge.change(+1)
         self.rows = self.target.empty_table()
@@ -205,7 +208,7 @@ def _spill(
 
 
 def merged(
-    root: Path,
+    root: DatasetPath,
     files: list[FileEntry],
     table: str,
     batch_rows: int,
@@ -234,7 +237,7 @@ def merged(
         yield from _merge(sources, table, batch_rows, gauge)
     finally:
         for source in sources:
-            if source.run:
+            if source.run and isinstance(source.path, Path):
                 source.path.unlink(missing_ok=True)
 
 
@@ -265,7 +268,7 @@ def _spill_runs(
             stopped,
         )
         for _, _, source in group:
-            if source.run:
+            if source.run and isinstance(source.path, Path):
                 source.path.unlink()
         heapq.heappush(heap, (run.rows, number, run))
     return [s for _, _, s in sorted(heap, key=lambda item: item[1])]

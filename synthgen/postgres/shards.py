@@ -16,24 +16,18 @@ import pyarrow.parquet as pq
 import pyarrow.types as pat
 
 from synthgen.errors import DatasetError, LoadError
-from synthgen.manifest import (
-    FileEntry,
-    dataset_digest,
-    describe_problems,
-    file_entries,
-    file_problems,
-    read_manifest,
-)
+from synthgen.manifest import FileEntry, dataset_digest, describe_problems, file_entries
 from synthgen.schema import TABLES
+from synthgen.storage import DatasetPath, dataset_file_problems, read_dataset_manifest, readable
 
 DEFAULT_BATCH_ROWS = 65_536
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """A dataset directory and its manifest."""
+    """A dataset (a directory or an object-store prefix) and its manifest."""
 
-    root: Path
+    root: DatasetPath
     manifest: dict[str, Any]
     shards: tuple[FileEntry, ...]
 
@@ -46,11 +40,11 @@ class Dataset:
         return {t: int(n) for t, n in self.manifest["counts"].items()}
 
 
-def open_dataset(root: Path) -> Dataset:
+def open_dataset(root: DatasetPath) -> Dataset:
     """Read a dataset's manifest; refuse non-datasets and manifests naming unknown tables."""
-    if not root.is_dir():
+    if isinstance(root, Path) and not root.is_dir():
         raise DatasetError(f"{root}: no such dataset directory")
-    manifest = read_manifest(root)
+    manifest = read_dataset_manifest(root)
     if "dataset_sha256" not in manifest:
         raise DatasetError(f"{root}: manifest has no field 'dataset_sha256'")
     shards = tuple(file_entries(manifest))
@@ -65,7 +59,7 @@ def open_dataset(root: Path) -> Dataset:
 
 def verify_checksums(dataset: Dataset, shards: list[FileEntry], jobs: int) -> None:
     """Recompute each shard's size and sha256 (in parallel); DatasetError naming bad files."""
-    problems = file_problems(dataset.root, shards, jobs)
+    problems = dataset_file_problems(dataset.root, shards, jobs)
     if problems:
         raise DatasetError(
             f"{dataset.root}: refusing to load, nothing was written: {describe_problems(problems)}"
@@ -90,7 +84,7 @@ def check_contract(dataset: Dataset, shards: list[FileEntry]) -> None:
     for entry in shards:
         table = TABLES[entry.table]
         try:
-            meta = pq.ParquetFile(dataset.root / entry.path).metadata
+            meta = pq.ParquetFile(readable(dataset.root / entry.path)).metadata
         except (OSError, pa.ArrowException) as exc:
             raise DatasetError(f"{entry.path}: not a readable Parquet file ({exc})") from None
         schema = meta.schema.to_arrow_schema()
@@ -115,7 +109,7 @@ def check_contract(dataset: Dataset, shards: list[FileEntry]) -> None:
 
 
 def shard_reader(
-    path: Path,
+    path: DatasetPath,
     table_name: str,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     on_batch: Callable[[int], None] | None = None,
@@ -123,7 +117,7 @@ def shard_reader(
     """Stream a shard as bounded batches in the table's column order and exact Arrow types."""
     table = TABLES[table_name]
     target = table.arrow_schema
-    parquet = pq.ParquetFile(path)
+    parquet = pq.ParquetFile(readable(path))  # a stored shard: read in place, ranged GETs
 
     def batches() -> Iterator[pa.RecordBatch]:
         try:

@@ -23,12 +23,12 @@ from numpy.typing import NDArray
 
 from synthgen.contract import MEDIA_KINDS
 from synthgen.gate import DEFAULT_TOLERANCE, banded
-from synthgen.manifest import read_manifest
 from synthgen.sample.buckets import counts_on, interval_edges
 from synthgen.sample.histograms import MESSAGE_TYPES
 from synthgen.sample.metrics import ShapeMetrics, load_metrics
 from synthgen.sample.synthetic import SyntheticHistograms
 from synthgen.spec import Spec, parse_spec
+from synthgen.storage import DatasetPath, read_dataset_manifest
 
 KS_NOISE = 1.95  # two-sample KS critical value at alpha = 0.001, times sqrt(1/n + 1/m)
 TV_NOISE_SIGMAS = 3.0
@@ -215,7 +215,7 @@ def decide(
 
 
 def compare_against(
-    dataset: Path | str,
+    dataset: DatasetPath | str,
     metrics: ShapeMetrics | Path | str,
     tolerance: float = DEFAULT_TOLERANCE,
     spec: Spec | None = None,
@@ -227,7 +227,8 @@ def compare_against(
     """
     shape = metrics if isinstance(metrics, ShapeMetrics) else load_metrics(metrics)
     if spec is None:
-        spec = parse_spec(read_manifest(dataset)["spec"], source=f"{dataset} (inline spec)")
+        root = Path(dataset) if isinstance(dataset, str) else dataset
+        spec = parse_spec(read_dataset_manifest(root)["spec"], source=f"{dataset} (inline spec)")
     comparer = _Comparer(shape, SyntheticHistograms(dataset, shape.thresholds), spec)
     comparisons = []
     for name, check, kind in COMPARISONS:

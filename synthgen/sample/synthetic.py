@@ -26,16 +26,23 @@ from synthgen.sample.metrics import FORMAT, VERSION, ShapeMetrics, parse_metrics
 from synthgen.sample.publish import RawCounts, empty_counts, publish
 from synthgen.schema import TABLES
 from synthgen.spec import parse_spec
+from synthgen.storage import DatasetPath, attach_duckdb, sql_path
 
 
-def _views(con: duckdb.DuckDBPyConnection, dataset: Path) -> None:
+def _views(con: duckdb.DuckDBPyConnection, dataset: DatasetPath) -> None:
+    attach_duckdb(con, dataset)  # a stored dataset: read in place
     for table in TABLES:
         folder = dataset / table
-        if not any(folder.glob("*.parquet")):
+        if isinstance(folder, Path):
+            found = any(folder.glob("*.parquet"))
+            source = f"'{folder.as_posix()}/*.parquet'"
+        else:
+            files = folder.glob("*.parquet")
+            found = bool(files)
+            source = "[" + ", ".join(f"'{sql_path(f)}'" for f in files) + "]"
+        if not found:
             raise DatasetError(f"{folder}: no Parquet shards (not a complete synthgen dataset)")
-        con.execute(
-            f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{folder.as_posix()}/*.parquet')"
-        )
+        con.execute(f"CREATE VIEW {table} AS SELECT * FROM read_parquet({source})")
 
 
 class SyntheticHistograms:
@@ -43,13 +50,13 @@ class SyntheticHistograms:
 
     def __init__(
         self,
-        dataset: Path | str,
+        dataset: DatasetPath | str,
         thresholds: Thresholds,
         window_start_us: int = 0,
     ) -> None:
         """Heavy rooms are the dataset's own (conversation_traits.isHeavy); users created from
         `window_start_us` on count as signed up in the window."""
-        self.dataset = Path(dataset)
+        self.dataset = Path(dataset) if isinstance(dataset, str) else dataset
         self.t = thresholds
         self.window_start_us = window_start_us
         self.con = duckdb.connect()
