@@ -18,7 +18,7 @@ from synthgen.cli.common import (
     workers_option,
 )
 from synthgen.errors import DatasetError, SpecError
-from synthgen.generate.build import BuildOptions, build_dataset
+from synthgen.generate.build import BuildOptions, BuildProgress, build_dataset
 from synthgen.generate.dask_executor import DaskPool
 from synthgen.generate.write import COMPRESSIONS
 from synthgen.machine import default_workers
@@ -41,7 +41,7 @@ def _progress_callback(quiet: bool) -> tuple[Any, Any]:
     )
 
     progress = Progress(
-        TextColumn("messages"),
+        TextColumn("shards"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("{task.fields[rate]}"),
@@ -53,12 +53,16 @@ def _progress_callback(quiet: bool) -> tuple[Any, Any]:
     )
     task_id = progress.add_task("generate", total=None, rate="")
 
-    def update(done: int, total: int) -> None:
+    first: list[int] = []  # messages already there when the bar started (a resumed build)
+
+    def update(done: BuildProgress) -> None:
         if not progress.live.is_started:
             progress.start()  # only once building starts: input errors print no bar
+            first.append(done.messages_done)
         elapsed = progress.tasks[0].elapsed or 0.0
-        rate = f"{done / elapsed / 1e6:.2f} M rows/s" if elapsed > 0.05 else ""
-        progress.update(task_id, completed=done, total=total, rate=rate)
+        built = done.messages_done - first[0]
+        rate = f"{built / elapsed / 1e6:.2f} M messages/s" if elapsed > 0.05 and built else ""
+        progress.update(task_id, completed=done.shards_done, total=done.shards_total, rate=rate)
 
     return progress, update
 

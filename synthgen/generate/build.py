@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from synthgen.contract import ALL_TABLES
 from synthgen.engine.streams import stream
@@ -64,7 +64,17 @@ class BuildReport:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-Progress = Callable[[int, int], None]
+class BuildProgress(NamedTuple):
+    """How far a build is: shards finished (resumed ones included) across every worker of the
+    pool, and the messages they hold."""
+
+    shards_done: int
+    shards_total: int
+    messages_done: int
+    messages_total: int
+
+
+Progress = Callable[[BuildProgress], None]  # called once before the tasks and after each one
 
 
 def build_dataset(
@@ -125,15 +135,18 @@ def _build(spec: Spec, opts: BuildOptions, pool: Pool, progress: Progress | None
         ),
         key=lambda task: -int(task.shard_slice.piece_count.sum()),
     )
-    total = plan.counts.messages
-    if progress:
-        progress(folded.messages, total)
+
+    def report_progress() -> None:
+        if progress:
+            total = (len(plan.shard_slices), plan.counts.messages)
+            progress(BuildProgress(len(folded.files), total[0], folded.messages, total[1]))
+
+    report_progress()
     shard_start = time.perf_counter()
     task_fn = run_shard if store is None else partial(run_shard_to, store)
     for _, result in pool.run(task_fn, todo):
         folded.add(result)  # folded at once: the parent never holds every shard's arrays
-        if progress:
-            progress(folded.messages, total)
+        report_progress()
     shard_seconds = time.perf_counter() - shard_start
     remove_temporaries(out)  # what a worker killed mid-write left (its task ran again elsewhere)
 

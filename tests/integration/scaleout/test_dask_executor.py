@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from synthgen.generate.build import BuildOptions, build_dataset
+from synthgen.generate.build import BuildOptions, BuildProgress, build_dataset
 from synthgen.generate.dask_executor import DaskPool
 from synthgen.spec import load_spec
 
@@ -27,9 +28,16 @@ def test_dask_build_is_identical_to_the_local_one(
     tmp_path: Path, small_spec: Path, reference: dict[str, Any], dask_cluster: Any
 ) -> None:
     lines: list[str] = []
+    seen: list[BuildProgress] = []
     pool = DaskPool(dask_cluster.scheduler_address, 2, lines.append)
-    report = build_dataset(load_spec(small_spec), _opts(tmp_path / "ds", small_spec), None, pool)
+    opts = _opts(tmp_path / "ds", small_spec)
+    report = build_dataset(load_spec(small_spec), opts, seen.append, pool)
     assert report.manifest["shards"] == reference["shards"] == 20
+    # progress counts shards finished on any worker: once before the tasks, then one per shard
+    assert [p.shards_done for p in seen] == list(range(21))
+    assert {p.shards_total for p in seen} == {20}
+    assert [p.messages_done for p in seen] == sorted(p.messages_done for p in seen)
+    assert seen[-1].messages_done == seen[-1].messages_total == reference["counts"]["messages"]
     assert report.shards_built == 20
     assert digests(report.manifest) == digests(reference)
     assert without_timings(report.manifest) == without_timings(reference)
@@ -49,15 +57,15 @@ def test_a_worker_killed_mid_build_still_gives_the_identical_dataset(
     victim = sorted(pids.values())[0]
     killed: list[int] = []
 
-    def kill_once(done: int, total: int) -> None:
-        if done > 0 and not killed:  # a first shard is in: the others are running
+    def kill_once(done: BuildProgress) -> None:
+        if done.shards_done > 0 and not killed:  # a first shard is in: the others are running
             os.kill(victim, signal.SIGKILL)
-            killed.append(done)
+            killed.append(done.shards_done)
 
     pool = DaskPool(dask_cluster.scheduler_address, 2)
     out = tmp_path / "ds"
     report = build_dataset(load_spec(small_spec), _opts(out, small_spec), kill_once, pool)
-    assert killed and killed[0] < report.manifest["counts"]["messages"]
+    assert killed and killed[0] < report.manifest["shards"]
     assert digests(report.manifest) == digests(reference)
     assert not list(out.rglob("*.tmp-*"))  # a half-written file never stays, never counts
     with Client(dask_cluster) as client:  # the nanny restarted the worker
@@ -90,15 +98,19 @@ def test_resume_after_the_client_is_killed(
     assert not (out / "manifest.json").exists()
     finished = len(list(done_dir.glob("*.json")))
     assert 3 <= finished < reference["shards"] == 20
-    result = subprocess.run(
-        _generate(out, small_spec, address, "--json"), capture_output=True, text=True, timeout=300
-    )
+    with_bar = [a for a in _generate(out, small_spec, address) if a != "--quiet"]
+    result = subprocess.run(with_bar, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
-    summary = json.loads(result.stdout)
-    assert finished <= summary["shards_resumed"] < 20
+    resumed = re.search(r"resumed (\d+) of 20 message shards", result.stdout)
+    assert resumed and finished <= int(resumed[1]) < 20, result.stdout
+    # stderr: the cluster's line (the dashboard's link, or how to get one), then the bar's last
+    # state, in shards finished across the cluster, resumed ones included
+    announced, *_, bar = result.stderr.strip().splitlines()
+    assert announced.startswith(f"dask: 2 worker threads on {address}; ")
+    assert re.match(r"shards .* 20/20 .*M messages/s", bar), bar
     got = json.loads((out / "manifest.json").read_text())
     assert digests(got) == digests(reference)
-    assert got["dataset_sha256"] == reference["dataset_sha256"] == summary["dataset_sha256"]
+    assert got["dataset_sha256"] == reference["dataset_sha256"]
 
 
 def test_without_dask_the_executor_says_how_to_install_it(tmp_path: Path) -> None:
