@@ -49,6 +49,7 @@ from synthgen.manifest import (
     parse_manifest,
     read_manifest,
 )
+from synthgen.objectfile import duckdb_filesystem
 
 SCHEMES = ("s3", "gs")
 BLOCK = 1 << 20
@@ -374,13 +375,11 @@ def sql_path(path: DatasetPath) -> str:
 
 def attach_duckdb(con: Any, path: DatasetPath) -> None:
     """Let a DuckDB connection read a stored dataset in place: its pyarrow filesystem, wrapped
-    by fsspec, registered with the connection (DuckDB's own httpfs extension would have to be
-    downloaded). A local dataset needs nothing."""
+    for fsspec (synthgen.objectfile), registered with the connection (DuckDB's own httpfs
+    extension would have to be downloaded). A local dataset needs nothing."""
     if isinstance(path, Path):
         return
-    from fsspec.implementations.arrow import ArrowFSWrapper
-
-    con.register_filesystem(ArrowFSWrapper(path.store.fs))
+    con.register_filesystem(duckdb_filesystem(path.store.fs))
 
 
 def describe(path: DatasetPath) -> str:
