@@ -4,7 +4,9 @@ through the installed `synthgen`, byte-identical to a local build."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -178,6 +180,43 @@ def test_load_from_the_store_matches_the_local_load(
     finally:
         for schema in schemas:
             sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+def _writes(args: list[str], env: dict[str, str]) -> tuple[int, int, str]:
+    """Run a command; (exit code, bytes it wrote to local files by the kernel's count of its
+    output blocks, stderr)."""
+    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    stderr = proc.stderr.read().decode()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return proc.returncode, usage.ru_oublock * 512, stderr
+
+
+def test_validate_and_load_copy_nothing_to_local_disk(
+    s3_dataset: str, local_copy: Path, small_spec: Any, pg_dsn: str, tmp_path: Path
+) -> None:
+    size = sum(f.stat().st_size for f in local_copy.rglob("*") if f.is_file())
+    env = os.environ | {"TMPDIR": str(tmp_path)}
+    # the kernel counts what a process writes: a local copy of the dataset shows in full
+    copy = "import shutil, sys; shutil.copytree(sys.argv[1], sys.argv[2])"
+    code, written, _ = _writes(
+        [sys.executable, "-c", copy, str(local_copy), str(tmp_path / "c")], env
+    )
+    assert code == 0
+    assert written >= 0.9 * size, f"{tmp_path}: this filesystem does not count written blocks"
+    sql = _sql(pg_dsn)
+    sql("DROP SCHEMA IF EXISTS s3_no_copy CASCADE")
+    try:
+        for args in (
+            ["validate", s3_dataset, "--spec", str(small_spec), "--quiet"],
+            ["load", s3_dataset, "--dsn", pg_dsn, "--schema", "s3_no_copy", "--quiet"],
+        ):
+            code, written, stderr = _writes([str(SYNTHGEN), *args], env)
+            assert code == 0, stderr
+            assert written < 0.05 * size, f"{args[0]} wrote {written} bytes locally ({size})"
+    finally:
+        sql("DROP SCHEMA IF EXISTS s3_no_copy CASCADE")
 
 
 def test_mapped_load_from_the_store(
