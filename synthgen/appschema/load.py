@@ -345,13 +345,10 @@ def _run(
             _load_shards(pool, dataset, opts, plan, ctx, pending, audit_schema, load_id, progress)
         steps["load shards"] = round(time.perf_counter() - start, 3)
         start = time.perf_counter()
-        counts = restore.check_counts(pool, plan, dataset.counts)
-        steps["verify counts"] = round(time.perf_counter() - start, 3)
+        counts = restore.settle_and_build(pool, control, plan, audit_schema, saved, dataset.counts)
+        steps["counts, vacuum (analyze), index builds"] = round(time.perf_counter() - start, 3)
         # biggest first: the longest task starts first on a pool of few connections
         order = sorted(_targets(plan), key=lambda t: -counts.get(t, 0))
-        start = time.perf_counter()
-        restore.settle(pool, control, plan, audit_schema, order)
-        steps["vacuum (analyze)"] = round(time.perf_counter() - start, 3)
         steps |= restore.restore_keys(pool, control, plan, saved, order)
         restore.check_autovacuum(control, plan, audit_schema)
         start = time.perf_counter()
@@ -410,7 +407,7 @@ def _load_shards(
             for table in by_source[entry.table]:
                 columns = tf.source_columns(table)
                 batches = source.iter_batches(batch_size=opts.batch_rows, columns=columns)
-                _ingest(cur, batches, table, plan, ctx, offset)
+                _ingest(cur, _transformed(batches, table, plan, ctx, offset), table, plan)
             params = (entry.path, entry.table, entry.shard, entry.sha256, entry.rows)
             cur.execute(record, (*params, entry.bytes, load_id, time.perf_counter() - begun))
         with lock:
@@ -438,19 +435,33 @@ def _load_units(
     by_source = _by_source(plan)
     record = audit.record_shard_sql(audit_schema)
 
-    def load_unit(conn: Connection, unit: Unit, rows: pa.Table) -> None:
+    def prepare(unit: Unit, rows: pa.Table) -> tuple[list[tuple[TablePlan, list[Any]]], int]:
+        """The unit's rows transformed for every table it feeds, on its merge thread."""
+        first = unit.index * opts.unit_rows
+        out: list[tuple[TablePlan, list[Any]]] = []
+        for table in by_source[unit.table]:
+            batches = rows.to_batches(max_chunksize=opts.batch_rows)
+            out.append((table, list(_transformed(batches, table, plan, ctx, first))))
+        return out, rows.nbytes
+
+    def load_unit(
+        conn: Connection, unit: Unit, prepared: tuple[list[tuple[TablePlan, list[Any]]], int]
+    ) -> None:
         begun = time.perf_counter()
+        targets, nbytes = prepared
         with _unit_transaction(conn, unit.path, opts.dsn) as cur:
-            for table in by_source[unit.table]:
-                batches = rows.to_batches(max_chunksize=opts.batch_rows)
-                _ingest(cur, batches, table, plan, ctx, unit.index * opts.unit_rows)
+            for table, batches in targets:
+                _ingest(cur, batches, table, plan)
             cur.execute("SET LOCAL synchronous_commit = on")  # VACUUM sees flushed commits
             params = (unit.path, unit.table, unit.index, unit.sha256, unit.rows)
-            cur.execute(record, (*params, rows.nbytes, load_id, time.perf_counter() - begun))
+            cur.execute(record, (*params, nbytes, load_id, time.perf_counter() - begun))
 
     files = {table: [e for e, _ in listed] for table, listed in entries.items()}
     wanted = {table: left for table, left in units.items() if left}
-    load_units(pool, dataset.root, files, wanted, opts.unit_rows, opts.batch_rows, load_unit)
+    load_units(
+        pool, dataset.root, files, wanted, opts.unit_rows, opts.batch_rows, load_unit,
+        prepare=prepare,
+    )  # fmt: skip
 
 
 def _by_source(plan: LoadPlan) -> dict[str, list[TablePlan]]:
@@ -477,24 +488,18 @@ def _unit_transaction(conn: Connection, path: str, dsn: str) -> Iterator[Any]:
         raise
 
 
-def _ingest(
-    cur: Any,
-    batches: Iterable[pa.RecordBatch],
-    table: TablePlan,
-    plan: LoadPlan,
-    ctx: tf.Context,
-    first_row: int,
-) -> None:
-    """Stream contract batches, transformed for `table`, into it (binary COPY); rows are
-    numbered from `first_row` for generated ids."""
+def _transformed(
+    batches: Iterable[pa.RecordBatch], table: TablePlan, plan: LoadPlan, ctx: tf.Context, row: int
+) -> Iterator[pa.RecordBatch]:
+    """Contract batches transformed for `table`; rows numbered from `row` for generated ids."""
+    for batch in batches:
+        yield tf.transform(batch, table, ctx, row, plan.id_formats)
+        row += batch.num_rows
 
-    def transformed() -> Iterator[pa.RecordBatch]:
-        row = first_row
-        for batch in batches:
-            yield tf.transform(batch, table, ctx, row, plan.id_formats)
-            row += batch.num_rows
 
-    reader = pa.RecordBatchReader.from_batches(tf.target_schema(table), transformed())
+def _ingest(cur: Any, batches: Iterable[pa.RecordBatch], table: TablePlan, plan: LoadPlan) -> None:
+    """Stream batches already in `table`'s shape into it (binary COPY)."""
+    reader = pa.RecordBatchReader.from_batches(tf.target_schema(table), iter(batches))
     cur.adbc_ingest(table.target, reader, mode="append", db_schema_name=plan.schema)
 
 

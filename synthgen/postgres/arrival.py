@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -113,7 +114,8 @@ def _own(pieces: list[pa.Table]) -> pa.Table:
     return pa.concat_tables(pieces).combine_chunks()
 
 
-Ingest = Callable[[Connection, Unit, pa.Table], None]
+Ingest = Callable[[Connection, Unit, Any], None]  # a unit's rows, or what `Prepare` made of them
+Prepare = Callable[[Unit, pa.Table], Any]
 # Units of one table loaded at once by c connections land interleaved in the heap (each COPY
 # fills its own pages), so a row sits up to (c - 1) units from its place: Spearman's rho of the
 # heap against arrival order is then about 1 - 2 ((c - 1) / units)^2. A table gets c > 1 only
@@ -181,9 +183,12 @@ def load_units(
     ingest: Ingest,
     spill_dir: Path | None = None,
     fan_in: int = MAX_FAN_IN,
+    prepare: Prepare | None = None,
 ) -> None:
     """Merge every table with pending units and hand its units, in order, to the pool's
-    connections; `ingest` loads one unit and commits it.
+    connections; `ingest` loads one unit and commits it. `prepare`, when given, turns a unit's
+    rows into what `ingest` takes, on the table's merge thread: work done there is off the
+    connections' path (a connection then only streams and waits on the server).
 
     One merge thread per table, at most `pool.size` tables at once (largest first), feeding a
     queue of `pool.size` units; each connection takes the next unit of whichever table. The first
@@ -195,7 +200,9 @@ def load_units(
     spilling = any(len(files[t]) > fan_in for t in pending)
     spill = _spill_directory(root, spill_dir) if spilling else None
     try:
-        _load_units(pool, root, files, pending, unit_rows, batch_rows, ingest, spill, fan_in)
+        _load_units(
+            pool, root, files, pending, unit_rows, batch_rows, ingest, spill, fan_in, prepare
+        )
     finally:
         if spill is not None:
             shutil.rmtree(spill, ignore_errors=True)
@@ -250,8 +257,9 @@ def _load_units(
     ingest: Ingest,
     spill: Path | None,
     fan_in: int,
+    prepare: Prepare | None = None,
 ) -> None:
-    work: queue.Queue[tuple[int, Unit, pa.Table]] = queue.Queue(maxsize=pool.size)
+    work: queue.Queue[tuple[int, Unit, Any]] = queue.Queue(maxsize=pool.size)
     stop = threading.Event()
     slots = threading.Semaphore(pool.size)
     gates = {
@@ -261,7 +269,7 @@ def _load_units(
     errors: list[BaseException] = []
     tables = sorted(pending, key=lambda t: -sum(u.rows for u in pending[t]))
 
-    def put(item: tuple[int, Unit, pa.Table]) -> bool:
+    def put(item: tuple[int, Unit, Any]) -> bool:
         while not stop.is_set():
             try:
                 work.put(item, timeout=0.1)
@@ -287,7 +295,9 @@ def _load_units(
                     stopped=stop.is_set,
                 )
                 for turn, (index, unit_rows_) in enumerate(rows):
-                    if not put((turn, units[index], unit_rows_)):
+                    unit = units[index]
+                    item = unit_rows_ if prepare is None else prepare(unit, unit_rows_)
+                    if not put((turn, unit, item)):
                         return
         except MergeStopped:
             return

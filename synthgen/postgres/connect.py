@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -120,6 +121,19 @@ def connect(dsn: str, autocommit: bool = False) -> Connection:
     except DatabaseError as exc:
         raise LoadError(f"cannot connect to {mask_dsn(dsn)}: {error_text(exc, dsn)}") from None
     return conn
+
+
+@contextmanager
+def autocommit(conn: Connection) -> Iterator[Connection]:
+    """A transactional connection switched to autocommit for statements that cannot run in a
+    transaction block (VACUUM), and back; its open transaction, if any, is rolled back first.
+    Cheaper than a connection of its own (the driver reads the type catalog on connect)."""
+    conn.rollback()
+    conn.adbc_connection.set_autocommit(True)
+    try:
+        yield conn
+    finally:
+        conn.adbc_connection.set_autocommit(False)
 
 
 def fetch_all(conn: Connection, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:

@@ -112,6 +112,70 @@ def run_parallel(
     return [results[i] for i in range(len(items))]
 
 
+def run_ready(
+    pool: Pool,
+    items: Sequence[Item],
+    work: Callable[[Connection, Item], Result],
+    needs: Sequence[frozenset[int]],
+) -> list[Result]:
+    """Like `run_parallel`, but item ``i`` starts only once every item in ``needs[i]`` (indexes
+    into `items`) has finished. A free connection takes the first item, in the order given,
+    whose needs are met: a ready item never waits behind one that is not, so a step of one
+    table starts as soon as that table's previous step is done, not when every table's is.
+    """
+    if len(needs) != len(items):
+        raise ValueError("one set of needs per item")
+    if not items:
+        return []
+    pending = list(range(len(items)))
+    finished: set[int] = set()
+    running = [0]
+    results: dict[int, Result] = {}
+    errors: list[BaseException] = []
+    stop = threading.Event()
+    turn = threading.Condition()
+
+    def take() -> int | None:
+        with turn:
+            while not stop.is_set() and pending:
+                for at, index in enumerate(pending):
+                    if needs[index] <= finished:
+                        running[0] += 1
+                        return pending.pop(at)
+                if running[0] == 0:
+                    raise ValueError(f"items {pending} need items that never run")
+                turn.wait(timeout=0.1)
+            return None
+
+    def worker(number: int) -> None:
+        try:
+            conn = pool.get(number)
+            while (index := take()) is not None:
+                done = False
+                try:
+                    results[index] = work(conn, items[index])
+                    done = True
+                finally:
+                    with turn:
+                        running[0] -= 1
+                        if done:
+                            finished.add(index)
+                        turn.notify_all()
+        except BaseException as exc:
+            errors.append(exc)
+            stop.set()
+            with turn:
+                turn.notify_all()
+
+    count = max(1, min(pool.size, len(items)))
+    threads = [
+        threading.Thread(target=worker, args=(n,), name=f"synthgen-load-{n}", daemon=True)
+        for n in range(count)
+    ]
+    run_threads(pool, threads, stop, errors)
+    return [results[i] for i in range(len(items))]
+
+
 def run_threads(
     pool: Pool,
     threads: Sequence[threading.Thread],
