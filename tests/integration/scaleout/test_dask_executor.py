@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,17 @@ def test_dask_build_is_identical_to_the_local_one(
     assert without_timings(report.manifest) == without_timings(reference)
     written = json.loads((tmp_path / "ds" / "manifest.json").read_text())
     assert without_timings(written) == without_timings(reference)
-    assert lines == [f"dask: 2 worker threads on {dask_cluster.scheduler_address}; no dashboard "
-                     "(pip install bokeh for one)"]  # fmt: skip
+    # the dashboard's link (bokeh comes with the dask extra), and the dashboard answers there
+    assert len(lines) == 1, lines
+    found = re.fullmatch(
+        rf"dask: 2 worker threads on {re.escape(dask_cluster.scheduler_address)}; "
+        r"dashboard (http://127\.0\.0\.1:\d+/status)",
+        lines[0],
+    )
+    assert found, lines[0]
+    with urllib.request.urlopen(found[1], timeout=30) as page:
+        assert page.status == 200
+        assert b"bokeh" in page.read().lower()
 
 
 def test_a_worker_killed_mid_build_still_gives_the_identical_dataset(
