@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,17 +81,32 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def file_problems(root: Path, entries: Iterable[FileEntry], jobs: int = 2) -> list[str]:
+def file_problems(
+    root: Path,
+    entries: Iterable[FileEntry],
+    jobs: int = 2,
+    size: Callable[[str], int | None] | None = None,
+    sha256: Callable[[str], str | None] | None = None,
+) -> list[str]:
     """What is wrong with each listed file against the manifest (missing, other size, other
-    sha256), checked in parallel threads (hashlib releases the GIL); empty when all verify."""
+    sha256), checked in parallel threads (hashlib releases the GIL); empty when all verify.
+    `size` and `sha256` of a path relative to the dataset (None: absent) default to the local
+    files' under `root`; an object store passes its own."""
+
+    def local_size(relative: str) -> int | None:
+        path = root / relative
+        return path.stat().st_size if path.is_file() else None
+
+    size_of = size or local_size
+    sha_of = sha256 or (lambda relative: file_sha256(root / relative))
 
     def problem(entry: FileEntry) -> str | None:
-        path = root / entry.path
-        if not path.is_file():
+        found = size_of(entry.path)
+        if found is None:
             return f"{entry.path}: missing"
-        if path.stat().st_size != entry.bytes:
-            return f"{entry.path}: {path.stat().st_size} bytes, the manifest says {entry.bytes}"
-        if file_sha256(path) != entry.sha256:
+        if found != entry.bytes:
+            return f"{entry.path}: {found} bytes, the manifest says {entry.bytes}"
+        if sha_of(entry.path) != entry.sha256:
             return f"{entry.path}: sha256 does not match the manifest"
         return None
 

@@ -30,7 +30,6 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -350,19 +349,7 @@ def dataset_file_problems(root: DatasetPath, entries: Sequence[FileEntry], jobs:
     if isinstance(root, Path):
         return file_problems(root, entries, jobs)
     store = root.store
-
-    def problem(entry: FileEntry) -> str | None:
-        size = store.size(entry.path)
-        if size is None:
-            return f"{entry.path}: missing"
-        if size != entry.bytes:
-            return f"{entry.path}: {size} bytes, the manifest says {entry.bytes}"
-        if store.sha256(entry.path) != entry.sha256:
-            return f"{entry.path}: sha256 does not match the manifest"
-        return None
-
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        return [p for p in pool.map(problem, list(entries)) if p]
+    return file_problems(Path(), entries, jobs, size=store.size, sha256=store.sha256)
 
 
 def sql_path(path: DatasetPath) -> str:

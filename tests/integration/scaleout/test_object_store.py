@@ -16,6 +16,7 @@ import pyarrow.fs as pafs
 import pytest
 
 from synthgen.appschema.migrate import run_migrations
+from synthgen.errors import DatasetError
 from synthgen.postgres.connect import connect
 from synthgen.postgres.merge import merged
 from synthgen.postgres.shards import check_contract, open_dataset, verify_checksums
@@ -280,3 +281,36 @@ def test_store_refusals_are_one_line_and_exit_1(
     missing = synthgen("validate", f"s3://{BUCKET}/foreign")
     assert missing.returncode == 1
     assert "no manifest" in missing.stderr
+
+
+def test_a_tampered_or_missing_stored_shard_is_named_and_refused(
+    s3_dataset: str, s3fs: pafs.S3FileSystem
+) -> None:
+    """The checksums of stored objects are checked as a local dataset's are: a shard of the
+    right size but other bytes, and a missing one, are each named; validate exits 1."""
+    for info in s3fs.get_file_info(pafs.FileSelector(f"{BUCKET}/ds", recursive=True)):
+        if info.type == pafs.FileType.File:
+            s3fs.copy_file(info.path, info.path.replace(f"{BUCKET}/ds/", f"{BUCKET}/bad/", 1))
+    changed, gone = "messages/part-00003.parquet", "users/part-00000.parquet"
+    with s3fs.open_input_stream(f"{BUCKET}/bad/{changed}") as stream:
+        data = bytearray(stream.read())
+    data[len(data) // 2] ^= 0xFF  # same size, other bytes
+    _put(s3fs, f"bad/{changed}", bytes(data))
+    s3fs.delete_file(f"{BUCKET}/bad/{gone}")
+
+    stored = open_dataset(dataset_path(f"s3://{BUCKET}/bad"))
+    with pytest.raises(DatasetError) as refused:
+        verify_checksums(stored, list(stored.shards), jobs=2)
+    assert f"{changed}: sha256 does not match the manifest" in str(refused.value)
+    assert f"{gone}: missing" in str(refused.value)
+    missing = synthgen("validate", f"s3://{BUCKET}/bad")
+    assert missing.returncode == 1, missing.stderr
+    assert (
+        missing.stderr
+        == f"error: s3://{BUCKET}/bad/users: missing table 'users' (no Parquet files)\n"
+    )
+    s3fs.copy_file(f"{BUCKET}/ds/{gone}", f"{BUCKET}/bad/{gone}")  # only the changed one left
+    tampered = synthgen("validate", f"s3://{BUCKET}/bad")
+    assert tampered.returncode == 1, tampered.stderr
+    assert f"{changed}: sha256 does not match the manifest" in tampered.stderr
+    assert len(tampered.stderr.strip().splitlines()) == 1
