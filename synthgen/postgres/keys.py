@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from synthgen.postgres.connect import Connection, connect, execute, fetch_all
+from synthgen.postgres.connect import Connection, autocommit, execute, fetch_all
 from synthgen.postgres.pool import Pool, run_parallel, run_statements
 from synthgen.schema import (
     PHASE1_INDEXES,
@@ -115,7 +115,7 @@ def run_steps(
     for step in steps:
         start = time.perf_counter()
         try:
-            work = _autocommit_runner(pool.dsn) if step.autocommit else run_statements
+            work = _run_autocommit if step.autocommit else run_statements
             run_parallel(pool, step.tasks, work, None if step.parallel else 1)
         except Exception as exc:
             raise StepError(step.name, exc) from exc
@@ -125,19 +125,12 @@ def run_steps(
     return seconds
 
 
-def _autocommit_runner(dsn: str) -> Callable[[Connection, Task], None]:
-    """Run a task's statements on an autocommit connection of its own (the pooled ones are
-    transactional)."""
-
-    def work(_pooled: Connection, statements: Task) -> None:
-        conn = connect(dsn, autocommit=True)
-        try:
-            for sql in statements:
-                execute(conn, sql)
-        finally:
-            conn.close()
-
-    return work
+def _run_autocommit(conn: Connection, statements: Task) -> None:
+    """Run a task's statements outside a transaction block (VACUUM) on its pooled connection,
+    switched to autocommit for them."""
+    with autocommit(conn):
+        for sql in statements:
+            execute(conn, sql)
 
 
 class StepError(Exception):
