@@ -128,18 +128,12 @@ def settle_and_build(
     want = {t.target: int(source_rows.get(t.source, 0)) * t.rows_per_source_row
             for t in plan.tables}  # fmt: skip
     order = sorted(want, key=lambda t: -want[t])
+    at = {t: i for i, t in enumerate(order)}
     settings = saved_autovacuum(control, audit_schema) or {}
-    now = saved_objects(control, plan.schema, order)
-    present = {o.name for o in now}
+    present = {o.name for o in saved_objects(control, plan.schema, order)}
     builds = sorted(
-        (
-            o
-            for o in saved
-            if (o.kind == "index" or o.index_definition)
-            and o.kind != "foreign key"
-            and o.name not in present
-        ),
-        key=lambda o: (order.index(o.table) if o.table in want else len(order), o.sort_key),
+        (o for o in saved if (o.kind == "index" or o.index_definition) and o.name not in present),
+        key=lambda o: (at.get(o.table, len(order)), o.sort_key),
     )
     # with a build on every connection the cores are taken: a build's parallel workers would
     # only compete with the other builds (measured: 16.5 s of server CPU with them, 14.5 s
@@ -172,7 +166,7 @@ def settle_and_build(
 
     tasks: list[str | SavedObject] = [*order, *builds]
     needs = [frozenset[int]() for _ in order] + [
-        frozenset({order.index(o.table)}) if o.table in want else frozenset() for o in builds
+        frozenset({at[o.table]}) if o.table in at else frozenset() for o in builds
     ]
     run_ready(pool, tasks, work, needs)
     return {t.target: counts[t.target] for t in plan.tables}
