@@ -116,14 +116,16 @@ def server_info(conn: Connection) -> dict[str, Any]:
     return {"identity": ident, "settings": settings}
 
 
-def present_indexes(conn: Connection, schema: str) -> list[dict[str, str]]:
+def present_indexes(conn: Connection, schema: str) -> list[dict[str, Any]]:
+    """Every index of the schema: table, name, definition (pg_get_indexdef) and size."""
     rows = fetch_all(
         conn,
-        "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = $1 "
-        "ORDER BY tablename, indexname",
+        "SELECT tablename, indexname, indexdef, "
+        "pg_relation_size(format('%I.%I', schemaname, indexname)::regclass) "
+        "FROM pg_indexes WHERE schemaname = $1 ORDER BY tablename, indexname",
         (schema,),
     )
-    return [{"table": t, "name": n, "definition": d} for t, n, d in rows]
+    return [{"table": t, "name": n, "definition": d, "size_bytes": int(b)} for t, n, d, b in rows]
 
 
 def _literal(value: Any, type_: str) -> str:
