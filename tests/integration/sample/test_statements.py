@@ -1,0 +1,279 @@
+"""`synthgen sample statements` against the sampler's test production with pg_stat_statements.
+
+A throwaway cluster of its own (pg_stat_statements must be in shared_preload_libraries, which
+the session's cluster does not load) holds the sampler's production database; the harness runs a
+known statement mix with bound parameters, then the installed `synthgen` captures it as the
+SELECT-only role. The round trip runs the captured files with `verify baseline` against a
+generated dataset loaded into the same schema through the same mapping.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from adbc_driver_postgresql import dbapi
+
+from synthgen.verify.production import production_numbers, todo_lines
+from synthgen.verify.queries import load_queries, parse_query
+
+from .conftest import (
+    HERE,
+    MAPPING,
+    SCHEMA,
+    execute,
+    production_sql,
+    query,
+    with_database,
+)
+
+SYNTHGEN = str(Path(sys.executable).parent / "synthgen")
+# the known mix: (calls, SQL with bound parameters, a function of the call number -> parameters)
+M_ROOM = "SELECT p.id, p.body, p.created_at FROM app.posts p WHERE p.chat_id = $1 ORDER BY p.created_at DESC LIMIT 50"  # noqa: E501
+M_USER = (
+    "SELECT c.id, c.title, m.member_role FROM app.chat_members m JOIN app.chats c "
+    "ON c.id = m.chat_id WHERE m.account_id = $1 AND m.active ORDER BY c.created_at DESC LIMIT 20"
+)
+M_PAGE = (
+    "SELECT id, body FROM app.posts WHERE chat_id = $1 AND created_at < $2 "
+    "ORDER BY created_at DESC LIMIT 50"
+)
+M_READS = "SELECT count(*) FROM app.post_reads r WHERE r.post_id = $1"
+M_WRITE = "UPDATE app.chat_members SET active = active WHERE chat_id = $1 AND account_id = $2"
+SECRET_EMAIL = "maria.garcia7@northwind-mail.com"
+# without bound parameters the driver reads the result with COPY (query) TO STDOUT, a utility
+# statement whose text pg_stat_statements keeps with its literal
+LITERAL = f"SELECT id FROM app.accounts WHERE email_address = '{SECRET_EMAIL}'"
+CALLS = {"room": 40, "user": 25, "page": 10, "reads": 5, "write": 3}
+
+
+@dataclass(frozen=True)
+class StatementProduction:
+    server_dsn: str  # superuser on the cluster's default database
+    admin_dsn: str
+    reader_dsn: str
+    mapping_path: Path
+
+
+def _preload(dsn: str, directory: Path) -> None:
+    """Add pg_stat_statements to shared_preload_libraries and restart the cluster."""
+    from synthgen.postgres.cluster import ensure_cluster, stop_cluster
+
+    available = query(
+        dsn, "SELECT count(*) FROM pg_available_extensions WHERE name = 'pg_stat_statements'"
+    )[0][0]
+    if not available:
+        version = query(dsn, "SELECT current_setting('server_version')")[0][0]
+        pytest.fail(
+            f"PostgreSQL {version} here does not ship pg_stat_statements: the capture test needs "
+            "it (PostgreSQL 15's contrib has it)",
+            pytrace=False,
+        )
+    current = [
+        v
+        for v in query(dsn, "SELECT current_setting('shared_preload_libraries')")[0][0].split(",")
+        if v
+    ]
+    libraries = ", ".join(f"'{v.strip()}'" for v in [*current, "pg_stat_statements"])
+    execute(dsn, [f"ALTER SYSTEM SET shared_preload_libraries = {libraries}"], True)
+    stop_cluster(directory)
+    ensure_cluster(directory)
+
+
+def _run_mix(admin: str) -> None:
+    t0 = datetime.now(UTC)
+    with dbapi.connect(admin, autocommit=True) as conn, conn.cursor() as cur:
+        mix: list[tuple[str, int, Callable[[int], tuple[object, ...]]]] = [
+            (M_ROOM, CALLS["room"], lambda i: (1 + i % 900,)),
+            (M_USER, CALLS["user"], lambda i: (1 + i % 500,)),
+            (M_PAGE, CALLS["page"], lambda i: (1 + i % 900, t0 - timedelta(days=i))),
+            (M_READS, CALLS["reads"], lambda i: (1 + i,)),
+            (M_WRITE, CALLS["write"], lambda i: (1 + i, 1 + i)),
+        ]
+        for sql, calls, params in mix:
+            for i in range(calls):
+                cur.execute(sql, params(i))
+                if cur.description is not None:
+                    cur.fetchall()
+        cur.execute("SELECT 1")  # names no mapped table
+        cur.fetchall()
+        cur.execute(LITERAL)
+        cur.fetchall()
+
+
+@pytest.fixture(scope="session")
+def statement_production(
+    pg_cluster_dir_factory: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory
+) -> StatementProduction:
+    from synthgen.postgres.cluster import ensure_cluster
+
+    directory = pg_cluster_dir_factory("pgss")
+    server = ensure_cluster(directory).dsn
+    _preload(server, directory)
+    database, role = "synthgen_statements_prod", "synthgen_statements_reader"
+    admin = with_database(server, database)
+    execute(server, [f"CREATE DATABASE {database}"], True)
+    t0 = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    execute(admin, production_sql(SCHEMA, t0))
+    execute(
+        admin,
+        [
+            "CREATE EXTENSION pg_stat_statements",
+            f"CREATE ROLE {role} LOGIN",
+            f"GRANT pg_read_all_stats TO {role}",
+            f"GRANT USAGE ON SCHEMA {SCHEMA} TO {role}",
+            f"GRANT SELECT ON ALL TABLES IN SCHEMA {SCHEMA} TO {role}",
+            "SELECT pg_stat_statements_reset()",  # forget building production
+        ],
+    )
+    _run_mix(admin)
+    mapping_path = tmp_path_factory.mktemp("pgss-mapping") / "mapping.json"
+    mapping_path.write_text(json.dumps(MAPPING))
+    return StatementProduction(server, admin, with_database(server, database, role), mapping_path)
+
+
+def synthgen(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([SYNTHGEN, *args], capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="session")
+def captured(
+    statement_production: StatementProduction, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    out = tmp_path_factory.mktemp("captured") / "statements"
+    p = statement_production
+    args = ["--dsn", p.reader_dsn, "--mapping", str(p.mapping_path), "--by", "calls"]
+    proc = synthgen("sample", "statements", *args, "--top", "10", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    return out
+
+
+def _by_calls(out: Path) -> dict[int, Path]:
+    files = [*out.glob("*.sql"), *(out / "writes").glob("*.sql")]
+    numbers = {f: production_numbers(f) for f in files}
+    return {int(n["calls"]): f for f, n in numbers.items() if n is not None}
+
+
+def test_capture_finds_the_mix_with_kinds(captured: Path) -> None:
+    files = _by_calls(captured)
+    assert sorted(files) == sorted(CALLS.values())
+    room = parse_query(files[CALLS["room"]])
+    assert room.key == "q1" and [(p.type, p.kind) for p in room.params] == [
+        ("bigint", "conversation")
+    ]
+    assert "LIMIT 50" in room.sql and "$2" not in room.sql
+    assert any("-- limit: LIMIT 50" in ln for ln in files[CALLS["room"]].read_text().splitlines())
+    user = parse_query(files[CALLS["user"]])
+    assert user.key == "q2" and [p.kind for p in user.params] == ["user"]
+    page = parse_query(files[CALLS["page"]])
+    assert [(p.type, p.kind) for p in page.params] == [
+        ("bigint", "conversation"),
+        ("timestamptz", "conversation_cursor"),
+    ]
+    write = files[CALLS["write"]]
+    assert write.parent.name == "writes" and write.name.startswith("w3_")
+    assert sorted(p.kind for p in parse_query(write).params) == [
+        "member_conversation",
+        "member_user",
+    ]
+
+
+def test_uninferable_parameter_is_a_todo_left_out_and_reported(captured: Path) -> None:
+    reads = _by_calls(captured)[CALLS["reads"]]
+    assert todo_lines(reads) and "$1" in todo_lines(reads)[0]
+    keys = [q.key for q in load_queries(captured)]
+    assert keys == ["q1", "q2", "q3"]  # q4 (the todo) is left out, writes are not reads
+    proc = synthgen("verify", "queries", "--queries", str(captured))
+    assert proc.returncode == 0, proc.stderr
+    assert f"skipped {reads}: -- todo: $1" in proc.stderr
+    audit = json.loads((captured / "statements.audit.json").read_text())
+    assert audit["statements"]["todo"] == 1
+
+
+def test_captured_weights_are_calls_over_total_calls(captured: Path) -> None:
+    total = sum(CALLS.values())
+    for calls, path in _by_calls(captured).items():
+        numbers = production_numbers(path)
+        assert numbers is not None
+        assert numbers["share_calls"] == pytest.approx(calls / total, abs=1e-6)
+        assert numbers["mean_ms"] > 0 and numbers["total_ms"] >= numbers["mean_ms"]
+    room = production_numbers(_by_calls(captured)[CALLS["room"]])
+    assert room is not None and 0 < room["rows_per_call"] <= 50
+
+
+def test_literal_statement_is_dropped_counted_and_never_written(
+    captured: Path, statement_production: StatementProduction
+) -> None:
+    texts = query(
+        statement_production.admin_dsn,
+        "SELECT query FROM pg_stat_statements WHERE query LIKE '%app.%' "
+        "AND position('''' in query) > 0 AND dbid = (SELECT oid FROM pg_database "
+        "WHERE datname = current_database())",
+    )
+    kept = len(texts)
+    assert kept >= 1  # pg_stat_statements kept the COPY's literal
+    audit = json.loads((captured / "statements.audit.json").read_text())
+    assert audit["statements"]["dropped_literal"] == kept
+    outputs = [p for p in captured.rglob("*") if p.is_file()]
+    assert len(outputs) == 6  # five statements and the audit record
+    for path in outputs:
+        data = path.read_bytes()
+        for needle in (SECRET_EMAIL, "northwind-mail", "email_address", "COPY"):
+            assert needle.encode() not in data, (path, needle)
+
+
+def test_missing_extension_is_one_line_exit_1(pg_dsn: str, tmp_path: Path) -> None:
+    out = tmp_path / "never"
+    proc = synthgen("sample", "statements", "--dsn", pg_dsn, "--out", str(out))
+    assert proc.returncode == 1
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "shared_preload_libraries" in lines[0]
+    assert "CREATE EXTENSION pg_stat_statements" in lines[0]
+    assert not out.exists()
+
+
+def test_dry_run_writes_nothing(statement_production: StatementProduction, tmp_path: Path) -> None:
+    out = tmp_path / "dry"
+    p = statement_production
+    args = ["--dsn", p.reader_dsn, "--mapping", str(p.mapping_path), "--by", "calls"]
+    proc = synthgen("sample", "statements", *args, "--dry-run", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    assert "would write 5 query files" in proc.stdout
+    assert not out.exists()
+
+
+def _app_tables(schema: str) -> list[str]:
+    text = (HERE / "production.sql").read_text().replace("$schema", schema)
+    return [f"CREATE SCHEMA {schema}", *re.findall(r"CREATE TABLE .*?\);", text, re.S)]
+
+
+def test_round_trip_verify_baseline_runs_captured_files(
+    captured: Path, statement_production: StatementProduction, tmp_path: Path
+) -> None:
+    from synthgen.generate.build import BuildOptions, build_dataset
+    from synthgen.spec import load_spec
+
+    target = with_database(statement_production.server_dsn, "synthgen_statements_target")
+    execute(statement_production.server_dsn, ["CREATE DATABASE synthgen_statements_target"], True)
+    execute(target, _app_tables(SCHEMA))
+    dataset = tmp_path / "ds"
+    build_dataset(load_spec(), BuildOptions("dev", 0.01, "roundtrip", dataset, workers=1))
+    mapping = str(statement_production.mapping_path)
+    load = synthgen("load", str(dataset), "--mapping", mapping, "--dsn", target)
+    assert load.returncode == 0, load.stderr
+    out = tmp_path / "baseline-pre.json"
+    proc = synthgen("verify", "baseline", "--label", "pre", "--dsn", target, "--mapping",
+                    mapping, "--queries", str(captured), "--runs", "3", "--explain-runs", "1",
+                    "--plan-mode", "custom", "--out", str(out), "--quiet")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(out.read_text())
+    assert sorted({r["query"] for r in doc["results"]}) == ["q1", "q2", "q3"]
+    assert doc["production"]["q1"]["calls"] == CALLS["room"]
+    assert "skipped" in proc.stderr and "q4_" in proc.stderr
