@@ -10,6 +10,7 @@ generated dataset loaded into the same schema through the same mapping.
 from __future__ import annotations
 
 import json
+import math
 import re
 import subprocess
 import sys
@@ -17,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from adbc_driver_postgresql import dbapi
@@ -254,26 +256,76 @@ def _app_tables(schema: str) -> list[str]:
     return [f"CREATE SCHEMA {schema}", *re.findall(r"CREATE TABLE .*?\);", text, re.S)]
 
 
-def test_round_trip_verify_baseline_runs_captured_files(
-    captured: Path, statement_production: StatementProduction, tmp_path: Path
-) -> None:
+@dataclass(frozen=True)
+class RoundTrip:
+    target: str
+    baseline: dict[str, Any]
+    baseline_stderr: str
+    workload: dict[str, Any]
+    loadtest: dict[str, Any]
+
+
+@pytest.fixture(scope="session")
+def round_trip(
+    captured: Path,
+    statement_production: StatementProduction,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> RoundTrip:
+    """A generated dataset loaded into production's schema (through the same mapping), the
+    captured files measured on it, and a short load test replaying production's mix."""
     from synthgen.generate.build import BuildOptions, build_dataset
     from synthgen.spec import load_spec
 
+    root = tmp_path_factory.mktemp("round-trip")
     target = with_database(statement_production.server_dsn, "synthgen_statements_target")
     execute(statement_production.server_dsn, ["CREATE DATABASE synthgen_statements_target"], True)
     execute(target, _app_tables(SCHEMA))
-    dataset = tmp_path / "ds"
-    build_dataset(load_spec(), BuildOptions("dev", 0.01, "roundtrip", dataset, workers=1))
-    mapping = str(statement_production.mapping_path)
-    load = synthgen("load", str(dataset), "--mapping", mapping, "--dsn", target)
+    build_dataset(load_spec(), BuildOptions("dev", 0.01, "roundtrip", root / "ds", workers=1))
+    common = ["--dsn", target, "--mapping", str(statement_production.mapping_path)]
+    load = synthgen("load", str(root / "ds"), *common, "--quiet")
     assert load.returncode == 0, load.stderr
-    out = tmp_path / "baseline-pre.json"
-    proc = synthgen("verify", "baseline", "--label", "pre", "--dsn", target, "--mapping",
-                    mapping, "--queries", str(captured), "--runs", "3", "--explain-runs", "1",
-                    "--plan-mode", "custom", "--out", str(out), "--quiet")  # fmt: skip
-    assert proc.returncode == 0, proc.stderr
-    doc = json.loads(out.read_text())
+    out = root / "baseline-pre.json"
+    base = synthgen("verify", "baseline", "--label", "pre", *common, "--queries", str(captured),
+                    "--runs", "3", "--explain-runs", "1", "--plan-mode", "custom", "--out",
+                    str(out), "--quiet")  # fmt: skip
+    assert base.returncode == 0, base.stderr
+    # no --mix: the captured files carry production's calls, which become the weights
+    made = synthgen("workload", *common, "--queries", str(captured), "--out", str(root / "w"),
+                    "--json")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    ran = synthgen("loadtest", "--workload", str(root / "w"), "--dsn", target, "--clients", "2",
+                   "--duration", "4", "--out", str(root / "lt.json"))  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    return RoundTrip(
+        target,
+        json.loads(out.read_text()),
+        base.stderr,
+        json.loads(made.stdout),
+        json.loads((root / "lt.json").read_text()),
+    )
+
+
+def test_round_trip_verify_baseline_runs_captured_files(round_trip: RoundTrip) -> None:
+    doc = round_trip.baseline
     assert sorted({r["query"] for r in doc["results"]}) == ["q1", "q2", "q3"]
+    assert all(r["client_ms"]["p50"] > 0 for r in doc["results"])
     assert doc["production"]["q1"]["calls"] == CALLS["room"]
-    assert "skipped" in proc.stderr and "q4_" in proc.stderr
+    assert doc["production"]["q2"]["calls"] == CALLS["user"]
+    assert "skipped" in round_trip.baseline_stderr and "q4_" in round_trip.baseline_stderr
+
+
+def test_workload_replays_productions_mix(round_trip: RoundTrip) -> None:
+    runnable = {"Q1": CALLS["room"], "Q2": CALLS["user"], "Q3": CALLS["page"],
+                "W3": CALLS["write"]}  # fmt: skip
+    assert round_trip.workload["mix"] == runnable  # q4 is a todo: not in the mix
+    assert round_trip.workload["scripts"]["W3"]["kind"] == "write"
+    steps = round_trip.loadtest["steps"]
+    assert all(step["errors"] == 0 for step in steps), steps
+    counts = {k: sum(s["queries"][k]["transactions"] for s in steps) for k in runnable}
+    n = sum(counts.values())
+    assert n > 300, counts
+    whole = sum(runnable.values())
+    for key, calls in runnable.items():
+        # each transaction draws a script with chance calls / all calls: a binomial count
+        p = calls / whole
+        assert abs(counts[key] - n * p) <= 4 * math.sqrt(n * p * (1 - p)), (key, counts)
