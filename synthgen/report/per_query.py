@@ -70,7 +70,8 @@ def per_query_html(comparison: dict[str, Any]) -> str:
     return (
         "<h2>Per query: production's weights and the change</h2>"
         f"<p>{escape(comparison.get('thresholds', ''))}</p>{summary}"
-        "<table><tr><th>key</th><th>query</th><th>production calls</th><th>% calls</th>"
-        "<th>% time</th><th>p50 change</th><th>speedup</th><th>bought by</th><th></th></tr>"
+        "<table><tr><th>key</th><th>query</th><th>production calls</th><th>% of captured calls</th>"
+        "<th>% of these queries' time</th><th>p50 change</th><th>speedup</th><th>bought by</th>"
+        "<th></th></tr>"
         f"{body}</table>"
     )
