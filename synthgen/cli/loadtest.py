@@ -94,6 +94,11 @@ def workload(
     with connect(target, autocommit=True) as conn:
         doc = build_workload(conn, WorkloadOptions(target, schema, out, weights, queries_dir,
                                                    record_draws, mapping))  # fmt: skip
+    from synthgen.verify.queries import skipped_queries
+
+    for folder in (queries_dir, queries_dir / "writes") if queries_dir is not None else ():
+        for path, todo in skipped_queries(folder):
+            click.echo(f"skipped {path}: -- todo: {todo}", err=True)
     if as_json:
         emit_json(doc)
         return

@@ -90,6 +90,17 @@ def test_kinds_through_the_mapping() -> None:
     assert params == {1: ("uuid", "user")}
 
 
+def test_a_limit_the_server_kept_stays_as_it_was() -> None:
+    capture = classify(
+        [Raw("SELECT id FROM posts WHERE chat_id = $1 LIMIT 20", 1, 1.0, 1.0, 1)],
+        MAPPING,
+        TYPES,
+        1,
+    )
+    (s,) = capture.statements
+    assert s.constants == {} and s.text.endswith("LIMIT 20")
+
+
 def test_uninferable_parameters_are_todos() -> None:
     _, todo = _one("SELECT id FROM posts WHERE id = $1")
     assert list(todo) == [1] and "posts.id" not in todo[1] and "id" in todo[1]
