@@ -120,3 +120,11 @@ def test_cli_targets_from_script_exit_codes(tmp_path: Path) -> None:
     assert go.returncode == 0, go.stdout + go.stderr
     assert "improvement weighted by production's time" in go.stdout
     assert "idx_messages_room_time (target)" in go.stdout
+
+
+def test_captured_queries_get_no_brief_expectations() -> None:
+    # captured files reuse the keys q1..; the brief's expectations are about the shipped ones
+    assert compare_baselines(_pre(), _post()).expectations == []
+    pre = _pre()
+    del pre["production"]
+    assert [e["query"] for e in compare_baselines(pre, _post()).expectations][:1] == ["q1"]
