@@ -17,7 +17,15 @@ from typing import Any
 from synthgen.sample.errors import SampleError
 from synthgen.sample.mapping import Mapping, quote_literal
 from synthgen.sample.session import ReadOnlySession
-from synthgen.sample.sqltext import Inferred, Resolver, identifiers, infer, lex, statement_kind
+from synthgen.sample.sqltext import (
+    Inferred,
+    Resolver,
+    identifiers,
+    infer,
+    lex,
+    statement_kind,
+    unquote,
+)
 
 DEFAULT_LIMIT = 50
 DEFAULT_OFFSET = 0
@@ -98,6 +106,21 @@ class Capture:
     beyond_top: int
     server_version: str = ""
     database: str = ""
+
+
+def unqualify(text: str, schema: str, tables: set[str]) -> str:
+    """Drop production's schema before its mapped tables: a captured file then runs in whatever
+    schema holds the synthetic data (baselines and workloads set the search_path)."""
+    quoted = re.escape(schema)
+    pattern = rf'(?:"{quoted}"|\b{quoted}\b)\s*\.\s*(?=("[^"]+"|[A-Za-z_][A-Za-z0-9_$]*))'
+
+    def strip(match: re.Match[str]) -> str:
+        name = match.group(1)
+        return "" if unquote(name) in tables else match.group(0)
+
+    if schema != schema.lower():  # an unquoted mention would fold to another name
+        pattern = rf'"{quoted}"\s*\.\s*(?=("[^"]+"|[A-Za-z_][A-Za-z0-9_$]*))'
+    return re.sub(pattern, strip, text)
 
 
 def read_raw(session: ReadOnlySession) -> list[Raw]:
@@ -184,6 +207,7 @@ def classify(
         if kind == "other":
             counts["utility"] += 1
             continue
+        text = unqualify(text, mapping.schema, set(mapped))
         kept.append(Captured(text, kind, row.calls, row.total_ms, row.mean_ms, row.rows, named))
     key = (lambda s: s.total_ms) if by == "total" else (lambda s: float(s.calls))
     kept.sort(key=lambda s: (-key(s), s.text))

@@ -163,3 +163,11 @@ def test_scan_refuses_personal_data() -> None:
     files[0].text += "-- call +1 415 555 0100 4111\n"
     with pytest.raises(PrivacyError, match=r"q1_select_posts\.sql: looks like it holds phone"):
         scan(files)
+
+
+def test_productions_schema_is_dropped_before_mapped_tables_only() -> None:
+    raw = [Raw('SELECT p.id FROM app.posts p JOIN "app"."chat_members" m ON m.chat_id = p.chat_id '
+               "JOIN app.audit a ON true WHERE p.chat_id = $1", 1, 1.0, 1.0, 1)]  # fmt: skip
+    (s,) = classify(raw, MAPPING, TYPES, 1).statements
+    assert s.text.startswith('SELECT p.id FROM posts p JOIN "chat_members" m ON')
+    assert "JOIN app.audit a" in s.text  # not a mapped table: left as production wrote it
