@@ -91,10 +91,14 @@ def statements(
         dry_run=dry_run,
     )
     result = capture_statements(options)
-    summary = _summary(result)
     if as_json:
-        emit_json(summary)
+        emit_json(_summary(result))
         return
+    _print(result, out, dry_run)
+
+
+def _print(result: StatementResult, out: Path, dry_run: bool) -> None:
+    """One line per file (production's calls and time, shares, todo), then the counts."""
     for f in result.files:
         w = f.weight
         todo = (
