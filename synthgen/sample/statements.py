@@ -26,6 +26,7 @@ from synthgen.sample.sqltext import (
     statement_kind,
     unquote,
 )
+from synthgen.schema import quote_ident
 
 DEFAULT_LIMIT = 50
 DEFAULT_OFFSET = 0
@@ -37,7 +38,7 @@ NOT_LOADED = (
 STATEMENTS_SQL = """
 SELECT s.query, s.calls::bigint, s.total_exec_time::float8, s.mean_exec_time::float8,
        s.rows::bigint
-FROM pg_stat_statements s
+FROM {schema}.pg_stat_statements s
 WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
   AND s.calls > 0 AND s.toplevel
 """
@@ -125,13 +126,14 @@ def unqualify(text: str, schema: str, tables: set[str]) -> str:
 
 def read_raw(session: ReadOnlySession) -> list[Raw]:
     """pg_stat_statements of this database, or one-line refusal when it is not there."""
-    installed = session.scalar(
-        "SELECT count(*) FROM pg_extension WHERE extname = 'pg_stat_statements'"
+    schema = session.scalar(  # wherever the extension was created, whatever the search_path
+        "SELECT n.nspname::text FROM pg_extension e JOIN pg_namespace n "
+        "ON n.oid = e.extnamespace WHERE e.extname = 'pg_stat_statements'"
     )
-    if not installed:
+    if not schema:
         raise SampleError(NOT_LOADED)
     try:
-        rows = session.run("pg_stat_statements", STATEMENTS_SQL)
+        rows = session.run("pg_stat_statements", STATEMENTS_SQL.format(schema=quote_ident(schema)))
     except SampleError as exc:
         if "shared_preload_libraries" in str(exc):  # installed, but the library is not loaded
             raise SampleError(NOT_LOADED) from None

@@ -127,12 +127,15 @@ def statement_production(
     execute(
         admin,
         [
-            "CREATE EXTENSION pg_stat_statements",
+            # in a schema of its own, off the search_path: the capture finds it there
+            "CREATE SCHEMA monitoring",
+            "CREATE EXTENSION pg_stat_statements SCHEMA monitoring",
             f"CREATE ROLE {role} LOGIN",
             f"GRANT pg_read_all_stats TO {role}",
+            f"GRANT USAGE ON SCHEMA monitoring TO {role}",
             f"GRANT USAGE ON SCHEMA {SCHEMA} TO {role}",
             f"GRANT SELECT ON ALL TABLES IN SCHEMA {SCHEMA} TO {role}",
-            "SELECT pg_stat_statements_reset()",  # forget building production
+            "SELECT monitoring.pg_stat_statements_reset()",  # forget building production
         ],
     )
     _run_mix(admin)
@@ -215,7 +218,7 @@ def test_literal_statement_is_dropped_counted_and_never_written(
 ) -> None:
     texts = query(
         statement_production.admin_dsn,
-        "SELECT query FROM pg_stat_statements WHERE query LIKE '%app.%' "
+        "SELECT query FROM monitoring.pg_stat_statements WHERE query LIKE '%app.%' "
         "AND position('''' in query) > 0 AND dbid = (SELECT oid FROM pg_database "
         "WHERE datname = current_database())",
     )
