@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP) server-account
-	$(BIN)/python -m synthgen.demo
+	$(BIN)/python -m synthgen.demo $(if $(CAPTURED),--captured)
 
 lint: $(STAMP)
 	$(BIN)/ruff check synthgen tests benchmarks

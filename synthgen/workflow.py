@@ -46,6 +46,7 @@ from synthgen.verify.compare import compare_baselines
 from synthgen.verify.indexes import DEFAULT_APPLY, run_script
 from synthgen.verify.plans import compare_plan_docs
 from synthgen.verify.queries import load_queries
+from synthgen.verify.targets import script_targets
 
 STAGES = (
     "generate",
@@ -314,7 +315,15 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
         post = json.loads(files["post"].read_text())
         built = state["done"].get("indexes", {}).get("indexes", [])
         builds = {b["index"]: b["seconds"] for b in built}
-        result = compare_baselines(pre, post, plan_mode=opts.plan_mode, builds=builds)
+        script = opts.indexes_file or DEFAULT_APPLY
+        # a `-- targets: Q1, Q4` line in the index script: the targeted decision
+        result = compare_baselines(
+            pre,
+            post,
+            plan_mode=opts.plan_mode,
+            builds=builds,
+            targets=script_targets(Path(script)),
+        )
         _write_json(files["compare"], result.to_dict())
         info: dict[str, Any] = {
             "summary": f"index gate {result.decision}",

@@ -19,7 +19,24 @@ from synthgen.sample.sampler import SampleOptions, SampleResult, sample_shape
 from synthgen.shipped import DEFAULT_SPEC_PATH
 
 
-@click.command("sample", cls=DomainCommand)
+class SampleCommand(DomainCommand):
+    """`synthgen sample` measures shape; `synthgen sample statements ...` captures statements."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        if args and args[0] == "statements":
+            from synthgen.cli.statements import statements
+
+            return statements.make_context("sample statements", args[1:], parent=parent, **extra)
+        return super().make_context(info_name, args, parent, **extra)
+
+
+@click.command("sample", cls=SampleCommand)
 @click.option(
     "--dsn",
     envvar="SYNTHGEN_SAMPLE_DSN",
@@ -110,6 +127,9 @@ def sample(
     Runs in one read-only transaction with a statement timeout; the server computes every
     histogram. Needs ANONYMIZATION_SALT (only its fingerprint is recorded). Writes OUT and,
     beside it, an audit manifest (masked DSN, query hashes, rows scanned, K and epsilon).
+
+    `synthgen sample statements --help`: capture production's statements from
+    pg_stat_statements as query files instead.
 
     \b
     Example: export ANONYMIZATION_SALT=$(openssl rand -hex 32)

@@ -13,6 +13,7 @@ from typing import Any
 from synthgen.fidelity.html import STYLE, decision_badge
 from synthgen.fidelity.model import Chart
 from synthgen.fidelity.svg import chart_svg
+from synthgen.report.per_query import per_query_html
 from synthgen.verify.findings import BRIEF_NOTE
 from synthgen.verify.gains import gain_lines
 
@@ -165,6 +166,7 @@ def render_run_report(
         + f"<h2>Latency before and after (p50, {escape(comparison['metric'])}, log scale)</h2>"
         f"{latency_svg(comparison['changes'], comparison['metric'])}"
         f"<h2>Plan change per query</h2>{_plan_table(comparison['changes'])}"
+        f"{per_query_html(comparison)}"
         f"{_expectations(comparison)}"
         f"<h2>Indexes after</h2><ul>{indexes}</ul>{lt_section}"
         f"<h2>Fidelity: distributions</h2><div class=charts>{charts}</div>"

@@ -33,6 +33,7 @@ from synthgen.schema import TABLES, quote_ident
 from synthgen.verify.explain import analyze
 from synthgen.verify.params import bind, class_combinations, sample_parameters
 from synthgen.verify.plans import plan_shape, total_cost
+from synthgen.verify.production import production_weights
 from synthgen.verify.queries import Query
 from synthgen.verify.settle import (
     physical_order,
@@ -396,6 +397,8 @@ def run_baseline(
         "indexes": indexes,
         "table_rows": table_rows,
         "queries": {q.key: q.sql for q in queries},
+        # production's calls and times of captured queries (sample statements), for weighting
+        "production": production_weights({q.key: q.path for q in queries}),
         "parameters": params,
         "results": results,
         "seconds": round(time.perf_counter() - started, 3),
