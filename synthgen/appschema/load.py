@@ -50,6 +50,7 @@ from synthgen.postgres.connect import (
 )
 from synthgen.postgres.dsn import mask_dsn
 from synthgen.postgres.guard import GuardSettings, check_database, check_environment
+from synthgen.postgres.mapped import SAVED_OBJECTS
 from synthgen.postgres.pool import Pool, run_parallel, run_statements
 from synthgen.postgres.shards import (
     DEFAULT_BATCH_ROWS,
@@ -63,7 +64,7 @@ from synthgen.schema import qualified as _q
 from synthgen.schema import quote_ident
 from synthgen.storage import DatasetPath, describe, readable
 
-SAVED = "synthgen_saved_objects"
+SAVED = SAVED_OBJECTS
 ORDERS = ("arrival", "room")
 Progress = Callable[[int, int], None]
 
@@ -326,6 +327,7 @@ def _run(
             "jobs": opts.jobs,
             "mapping": str(opts.mapping_path),
             "schema": plan.schema,
+            "tables": _targets(plan),  # the guard and teardown know them as synthgen's
             "dataset_dir": describe(opts.dataset_dir),
         },
     )
