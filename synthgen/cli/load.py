@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 
 def _progress(quiet: bool) -> tuple[Any, Callable[[int, int], None] | None]:
+    """A rows bar on stderr, shown from the first count on: a load refused before it has rows
+    to count (bad input, the guard) prints its error and no bar."""
     if quiet:
         return None, None
     from rich.console import Console
@@ -38,10 +40,13 @@ def _progress(quiet: bool) -> tuple[Any, Callable[[int, int], None] | None]:
         TimeElapsedColumn(),
         console=Console(stderr=True),
     )
-    task_id = bar.add_task("load", total=None)
+    task_id = bar.add_task("load", total=None, start=False)
 
     def update(done: int, total: int) -> None:
         bar.update(task_id, completed=done, total=total)
+        if not bar.live.is_started:  # after the first count: its first frame shows the total
+            bar.start_task(task_id)
+            bar.start()
 
     return bar, update
 
@@ -54,8 +59,11 @@ def _with_progress(work: Callable[[Callable[[int, int], None] | None], T], quiet
     bar, update = _progress(quiet)
     if bar is None:
         return work(None)
-    with bar:
+    try:
         return work(update)
+    finally:
+        if bar.live.is_started:
+            bar.stop()
 
 
 @click.command(cls=DomainCommand)
