@@ -18,7 +18,7 @@ from .doc_commands import REPO, command_lines, fresh_checkout, named_files, run_
 pytestmark = pytest.mark.postgres
 
 
-def _fresh_database(dsn: str, name: str) -> str:
+def fresh_database(dsn: str, name: str) -> str:
     conn = connect(dsn, autocommit=True)
     try:
         execute(conn, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -50,7 +50,7 @@ def test_the_prisma_chat_readme_runs_as_written(pg_dsn: str, tmp_path: Path) -> 
     assert lines[0].startswith("synthgen postgres migrate examples/prisma-chat/schema.sql")
     assert lines[-1].startswith("synthgen teardown --schema app")
     cwd = fresh_checkout(tmp_path / "checkout")
-    env = {"SYNTHGEN_DSN": _fresh_database(pg_dsn, "doc_prisma_chat")}
+    env = {"SYNTHGEN_DSN": fresh_database(pg_dsn, "doc_prisma_chat")}
     for line in lines:
         ran = run_line(line, cwd, env)
         assert ran.code == 0, f"{line}\n{ran.stdout}\n{ran.stderr}"
