@@ -349,13 +349,16 @@ def run_baseline(
     }
     memory = working_set(conn, schema)
     fits = memory["bytes"] <= memory["shared_buffers_bytes"]
-    results = []
+    results: list[dict[str, Any]] = []
+    total = sum(len(params[q.subject]) for q in queries) * len(plan_modes)
     for query in queries:
         for cls in params[query.subject]:
             values = _bind(query, params, cls)
             for mode in plan_modes:
-                if progress:
-                    progress(f"{label}: {query.name} ({cls}, {mode} plan)")
+                if progress:  # counted, so a long baseline shows how far it is
+                    progress(
+                        f"{label} [{len(results) + 1}/{total}]: {query.name} ({cls}, {mode} plan)"
+                    )
                 timing = time_query(
                     conn,
                     query,
