@@ -25,7 +25,7 @@ from typing import Any
 import jsonschema
 
 from synthgen.contract import MEDIA_KINDS
-from synthgen.errors import SpecError
+from synthgen.errors import SpecError, UnknownBandError
 from synthgen.jsonmodel import SORTED, FieldError, check_finite, dotted, from_json
 from synthgen.shipped import DEFAULT_SPEC_PATH
 
@@ -281,7 +281,7 @@ class Spec:
     def band(self, name: str) -> Band:
         if name not in self.bands:
             known = ", ".join(sorted(self.bands))
-            raise SpecError(f"--band: unknown band {name!r} (the spec defines: {known})")
+            raise UnknownBandError(f"--band: unknown band {name!r} (the spec defines: {known})")
         return self.bands[name]
 
 

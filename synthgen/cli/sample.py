@@ -12,6 +12,7 @@ import click
 from synthgen.calibrate.calibrate import Calibration, load_base, write_spec
 from synthgen.calibrate.calibrate import calibrate as calibrate_metrics
 from synthgen.cli.common import DomainCommand, emit_json
+from synthgen.gate import DEFAULT_TOLERANCE
 from synthgen.sample.histograms import Thresholds
 from synthgen.sample.mapping import load_mapping
 from synthgen.sample.metrics import load_metrics
@@ -199,6 +200,11 @@ def _print_calibration(calibration: Calibration) -> None:
             fit = "exact"
         n = f"{p.n:,.0f}" if p.n else ""
         click.echo(f"{p.path:<52} {_show(p.value):<44} {_show(p.base, 24):<24} {fit:<10} {n:>8}")
+    moved = calibration.moved()
+    if moved:
+        click.echo(f"moved beyond {DEFAULT_TOLERANCE:.0%} of the base spec:")
+        for line in moved:
+            click.echo(f"  {line}")
     for note in calibration.notes:
         click.echo(f"note: {note}")
 
@@ -237,6 +243,7 @@ def calibrate(metrics: Path, base: Path | None, out: Path, as_json: bool) -> Non
                 "out": str(out),
                 "params": [p.__dict__ for p in calibration.params],
                 "notes": calibration.notes,
+                "moved": calibration.moved(),
             }
         )
         return

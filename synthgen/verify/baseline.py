@@ -351,11 +351,13 @@ def run_baseline(
     }
     memory = working_set(conn, schema)
     fits = memory["bytes"] <= memory["shared_buffers_bytes"]
-    results = []
-    for query, cls, classes, values in bindings(queries, params):
+    results: list[dict[str, Any]] = []
+    bound = bindings(queries, params)
+    total = len(bound) * len(plan_modes)
+    for query, cls, classes, values in bound:
         for mode in plan_modes:
-            if progress:
-                progress(f"{label}: {query.name} ({cls}, {mode} plan)")
+            if progress:  # counted, so a long baseline shows how far it is
+                progress(f"{label} [{len(results) + 1}/{total}]: {query.name} ({cls}, {mode} plan)")
             timing = time_query(
                 conn,
                 query,

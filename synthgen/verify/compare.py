@@ -199,9 +199,9 @@ def compare_baselines(
     )
     result.findings = (
         [
-            f"{c.name} ({c.param_class}, {c.plan_mode} plan): client p50 {c.pre_p50_ms:.2f} -> "
+            f"{c.name} ({c.param_class}, {c.plan_mode} plan): client p50 {c.pre_p50_ms:.2f} → "
             f"{c.post_p50_ms:.2f} ms (p = {c.p_slower:.1g}) but server time "
-            f"{c.other_metric_p50[0]:.3f} -> {c.other_metric_p50[1]:.3f} ms: the driver or the "
+            f"{c.other_metric_p50[0]:.3f} → {c.other_metric_p50[1]:.3f} ms: the driver or the "
             "machine, not the plan; not counted as degraded"
             for c in changes
             if c.unexplained_slowdown

@@ -110,6 +110,13 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     scale = synthgen("generate", "--band", "dev", "--scale", "-1", "--out", str(tmp_path / "x"))
     assert scale.returncode == 2 and "--scale" in scale.stderr
     assert not (tmp_path / "x").exists()
+    for command in ("generate", "plan", "run"):  # a band the spec lacks is a bad flag value
+        band = synthgen(command, "--band", "Dev", "--out", str(tmp_path / "x"))
+        assert band.returncode == 2, (command, band.stderr)
+        assert band.stderr.strip() == (
+            "error: --band: unknown band 'Dev' (the spec defines: dev, perf, staging)"
+        )
+    assert not (tmp_path / "x").exists()
 
 
 def test_help_and_version_exit_0() -> None:

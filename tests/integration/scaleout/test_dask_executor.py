@@ -47,7 +47,8 @@ def test_dask_build_is_identical_to_the_local_one(
     # the dashboard's link (bokeh comes with the dask extra), and the dashboard answers there
     assert len(lines) == 1, lines
     found = re.fullmatch(
-        rf"dask: 2 worker threads on {re.escape(dask_cluster.scheduler_address)}; "
+        rf"dask: 2 worker processes \(one task at a time each\) on "
+        rf"{re.escape(dask_cluster.scheduler_address)}; "
         r"dashboard (http://127\.0\.0\.1:\d+/status)",
         lines[0],
     )
@@ -116,7 +117,9 @@ def test_resume_after_the_client_is_killed(
     # stderr: the cluster's line (the dashboard's link, or how to get one), then the bar's last
     # state, in shards finished across the cluster, resumed ones included
     announced, *_, bar = result.stderr.strip().splitlines()
-    assert announced.startswith(f"dask: 2 worker threads on {address}; ")
+    assert announced.startswith(
+        f"dask: 2 worker processes (one task at a time each) on {address}; "
+    )
     assert re.match(r"shards .* 20/20 .*M messages/s", bar), bar
     got = json.loads((out / "manifest.json").read_text())
     assert digests(got) == digests(reference)
