@@ -298,6 +298,13 @@ def spec_schema() -> dict[str, Any]:
     return loaded
 
 
+def critical_able_checks() -> tuple[str, ...]:
+    """The checks a spec's fidelity.critical may name: the schema's list, which reading a spec
+    enforces and the gate reads (one list: the gate keeps no second copy)."""
+    fidelity = spec_schema()["properties"]["fidelity"]["properties"]
+    return tuple(fidelity["critical"]["items"]["enum"])
+
+
 def load_spec(path: Path | str | None = None) -> Spec:
     """Read a spec file (default: the shipped specs/distribution-spec.json) and validate it."""
     spec_path = Path(path) if path is not None else DEFAULT_SPEC_PATH

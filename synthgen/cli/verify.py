@@ -19,6 +19,7 @@ from synthgen.postgres.connect import DEFAULT_SCHEMA, connect, validate_schema_n
 from synthgen.postgres.guard import GuardSettings
 from synthgen.report.gate_text import baseline_lines, comparison_lines, plan_change_lines
 from synthgen.report.per_query import per_query_lines
+from synthgen.resultfiles import read_baseline_parameters, read_result
 from synthgen.verify.baseline import (
     DEFAULT_EXPLAIN_RUNS,
     DEFAULT_RUNS,
@@ -44,16 +45,9 @@ def _stderr(message: str) -> None:
     click.echo(message, err=True)
 
 
-def read_json(path: Path, what: str) -> dict[str, Any]:
-    try:
-        loaded: dict[str, Any] = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise VerifyError(f"{what} {path}: not found") from None
-    except json.JSONDecodeError as exc:
-        raise VerifyError(f"{what} {path}: not valid JSON (line {exc.lineno})") from None
-    if "results" not in loaded:
-        raise VerifyError(f"{what} {path}: not a synthgen baseline (no 'results')")
-    return loaded
+def read_json(path: Path, what: str, kind: str = "baseline") -> dict[str, Any]:
+    """A baseline, checked against its schema (one line naming the file and the field)."""
+    return read_result(path, kind, what)
 
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
@@ -197,7 +191,7 @@ def baseline(
     _report_skipped(queries_dir)
     if params_from is None and label == "post" and (out.parent / "baseline-pre.json").exists():
         params_from = out.parent / "baseline-pre.json"
-    parameters = read_json(params_from, "--params-from")["parameters"] if params_from else None
+    parameters = read_baseline_parameters(params_from, "--params-from") if params_from else None
     target = guarded_dsn(dsn, schema, guard)  # it runs ANALYZE and pg_prewarm
     conn = connect(target, autocommit=True)
     try:
@@ -374,7 +368,8 @@ def plans(a: Path, b: Path, json_path: Path | None) -> None:
 
     Example: synthgen verify plans out/run-dev/baseline-post.json out/run-staging/baseline-post.json
     """
-    changes, compared = compare_plan_docs(read_json(a, "A"), read_json(b, "B"))
+    plans = "baseline (plans)"
+    changes, compared = compare_plan_docs(read_json(a, "A", plans), read_json(b, "B", plans))
     if compared == 0:
         raise VerifyError(f"{a} and {b} share no query x class x plan mode to compare")
     for line in plan_change_lines(changes, compared, str(a), str(b)):

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from html import escape
@@ -14,6 +13,7 @@ from synthgen.fidelity.html import STYLE, decision_badge
 from synthgen.fidelity.model import Chart
 from synthgen.fidelity.svg import chart_svg
 from synthgen.report.per_query import per_query_html
+from synthgen.resultfiles import read_result
 from synthgen.verify.findings import BRIEF_NOTE
 from synthgen.verify.gains import gain_lines
 
@@ -216,7 +216,9 @@ def write_run_report(
     loadtest: tuple[dict[str, Any], list[dict[str, Any]]] | None = None,
 ) -> Path:
     """Assemble the page from the stages' JSON artifacts and write it atomically."""
-    docs = [json.loads(p.read_text()) for p in (fidelity_json, compare_json, pre_json, post_json)]
+    kinds = ("fidelity report", "comparison", "baseline", "baseline")
+    paths = (fidelity_json, compare_json, pre_json, post_json)
+    docs = [read_result(p, kind) for p, kind in zip(paths, kinds, strict=True)]
     html = render_run_report(docs[0], docs[1], docs[2], docs[3], state, loadtest)
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     tmp.write_text(html)
