@@ -23,11 +23,26 @@ class TargetColumn:
     max_length: int | None  # varchar(n) / char(n)
     labels: tuple[str, ...] = ()  # an enum's labels
     unique: bool = False  # alone in a unique index or constraint
+    references: Reference | None = None  # a foreign key this column is part of
 
     @property
     def required(self) -> bool:
         """Whether a load must give this column a value."""
         return self.not_null and not self.has_default
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A foreign key from a column: its constraint, the table and column it points at."""
+
+    constraint: str
+    schema: str
+    table: str
+    column: str
+    columns: int = 1  # how many columns the key has (a composite key's columns go together)
+
+    def describe(self) -> str:
+        return f"{self.table}({self.column}) through {self.constraint}"
 
 
 @dataclass(frozen=True)
@@ -92,8 +107,32 @@ ORDER BY c.relname, a.attnum
 """
 
 
+_REFERENCES_SQL = """
+SELECT rel.relname, a.attname, con.conname, rn.nspname, ref.relname, ra.attname,
+       cardinality(con.conkey)
+FROM pg_constraint con
+JOIN pg_class rel ON rel.oid = con.conrelid
+JOIN pg_namespace n ON n.oid = rel.relnamespace
+JOIN pg_class ref ON ref.oid = con.confrelid
+JOIN pg_namespace rn ON rn.oid = ref.relnamespace
+CROSS JOIN LATERAL unnest(con.conkey, con.confkey) AS k(attnum, refnum)
+JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
+JOIN pg_attribute ra ON ra.attrelid = con.confrelid AND ra.attnum = k.refnum
+WHERE con.contype = 'f' AND n.nspname = $1
+ORDER BY 1, 2, 3
+"""
+
+
 def read_catalog(conn: Connection, schema: str) -> Catalog:
     """Every table of `schema` with its columns (empty when the schema has none)."""
+    references: dict[tuple[str, str], Reference] = {}
+    for table, column, name, ref_schema, ref_table, ref_column, width in fetch_all(
+        conn, _REFERENCES_SQL, (schema,)
+    ):  # a column in two foreign keys: the first (by name) is the one shown
+        references.setdefault(
+            (str(table), str(column)),
+            Reference(str(name), str(ref_schema), str(ref_table), str(ref_column), int(width)),
+        )
     tables: dict[str, dict[str, TargetColumn]] = {}
     for row in fetch_all(conn, _COLUMNS_SQL, (schema,)):
         table, name, type_name, base, is_enum, not_null, has_default, length, labels, unique = row
@@ -107,6 +146,7 @@ def read_catalog(conn: Connection, schema: str) -> Catalog:
             max_length=int(length) if length is not None else None,
             labels=tuple(_labels(labels)),
             unique=bool(unique),
+            references=references.get((str(table), str(name))),
         )
     return Catalog(schema, {t: TargetTable(t, cols) for t, cols in tables.items()})
 

@@ -32,6 +32,7 @@ import pyarrow.parquet as pq
 from synthgen.appschema import restore
 from synthgen.appschema import transform as tf
 from synthgen.appschema.catalog import SavedObject, drop_sql, read_catalog, saved_objects
+from synthgen.appschema.dataerror import data_error
 from synthgen.appschema.figures import measure
 from synthgen.appschema.plan import LOAD_ORDER, LoadPlan, TablePlan, make_load_plan
 from synthgen.errors import LoadError
@@ -358,6 +359,9 @@ def _run(
         with contextlib.suppress(Exception):
             reason = error_text(exc, opts.dsn) if isinstance(exc, DatabaseError) else str(exc)
             audit.finish_load(control, audit_schema, load_id, "failed", {}, steps, reason)
+        broken = data_error(exc, plan, opts.dsn)
+        if broken is not None:  # the data breaks a constraint: a resume would break it again
+            raise LoadError(broken) from exc
         if isinstance(exc, DatabaseError):
             raise LoadError(
                 f"load into {plan.schema!r} stopped: {error_text(exc, opts.dsn)}; "

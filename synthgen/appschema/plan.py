@@ -12,13 +12,22 @@ and the dataset's own figures (DuckDB over the Parquet files), before the first 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pyarrow as pa
 
 from synthgen.appschema.catalog import Catalog, TargetColumn
+from synthgen.appschema.counters import COUNTS
 from synthgen.appschema.ids import FORMATS
+from synthgen.appschema.refs import (
+    REFERABLE,
+    check_ref,
+    default_ref,
+    describe_ref,
+    mismatch,
+    referenced_table,
+)
 from synthgen.errors import LoadError
 from synthgen.sample.mapping import ENUM_COLUMNS, Mapping
 from synthgen.schema import TABLES, TIMESTAMP
@@ -34,7 +43,7 @@ TIME_COLUMN = {
 }
 LOAD_ORDER = tuple(TIME_COLUMN)
 REFERENCED = ("users", "conversations", "messages")  # tables other tables point at
-FILL_KINDS = ("from", "value", "unique", "last_message")
+FILL_KINDS = ("from", "value", "unique", "last_message", "ref", "count")
 STATE_TIMES = ("readAt", "message_time")
 
 ARROW_FOR_BASE: dict[str, pa.DataType] = {
@@ -72,10 +81,21 @@ class ColumnPlan:
     id_format: str | None = None
     value_map: dict[str, str] = field(default_factory=dict)
     fill: dict[str, Any] = field(default_factory=dict)
+    entry: str = ""  # the mapping entry that decides this column (named when the data breaks it)
+    epoch: str = ""  # a time into an integer column: its unit (s, ms, us)
 
     def describe(self) -> str:
         """One line for `--plan`."""
+        line = self._describe()
+        return f"{line} as epoch {self.epoch}" if self.epoch else line
+
+    def _describe(self) -> str:
         t = f"{self.target.name} ({self.target.type_name})"
+        if self.action == "ref":
+            key = self.target.references
+            points = f"; references {key.describe()}" if key is not None else ""
+            auto = " (automatic)" if self.fill.get("automatic") else ""
+            return f"{t} <- {describe_ref(self.fill)} as {self.id_format}{points}{auto}"
         if self.action == "copy":
             return f"{t} <- {self.source}"
         if self.action in ("id", "generated id"):
@@ -83,12 +103,13 @@ class ColumnPlan:
             return f"{t} <- {what} as {self.id_format} ({self.id_table} ids)"
         if self.action == "enum":
             mapped = ", ".join(f"{k}->{v}" for k, v in sorted(self.value_map.items()) if k != v)
-            return f"{t} <- {self.source} (enum{': ' + mapped if mapped else ''})"
+            what = "enum" if self.target.is_enum else "value map"
+            return f"{t} <- {self.source} ({what}{': ' + mapped if mapped else ''})"
         if self.action == "state":
             return f"{t} <- the state's label"
-        if self.action == "state time":
-            return f"{t} <- the state's time"
         auto = " (automatic)" if self.fill.get("automatic") else ""
+        if self.action == "state time":
+            return f"{t} <- the state's time{auto}"
         shown = {k: v for k, v in self.fill.items() if k != "automatic"}
         return f"{t} <- fill {shown}{auto}"
 
@@ -132,7 +153,7 @@ class LoadPlan:
         return lines
 
 
-def _fail(message: str) -> MappingLoadError:
+def fail(message: str) -> MappingLoadError:
     return MappingLoadError(f"--mapping: {message}")
 
 
@@ -147,28 +168,28 @@ def _id_spec(mapping: Mapping, table: str) -> tuple[str | None, str]:
     elif isinstance(raw, dict):
         extra = sorted(set(raw) - {"format", "column"})
         if extra:
-            raise _fail(f"tables.{table}.id: unknown key {extra[0]!r} (known: format, column)")
+            raise fail(f"tables.{table}.id: unknown key {extra[0]!r} (known: format, column)")
         fmt, column = raw.get("format", "bigint"), raw.get("column")
     else:
-        raise _fail(f"tables.{table}.id: a format name or {{'format', 'column'}}")
+        raise fail(f"tables.{table}.id: a format name or {{'format', 'column'}}")
     if fmt not in FORMATS:
-        raise _fail(f"tables.{table}.id: unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+        raise fail(f"tables.{table}.id: unknown format {fmt!r} (known: {', '.join(FORMATS)})")
     if column is None and not has_id:
-        raise _fail(
+        raise fail(
             f"tables.{table}.id: {table} has no id in the contract (its key is "
             f"{', '.join(TABLES[table].primary_key)}); give {{'column': NAME, 'format': ...}} to "
             "generate one"
         )
     if column is not None and not isinstance(column, str):
-        raise _fail(f"tables.{table}.id.column must be a column name")
+        raise fail(f"tables.{table}.id.column must be a column name")
     return (column, str(fmt))
 
 
-def _arrow_for(table: str, column: TargetColumn) -> pa.DataType:
+def arrow_for(table: str, column: TargetColumn) -> pa.DataType:
     if column.is_enum:
         return pa.string()
     if column.base not in ARROW_FOR_BASE:
-        raise _fail(
+        raise fail(
             f"{table}.{column.name}: type {column.type_name} is not supported by the loader; "
             "give it a default in the schema or leave it nullable"
         )
@@ -188,7 +209,12 @@ class SourceFigures:
 
 
 def _check_fits(
-    table: str, source: str, column: TargetColumn, arrow: pa.DataType, figures: SourceFigures
+    table: str,
+    source: str,
+    column: TargetColumn,
+    arrow: pa.DataType,
+    figures: SourceFigures,
+    null_filled: bool = False,
 ) -> None:
     """The target type can hold every source value (checked on the data's own figures)."""
     src = next(c for c in TABLES[table].columns if c.name == source)
@@ -199,75 +225,119 @@ def _check_fits(
         or (kind == pa.int64() and arrow == pa.string())
         or (kind == pa.string() and arrow == pa.string())
         or (kind == TIMESTAMP and (pa.types.is_timestamp(arrow) or arrow == pa.date32()))
+        or (kind == TIMESTAMP and column.base == "int8")
         or (kind == pa.bool_() and arrow == pa.bool_())
     )
     if not ok:
-        raise _fail(f"{where}: {column.type_name} cannot hold the contract's {src.pg_type}")
+        raise fail(f"{where}: {column.type_name} cannot hold the contract's {src.pg_type}")
     if column.base in INT_RANGE and figures.max_value.get(key, 0) > INT_RANGE[column.base]:
-        raise _fail(
+        raise fail(
             f"{where}: {column.type_name} cannot hold {figures.max_value[key]:,} "
             "(the largest value in the data)"
         )
     longest = figures.max_length.get(key, 0)
     if column.max_length is not None and longest > column.max_length:
-        raise _fail(
+        raise fail(
             f"{where}: {column.type_name} cannot hold a {longest}-character value of the data"
         )
-    if column.not_null and figures.nulls.get(key, 0) > 0:
-        raise _fail(
+    if column.not_null and figures.nulls.get(key, 0) > 0 and not null_filled:
+        raise fail(
             f"{where}: the column is NOT NULL but {figures.nulls[key]:,} rows of the data have "
-            "no value; give it a fill or make it nullable"
+            "no value; give it a fill ({'from': ..., 'else': VALUE}) or make it nullable"
         )
 
 
-def _fill_plan(
-    table: str, column: TargetColumn, arrow: pa.DataType, fill: Any, figures: SourceFigures
+def fill_plan(
+    table: str,
+    column: TargetColumn,
+    arrow: pa.DataType,
+    fill: Any,
+    figures: SourceFigures,
+    formats: dict[str, str],
+    where: str = "",
 ) -> ColumnPlan:
-    where = f"tables.{table}.fill.{column.name}"
+    where = where or f"tables.{table}.fill.{column.name}"
     if not isinstance(fill, dict) or not (set(fill) & set(FILL_KINDS)):
-        raise _fail(f"{where}: one of {', '.join(FILL_KINDS)}")
+        raise fail(f"{where}: one of {', '.join(FILL_KINDS)}")
+    if "ref" in fill:
+        return ref_plan(table, column, arrow, fill, formats, where)
+    if "unique" in fill and column.references is not None:
+        raise fail(
+            f"{where}: {column.name} references {column.references.describe()}; made-up "
+            "values would break it (use a 'ref' fill)"
+        )
     rows = figures.rows.get(table, 0)
     if "from" in fill:
         source = fill["from"]
         if source not in TABLES[table].column_names:
-            raise _fail(f"{where}.from: {source!r} is not a column of {table}")
+            raise fail(f"{where}.from: {source!r} is not a column of {table}")
         if (
             column.unique
             and figures.distinct.get(f"{table}.{source}", rows) < rows
             and not (fill.get("unique_suffix"))
         ):
-            raise _fail(
+            raise fail(
                 f"{where}: {column.name} is unique but {table}.{source} repeats values; "
                 "use {'unique': PREFIX} instead"
             )
         affixed = "prefix" in fill or "suffix" in fill or "after_last" in fill
         if affixed and arrow != pa.string():
-            raise _fail(f"{where}: prefix / suffix / after_last need a text column")
+            raise fail(f"{where}: prefix / suffix / after_last need a text column")
         if not affixed:
-            _check_fits(table, source, column, arrow, figures)
+            _check_fits(table, source, column, arrow, figures, "else" in fill)
         elif column.max_length is not None:
             longest = figures.max_length.get(f"{table}.{source}", 0)
             extra = len(str(fill.get("prefix", ""))) + len(str(fill.get("suffix", "")))
             if longest + extra > column.max_length:
-                raise _fail(
+                raise fail(
                     f"{where}: {column.type_name} cannot hold a {longest + extra}-character value"
                 )
     elif "value" in fill:
         if column.unique and rows > 1:
-            raise _fail(f"{where}: {column.name} is unique; one value for every row would collide")
+            raise fail(f"{where}: {column.name} is unique; one value for every row would collide")
         if column.is_enum and fill["value"] not in column.labels:
-            raise _fail(f"{where}: {fill['value']!r} is not a label of {column.type_name}")
+            raise fail(f"{where}: {fill['value']!r} is not a label of {column.type_name}")
     elif "unique" in fill:
         if arrow != pa.string():
-            raise _fail(f"{where}: 'unique' makes text values; {column.name} is {column.type_name}")
-    elif "last_message" in fill and (
-        table != "conversations" or fill["last_message"] not in ("id", "createdAt")
+            raise fail(f"{where}: 'unique' makes text values; {column.name} is {column.type_name}")
+    elif "count" in fill:
+        if fill["count"] not in COUNTS.get(table, ()):
+            raise fail(
+                f"{where}: count is 'messages' (conversations, conversation_users) or 'read' "
+                "(conversation_users: the room's messages up to the member's lastReadAt)"
+            )
+        if not pa.types.is_integer(arrow):
+            raise fail(f"{where}: a count needs an integer column ({column.type_name})")
+    elif "last_message" in fill and not (
+        (table == "conversations" and fill["last_message"] in ("id", "createdAt"))
+        or (table == "users" and fill["last_message"] == "createdAt")
     ):
-        raise _fail(f"{where}: last_message is 'id' or 'createdAt', on conversations only")
-    return ColumnPlan(column, arrow, "fill", fill=dict(fill))
+        raise fail(
+            f"{where}: last_message is 'id' or 'createdAt' on conversations, 'createdAt' on users"
+        )
+    return ColumnPlan(column, arrow, "fill", fill=dict(fill), entry=where)
 
 
-def _automatic_fill(table: str, column: TargetColumn, arrow: pa.DataType) -> ColumnPlan:
+def ref_plan(
+    table: str,
+    column: TargetColumn,
+    arrow: pa.DataType,
+    fill: dict[str, Any],
+    formats: dict[str, str],
+    where: str,
+) -> ColumnPlan:
+    """A column filled with a related row's id, in that table's id format."""
+    referenced = check_ref(table, fill, where)
+    fmt = formats[referenced]
+    problem = id_problem(column, arrow, fmt)
+    if problem:
+        raise fail(f"{where}: {problem}")
+    return ColumnPlan(column, arrow, "ref", None, referenced, fmt, fill=dict(fill), entry=where)
+
+
+def automatic_fill(
+    table: str, column: TargetColumn, arrow: pa.DataType, key: str = ""
+) -> ColumnPlan:
     """A value for a required column the contract does not produce, by type; else an error."""
     if pa.types.is_timestamp(arrow) or arrow == pa.date32():
         fill: dict[str, Any] = {"from": TIME_COLUMN[table]}
@@ -278,15 +348,65 @@ def _automatic_fill(table: str, column: TargetColumn, arrow: pa.DataType) -> Col
     elif arrow == pa.string() and not column.is_enum:
         fill = {"unique": f"{column.name}-"}
     else:
-        raise _fail(
+        raise fail(
             f"{table}.{column.name} ({column.type_name}) is NOT NULL without a default and the "
-            f"contract does not produce it; give it a fill in tables.{table}.fill"
+            f"contract does not produce it; give it a fill in {key or 'tables.' + table}.fill"
         )
     if column.unique and "value" in fill:
-        raise _fail(
+        raise fail(
             f"{table}.{column.name} is unique and NOT NULL without a default; give it a fill"
         )
-    return ColumnPlan(column, arrow, "fill", fill={**fill, "automatic": True})
+    where = f"an automatic fill of {table}.{column.name} (tables.{table}.fill.{column.name})"
+    return ColumnPlan(column, arrow, "fill", fill={**fill, "automatic": True}, entry=where)
+
+
+def _is_time(table: str, column: str) -> bool:
+    return any(c.name == column and c.type == TIMESTAMP for c in TABLES[table].columns)
+
+
+def fill_is_time(table: str, plan: ColumnPlan) -> bool:
+    """Whether a fill makes times (a time column's values, or a last message's time)."""
+    source = plan.fill.get("from")
+    affixed = any(k in plan.fill for k in ("prefix", "suffix", "after_last"))
+    by_source = isinstance(source, str) and _is_time(table, source) and not affixed
+    return by_source or plan.fill.get("last_message") == "createdAt"
+
+
+def time_named(name: str) -> bool:
+    """An integer column whose name says it holds the row's time (createAt, updated_at,
+    updateat); not a soft-delete or edit time, where 0 means "never"."""
+    lowered = name.lower().replace("_", "")
+    made = ("creat", "updat", "modif", "insert", "join")
+    return lowered.endswith(("at", "time")) and any(w in lowered for w in made)
+
+
+def loaded_tables(mapping: Mapping) -> dict[str, str]:
+    """Target table -> the contract table the mapping loads into it."""
+    return {mapping.table_name(t): t for t in LOAD_ORDER if t not in mapping.skipped}
+
+
+def fill_required(
+    mapping: Mapping,
+    table: str,
+    target_name: str,
+    column: TargetColumn,
+    arrow: pa.DataType,
+    formats: dict[str, str],
+    key: str,
+) -> ColumnPlan:
+    """A required column nothing maps: a related row when it is a foreign key (refused in one
+    line when the key points at a table the mapping does not load), else a fill by type."""
+    entry = f"the automatic fill of {target_name}.{column.name} ({key}.fill)"
+    if column.references is None and pa.types.is_integer(arrow) and time_named(column.name):
+        fill = {"from": TIME_COLUMN[table], "automatic": True}
+        return ColumnPlan(column, arrow, "fill", fill=fill, entry=entry, epoch=mapping.epoch)
+    if column.references is None:
+        return replace(automatic_fill(table, column, arrow, key), entry=entry)
+    id_columns = {t: mapping.column_name(t, "id") for t in REFERABLE}
+    where = f"{key}: {target_name}.{column.name}"
+    referenced = referenced_table(column, loaded_tables(mapping), id_columns, where)
+    fill = {**default_ref(table, referenced), "automatic": True}
+    return replace(ref_plan(table, column, arrow, fill, formats, where), entry=entry)
 
 
 def _reference(table: str, column: str) -> str | None:
@@ -303,13 +423,36 @@ def _value_map(mapping: Mapping, table: str, column: str, target: TargetColumn) 
     key = f"{table}.{column}"
     translate = mapping.values.get(key, {})
     out = {v: translate.get(v, v) for v in ENUM_COLUMNS[key]}
+    if not target.is_enum:
+        return _text_values(key, out, target)
     missing = sorted(v for v, label in out.items() if label not in target.labels)
     if missing:
-        raise _fail(
+        raise fail(
             f"{key}: value {missing[0]} has no label in {target.type_name} "
             f"({', '.join(target.labels)}); map it in values.{key}"
         )
     return out
+
+
+def _text_values(key: str, values: dict[str, str], target: TargetColumn) -> dict[str, str]:
+    """A value map into a text (or integer) column: every value must fit the column."""
+    for value, label in values.items():
+        if target.max_length is not None and len(label) > target.max_length:
+            raise fail(
+                f"values.{key}.{value}: {label!r} does not fit {target.name} "
+                f"({target.type_name}); map it to a shorter value"
+            )
+        if target.base in INT_RANGE and not label.lstrip("-").isdigit():
+            raise fail(
+                f"values.{key}.{value}: {label!r} is not an integer ({target.name} is "
+                f"{target.type_name}); map it to one"
+            )
+    return values
+
+
+def epoch_of(mapping: Mapping, arrow: pa.DataType, is_time: bool) -> str:
+    """The epoch unit of a time loaded into an integer column ('' otherwise)."""
+    return mapping.epoch if is_time and pa.types.is_integer(arrow) else ""
 
 
 def _columns_of(
@@ -326,19 +469,20 @@ def _columns_of(
     fills = mapping.fills.get(table, {})
     for name in fills:
         if name not in target.columns:
-            raise _fail(f"tables.{table}.fill.{name}: {target_name} has no column {name!r}")
+            raise fail(f"tables.{table}.fill.{name}: {target_name} has no column {name!r}")
     for contract_column, name in mapping.columns.get(table, {}).items():
         if name not in target.columns:
-            raise _fail(
+            raise fail(
                 f"tables.{table}.columns.{contract_column}: {target_name} has no column {name!r}"
             )
     if generated is not None and generated not in target.columns:
-        raise _fail(f"tables.{table}.id.column: {target_name} has no column {generated!r}")
+        raise fail(f"tables.{table}.id.column: {target_name} has no column {generated!r}")
+    loaded = loaded_tables(mapping)
     plans: list[ColumnPlan] = []
     left: list[str] = []
     for column in target.columns.values():
         arrow = (
-            _arrow_for(target_name, column)
+            arrow_for(target_name, column)
             if (
                 column.required
                 or column.name in by_target
@@ -349,7 +493,8 @@ def _columns_of(
         )
         if column.name in fills:
             assert arrow is not None
-            plans.append(_fill_plan(table, column, arrow, fills[column.name], figures))
+            plan = fill_plan(table, column, arrow, fills[column.name], figures, formats)
+            plans.append(replace(plan, epoch=epoch_of(mapping, arrow, fill_is_time(table, plan))))
         elif column.name == generated:
             assert arrow is not None
             fmt = formats[table]
@@ -362,21 +507,32 @@ def _columns_of(
             if ref is not None:
                 fmt = formats[ref]
                 _check_id_column(target_name, column, arrow, fmt)
-                plans.append(ColumnPlan(column, arrow, "id", source, ref, fmt))
-            elif column.is_enum:
+                key = column.references
+                if key is not None and source != "id" and loaded.get(key.table) != ref:
+                    raise mismatch(column, key, f"{ref} ({mapping.table_name(ref)})", source)
+                entry = f"tables.{table}.columns.{source}"
+                plans.append(ColumnPlan(column, arrow, "id", source, ref, fmt, entry=entry))
+            elif column.is_enum or (
+                f"{table}.{source}" in ENUM_COLUMNS
+                and (arrow == pa.string() or column.base in INT_RANGE)
+            ):
                 if f"{table}.{source}" not in ENUM_COLUMNS:
-                    raise _fail(
+                    raise fail(
                         f"{table}.{source} -> {column.name}: only the contract's "
                         "enumerations can load into an enum column"
                     )
                 vmap = _value_map(mapping, table, source, column)
-                plans.append(ColumnPlan(column, arrow, "enum", source, value_map=vmap))
+                entry = f"values.{table}.{source}"
+                plans.append(ColumnPlan(column, arrow, "enum", source, value_map=vmap, entry=entry))
             else:
                 _check_fits(table, source, column, arrow, figures)
-                plans.append(ColumnPlan(column, arrow, "copy", source))
+                entry = f"tables.{table}.columns.{source}"
+                epoch = epoch_of(mapping, arrow, _is_time(table, source))
+                plans.append(ColumnPlan(column, arrow, "copy", source, entry=entry, epoch=epoch))
         elif column.required:
             assert arrow is not None
-            plans.append(_automatic_fill(table, column, arrow))
+            home = f"tables.{table}"
+            plans.append(fill_required(mapping, table, target_name, column, arrow, formats, home))
         else:
             left.append(column.name)
     used = {p.source for p in plans if p.source}
@@ -385,84 +541,26 @@ def _columns_of(
     return TablePlan(table, target_name, tuple(plans), tuple(left), tuple(not_loaded))
 
 
-def _check_id_column(table: str, column: TargetColumn, arrow: pa.DataType, fmt: str) -> None:
+# the longest value of each id format (a text id is a bigint's decimal: at most 20 characters)
+ID_LENGTH = {"text": 20, "cuid": 25, "uuid7": 36, "uuid4": 36}
+
+
+def id_problem(column: TargetColumn, arrow: pa.DataType, fmt: str) -> str | None:
+    """Why `column` cannot hold ids of format `fmt`, or None."""
     want = {"bigint": (pa.int64(),), "text": (pa.string(),), "cuid": (pa.string(),)}.get(
         fmt, (pa.binary(16), pa.string())
     )
     if arrow not in want:
-        raise _fail(f"{table}.{column.name}: {column.type_name} cannot hold {fmt} ids")
-    if column.max_length is not None and column.max_length < {"cuid": 25}.get(fmt, 36):
-        raise _fail(f"{table}.{column.name}: {column.type_name} is too short for {fmt} ids")
+        return f"{column.type_name} cannot hold {fmt} ids"
+    if column.max_length is not None and column.max_length < ID_LENGTH.get(fmt, 0):
+        return f"{column.type_name} is too short for {fmt} ids (up to {ID_LENGTH[fmt]} characters)"
+    return None
 
 
-def _derived(
-    mapping: Mapping, name: str, spec: dict[str, Any], catalog: Catalog, formats: dict[str, str]
-) -> TablePlan:
-    where = f"derived.{name}"
-    extra = sorted(set(spec) - {"table", "from", "kind", "id", "states", "columns"})
-    if extra:
-        raise _fail(f"{where}: unknown key {extra[0]!r}")
-    if spec.get("kind", "delivery_states") != "delivery_states" or spec.get("from") != (
-        "read_receipts"
-    ):
-        raise _fail(f"{where}: only kind 'delivery_states' from 'read_receipts' is known")
-    target_name = spec.get("table")
-    if not isinstance(target_name, str) or target_name not in catalog.tables:
-        raise _fail(
-            f"{where}.table: {target_name!r} is not a table of schema {catalog.schema!r} "
-            "(run your migrations first)"
-        )
-    target = catalog.tables[target_name]
-    columns = spec.get("columns", {})
-    states = spec.get("states")
-    if not isinstance(states, dict) or not states:
-        raise _fail(f"{where}.states: an object of LABEL -> readAt | message_time")
-    for label, when in states.items():
-        if when not in STATE_TIMES:
-            raise _fail(f"{where}.states.{label}: {when!r} (known: {', '.join(STATE_TIMES)})")
-    roles = {"messageId": "messageId", "userId": "userId", "status": "status", "at": "at"}
-    roles |= {k: v for k, v in columns.items() if k in roles}
-    for role, column_name in roles.items():
-        if column_name not in target.columns:
-            raise _fail(f"{where}.columns.{role}: {target_name} has no column {column_name!r}")
-    status = target.columns[roles["status"]]
-    unknown = sorted(label for label in states if status.is_enum and label not in status.labels)
-    if unknown:
-        raise _fail(f"{where}.states.{unknown[0]}: not a label of {status.type_name}")
-    id_column = spec.get("id", {}).get("column") if isinstance(spec.get("id"), dict) else None
-    fmt = (
-        spec.get("id", {}).get("format", "bigint") if isinstance(spec.get("id"), dict) else "bigint"
-    )
-    if fmt not in FORMATS:
-        raise _fail(f"{where}.id.format: unknown format {fmt!r}")
-    plans: list[ColumnPlan] = []
-    chosen = set(roles.values()) | ({id_column} if id_column else set())
-    for column in target.columns.values():
-        if column.name not in chosen:
-            if column.required:
-                raise _fail(
-                    f"{target_name}.{column.name} is NOT NULL without a default and "
-                    f"{where} does not fill it"
-                )
-            continue
-        arrow = _arrow_for(target_name, column)
-        if column.name == id_column:
-            _check_id_column(target_name, column, arrow, fmt)
-            plans.append(ColumnPlan(column, arrow, "generated id", None, name, fmt))
-        elif column.name == roles["messageId"]:
-            plans.append(
-                ColumnPlan(column, arrow, "id", "messageId", "messages", formats["messages"])
-            )
-        elif column.name == roles["userId"]:
-            plans.append(ColumnPlan(column, arrow, "id", "userId", "users", formats["users"]))
-        elif column.name == roles["status"]:
-            plans.append(ColumnPlan(column, arrow, "state"))
-        else:
-            plans.append(ColumnPlan(column, arrow, "state time"))
-    left = tuple(c for c in target.columns if c not in chosen)
-    return TablePlan(
-        "read_receipts", target_name, tuple(plans), left, (), tuple(states.items()), name
-    )
+def _check_id_column(table: str, column: TargetColumn, arrow: pa.DataType, fmt: str) -> None:
+    problem = id_problem(column, arrow, fmt)
+    if problem:
+        raise fail(f"{table}.{column.name}: {problem}")
 
 
 def id_formats(mapping: Mapping) -> dict[str, str]:
@@ -473,7 +571,7 @@ def id_formats(mapping: Mapping) -> dict[str, str]:
 def make_load_plan(mapping: Mapping, catalog: Catalog, figures: SourceFigures) -> LoadPlan:
     """Decide every column of every mapped table, or raise MappingLoadError naming the culprit."""
     if not catalog.tables:
-        raise _fail(f"schema {catalog.schema!r} has no tables: run your migrations first")
+        raise fail(f"schema {catalog.schema!r} has no tables: run your migrations first")
     formats: dict[str, str] = {}
     for table in LOAD_ORDER:
         formats[table] = _id_spec(mapping, table)[1]
@@ -483,11 +581,13 @@ def make_load_plan(mapping: Mapping, catalog: Catalog, figures: SourceFigures) -
             continue
         name = mapping.table_name(table)
         if name not in catalog.tables:
-            raise _fail(
+            raise fail(
                 f"tables.{table}: table {catalog.schema}.{name} does not exist (run your "
                 'migrations first, or skip it with "skip": true)'
             )
         tables.append(_columns_of(mapping, table, name, catalog, formats, figures))
+    from synthgen.appschema.derived import derived_plan  # it builds on this module's parts
+
     for name, spec in mapping.derived.items():
-        tables.append(_derived(mapping, name, spec, catalog, formats))
+        tables.append(derived_plan(mapping, name, spec, catalog, formats, figures))
     return LoadPlan(catalog.schema, tuple(tables), formats)
