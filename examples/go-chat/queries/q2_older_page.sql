@@ -5,7 +5,7 @@
 SELECT p.id, p.userid, p.type, p.message, p.createat
 FROM posts p
 WHERE p.channelid = $1
-  AND p.createat < (extract(epoch FROM $2) * 1000)::bigint
+  AND p.createat < (extract(epoch FROM $2::timestamptz) * 1000)::bigint
   AND p.deleteat = 0
 ORDER BY p.createat DESC
 LIMIT 60;
