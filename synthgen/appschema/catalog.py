@@ -49,6 +49,7 @@ class Reference:
 class TargetTable:
     name: str
     columns: dict[str, TargetColumn]
+    keys: tuple[tuple[str, ...], ...] = ()  # the column lists of its primary and unique keys
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,18 @@ ORDER BY 1, 2, 3
 """
 
 
+_KEYS_SQL = """
+SELECT c.relname, array_agg(a.attname ORDER BY k.n)
+FROM pg_index i
+JOIN pg_class c ON c.oid = i.indrelid
+JOIN pg_namespace ns ON ns.oid = c.relnamespace
+CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+WHERE ns.nspname = $1 AND i.indisunique AND i.indpred IS NULL
+GROUP BY c.relname, i.indexrelid
+"""
+
+
 def read_catalog(conn: Connection, schema: str) -> Catalog:
     """Every table of `schema` with its columns (empty when the schema has none)."""
     references: dict[tuple[str, str], Reference] = {}
@@ -148,7 +161,13 @@ def read_catalog(conn: Connection, schema: str) -> Catalog:
             unique=bool(unique),
             references=references.get((str(table), str(name))),
         )
-    return Catalog(schema, {t: TargetTable(t, cols) for t, cols in tables.items()})
+    keys: dict[str, list[tuple[str, ...]]] = {}
+    for table, columns in fetch_all(conn, _KEYS_SQL, (schema,)):
+        keys.setdefault(str(table), []).append(tuple(str(c) for c in _labels(columns)))
+    return Catalog(
+        schema,
+        {t: TargetTable(t, cols, tuple(keys.get(t, ()))) for t, cols in tables.items()},
+    )
 
 
 def _labels(value: object) -> list[str]:

@@ -104,7 +104,8 @@ def derived_plan(
         if column.name in fills:
             arrow = arrow_for(target.name, column)
             at = f"{where}.fill.{column.name}"
-            plan = fill_plan(SOURCE, column, arrow, fills[column.name], figures, formats, at)
+            fill = fills[column.name]
+            plan = fill_plan(SOURCE, column, arrow, fill, figures, formats, at, mapping.parents)
             is_time = fill_is_time(SOURCE, plan)
             plans.append(replace(plan, epoch=epoch_of(mapping, arrow, is_time)))
         elif column.name == id_column:

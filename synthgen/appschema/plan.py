@@ -20,6 +20,7 @@ import pyarrow as pa
 from synthgen.appschema.catalog import Catalog, TargetColumn
 from synthgen.appschema.counters import COUNTS
 from synthgen.appschema.ids import FORMATS
+from synthgen.appschema.parents import SPREADS, ParentPlan, parent_of, parent_of_table, parent_plans
 from synthgen.appschema.refs import (
     REFERABLE,
     check_ref,
@@ -43,7 +44,7 @@ TIME_COLUMN = {
 }
 LOAD_ORDER = tuple(TIME_COLUMN)
 REFERENCED = ("users", "conversations", "messages")  # tables other tables point at
-FILL_KINDS = ("from", "value", "unique", "last_message", "ref", "count")
+FILL_KINDS = ("from", "value", "unique", "last_message", "ref", "count", "parent")
 STATE_TIMES = ("readAt", "message_time")
 
 ARROW_FOR_BASE: dict[str, pa.DataType] = {
@@ -91,6 +92,12 @@ class ColumnPlan:
 
     def _describe(self) -> str:
         t = f"{self.target.name} ({self.target.type_name})"
+        if self.action == "parent":
+            auto = " (automatic)" if self.fill.get("automatic") else ""
+            return (
+                f"{t} <- parent {self.fill['parent']}: one of {self.fill['rows']} rows, "
+                f"{self.fill['spread']} by the row's room, as {self.id_format}{auto}"
+            )
         if self.action == "ref":
             key = self.target.references
             points = f"; references {key.describe()}" if key is not None else ""
@@ -136,10 +143,12 @@ class LoadPlan:
     schema: str
     tables: tuple[TablePlan, ...]
     id_formats: dict[str, str]
+    parents: tuple[ParentPlan, ...] = ()
 
     def describe(self) -> list[str]:
         """The plan as lines: per target table, every column and where it comes from."""
-        lines: list[str] = []
+        lines: list[str] = [f"{self.schema}.{line}" if not line.startswith(" ") else line
+                            for p in self.parents for line in p.describe()]  # fmt: skip
         for t in self.tables:
             factor = f" x {t.rows_per_source_row} states" if t.states else ""
             lines.append(f"{self.schema}.{t.target}  <-  {t.source}{factor}")
@@ -255,10 +264,13 @@ def fill_plan(
     figures: SourceFigures,
     formats: dict[str, str],
     where: str = "",
+    parents: dict[str, Any] | None = None,
 ) -> ColumnPlan:
     where = where or f"tables.{table}.fill.{column.name}"
     if not isinstance(fill, dict) or not (set(fill) & set(FILL_KINDS)):
         raise fail(f"{where}: one of {', '.join(FILL_KINDS)}")
+    if "parent" in fill:
+        return parent_plan(column, arrow, fill, parents or {}, where)
     if "ref" in fill:
         return ref_plan(table, column, arrow, fill, formats, where)
     if "unique" in fill and column.references is not None:
@@ -316,6 +328,28 @@ def fill_plan(
             f"{where}: last_message is 'id' or 'createdAt' on conversations, 'createdAt' on users"
         )
     return ColumnPlan(column, arrow, "fill", fill=dict(fill), entry=where)
+
+
+def parent_plan(
+    column: TargetColumn,
+    arrow: pa.DataType,
+    fill: dict[str, Any],
+    parents: dict[str, Any],
+    where: str,
+) -> ColumnPlan:
+    """A column filled with one of a declared parent's rows (parents.py)."""
+    found = parent_of(parents, str(fill["parent"]))
+    if found is None:
+        raise fail(f'{where}.parent: {fill["parent"]!r} is not declared under "parents"')
+    how = fill.get("spread", "zipf")
+    if how not in SPREADS:
+        raise fail(f"{where}.spread: one of {', '.join(SPREADS)}")
+    target, rows, fmt = found
+    problem = id_problem(column, arrow, fmt)
+    if problem:
+        raise fail(f"{where}: {problem}")
+    made = {**fill, "spread": how, "rows": rows}
+    return ColumnPlan(column, arrow, "parent", None, target, fmt, fill=made, entry=where)
 
 
 def ref_plan(
@@ -402,6 +436,10 @@ def fill_required(
         return ColumnPlan(column, arrow, "fill", fill=fill, entry=entry, epoch=mapping.epoch)
     if column.references is None:
         return replace(automatic_fill(table, column, arrow, key), entry=entry)
+    parent = parent_of_table(mapping.parents, column.references.table)
+    if parent is not None:  # a key to a declared parent: its rows, spread by the row's room
+        fill = {"parent": parent, "automatic": True}
+        return replace(parent_plan(column, arrow, fill, mapping.parents, key), entry=entry)
     id_columns = {t: mapping.column_name(t, "id") for t in REFERABLE}
     where = f"{key}: {target_name}.{column.name}"
     referenced = referenced_table(column, loaded_tables(mapping), id_columns, where)
@@ -493,7 +531,8 @@ def _columns_of(
         )
         if column.name in fills:
             assert arrow is not None
-            plan = fill_plan(table, column, arrow, fills[column.name], figures, formats)
+            fill = fills[column.name]
+            plan = fill_plan(table, column, arrow, fill, figures, formats, "", mapping.parents)
             plans.append(replace(plan, epoch=epoch_of(mapping, arrow, fill_is_time(table, plan))))
         elif column.name == generated:
             assert arrow is not None
@@ -590,4 +629,5 @@ def make_load_plan(mapping: Mapping, catalog: Catalog, figures: SourceFigures) -
 
     for name, spec in mapping.derived.items():
         tables.append(derived_plan(mapping, name, spec, catalog, formats, figures))
-    return LoadPlan(catalog.schema, tuple(tables), formats)
+    parents = tuple(parent_plans(mapping.parents or None, catalog, arrow_for))
+    return LoadPlan(catalog.schema, tuple(tables), formats, parents)

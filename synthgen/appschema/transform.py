@@ -17,9 +17,11 @@ from numpy.typing import NDArray
 
 from synthgen.appschema.counters import build_counter, counter_key, counter_values
 from synthgen.appschema.ids import TIME_ORDERED, IdClock, format_ids
+from synthgen.appschema.parents import spread
 from synthgen.appschema.plan import REFERENCED, TIME_COLUMN, ColumnPlan, LoadPlan, TablePlan
 from synthgen.appschema.related import build_pairs, needs_ids, ref_key, ref_values, table_ids
 from synthgen.sample.mapping import EPOCH_UNITS
+from synthgen.schema import TABLES
 from synthgen.storage import DatasetPath, attach_duckdb, read_parquet_table, readable, sql_path
 
 US_PER_MS = 1000
@@ -157,6 +159,8 @@ def source_columns(table: TablePlan) -> list[str]:
             wanted.add(c.fill["from"])
         if c.action == "ref" and "through" in c.fill:
             wanted.add(str(c.fill["through"]).split(".")[0])
+        if c.action == "parent" and "conversationId" in TABLES[table.source].column_names:
+            wanted.add("conversationId")
         if "count" in c.fill and table.source == "conversation_users":
             wanted |= {"conversationId", "userId"}
     return sorted(wanted)
@@ -176,6 +180,14 @@ def _column(
     own_us: NDArray[np.int64],
 ) -> pa.Array:
     uuid_binary = c.arrow == pa.binary(16)
+    if c.action == "parent":
+        assert c.id_table and c.id_format
+        room = "id" if table.source in ("users", "conversations") else "conversationId"
+        keys = batch.column(room).to_numpy() if room in batch.schema.names else row_keys
+        ids = spread(np.asarray(keys, dtype=np.int64), int(c.fill["rows"]), str(c.fill["spread"]),
+                     str(c.fill["parent"]))  # fmt: skip
+        zero = np.zeros(len(ids), dtype=np.int64)  # parents' time-ordered ids: at 1970
+        return format_ids(ids, c.id_table, c.id_format, zero, uuid_binary)
     if c.action in ("id", "ref"):
         assert c.id_table and c.id_format
         if c.action == "ref":

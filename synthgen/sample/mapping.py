@@ -13,8 +13,9 @@ The same file drives `synthgen load --mapping` (shards -> the application's tabl
 migrations), which reads four more keys (see `synthgen.appschema` and docs/app-schema.md):
 per table ``"id"`` (the id format, or a generated id column for a table the contract keys by a
 pair), ``"fill"`` (values for columns the contract does not produce) and ``"skip"``, and at the
-top ``"derived"`` (tables built from a contract table, e.g. per-recipient delivery states). The
-sampler ignores them.
+top ``"derived"`` (tables built from a contract table, e.g. per-recipient delivery states),
+``"parents"`` (tables the contract has no rows for, e.g. tenants) and ``"epoch"`` (the unit of
+a time in an integer column). The sampler ignores them.
 
 Every name is quoted as an SQL identifier and every value as an SQL literal, never spliced raw.
 """
@@ -37,7 +38,7 @@ ENUM_COLUMNS: dict[str, tuple[str, ...]] = {
     for (table, column), allowed in contract.ENUM_COLUMNS.items()
     if contract.TABLES[table].application
 }
-_TOP_KEYS = {"schema", "tables", "values", "derived", "epoch"}
+_TOP_KEYS = {"schema", "tables", "values", "derived", "epoch", "parents"}
 EPOCH_UNITS = {"s": 1_000_000, "ms": 1000, "us": 1}  # µs per unit: a time into an integer column
 _TABLE_KEYS = {"name", "columns", "id", "fill", "skip"}
 
@@ -63,6 +64,7 @@ class Mapping:
     skipped: frozenset[str] = frozenset()
     derived: dict[str, dict[str, Any]] = field(default_factory=dict)
     epoch: str = "ms"  # the unit of a time loaded into an integer column
+    parents: dict[str, Any] = field(default_factory=dict)  # tables the contract has no rows for
 
     def table_name(self, table: str) -> str:
         """Production name of a contract table."""
@@ -189,6 +191,7 @@ def parse_mapping(raw: Any, schema: str | None = None) -> Mapping:
         frozenset(skipped),
         derived,
         str(epoch),
+        _object(doc.get("parents", {}), "parents"),
     )
 
 

@@ -6,6 +6,7 @@ before anything is written."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -67,6 +68,17 @@ def test_not_null_foreign_keys_load_with_related_rows(
     assert "conversations: a row chosen from the row's own id" in home
     room = next(line for line in lines if "roomId" in line)
     assert "conversations: the row's messageId.conversationId" in room
+
+    # mapping init writes the same related-row fills into a starting mapping
+    out = tmp_path / "init.json"
+    made = _synthgen("mapping", "init", "--dsn", pg_dsn, "--schema", schema, "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    tables = json.loads(out.read_text())["tables"]
+    assert tables["attachments"]["fill"] == {
+        "uploaderId": {"ref": "users", "through": "messageId.senderId"}
+    }
+    assert tables["conversations"]["fill"] == {"creatorId": {"ref": "users", "member": "owner"}}
+    assert tables["users"]["fill"] == {"homeId": {"ref": "conversations"}}
 
     loaded = _synthgen("load", *common, "--jobs", "2", "--quiet")
     assert loaded.returncode == 0, loaded.stderr

@@ -190,3 +190,33 @@ def test_what_does_not_fit_is_refused_by_the_plan(
     assert refused.returncode == 1, refused.stdout
     lines = refused.stderr.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0], refused.stderr
+
+
+def test_mapping_init_matches_the_go_schema_by_meaning(
+    app_dataset: Path, pg_dsn: str, go_schema: Any, tmp_path: Path
+) -> None:
+    """`mapping init` on a schema whose names are not the contract's: channels are rooms, a
+    member table keyed by (channel, user) is conversation_users, a file table with a post
+    reference is attachments, createat is createdAt, channelid conversationId."""
+    go_schema("go_init")
+    out = tmp_path / "init.json"
+    made = _synthgen("mapping", "init", "--dsn", pg_dsn, "--schema", "go_init", "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    tables = json.loads(out.read_text())["tables"]
+    assert tables["conversations"]["name"] == "channels"
+    assert tables["conversations"]["columns"]["createdAt"] == "createat"
+    assert tables["conversation_users"]["name"] == "channelmembers"
+    assert tables["conversation_users"]["columns"] == {
+        "conversationId": "channelid", "userId": "userid", "role": "roles",
+        "lastReadAt": "lastviewedat",
+    }  # fmt: skip
+    assert tables["messages"]["name"] == "posts"
+    assert tables["messages"]["columns"]["conversationId"] == "channelid"
+    assert tables["messages"]["columns"]["senderId"] == "userid"
+    assert tables["attachments"]["name"] == "fileinfo"
+    assert tables["attachments"]["columns"]["messageId"] == "postid"
+    assert tables["read_receipts"] == {"skip": True}
+    # what init cannot know is left to the user, and the plan says what in one line
+    plan = _synthgen("load", str(app_dataset), "--dsn", pg_dsn, "--mapping", str(out), "--plan")
+    assert plan.returncode == 1
+    assert plan.stderr.count("\n") == 1 and "values.conversations.type" in plan.stderr
