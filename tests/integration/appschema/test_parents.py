@@ -33,6 +33,8 @@ def _mapping(tmp: Path) -> Path:
                   "fill": {"name": {"unique": "team-"}}}
     }  # fmt: skip
     mapping["tables"]["users"]["fill"]["teamid"] = {"parent": "teams", "spread": "uniform"}
+    # a user's last activity: their last sent post (a counter the application keeps)
+    mapping["tables"]["users"]["fill"]["lastactivityat"] = {"last_message": "createdAt"}
     mapping["tables"]["conversations"]["fill"]["teamid"] = {"parent": "teams"}
     path = tmp / "teams.json"
     path.write_text(json.dumps(mapping))
@@ -94,6 +96,14 @@ def test_declared_parents_load_first_and_spread_over_rows(
         assert len(users) == TEAMS and min(n for _, n in users) > 0
         rooms = dict(query(pg_dsn, f"SELECT teamid, count(*) FROM {s}.channels GROUP BY 1"))
         assert rooms["1"] == max(rooms.values()) and rooms["1"] > 3 * rooms.get("12", 0)
+
+        activity = query(
+            pg_dsn,
+            f"SELECT count(*), count(*) FILTER (WHERE u.lastactivityat IS DISTINCT FROM "
+            f"(SELECT max(p.createat) FROM {s}.posts p WHERE p.userid = u.id)), count(*) FILTER "
+            f"(WHERE u.lastactivityat IS NOT NULL) FROM {s}.users u",
+        )[0]
+        assert activity[1] == 0 and activity[2] > activity[0] // 10, activity
 
         again = _synthgen("load", *common, "--jobs", "2", "--quiet", "--replace")
         assert again.returncode == 0, again.stderr
