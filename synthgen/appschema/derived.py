@@ -16,20 +16,16 @@ from typing import Any
 import pyarrow as pa
 
 from synthgen.appschema.catalog import Catalog, TargetColumn, TargetTable
+from synthgen.appschema.fills import epoch_of, fill_is_time, fill_plan, fill_required, time_named
 from synthgen.appschema.ids import FORMATS
-from synthgen.appschema.plan import (
+from synthgen.appschema.plantypes import (
     STATE_TIMES,
     ColumnPlan,
     SourceFigures,
     TablePlan,
     arrow_for,
-    epoch_of,
     fail,
-    fill_is_time,
-    fill_plan,
-    fill_required,
     id_problem,
-    time_named,
 )
 from synthgen.sample.mapping import Mapping
 
