@@ -23,6 +23,7 @@ class TargetColumn:
     max_length: int | None  # varchar(n) / char(n)
     labels: tuple[str, ...] = ()  # an enum's labels
     unique: bool = False  # alone in a unique index or constraint
+    references: Reference | None = None  # a foreign key this column is part of
 
     @property
     def required(self) -> bool:
@@ -31,9 +32,24 @@ class TargetColumn:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """A foreign key from a column: its constraint, the table and column it points at."""
+
+    constraint: str
+    schema: str
+    table: str
+    column: str
+    columns: int = 1  # how many columns the key has (a composite key's columns go together)
+
+    def describe(self) -> str:
+        return f"{self.table}({self.column}) through {self.constraint}"
+
+
+@dataclass(frozen=True)
 class TargetTable:
     name: str
     columns: dict[str, TargetColumn]
+    keys: tuple[tuple[str, ...], ...] = ()  # the column lists of its primary and unique keys
 
 
 @dataclass(frozen=True)
@@ -92,8 +108,44 @@ ORDER BY c.relname, a.attnum
 """
 
 
+_REFERENCES_SQL = """
+SELECT rel.relname, a.attname, con.conname, rn.nspname, ref.relname, ra.attname,
+       cardinality(con.conkey)
+FROM pg_constraint con
+JOIN pg_class rel ON rel.oid = con.conrelid
+JOIN pg_namespace n ON n.oid = rel.relnamespace
+JOIN pg_class ref ON ref.oid = con.confrelid
+JOIN pg_namespace rn ON rn.oid = ref.relnamespace
+CROSS JOIN LATERAL unnest(con.conkey, con.confkey) AS k(attnum, refnum)
+JOIN pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum
+JOIN pg_attribute ra ON ra.attrelid = con.confrelid AND ra.attnum = k.refnum
+WHERE con.contype = 'f' AND n.nspname = $1
+ORDER BY 1, 2, 3
+"""
+
+
+_KEYS_SQL = """
+SELECT c.relname, array_agg(a.attname ORDER BY k.n)
+FROM pg_index i
+JOIN pg_class c ON c.oid = i.indrelid
+JOIN pg_namespace ns ON ns.oid = c.relnamespace
+CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, n)
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+WHERE ns.nspname = $1 AND i.indisunique AND i.indpred IS NULL
+GROUP BY c.relname, i.indexrelid
+"""
+
+
 def read_catalog(conn: Connection, schema: str) -> Catalog:
     """Every table of `schema` with its columns (empty when the schema has none)."""
+    references: dict[tuple[str, str], Reference] = {}
+    for table, column, name, ref_schema, ref_table, ref_column, width in fetch_all(
+        conn, _REFERENCES_SQL, (schema,)
+    ):  # a column in two foreign keys: the first (by name) is the one shown
+        references.setdefault(
+            (str(table), str(column)),
+            Reference(str(name), str(ref_schema), str(ref_table), str(ref_column), int(width)),
+        )
     tables: dict[str, dict[str, TargetColumn]] = {}
     for row in fetch_all(conn, _COLUMNS_SQL, (schema,)):
         table, name, type_name, base, is_enum, not_null, has_default, length, labels, unique = row
@@ -107,8 +159,15 @@ def read_catalog(conn: Connection, schema: str) -> Catalog:
             max_length=int(length) if length is not None else None,
             labels=tuple(_labels(labels)),
             unique=bool(unique),
+            references=references.get((str(table), str(name))),
         )
-    return Catalog(schema, {t: TargetTable(t, cols) for t, cols in tables.items()})
+    keys: dict[str, list[tuple[str, ...]]] = {}
+    for table, columns in fetch_all(conn, _KEYS_SQL, (schema,)):
+        keys.setdefault(str(table), []).append(tuple(str(c) for c in _labels(columns)))
+    return Catalog(
+        schema,
+        {t: TargetTable(t, cols, tuple(keys.get(t, ()))) for t, cols in tables.items()},
+    )
 
 
 def _labels(value: object) -> list[str]:

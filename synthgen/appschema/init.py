@@ -1,9 +1,11 @@
 """`synthgen mapping init`: a starting mapping from an existing schema, by name and type.
 
 Tables and columns match by name (exact, then snake_case / camelCase / singular / PascalCase
-forms and a few common synonyms), id formats by the id column's type, enum values by label
-(exact, case-insensitive, then synonyms). What could not be matched is listed, so a user edits
-a mapping rather than writes one.
+forms and a few common synonyms) and by meaning (a foreign-key column named after the table it
+matched, e.g. ``channelid``; a member table keyed by (room, user); a file table with a message
+reference), id formats by the id column's type, enum values by label (exact, case-insensitive,
+then synonyms); required foreign keys get their related-row fills. What could not be matched is
+listed, so a user edits a mapping rather than writes one.
 """
 
 from __future__ import annotations
@@ -32,9 +34,13 @@ TABLE_SYNONYMS = {
 }  # fmt: skip
 COLUMN_SYNONYMS = {
     "displayName": ("name", "display_name", "username", "full_name", "fullName", "nickname"),
-    "createdAt": ("created_at", "inserted_at", "created"),
-    "updatedAt": ("updated_at", "modified_at"),
-    "lastSeenAt": ("last_seen_at", "last_active_at", "lastActiveAt"),
+    "createdAt": ("created_at", "inserted_at", "created", "createat", "create_at", "create_time"),
+    "updatedAt": ("updated_at", "modified_at", "updateat", "update_at", "update_time"),
+    "lastSeenAt": ("last_seen_at", "last_active_at", "lastActiveAt", "lastactivityat"),
+    "joinedAt": ("joined_at", "joinat", "createat", "created_at", "createdAt"),
+    "lastReadAt": ("last_read_at", "lastviewedat", "last_viewed_at", "read_cursor"),
+    "role": ("roles", "member_role"),
+    "isActive": ("active",),
     "senderId": ("sender_id", "author_id", "authorId", "user_id", "userId"),
     "content": ("body", "text", "message"),
     "readAt": ("read_at", "seen_at", "seenAt"),
@@ -89,8 +95,10 @@ def _match_table(table: str, catalog: Catalog, taken: set[str]) -> str | None:
     return None
 
 
-def _match_column(column: str, target: dict[str, TargetColumn], taken: set[str]) -> str | None:
-    for form in _forms(column, COLUMN_SYNONYMS.get(column, ())):
+def _match_column(
+    column: str, target: dict[str, TargetColumn], taken: set[str], more: tuple[str, ...] = ()
+) -> str | None:
+    for form in _forms(column, (*COLUMN_SYNONYMS.get(column, ()), *more)):
         for name in target:
             if name not in taken and _key(name) == form:
                 return name
@@ -105,23 +113,87 @@ def _match_value(value: str, labels: tuple[str, ...]) -> str | None:
     return None
 
 
+def _by_meaning(table: str, matched: dict[str, str]) -> dict[str, tuple[str, ...]]:
+    """Extra names of a table's foreign-key columns: the matched table's own name in the
+    singular + id (`channelid` when conversations matched `channels`, `postid` for posts)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for column, ref, _ in TABLES[table].foreign_keys:
+        name = matched.get(ref)
+        if name is not None:
+            single = name[:-1] if name.lower().endswith("s") else name
+            out[column] = (f"{single}Id", f"{single}_id")
+    return out
+
+
+def _by_shape(table: str, catalog: Catalog, matched: dict[str, str]) -> str | None:
+    """A table the name did not match, by its shape: a member table keyed by (room, user); a
+    file table with a reference to the message."""
+    extra = _by_meaning(table, matched)
+    files = ("file", "attach", "upload", "media", "asset")
+    for name, target in catalog.tables.items():
+        if name in matched.values():
+            continue
+        room, user, message = (
+            _match_column(c, target.columns, set(), extra.get(c, ()))
+            for c in ("conversationId", "userId", "messageId")
+        )
+        pair = {room, user}
+        keyed = None not in pair and any(set(k) == pair for k in target.keys)
+        if table == "conversation_users" and keyed:
+            return name
+        filed = message is not None and any(w in name.lower() for w in files)
+        if table == "attachments" and filed:
+            return name
+    return None
+
+
+def _key_fills(
+    table: str, name: str, catalog: Catalog, matched: dict[str, str], taken: set[str]
+) -> dict[str, Any]:
+    """Related-row fills for the required foreign keys the contract has no column for."""
+    from synthgen.appschema.refs import REFERABLE, default_ref
+
+    loaded = {v: k for k, v in matched.items()}
+    fills: dict[str, Any] = {}
+    for column in catalog.tables[name].columns.values():
+        ref = column.references
+        if column.name in taken or not column.required or ref is None:
+            continue
+        referenced = loaded.get(ref.table)
+        if referenced in REFERABLE:
+            fills[column.name] = default_ref(table, str(referenced))
+    return fills
+
+
 def init_mapping(catalog: Catalog) -> InitResult:
     """Match the contract against `catalog`; the mapping plus what matched and what did not."""
     result = InitResult({"schema": catalog.schema, "tables": {}, "values": {}})
     taken_tables: set[str] = set()
-    for table in (t for t in TABLES.values() if t.application):
-        name = _match_table(table.name, catalog, taken_tables)
+    matched: dict[str, str] = {}
+    application = [t for t in TABLES.values() if t.application]
+    for table in application:  # by name first, then by shape (which needs the other matches)
+        found = _match_table(table.name, catalog, taken_tables)
+        if found is not None:
+            matched[table.name] = found
+            taken_tables.add(found)
+    for table in application:
+        found = matched.get(table.name) or _by_shape(table.name, catalog, matched)
+        if found is not None:
+            matched[table.name] = found
+            taken_tables.add(found)
+    for table in application:
+        name = matched.get(table.name)
         if name is None:
             result.unmatched.append(f"table {table.name}: no table matches; skipped")
             result.mapping["tables"][table.name] = {"skip": True}
             continue
-        taken_tables.add(name)
         target = catalog.tables[name].columns
+        extra = _by_meaning(table.name, matched)
         entry: dict[str, Any] = {"name": name}
         renames: dict[str, str] = {}
         taken_columns: set[str] = set()
         for column in table.columns:
-            found = _match_column(column.name, target, taken_columns)
+            found = _match_column(column.name, target, taken_columns, extra.get(column.name, ()))
             if found is None:
                 result.unmatched.append(f"{table.name}.{column.name}: no column of {name} matches")
                 continue
@@ -143,6 +215,9 @@ def init_mapping(catalog: Catalog) -> InitResult:
                     result.mapping["values"][key] = values
         if renames:
             entry["columns"] = renames
+        fills = _key_fills(table.name, name, catalog, matched, taken_columns)
+        if fills:
+            entry["fill"] = fills
         id_column = target.get("id")
         if id_column is not None:
             fmt = _id_format(id_column)

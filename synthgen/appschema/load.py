@@ -27,12 +27,15 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute
 import pyarrow.parquet as pq
 
 from synthgen.appschema import restore
 from synthgen.appschema import transform as tf
 from synthgen.appschema.catalog import SavedObject, drop_sql, read_catalog, saved_objects
+from synthgen.appschema.dataerror import data_error
 from synthgen.appschema.figures import measure
+from synthgen.appschema.parents import parent_batch
 from synthgen.appschema.plan import LOAD_ORDER, LoadPlan, TablePlan, make_load_plan
 from synthgen.errors import LoadError
 from synthgen.machine import default_workers
@@ -59,10 +62,10 @@ from synthgen.postgres.shards import (
     open_dataset,
     verify_checksums,
 )
-from synthgen.sample.mapping import Mapping, load_mapping
+from synthgen.sample.mapping import EPOCH_UNITS, Mapping, load_mapping
 from synthgen.schema import qualified as _q
 from synthgen.schema import quote_ident
-from synthgen.storage import DatasetPath, describe, readable
+from synthgen.storage import DatasetPath, describe, read_parquet_table, readable
 
 SAVED = SAVED_OBJECTS
 ORDERS = ("arrival", "room")
@@ -143,6 +146,10 @@ def _targets(plan: LoadPlan) -> list[str]:
     return [t.target for t in plan.tables]
 
 
+def _parents(plan: LoadPlan) -> list[str]:
+    return [p.target for p in plan.parents]
+
+
 def _decide(
     control: Connection,
     dataset: Dataset,
@@ -169,7 +176,7 @@ def _decide(
         return "replace"
     busy = [
         t
-        for t in _targets(plan)
+        for t in [*_parents(plan), *_targets(plan)]
         if fetch_value(control, f"SELECT EXISTS (SELECT 1 FROM {_q(plan.schema, t)})")
     ]
     if busy:
@@ -300,7 +307,7 @@ def _run(
         )
     # --- first write ---
     if mode == "replace":
-        targets = ", ".join(_q(plan.schema, t) for t in _targets(plan))
+        targets = ", ".join(_q(plan.schema, t) for t in [*_targets(plan), *_parents(plan)])
         run_statements(
             pool.get(0),
             [
@@ -335,6 +342,7 @@ def _run(
         start = time.perf_counter()
         saved = _save_and_drop(pool, control, plan, audit_schema, carried)
         steps["drop keys and indexes"] = round(time.perf_counter() - start, 3)
+        write_parents(pool.get(0), dataset.root, plan, opts.mapping_path, opts.schema)
         start = time.perf_counter()
         ctx = tf.build_context(
             dataset.root, plan, [dataset.root / e.path for e, _ in entries.get("messages", [])]
@@ -362,6 +370,9 @@ def _run(
         with contextlib.suppress(Exception):
             reason = error_text(exc, opts.dsn) if isinstance(exc, DatabaseError) else str(exc)
             audit.finish_load(control, audit_schema, load_id, "failed", {}, steps, reason)
+        broken = data_error(exc, plan, opts.dsn)
+        if broken is not None:  # the data breaks a constraint: a resume would break it again
+            raise LoadError(broken) from exc
         if isinstance(exc, DatabaseError):
             raise LoadError(
                 f"load into {plan.schema!r} stopped: {error_text(exc, opts.dsn)}; "
@@ -515,6 +526,29 @@ def _ingest(cur: Any, batches: Iterable[pa.RecordBatch], table: TablePlan, plan:
     """Stream batches already in `table`'s shape into it (binary COPY)."""
     reader = pa.RecordBatchReader.from_batches(tf.target_schema(table), iter(batches))
     cur.adbc_ingest(table.target, reader, mode="append", db_schema_name=plan.schema)
+
+
+def write_parents(
+    conn: Connection, root: DatasetPath, plan: LoadPlan, mapping_path: Path, schema: str | None
+) -> None:
+    """The declared parents' rows, before any row that points at them (a resume finds them
+    written: a table that holds its rows is left as it is)."""
+    if not plan.parents:
+        return
+    epoch = load_mapping(mapping_path, schema).epoch
+    created = read_parquet_table(root / "users", columns=["createdAt"]).column("createdAt")
+    first = pa.compute.min(created.cast(pa.int64())).as_py() or 0
+    with conn.cursor() as cur:
+        for parent in plan.parents:
+            cur.execute(f"SELECT count(*) FROM {_q(plan.schema, parent.target)}")
+            held = cur.fetchone()
+            if held is not None and int(held[0]) == parent.rows:
+                continue
+            cur.execute(f"TRUNCATE {_q(plan.schema, parent.target)}")
+            batch = parent_batch(parent, int(first), EPOCH_UNITS[epoch])
+            reader = pa.RecordBatchReader.from_batches(batch.schema, iter([batch]))
+            cur.adbc_ingest(parent.target, reader, mode="append", db_schema_name=plan.schema)
+    conn.commit()
 
 
 def report_json(report: MappedLoadReport) -> str:

@@ -15,8 +15,13 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
+from synthgen.appschema.counters import build_counter, counter_key, counter_values
 from synthgen.appschema.ids import TIME_ORDERED, IdClock, format_ids
+from synthgen.appschema.parents import spread
 from synthgen.appschema.plan import REFERENCED, TIME_COLUMN, ColumnPlan, LoadPlan, TablePlan
+from synthgen.appschema.related import build_pairs, needs_ids, ref_key, ref_values, table_ids
+from synthgen.sample.mapping import EPOCH_UNITS
+from synthgen.schema import TABLES
 from synthgen.storage import DatasetPath, attach_duckdb, read_parquet_table, readable, sql_path
 
 US_PER_MS = 1000
@@ -36,6 +41,10 @@ class Context:
     formatted: dict[tuple[str, bool], tuple[NDArray[np.int64], pa.Array]] = field(
         default_factory=dict
     )
+    # ref fills: (key, related id) lookups and the referenced tables' ids (appschema.related)
+    pairs: dict[str, tuple[NDArray[np.int64], NDArray[np.int64]]] = field(default_factory=dict)
+    ref_ids: dict[str, NDArray[np.int64]] = field(default_factory=dict)
+    counters: dict[str, tuple[NDArray[np.int64], NDArray[np.int64]]] = field(default_factory=dict)
 
     def lookup(self, table: str, ids: NDArray[np.int64], binary_uuid: bool) -> pa.Array | None:
         """Pre-formatted values of `ids`, or None when the table is not cached."""
@@ -96,6 +105,18 @@ def build_context(root: DatasetPath, plan: LoadPlan, message_files: list[Dataset
         )
     if any(c.fill.get("last_message") for t in plan.tables for c in t.columns):
         ctx.last_message = _last_messages(message_files)
+    for t in plan.tables:
+        for c in t.columns:
+            counter = counter_key(t.source, c.fill) if c.action == "fill" else ""
+            if counter and counter not in ctx.counters:
+                ctx.counters[counter] = build_counter(root, counter)
+            if c.action != "ref":
+                continue
+            key = ref_key(t.source, c.fill)
+            if key and key not in ctx.pairs:
+                ctx.pairs[key] = build_pairs(root, key)
+            if needs_ids(c.fill) and c.fill["ref"] not in ctx.ref_ids:
+                ctx.ref_ids[c.fill["ref"]] = table_ids(root, c.fill["ref"])
     for table in SMALL:
         fmt = plan.id_formats.get(table, "bigint")
         if fmt == "bigint":
@@ -136,6 +157,12 @@ def source_columns(table: TablePlan) -> list[str]:
             wanted.add(c.source)
         if isinstance(c.fill.get("from"), str):
             wanted.add(c.fill["from"])
+        if c.action == "ref" and "through" in c.fill:
+            wanted.add(str(c.fill["through"]).split(".")[0])
+        if c.action == "parent" and "conversationId" in TABLES[table.source].column_names:
+            wanted.add("conversationId")
+        if "count" in c.fill and table.source == "conversation_users":
+            wanted |= {"conversationId", "userId"}
     return sorted(wanted)
 
 
@@ -153,9 +180,21 @@ def _column(
     own_us: NDArray[np.int64],
 ) -> pa.Array:
     uuid_binary = c.arrow == pa.binary(16)
-    if c.action == "id":
-        assert c.source and c.id_table and c.id_format
-        ids = batch.column(c.source).to_numpy()
+    if c.action == "parent":
+        assert c.id_table and c.id_format
+        room = "id" if table.source in ("users", "conversations") else "conversationId"
+        keys = batch.column(room).to_numpy() if room in batch.schema.names else row_keys
+        ids = spread(np.asarray(keys, dtype=np.int64), int(c.fill["rows"]), str(c.fill["spread"]),
+                     str(c.fill["parent"]))  # fmt: skip
+        zero = np.zeros(len(ids), dtype=np.int64)  # parents' time-ordered ids: at 1970
+        return format_ids(ids, c.id_table, c.id_format, zero, uuid_binary)
+    if c.action in ("id", "ref"):
+        assert c.id_table and c.id_format
+        if c.action == "ref":
+            ids = ref_values(table.source, c.fill, batch, row_keys, ctx.pairs, ctx.ref_ids)
+        else:
+            assert c.source
+            ids = batch.column(c.source).to_numpy()
         cached = ctx.lookup(c.id_table, ids, uuid_binary)
         if cached is not None:
             return cached
@@ -172,13 +211,19 @@ def _column(
         return labels.take(pc.index_in(batch.column(c.source), value_set=keys))
     if c.action == "copy":
         assert c.source
-        return _cast(batch.column(c.source), c.arrow)
+        return _cast(batch.column(c.source), c.arrow, c.epoch)
     return _fill(c, batch, table, ctx, row_keys)
 
 
-def _cast(values: pa.Array, arrow: pa.DataType) -> pa.Array:
+def _cast(values: pa.Array, arrow: pa.DataType, epoch: str = "") -> pa.Array:
+    """`values` as the target's type; a time into an integer column as a count of `epoch`
+    units since 1970."""
     if values.type == arrow:
         return values
+    if epoch and pa.types.is_timestamp(values.type):
+        us = values.cast(pa.int64())
+        per = EPOCH_UNITS[epoch]  # rounded to the unit, as timestamp(3) and epoch_ms() round
+        return (pc.divide(pc.add(us, per // 2), per) if per > 1 else us).cast(arrow)
     if pa.types.is_timestamp(values.type) and arrow == pa.date32():
         return values.cast(pa.timestamp("us")).cast(pa.date32())
     return values.cast(arrow)
@@ -191,7 +236,24 @@ def _fill(
     ctx: Context,
     row_keys: NDArray[np.int64],
 ) -> pa.Array:
+    out = _filled(c, batch, table, ctx, row_keys)
+    if "else" in c.fill:  # a missing value as a constant (a NOT NULL DEFAULT 0 column's 0)
+        out = out.fill_null(pa.scalar(c.fill["else"]).cast(c.arrow))
+    return out
+
+
+def _filled(
+    c: ColumnPlan,
+    batch: pa.RecordBatch,
+    table: TablePlan,
+    ctx: Context,
+    row_keys: NDArray[np.int64],
+) -> pa.Array:
     fill, n = c.fill, batch.num_rows
+    counter = counter_key(table.source, fill)
+    if counter:
+        values = counter_values(table.source, fill, batch, ctx.counters[counter])
+        return _cast(values, c.arrow, c.epoch)
     if "value" in fill:
         return pa.repeat(pa.scalar(fill["value"]).cast(c.arrow), n)
     if "unique" in fill:
@@ -205,7 +267,7 @@ def _fill(
         found = conversations[at] == own if len(conversations) else np.zeros(n, bool)
         if fill["last_message"] == "createdAt":
             values = pa.array(created_us[at], pa.int64(), mask=~found)
-            return _cast(values.cast(pa.timestamp("us", tz="UTC")), c.arrow)
+            return _cast(values.cast(pa.timestamp("us", tz="UTC")), c.arrow, c.epoch)
         return pa.array(message_ids[at], pa.int64(), mask=~found)
     source = batch.column(fill["from"])
     if "after_last" in fill:
@@ -217,7 +279,7 @@ def _fill(
         source = pc.binary_join_element_wise(
             str(fill.get("prefix", "")), source.cast(pa.string()), str(fill.get("suffix", "")), ""
         )
-    return _cast(source, c.arrow)
+    return _cast(source, c.arrow, c.epoch)
 
 
 def transform(
@@ -255,7 +317,8 @@ def transform(
             if c.action == "state":
                 arrays.append(pa.repeat(pa.scalar(label), batch.num_rows))
             elif c.action == "state time":
-                arrays.append(_cast(pa.array(times).cast(pa.timestamp("us", tz="UTC")), c.arrow))
+                stamps = pa.array(times).cast(pa.timestamp("us", tz="UTC"))
+                arrays.append(_cast(stamps, c.arrow, c.epoch))
             elif c.target.name in same_every_state:
                 arrays.append(same_every_state[c.target.name])
             else:

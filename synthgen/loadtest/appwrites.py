@@ -31,7 +31,7 @@ from synthgen.appschema.plan import ColumnPlan, LoadPlan, SourceFigures, TablePl
 from synthgen.errors import LoadTestError
 from synthgen.loadtest.names import Names
 from synthgen.postgres.connect import Connection, execute
-from synthgen.sample.mapping import Mapping, quote_literal
+from synthgen.sample.mapping import EPOCH_UNITS, Mapping, quote_literal
 from synthgen.schema import TABLES, quote_ident
 from synthgen.schema import qualified as _q
 
@@ -63,7 +63,14 @@ def app_names(mapping: Mapping, plan: LoadPlan) -> Names:
     absent = {(t.source, c) for t in plan.tables if not t.name for c in t.not_loaded}
     absent |= {(t, c) for t in mapping.skipped for c in TABLES[t].column_names}
     tables = {t: mapping.table_name(t) for t in TABLES if TABLES[t].application}
-    return Names(tables, columns, frozenset(absent))
+    epoch = {
+        (t.source, str(c.source)): 1_000_000 // EPOCH_UNITS[c.epoch]
+        for t in plan.tables
+        if not t.name
+        for c in t.columns
+        if c.epoch and c.action == "copy"
+    }
+    return Names(tables, columns, frozenset(absent), epoch)
 
 
 def app_target(conn: Connection, mapping: Mapping) -> AppTarget:
@@ -118,15 +125,21 @@ def _typed(column: TargetColumn, expr: str) -> str:
     return f"CAST({expr} AS {column.type_name})"
 
 
-def _time(column: TargetColumn, utc: str) -> str:
-    """A timestamptz expression as this column stores it (UTC wall time without a zone)."""
+def _time(column: TargetColumn, utc: str, epoch: str = "") -> str:
+    """A timestamptz expression as this column stores it (UTC wall time without a zone; an
+    integer column: epoch units, rounded as the load rounds them)."""
+    if epoch:
+        per = 1_000_000 // EPOCH_UNITS[epoch]
+        return _typed(column, f"round(extract(epoch FROM ({utc})) * {per})")
     if column.base in ("timestamp", "date"):
         return _typed(column, f"({utc}) AT TIME ZONE 'UTC'")
     return _typed(column, utc)
 
 
-def _as_utc(column: TargetColumn, expr: str) -> str:
+def _as_utc(column: TargetColumn, expr: str, epoch: str = "") -> str:
     """A column's value as timestamptz."""
+    if epoch:
+        return f"to_timestamp({expr} / {1_000_000 // EPOCH_UNITS[epoch]}.0)"
     return f"({expr} AT TIME ZONE 'UTC')" if column.base in ("timestamp", "date") else expr
 
 
@@ -144,8 +157,19 @@ def _value(table: TablePlan, column: ColumnPlan, values: dict[str, str | None], 
         if given is not None:
             return _typed(t, given) if column.action == "id" else given
         if str(column.source) in ("createdAt", "readAt", "joinedAt", "updatedAt"):
-            return _time(t, time)
+            return _time(t, time, column.epoch)
         return _required(t, time, values) if t.not_null else "NULL"
+    if column.action == "ref":
+        through = str(column.fill.get("through", ""))
+        given = values.get(through) if through else None
+        if given is None:
+            raise LoadTestError(
+                f"{table.target}.{t.name}: the load test writes a related row only through the "
+                "row's own columns (a 'ref' fill with 'through')"
+            )
+        return _typed(t, given)
+    if column.epoch and "from" in column.fill and values.get(str(column.fill["from"])) is None:
+        return _time(t, time, column.epoch)  # a time the new row has: its own
     return _fill(t, column.fill, values, time)
 
 
@@ -196,6 +220,7 @@ def _touch(target: AppTarget, new_id: str) -> tuple[str, str]:
     plan = target.table_plan("conversations")
     times: list[ColumnPlan] = []
     ids: list[ColumnPlan] = []
+    counts: list[ColumnPlan] = []
     for c in plan.columns if plan else ():
         source = c.source or c.fill.get("from")
         if c.fill.get("last_message") == "createdAt" or (
@@ -204,6 +229,8 @@ def _touch(target: AppTarget, new_id: str) -> tuple[str, str]:
             times.append(c)
         elif c.fill.get("last_message") == "id":
             ids.append(c)
+        elif c.fill.get("count") == "messages":
+            counts.append(c)  # the room's message count: one more
     if not times:
         raise LoadTestError(
             f"--mapping: {target.mapping.table_name('conversations')} has no column the plan "
@@ -211,13 +238,16 @@ def _touch(target: AppTarget, new_id: str) -> tuple[str, str]:
         )
     now = (
         "greatest(statement_timestamp(), "
-        + ", ".join(f"{_as_utc(c.target, quote_ident(c.target.name))} + {_STEP}" for c in times)
+        + ", ".join(
+            f"{_as_utc(c.target, quote_ident(c.target.name), c.epoch)} + {_STEP}" for c in times
+        )
         + ")"
     )
-    sets = [f"{quote_ident(c.target.name)} = {_time(c.target, now)}" for c in times]
+    sets = [f"{quote_ident(c.target.name)} = {_time(c.target, now, c.epoch)}" for c in times]
     sets += [f"{quote_ident(c.target.name)} = {_typed(c.target, new_id)}" for c in ids]
-    first = times[0].target
-    return ", ".join(sets), _as_utc(first, quote_ident(first.name))
+    sets += [f"{quote_ident(c.target.name)} = {quote_ident(c.target.name)} + 1" for c in counts]
+    first = times[0]
+    return ", ".join(sets), _as_utc(first.target, quote_ident(first.target.name), first.epoch)
 
 
 def app_write_scripts(target: AppTarget, head: str, draws: dict[str, str]) -> dict[str, str]:
@@ -249,11 +279,49 @@ def app_write_scripts(target: AppTarget, head: str, draws: dict[str, str]) -> di
     return {"W1": w1, **_w2(target, head, draws)}
 
 
+def _cursor(target: AppTarget, now: str) -> str:
+    """The member's read cursor moved up to `now` (and the count of the room's messages up to
+    it, where the plan keeps one), or '' without a cursor column."""
+    names = target.names
+    members = target.table_plan("conversation_users")
+    columns = members.columns if members else ()
+    last_read = next((c for c in columns if "lastReadAt" in (c.source, c.fill.get("from"))), None)
+    if last_read is None:
+        return ""
+    name = quote_ident(last_read.target.name)
+    sets = [f"{name} = greatest({name}, {_time(last_read.target, now, last_read.epoch)})"]
+    counted = next((c for c in columns if c.fill.get("count") == "read"), None)
+    if counted is not None:  # every message of the room is before the new cursor
+        rooms = target.table_plan("conversations")
+        room_columns = rooms.columns if rooms is not None else ()
+        total = next((c for c in room_columns if c.fill.get("count") == "messages"), None)
+        cid = names.column("conversations", "id")
+        count = (
+            f"(SELECT c.{quote_ident(total.target.name)} FROM {names.table('conversations')} c "
+            f"WHERE c.{cid} = :room)"
+            if total is not None
+            else f"(SELECT count(*) FROM {names.table('messages')} x WHERE "
+            f"x.{names.column('messages', 'conversationId')} = :room)"
+        )
+        sets.append(f"{quote_ident(counted.target.name)} = {count}")
+    return (
+        f"UPDATE {names.table('conversation_users')} SET {', '.join(sets)}\n"
+        f"WHERE {names.column('conversation_users', 'conversationId')} = :room "
+        f"AND {names.column('conversation_users', 'userId')} = :reader;\n"
+    )
+
+
 def _w2(target: AppTarget, head: str, draws: dict[str, str]) -> dict[str, str]:
     names = target.names
     reads = target.table_plan("read_receipts")
     if reads is None:
-        return {}
+        cursor = _cursor(target, "statement_timestamp()")
+        if not cursor:
+            return {}
+        return {  # a read-cursor schema: reading moves the member's cursor, no row per read
+            "W2": "-- W2: a member of a room drawn by traffic reads it (its read cursor moves)\n"
+            f"{head}{draws['room']}{draws['member:reader']}{draws.get('record:W2', '')}{cursor}"
+        }
     m, reads_table = names.table("messages"), quote_ident(reads.target)
 
     def col(table: str, column: str) -> str:
@@ -261,6 +329,7 @@ def _w2(target: AppTarget, head: str, draws: dict[str, str]) -> dict[str, str]:
 
     now = "statement_timestamp()"
     values: dict[str, str | None] = {"id": None, "messageId": "unread.id", "userId": ":reader"}
+    known = {**values, "messageId.conversationId": ":room"}
     inserts = [_insert(reads, values, now, "unread") + " ON CONFLICT DO NOTHING"]
     for derived in target.derived("read_receipts"):
         for label, when in derived.states:
@@ -275,8 +344,10 @@ def _w2(target: AppTarget, head: str, draws: dict[str, str]) -> dict[str, str]:
                     exprs.append("unread.id" if c.source == "messageId" else ":reader")
                 elif c.action == "state":
                     exprs.append(_typed(c.target, quote_literal(label)))
-                else:
-                    exprs.append(_time(c.target, now))
+                elif c.action == "state time":
+                    exprs.append(_time(c.target, now, c.epoch))
+                else:  # the derived table's other columns, as the load fills them
+                    exprs.append(_value(derived, c, known, now))
             inserts.append(
                 f"INSERT INTO {quote_ident(derived.target)} "
                 f"({', '.join(quote_ident(c.target.name) for c in cols)})\n"
@@ -292,21 +363,7 @@ def _w2(target: AppTarget, head: str, draws: dict[str, str]) -> dict[str, str]:
         f"{col('read_receipts', 'userId')} = :reader)\n"
         f"    ORDER BY x.{col('messages', 'createdAt')} DESC LIMIT 50\n)"
     )
-    members = target.table_plan("conversation_users")
-    last_read = next(
-        (c.target for c in (members.columns if members else ()) if c.source == "lastReadAt"),
-        None,
-    )
-    if last_read is not None:
-        name = quote_ident(last_read.name)
-        tail = (
-            f"UPDATE {names.table('conversation_users')} SET {name} = "
-            f"greatest({name}, {_time(last_read, now)})\n"
-            f"WHERE {col('conversation_users', 'conversationId')} = :room "
-            f"AND {col('conversation_users', 'userId')} = :reader;\n"
-        )
-    else:
-        tail = "SELECT 1;\n"
+    tail = _cursor(target, now) or "SELECT 1;\n"
     w2 = (
         "-- W2: a member of a room drawn by traffic reads its latest 50 unread messages\n"
         f"{head}{draws['room']}{draws['member:reader']}{draws.get('record:W2', '')}"

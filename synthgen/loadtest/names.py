@@ -20,6 +20,8 @@ class Names:
     tables: dict[str, str] = field(default_factory=dict)
     columns: dict[tuple[str, str], str] = field(default_factory=dict)
     absent: frozenset[tuple[str, str]] = frozenset()
+    # time columns stored as integers: (table, column) -> units per second (1000: epoch ms)
+    epoch: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def table(self, table: str) -> str:
         """The quoted name of a contract table in the target schema."""
@@ -28,6 +30,11 @@ class Names:
     def column(self, table: str, column: str) -> str:
         """The quoted name of a contract column."""
         return quote_ident(self.columns.get((table, column), column))
+
+    def as_time(self, table: str, column: str, expr: str) -> str:
+        """`expr`, a value of the column, as a timestamptz (an epoch integer converted)."""
+        per = self.epoch.get((table, column))
+        return f"to_timestamp(({expr}) / {per}.0)" if per else expr
 
     def has(self, table: str, column: str) -> bool:
         """Whether the target schema holds this contract column."""

@@ -106,6 +106,8 @@ def build_draw_tables(
         return names.column(table, column)
 
     conv, created = col("messages", "conversationId"), col("messages", "createdAt")
+    middle = f"percentile_disc(0.5) WITHIN GROUP (ORDER BY {created})"
+    cursor = names.as_time("messages", "createdAt", middle)  # a time, as queries are given
     sender = col("messages", "senderId")
     cu_conv, cu_user = (
         col("conversation_users", "conversationId"),
@@ -125,7 +127,7 @@ def build_draw_tables(
         f"""CREATE TABLE {_q(schema, ROOMS)} AS
         WITH sizes AS (
             SELECT {conv} AS id, count(*) AS messages,
-                   percentile_disc(0.5) WITHIN GROUP (ORDER BY {created}) AS room_cursor
+                   {cursor} AS room_cursor
             FROM {m} GROUP BY {conv}
         ), members AS (
             SELECT {cu_conv} AS id, count(*) AS members FROM {cu} WHERE {active} GROUP BY {cu_conv}

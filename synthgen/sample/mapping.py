@@ -13,8 +13,9 @@ The same file drives `synthgen load --mapping` (shards -> the application's tabl
 migrations), which reads four more keys (see `synthgen.appschema` and docs/app-schema.md):
 per table ``"id"`` (the id format, or a generated id column for a table the contract keys by a
 pair), ``"fill"`` (values for columns the contract does not produce) and ``"skip"``, and at the
-top ``"derived"`` (tables built from a contract table, e.g. per-recipient delivery states). The
-sampler ignores them.
+top ``"derived"`` (tables built from a contract table, e.g. per-recipient delivery states),
+``"parents"`` (tables the contract has no rows for, e.g. tenants) and ``"epoch"`` (the unit of
+a time in an integer column). The sampler ignores them.
 
 Every name is quoted as an SQL identifier and every value as an SQL literal, never spliced raw.
 """
@@ -37,7 +38,8 @@ ENUM_COLUMNS: dict[str, tuple[str, ...]] = {
     for (table, column), allowed in contract.ENUM_COLUMNS.items()
     if contract.TABLES[table].application
 }
-_TOP_KEYS = {"schema", "tables", "values", "derived"}
+_TOP_KEYS = {"schema", "tables", "values", "derived", "epoch", "parents"}
+EPOCH_UNITS = {"s": 1_000_000, "ms": 1000, "us": 1}  # µs per unit: a time into an integer column
 _TABLE_KEYS = {"name", "columns", "id", "fill", "skip"}
 
 
@@ -61,6 +63,8 @@ class Mapping:
     fills: dict[str, dict[str, Any]] = field(default_factory=dict)
     skipped: frozenset[str] = frozenset()
     derived: dict[str, dict[str, Any]] = field(default_factory=dict)
+    epoch: str = "ms"  # the unit of a time loaded into an integer column
+    parents: dict[str, Any] = field(default_factory=dict)  # tables the contract has no rows for
 
     def table_name(self, table: str) -> str:
         """Production name of a contract table."""
@@ -166,12 +170,17 @@ def parse_mapping(raw: Any, schema: str | None = None) -> Mapping:
         for value, name in _object(entry, f"values.{key}").items():
             if value not in ENUM_COLUMNS[key]:
                 raise MappingError(f"--mapping: values.{key}.{value}: not a value of {key}")
-            values.setdefault(key, {})[value] = _name(name, f"values.{key}.{value}")
+            if not isinstance(name, str) or "\x00" in name:  # '' is a value (a default type)
+                raise MappingError(f"--mapping: values.{key}.{value} must be a string")
+            values.setdefault(key, {})[value] = name
     derived = {
         name: _object(entry, f"derived.{name}")
         for name, entry in _object(doc.get("derived", {}), "derived").items()
     }
     chosen = schema or doc.get("schema") or "public"
+    epoch = doc.get("epoch", "ms")
+    if epoch not in EPOCH_UNITS:
+        raise MappingError(f"--mapping: epoch: {epoch!r} (known: {', '.join(EPOCH_UNITS)})")
     return Mapping(
         _name(chosen, "schema"),
         tables,
@@ -181,6 +190,8 @@ def parse_mapping(raw: Any, schema: str | None = None) -> Mapping:
         fills,
         frozenset(skipped),
         derived,
+        str(epoch),
+        _object(doc.get("parents", {}), "parents"),
     )
 
 

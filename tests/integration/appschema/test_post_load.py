@@ -14,8 +14,8 @@ from typing import Any
 from .conftest import SYNTHGEN, query, run_sql
 
 MakeSchema = Callable[..., tuple[str, Path]]
-# a foreign key the data must break: idempotency keys are no users' e-mail addresses
-BAD_FK = "Message_idempotencyKey_fkey"
+# a foreign key the data must break: message texts are no users' e-mail addresses
+BAD_FK = "Message_content_fkey"
 
 
 def _load(dataset: Path, dsn: str, mapping: Path, *extra: str) -> subprocess.CompletedProcess[str]:
@@ -55,7 +55,7 @@ def test_a_broken_foreign_key_stops_the_load_in_one_line_and_nothing_is_marked_d
         pg_dsn,
         f'ALTER TABLE {schema}."Message" SET (autovacuum_enabled = false, fillfactor = 90)',
         f'ALTER TABLE {schema}."Message" ADD CONSTRAINT "{BAD_FK}" FOREIGN KEY '
-        f'("idempotencyKey") REFERENCES {schema}."User"(email)',
+        f'("content") REFERENCES {schema}."User"(email)',
     )
     before = _settings(pg_dsn, schema)
     assert before["Message"] == ["autovacuum_enabled=false", "fillfactor=90"]
@@ -65,8 +65,12 @@ def test_a_broken_foreign_key_stops_the_load_in_one_line_and_nothing_is_marked_d
     assert failed.returncode == 1, failed.stderr
     lines = failed.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), failed.stderr
+    assert f"the data breaks constraint '{BAD_FK}'" in lines[0]
     assert f'violates foreign key constraint "{BAD_FK}"' in lines[0]
-    assert "--resume" in lines[0]
+    # the mapping entry that filled the column, and --replace: a resume would break it again
+    assert "(filled by Message.content <- tables.messages.columns.content)" in lines[0]
+    assert lines[0].endswith("fix the mapping and load again with --replace")
+    assert "--resume" not in lines[0]
     status = query(pg_dsn, f"SELECT status, stopped_at FROM synthgen_{schema}.synthgen_loads")
     assert len(status) == 1 and status[0][0] == "failed" and BAD_FK in status[0][1]
     # all ten are there, the broken one NOT VALID (no new validation starts after a failure)

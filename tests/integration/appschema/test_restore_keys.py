@@ -71,11 +71,11 @@ def test_a_resume_attaches_a_key_whose_index_was_built_before_the_stop(
 ) -> None:
     schema, mapping = app_schema("app_attach", tmp=tmp_path)
     before = _keys(pg_dsn, schema)
-    bad = "Message_idempotencyKey_fkey"  # the data breaks it: the load stops after the keys
+    bad = "Message_content_fkey"  # the data breaks it: the load stops after the keys
     run_sql(
         pg_dsn,
         f'ALTER TABLE {schema}."Message" ADD CONSTRAINT "{bad}" FOREIGN KEY '
-        f'("idempotencyKey") REFERENCES {schema}."User"(email)',
+        f'("content") REFERENCES {schema}."User"(email)',
     )
     failed = _load(app_dataset, pg_dsn, mapping)
     assert failed.returncode == 1 and bad in failed.stderr, failed.stderr
