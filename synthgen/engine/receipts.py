@@ -114,8 +114,11 @@ def per_member(
         room_floor = np.minimum.reduceat(last_read, starts) if len(last_read) else last_read
         idx = idx[created[idx] + horizon > room_floor[local_conv[idx]]]
         msg, reader = _pairs(idx, readers, first, sender_local)
-        can_be_latest = np.flatnonzero(created[msg] + horizon > last_read[reader])
-        _, reader, read_us, _ = _read(rng, spec, msg[can_be_latest], reader[can_be_latest], created)
+        can_be_latest = created[msg] + horizon > last_read[reader]
+        if not can_be_latest.all():  # else no gather: most pairs of a chunk can be
+            keep = np.flatnonzero(can_be_latest)
+            msg, reader = msg[keep], reader[keep]
+        _, reader, read_us, _ = _read(rng, spec, msg, reader, created)
         np.maximum.at(last_read, reader, read_us)
     if not parts:
         empty = np.zeros(0, dtype=np.int64)
