@@ -35,28 +35,29 @@ def receipt_delays_us(rng: np.random.Generator, spec: Spec, n: int) -> tuple[I64
     shares = np.asarray([c.share for c in m.components])
     component = dist.categorical(rng, n, shares).astype(np.int8)
     seconds = np.empty(n, dtype=np.float64)
-    rows = component == 0
+    # each component's rows as indices: assigning through them is ~3x faster than through a mask
+    rows = np.flatnonzero(component == 0)
     low = m.immediate.min_seconds
-    seconds[rows] = low + rng.random(int(rows.sum())) * (m.immediate.max_seconds - low)
-    rows = component == 1
+    seconds[rows] = low + rng.random(len(rows)) * (m.immediate.max_seconds - low)
+    rows = np.flatnonzero(component == 1)
     # truncated exponential on [min, max) by inverse CDF
     near = m.near_term
     scale = max(near.mean_seconds - near.min_seconds, 1.0)
     top = 1.0 - np.exp(-(near.max_seconds - near.min_seconds) / scale)
-    seconds[rows] = near.min_seconds - scale * np.log1p(-rng.random(int(rows.sum())) * top)
-    rows = component == 2
+    seconds[rows] = near.min_seconds - scale * np.log1p(-rng.random(len(rows)) * top)
+    rows = np.flatnonzero(component == 2)
     delayed = m.delayed
     seconds[rows] = _truncated_lognormal(
         rng,
-        int(rows.sum()),
+        len(rows),
         delayed.lognormal.mu,
         delayed.lognormal.sigma,
         delayed.min_seconds,
         delayed.max_seconds,
     )
-    rows = component == 3
+    rows = np.flatnonzero(component == 3)
     lo, hi = np.log(m.stale.min_seconds), np.log(m.stale.max_seconds)
-    seconds[rows] = np.exp(lo + rng.random(int(rows.sum())) * (hi - lo))
+    seconds[rows] = np.exp(lo + rng.random(len(rows)) * (hi - lo))
     return np.maximum(1, (seconds * US_PER_SECOND).astype(np.int64)), component
 
 
@@ -113,8 +114,11 @@ def per_member(
         room_floor = np.minimum.reduceat(last_read, starts) if len(last_read) else last_read
         idx = idx[created[idx] + horizon > room_floor[local_conv[idx]]]
         msg, reader = _pairs(idx, readers, first, sender_local)
-        can_be_latest = np.flatnonzero(created[msg] + horizon > last_read[reader])
-        _, reader, read_us, _ = _read(rng, spec, msg[can_be_latest], reader[can_be_latest], created)
+        can_be_latest = created[msg] + horizon > last_read[reader]
+        if not can_be_latest.all():  # else no gather: most pairs of a chunk can be
+            keep = np.flatnonzero(can_be_latest)
+            msg, reader = msg[keep], reader[keep]
+        _, reader, read_us, _ = _read(rng, spec, msg, reader, created)
         np.maximum.at(last_read, reader, read_us)
     if not parts:
         empty = np.zeros(0, dtype=np.int64)
@@ -140,9 +144,13 @@ def _read(
     by the snapshot: (message row, member row, readAt, delay component) of those."""
     read = np.flatnonzero(rng.random(len(msg)) < spec.read_receipts.read_rate)
     delay, component = receipt_delays_us(rng, spec, len(read))
-    read_us = created[msg[read]] + delay
-    keep = np.flatnonzero(read_us <= spec.time.snapshot_us)
-    return msg[read[keep]], reader[read[keep]], read_us[keep], component[keep]
+    msg = msg[read]
+    read_us = created[msg] + delay
+    landed = read_us <= spec.time.snapshot_us
+    if landed.all():  # most chunks: no read passes the snapshot, so no second gather
+        return msg, reader[read], read_us, component
+    keep = np.flatnonzero(landed)
+    return msg[keep], reader[read[keep]], read_us[keep], component[keep]
 
 
 def _chunks(counts: I64, limit: int) -> list[tuple[int, int]]:

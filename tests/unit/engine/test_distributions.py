@@ -47,3 +47,23 @@ def test_cap_to_budget_fits_or_floors(values: list[int], budget: int) -> None:
         assert np.array_equal(capped, arr)
     elif 6 * len(arr) <= budget:
         assert capped.sum() <= budget
+
+
+SHARES = [0.0, 0.05, 0.1, 0.35, 0.4, 1.0, 3.0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.sampled_from(SHARES), min_size=1, max_size=24).filter(lambda s: sum(s) > 0),
+    st.integers(0, 2**32 - 1),
+)
+def test_categorical_is_the_binary_search_of_its_draws(shares: list[float], seed: int) -> None:
+    # the same draws as the searchsorted form it replaced, category for category (the output
+    # of a build depends on it): a uniform u falls in the category of the cdf steps at or below it
+    got = dist.categorical(np.random.default_rng(seed), 5000, np.asarray(shares))
+    cdf = np.cumsum(shares) / np.cumsum(shares)[-1]
+    u = np.random.default_rng(seed).random(5000)
+    want = np.minimum(np.searchsorted(cdf, u, side="right"), len(shares) - 1)
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, want)
+    assert set(np.flatnonzero(np.asarray(shares) == 0)).isdisjoint(got.tolist())
