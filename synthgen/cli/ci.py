@@ -84,8 +84,8 @@ def comparison_ci(result: dict[str, Any], links: list[tuple[str, Path]]) -> CiRe
                 "DEGRADED" if c["degraded"] else c["plan_change"],
             ]
         )
-    if result["decision"] != "GO" and all(c.ok for c in cases):
-        cases.append(Case("decision", False, "; ".join(result["reasons"])))
+    if result["decision"] != "GO":  # the gate's own rules: average, sorts, degraded count
+        cases += [Case(f"rule: {reason}", False, reason) for reason in result["reasons"]]
     return CiReport(
         "index gate",
         result["decision"],
@@ -116,7 +116,7 @@ def loadtest_ci(doc: dict[str, Any], links: list[tuple[str, Path]]) -> CiReport:
         for r in doc["rows"]
     ]
     if doc["decision"] != "GO":
-        cases.append(Case("decision", False, "; ".join(doc["reasons"])))
+        cases += [Case(f"rule: {reason}", False, reason) for reason in doc["reasons"]]
     return CiReport(
         "load test",
         doc["decision"],
