@@ -47,7 +47,7 @@ from synthgen.shipped import DEFAULT_INDEX_SCRIPT
 @click.option(
     "--rate",
     type=click.FloatRange(min=0, min_open=True),
-    default=50.0,
+    default=20.0,
     show_default=True,
     help="Transactions per second the workload offers (pgbench -R).",
 )
@@ -61,9 +61,10 @@ from synthgen.shipped import DEFAULT_INDEX_SCRIPT
 @click.option(
     "--load-seconds",
     type=click.IntRange(1, 3600),
-    default=30,
+    default=120,
     show_default=True,
-    help="Seconds the load goes on after the settle; it then stops by itself.",
+    help="Longest the load goes on after the settle: it stops a few seconds after the script "
+    "ends, at the latest then.",
 )
 @click.option(
     "--pool",

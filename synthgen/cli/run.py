@@ -201,16 +201,17 @@ def finished_stages(out: Path) -> set[str]:
 @click.option(
     "--rehearse-rate",
     type=click.FloatRange(min=0, min_open=True),
-    default=50.0,
+    default=20.0,
     show_default=True,
     help="With --rehearse: transactions per second the workload offers.",
 )
 @click.option(
     "--rehearse-seconds",
     type=click.IntRange(1, 3600),
-    default=20,
+    default=120,
     show_default=True,
-    help="With --rehearse: seconds the load goes on after its 5 s settle (then it stops).",
+    help="With --rehearse: longest the load goes on after its 5 s settle (it stops a few "
+    "seconds after the script).",
 )
 @ci_options
 @click.option("--overwrite", is_flag=True, help="Start over, replacing an earlier run in --out.")

@@ -5,6 +5,7 @@ WAL, temp files, index size and validity)."""
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -16,63 +17,83 @@ from synthgen.loadtest.html import COLOURS
 BOTTOM = 40
 
 
+@dataclass(frozen=True)
+class _Frame:
+    """The plot's coordinates: seconds since the load started (x), p99 ms on a log scale (y)."""
+
+    x_hi: float
+    y_lo: float
+    y_hi: float
+    plot_w: float = WIDTH - LEFT - RIGHT
+    base: float = HEIGHT - BOTTOM
+
+    def sx(self, x: float) -> float:
+        return LEFT + self.plot_w * min(max(x, 0.0), self.x_hi) / self.x_hi
+
+    def sy(self, y: float) -> float:
+        return _scale(max(y, self.y_lo), self.y_lo, self.y_hi, True, self.base, TOP)
+
+
+def _spans(doc: dict[str, Any], f: _Frame) -> str:
+    """Each statement's span, shaded (red when it failed) and numbered."""
+    t0, parts = doc["load"]["started"], []
+    for st in (s for s in doc["statements"] if not s.get("skipped")):
+        a, b = f.sx(st["started"] - t0), f.sx(st["ended"] - t0)
+        colour = "#cf222e" if not st["ok"] else "#9a6700"
+        parts.append(
+            f'<g class="span" data-statement="{st["number"]}"><rect x="{a:.1f}" y="{TOP}" '
+            f'width="{max(b - a, 1.5):.1f}" height="{f.base - TOP}" fill="{colour}" '
+            f'fill-opacity="0.15"><title>statement {st["number"]}: {escape(st["sql"])} '
+            f'({st["seconds"]:.2f} s)</title></rect><text x="{a + 2:.1f}" y="{TOP + 10}" '
+            f'font-size="10" fill="{colour}">{st["number"]}</text></g>'
+        )
+    return "".join(parts)
+
+
+def _axes(f: _Frame) -> str:
+    base, mid = f.base, (TOP + f.base) / 2
+    parts = [
+        f'<g class="axes" stroke="#444" font-size="10" fill="#333">'
+        f'<line x1="{LEFT}" y1="{base}" x2="{LEFT + f.plot_w}" y2="{base}"/>'
+        f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{base}"/>'
+    ]
+    for t in _ticks(f.y_lo, f.y_hi, True) or [f.y_lo, f.y_hi]:
+        parts.append(
+            f'<text x="{LEFT - 6}" y="{f.sy(t) + 3:.1f}" text-anchor="end" '
+            f'stroke="none">{_label(t)}</text>'
+        )
+    for x in range(0, int(f.x_hi) + 1, max(1, round(f.x_hi / 10))):
+        parts.append(
+            f'<text x="{f.sx(x):.1f}" y="{base + 14}" text-anchor="middle" stroke="none">{x}</text>'
+        )
+    parts.append(
+        f'<text x="{LEFT + f.plot_w / 2:.0f}" y="{HEIGHT - 6}" text-anchor="middle" '
+        f'stroke="none">seconds since the load started</text><text x="14" y="{mid:.0f}" '
+        f'text-anchor="middle" stroke="none" transform="rotate(-90 14 {mid:.0f})">'
+        "p99 ms (log)</text></g>"
+    )
+    return "".join(parts)
+
+
 def latency_chart(doc: dict[str, Any]) -> str:
     """p99 per workload script per second (log y), statement spans shaded and numbered."""
     rows, keys = doc["per_second"], doc["load"]["scripts"]
     values = [r[k]["p99_ms"] for r in rows for k in keys if r[k].get("transactions")]
     if not values:
         return "<p>workload latency: no transactions logged</p>"
-    t0 = doc["load"]["started"]
     x_hi = float(max(doc["load"]["seconds"], rows[-1]["second"] + 1))
-    y_lo, y_hi = max(min(values) / 1.5, 0.01), max(values) * 1.5
-    plot_w, base = WIDTH - LEFT - RIGHT, HEIGHT - BOTTOM
-
-    def sx(x: float) -> float:
-        return LEFT + plot_w * min(max(x, 0.0), x_hi) / x_hi
-
-    def sy(y: float) -> float:
-        return _scale(max(y, y_lo), y_lo, y_hi, True, base, TOP)
-
+    f = _Frame(x_hi, max(min(values) / 1.5, 0.01), max(values) * 1.5)
     parts = [
         f'<svg class="chart" data-chart="rehearsal latency" xmlns="http://www.w3.org/2000/svg" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" '
-        f'aria-label="workload p99 per second with the statements shaded">'
+        f'aria-label="workload p99 per second with the statements shaded">',
+        _spans(doc, f),
+        _axes(f),
     ]
-    for st in (s for s in doc["statements"] if not s.get("skipped")):
-        a, b = sx(st["started"] - t0), sx(st["ended"] - t0)
-        colour = "#cf222e" if not st["ok"] else "#9a6700"
-        parts.append(
-            f'<g class="span" data-statement="{st["number"]}"><rect x="{a:.1f}" y="{TOP}" '
-            f'width="{max(b - a, 1.5):.1f}" height="{base - TOP}" fill="{colour}" '
-            f'fill-opacity="0.15"><title>statement {st["number"]}: {escape(st["sql"])} '
-            f'({st["seconds"]:.2f} s)</title></rect><text x="{a + 2:.1f}" y="{TOP + 10}" '
-            f'font-size="10" fill="{colour}">{st["number"]}</text></g>'
-        )
-    parts.append(
-        f'<g class="axes" stroke="#444" font-size="10" fill="#333">'
-        f'<line x1="{LEFT}" y1="{base}" x2="{LEFT + plot_w}" y2="{base}"/>'
-        f'<line x1="{LEFT}" y1="{TOP}" x2="{LEFT}" y2="{base}"/>'
-    )
-    for t in _ticks(y_lo, y_hi, True) or [y_lo, y_hi]:
-        parts.append(
-            f'<text x="{LEFT - 6}" y="{sy(t) + 3:.1f}" text-anchor="end" '
-            f'stroke="none">{_label(t)}</text>'
-        )
-    step = max(1, round(x_hi / 10))
-    for x in range(0, int(x_hi) + 1, step):
-        parts.append(
-            f'<text x="{sx(x):.1f}" y="{base + 14}" text-anchor="middle" stroke="none">{x}</text>'
-        )
-    parts.append(
-        f'<text x="{LEFT + plot_w / 2:.0f}" y="{HEIGHT - 6}" text-anchor="middle" stroke="none">'
-        f'seconds since the load started</text><text x="14" y="{(TOP + base) / 2:.0f}" '
-        f'text-anchor="middle" stroke="none" transform="rotate(-90 14 {(TOP + base) / 2:.0f})">'
-        "p99 ms (log)</text></g>"
-    )
     for i, key in enumerate(keys):
         colour = COLOURS[i % len(COLOURS)]
         pts = [(r["second"] + 0.5, r[key]["p99_ms"]) for r in rows if r[key].get("transactions")]
-        line = " ".join(f"{sx(x):.1f},{sy(y):.1f}" for x, y in pts)
+        line = " ".join(f"{f.sx(x):.1f},{f.sy(y):.1f}" for x, y in pts)
         lx = LEFT + 8 + 70 * i
         parts.append(
             f'<g class="series" data-series="{escape(key)}"><polyline points="{line}" '

@@ -22,10 +22,19 @@ import pyarrow.csv as pacsv
 from synthgen.errors import LoadTestError
 from synthgen.loadtest.pgbench import Script, find_pgbench, run_step
 
+SEGMENT_S = 5  # pgbench runs back to back in segments this long, so the load can end early
+TAIL_S = 3  # load kept on after the script, to show the recovery
+
 
 @dataclass
 class Load:
-    """A pgbench run going on in a thread: `started` (epoch s) once launched."""
+    """pgbench going on in a thread, `seconds` at most after `started` (epoch s).
+
+    It runs as back-to-back pgbench segments of SEGMENT_S seconds (each the load test's own
+    step, which stops by itself), so that `finish()` ends it a few seconds after the script
+    instead of at the cap. Between segments the clients reconnect (tens of milliseconds); with
+    ``-R`` each segment starts its schedule afresh, so a queue longer than a segment is seen
+    as a run of slow segments rather than one."""
 
     dsn: str
     scripts: list[Script]
@@ -34,42 +43,56 @@ class Load:
     log_dir: Path
     rate: float | None
     started: float = 0.0
-    step: dict[str, Any] = field(default_factory=dict)
+    ended: float = 0.0
+    steps: list[dict[str, Any]] = field(default_factory=list)
     error: BaseException | None = None
+    _stop_at: float = float("inf")
     _thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        def work() -> None:
-            try:
-                self.step = run_step(
-                    find_pgbench(),
-                    self.dsn,
-                    self.scripts,
-                    self.clients,
-                    self.seconds,
-                    self.log_dir,
-                    self.rate,
-                )
-            except BaseException as exc:  # re-raised by wait()
-                self.error = exc
+    def _work(self) -> None:
+        pgbench = find_pgbench()
+        try:
+            while True:
+                left = min(self.started + self.seconds, self._stop_at) - time.time()
+                if left < 1:
+                    break
+                segment = self.log_dir / f"s{len(self.steps):03d}"
+                self.steps.append(
+                    run_step(pgbench, self.dsn, self.scripts, self.clients,
+                             int(min(SEGMENT_S, left)), segment, self.rate)
+                )  # fmt: skip
+        except BaseException as exc:  # re-raised by wait()
+            self.error = exc
+        self.ended = time.time()
 
+    def start(self) -> None:
         self.started = time.time()
-        self._thread = threading.Thread(target=work, name="rehearse-load", daemon=True)
+        self._thread = threading.Thread(target=self._work, name="rehearse-load", daemon=True)
         self._thread.start()
 
     def alive(self) -> bool:
         return self._thread is not None and self._thread.is_alive()
 
+    def finish(self, tail: float = TAIL_S) -> None:
+        """Start no segment later than `tail` seconds from now."""
+        self._stop_at = time.time() + tail
+
     def wait(self) -> dict[str, Any]:
-        """Wait for pgbench to stop by itself (its -T); the step summary."""
+        """Wait for the last segment to stop by itself (its -T); the segments summed up."""
         if self._thread is not None:
             self._thread.join()
         if self.error is not None:
             raise self.error
-        return self.step
+        samples = [s["error_sample"] for s in self.steps if s.get("error_sample")]
+        return {
+            "segments": len(self.steps),
+            "transactions": sum(s["transactions"] for s in self.steps),
+            "errors": sum(s["errors"] for s in self.steps),
+            "error_sample": samples[0] if samples else None,
+        }
 
     def log_paths(self) -> list[Path]:
-        return sorted(self.log_dir.glob(f"c{self.clients}.*"))
+        return sorted(self.log_dir.glob(f"s*/c{self.clients}.*"))
 
 
 def read_transactions(paths: list[Path], keys: list[str]) -> dict[str, np.ndarray]:
@@ -134,3 +157,9 @@ def window(tx: dict[str, np.ndarray], keys: list[str], lo: float, hi: float) -> 
     }
     out["errors"] = int((tx["failed"] & (tx["end"] >= lo) & (start <= hi)).sum())
     return out
+
+
+def baseline_rate(tx: dict[str, np.ndarray], lo: float, hi: float) -> float:
+    """Transactions per second that ended in [lo, hi] (the settle's throughput)."""
+    done = (tx["end"] >= lo) & (tx["end"] <= hi)
+    return float(done.sum()) / max(hi - lo, 1e-3)

@@ -1,11 +1,11 @@
 """`synthgen indexes rehearse`: run a migration script under the load test's workload and judge
 what happened *while* it ran (locks, waits, WAL, latency), not only the result.
 
-Order: static checks (a refusal stops here) -> the workload (pgbench, stops by itself after
-``settle + load_seconds``) -> settle -> optionally a transaction holding a snapshot open -> the
-script, statement by statement, traced -> INVALID indexes reported and dropped -> the load's
-end -> per-second latency, the verdict, rehearse.json and rehearse.html. The caller has had the
-production guard clear the database.
+Order: static checks (a refusal stops here) -> the workload (pgbench in segments, ending a few
+seconds after the script, at the latest ``settle + load_seconds``) -> settle -> optionally a
+transaction holding a snapshot open -> the script, statement by statement, traced -> INVALID
+indexes reported and dropped -> the load's end -> per-second latency, the verdict,
+rehearse.json and rehearse.html. The caller has had the production guard clear the database.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from synthgen.loadtest.workload import read_workload
 from synthgen.postgres.connect import Connection, connect, execute, fetch_all
 from synthgen.rehearse import load as wl
 from synthgen.rehearse.html import write_rehearse_html
+from synthgen.rehearse.load import baseline_rate
 from synthgen.rehearse.static import Finding, Script, read_script, refusals, warnings
 from synthgen.rehearse.trace import counters, run_statement
 from synthgen.rehearse.verdict import Limits, judge
@@ -49,9 +50,9 @@ class RehearseOptions:
     out: Path
     workload: Path
     clients: int = 4
-    rate: float | None = 50.0
+    rate: float | None = 20.0
     settle: int = 5
-    load_seconds: int = 30
+    load_seconds: int = 120
     pool: str = "none"
     pool_size: int = 10
     mix: dict[str, int] | None = None
@@ -108,6 +109,20 @@ def classifier(scripts: list[LoadScript]) -> Callable[[str], str]:
 
 def written_tables(scripts: list[LoadScript]) -> set[str]:
     return {t for s in scripts for t in _WRITES.findall(_statement_text(s.path))}
+
+
+def _index_tables(conn: Connection, schema: str, script: Script) -> None:
+    """The table of each DROP INDEX / REINDEX INDEX whose index exists before the script."""
+    for st in script.statements:
+        if st.index and st.table is None:
+            rows = fetch_all(
+                conn,
+                "SELECT t.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                "JOIN pg_class t ON t.oid = i.indrelid JOIN pg_namespace n "
+                "ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
+                (schema, st.index),
+            )
+            st.table = str(rows[0][0]) if rows else None
 
 
 def _table_rows(conn: Connection, schema: str) -> dict[str, int]:
@@ -207,6 +222,7 @@ def rehearse(opts: RehearseOptions, say: Say) -> dict[str, Any]:
         raise VerifyError(f"--workload {opts.workload}: built for schema {doc['schema']}")
     scripts = _scripts(opts, doc)
     with connect(opts.dsn, autocommit=True) as conn:
+        _index_tables(conn, opts.schema, script)
         found: list[Finding] = warnings(
             script, _table_rows(conn, opts.schema), written_tables(scripts), opts.large_rows
         )
@@ -249,8 +265,8 @@ def _under_load(
         )
         load.start()
         say(
-            f"workload: {opts.clients} clients at {opts.rate or 'full'} tx/s for {seconds} s; "
-            f"settling {opts.settle} s"
+            f"workload: {opts.clients} clients at {opts.rate or 'full'} tx/s, settling "
+            f"{opts.settle} s; it stops a few seconds after the script (at most {seconds} s)"
         )
         time.sleep(min(1.0, opts.settle))
         with connect(opts.dsn, autocommit=True) as conn:
@@ -260,8 +276,11 @@ def _under_load(
         if not load.alive():
             load.wait()  # raises pgbench's error
         hold = _hold(opts.dsn, opts.hold) if opts.hold > 0 else None
-        records = _run_script(opts, script, classifier(scripts), say)
-        invalid = _drop_invalid(opts, before)
+        try:
+            records = _run_script(opts, script, classifier(scripts), say)
+            invalid = _drop_invalid(opts, before)
+        finally:
+            load.finish()
         if hold is not None:
             hold[0].join()
         step = load.wait()
@@ -278,10 +297,17 @@ def _finish(opts: RehearseOptions, found: list[Finding], run: _Run) -> dict[str,
     baseline = wl.window(tx, keys, load.started + 1.0, lo)
     during = wl.window(tx, keys, lo, hi)
     verdict = judge(run.records, baseline, during, run.invalid, opts.limits)
-    if hi > load.started + load.seconds:
+    if hi > load.ended:
         run.notes.append(
-            f"the script ran {hi - load.started - load.seconds:.1f} s past the load's "
-            "end: raise --load-seconds to judge all of it under load"
+            f"the script ran {hi - load.ended:.1f} s past the load's end (--load-seconds "
+            f"{opts.load_seconds}): raise it to judge all of it under load"
+        )
+    settled = baseline_rate(tx, load.started + 1.0, lo)
+    if opts.rate and settled < 0.8 * opts.rate:
+        run.notes.append(
+            f"the workload did not keep up with --rate {opts.rate:g} tx/s before the script "
+            f"({settled:.0f} tx/s): its latencies include the queue; a lower rate measures the "
+            "script's own effect"
         )
     for r in ran:
         r["wal_bytes_beyond_workload"] = max(0, int(r["wal_bytes"] - run.wal_rate * r["seconds"]))
@@ -299,7 +325,8 @@ def _finish(opts: RehearseOptions, found: list[Finding], run: _Run) -> dict[str,
             "clients": opts.clients,
             "rate": opts.rate,
             "pool": opts.pool,
-            "seconds": load.seconds,
+            "seconds": round(load.ended - load.started, 3),
+            "segments": run.step.get("segments"),
             "settle": opts.settle,
             "started": load.started,
             "scripts": keys,

@@ -32,9 +32,9 @@ class RehearseStage:
     """The run's rehearsal settings (`--rehearse-*`)."""
 
     clients: int = 4
-    rate: float = 50.0
+    rate: float = 20.0
     settle: int = 5
-    load_seconds: int = 20
+    load_seconds: int = 120
     hold: float = 0.0
     limits: Limits = field(default_factory=Limits)
 

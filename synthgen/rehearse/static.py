@@ -20,11 +20,9 @@ from typing import Any
 from synthgen.errors import VerifyError
 from synthgen.verify.queries import split_statements
 
-ACCESS_EXCLUSIVE, SHARE, SHARE_UPDATE_EXCLUSIVE = (
-    "AccessExclusiveLock",
-    "ShareLock",
-    ("ShareUpdateExclusiveLock"),
-)
+ACCESS_EXCLUSIVE = "AccessExclusiveLock"
+SHARE = "ShareLock"
+SHARE_UPDATE_EXCLUSIVE = "ShareUpdateExclusiveLock"
 SHARE_ROW_EXCLUSIVE = "ShareRowExclusiveLock"
 _NAME = r'((?:"[^"]+"|[A-Za-z_][\w$]*)(?:\.(?:"[^"]+"|[A-Za-z_][\w$]*))?)'
 _ON_TABLE = re.compile(r"\bON\s+(?:ONLY\s+)?" + _NAME, re.I)

@@ -101,7 +101,7 @@ class Trace:
             )
             entry.update(last=now, wait_event=f"{wtype}:{wevent}")
 
-    def to_dict(self, ended: float) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Any]:
         locks = [
             {
                 "relation": rel,
@@ -117,7 +117,8 @@ class Trace:
             {**e, "seconds": round(e["last"] - e["first"], 3)} for e in self.waited_on.values()
         ]
         for entry in blocked + waited:
-            entry.pop("first", None), entry.pop("last", None)
+            for key in ("first", "last"):
+                entry.pop(key, None)
         return {
             "locks": locks,
             "blocked": blocked,
@@ -164,7 +165,7 @@ def run_statement(
         "wal_bytes": wal1 - wal0,
         "temp_files": files1 - files0,
         "temp_bytes": bytes1 - bytes0,
-        **trace.to_dict(ended),
+        **trace.to_dict(),
     }
     if st.index and not st.sql.lstrip().upper().startswith("DROP"):
         rows = fetch_all(watch, _INDEX, (schema, st.index))
