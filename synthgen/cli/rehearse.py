@@ -43,7 +43,9 @@ from synthgen.shipped import DEFAULT_INDEX_SCRIPT
     default=None,
     help="Script weights for the load, e.g. Q1=40,W1=20,W2=10 [default: the workload's].",
 )
-@click.option("--clients", type=click.IntRange(1, 256), default=4, show_default=True)
+@click.option(
+    "--clients", type=click.IntRange(1, 256), default=4, show_default=True, help="pgbench clients."
+)
 @click.option(
     "--rate",
     type=click.FloatRange(min=0, min_open=True),
@@ -73,7 +75,13 @@ from synthgen.shipped import DEFAULT_INDEX_SCRIPT
     show_default=True,
     help="The workload connects directly or through a PgBouncer.",
 )
-@click.option("--pool-size", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option(
+    "--pool-size",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="With --pool pgbouncer: its server connections.",
+)
 @click.option(
     "--hold-transaction",
     "hold",
@@ -162,6 +170,7 @@ def run_rehearsal(target: str, schema: str, path: Path, kw: dict[str, Any]) -> d
     from synthgen.rehearse.verdict import Limits
 
     out: Path = kw["out"]
+    mix = parse_mix(kw["mix"]) if kw["mix"] else None  # a bad --mix: before any work
     workload = kw["workload_dir"] or ensure_workload(target, schema, out)
     opts = RehearseOptions(
         target,
@@ -175,7 +184,7 @@ def run_rehearsal(target: str, schema: str, path: Path, kw: dict[str, Any]) -> d
         kw["load_seconds"],
         kw["pool"],
         kw["pool_size"],
-        parse_mix(kw["mix"]) if kw["mix"] else None,
+        mix,
         kw["hold"],
         Limits(kw["block_threshold"], kw["p99_factor"], kw["p99_floor_ms"]),
         kw["large_table_rows"],

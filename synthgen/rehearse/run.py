@@ -144,25 +144,29 @@ def _load_target(opts: RehearseOptions) -> Iterator[str]:
         yield with_search_path(opts.dsn, opts.schema)
 
 
-def _hold(dsn: str, seconds: float) -> tuple[threading.Thread, int]:
-    """A transaction that takes a snapshot now and keeps it `seconds` (then commits)."""
+def _hold(dsn: str, seconds: float) -> tuple[threading.Thread, dict[str, Any]]:
+    """A transaction that takes a snapshot now and keeps it `seconds` (then commits); its pid,
+    and when it took the snapshot and committed (epoch s, filled in as they happen)."""
     conn = connect(dsn, autocommit=True)
     # a safety net: the server ends the session if this process dies while holding it
     execute(conn, f"SET idle_in_transaction_session_timeout = '{int(seconds * 1000) + 10000}ms'")
-    pid = int(fetch_all(conn, "SELECT pg_backend_pid()")[0][0])
+    info: dict[str, Any] = {"seconds": seconds}
+    info["pid"] = int(fetch_all(conn, "SELECT pg_backend_pid()")[0][0])
     execute(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ")
     execute(conn, "SELECT count(*) FROM pg_class")  # the snapshot
+    info["started"] = time.time()
 
     def release() -> None:
         time.sleep(seconds)
         try:
             execute(conn, "COMMIT")
+            info["released"] = time.time()
         finally:
             conn.close()
 
     thread = threading.Thread(target=release, name="rehearse-hold", daemon=True)
     thread.start()
-    return thread, pid
+    return thread, info
 
 
 def _run_script(
@@ -249,7 +253,7 @@ class _Run:
     invalid: list[str]
     load: wl.Load
     step: dict[str, Any]
-    hold_pid: int | None
+    hold: dict[str, Any] | None  # --hold-transaction: pid, started, released
     wal_rate: float  # bytes/s the workload alone wrote while settling
     notes: list[str] = field(default_factory=list)
     wal_level: str = ""
@@ -335,7 +339,7 @@ def _finish(opts: RehearseOptions, found: list[Finding], run: _Run) -> dict[str,
             "error_sample": run.step.get("error_sample"),
             "wal_bytes_per_s": run.wal_rate,
         },
-        "hold": {"seconds": opts.hold, "pid": run.hold_pid} if run.hold_pid else None,
+        "hold": run.hold,
         "baseline": baseline,
         "during": during,
         "per_second": wl.per_second(tx, keys, load.started),

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from synthgen.postgres.connect import connect, execute
+from synthgen.postgres.connect import connect, execute, fetch_value
 
 SYNTHGEN = Path(sys.executable).parent / "synthgen"
 SCHEMA = "run_rehearse"
@@ -194,6 +194,58 @@ def test_verify_compare_writes_its_ci_files_and_a_regression_fails_natively(run:
     rules = {f"rule: {reason}" for reason in result["reasons"]}
     assert failed_cases(suite) == degraded | rules
     assert int(suite.get("tests", "0")) >= len(result["changes"])
+
+
+def test_a_statement_failing_under_load_stops_the_run_with_its_rehearsal(run: Run) -> None:
+    # resume the run at its indexes stage with a script whose unique build fails half-way
+    state = run.json("run-state.json")
+    for name in ("indexes", "baseline_post", "compare", "report"):
+        state["done"].pop(name)
+    (run.out / "run-state.json").write_text(json.dumps(state))
+    script = run.out.parent / "unique.sql"
+    script.write_text(
+        "SET lock_timeout = '30s';\nSET statement_timeout = '5min';\n"
+        'CREATE UNIQUE INDEX CONCURRENTLY "run_unique" ON "messages" ("conversationId");\n'
+    )
+    md, xml = run.out.parent / "failed.md", run.out.parent / "failed.xml"
+    proc = synthgen(
+        "run",
+        "--band",
+        "dev",
+        "--scale",
+        "0.02",
+        "--seed",
+        "rehearse",
+        "--out",
+        str(run.out),
+        "--dsn",
+        run.dsn,
+        "--schema",
+        SCHEMA,
+        "--runs",
+        "2",
+        "--workers",
+        "2",
+        "--rehearse",
+        "--rehearse-seconds",
+        "8",
+        "--indexes",
+        str(script),
+        "--summary-md",
+        str(md),
+        "--junit",
+        str(xml),
+    )
+    assert proc.returncode == 3, proc.stderr
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: rehearsal: NO-GO: statement 3 failed under load")
+    assert "baseline_post" not in run.json("run-state.json")["done"]
+    doc = run.json("rehearse.json")
+    assert doc["invalid_indexes"] == ["run_unique"]
+    with connect(run.dsn, autocommit=True) as conn:
+        assert fetch_value(conn, "SELECT to_regclass($1)", (f"{SCHEMA}.run_unique",)) is None
+    assert md.read_text().startswith("## ❌ NO-GO — synthgen rehearsal")
+    assert "no INVALID index left" in failed_cases(suite_of(xml))
 
 
 def test_loadtest_compare_writes_its_ci_files(run: Run) -> None:
