@@ -301,18 +301,28 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
         if opts.rehearse is not None:
             script = opts.indexes_file or DEFAULT_APPLY
             return run_rehearsal_stage(opts.dsn, opts.schema, opts.out, script, opts.rehearse, say)
-        steps = run_script(opts.dsn, opts.schema, opts.indexes_file or DEFAULT_APPLY)
+        found: list[str] = []
+
+        def finding(line: str) -> None:
+            found.append(line)
+            say(f"  finding: {line}")
+
+        steps = run_script(
+            opts.dsn, opts.schema, opts.indexes_file or DEFAULT_APPLY, on_finding=finding
+        )
         built = [
             {"index": s.index, "seconds": round(s.seconds, 2), "size_bytes": s.size_bytes}
             for s in steps
             if s.index
         ]
-        return {"summary": f"{len(built)} indexes built", "indexes": built}
+        return {"summary": f"{len(built)} indexes built", "indexes": built, "findings": found}
 
     def compare() -> dict[str, Any]:
         pre = json.loads(files["pre"].read_text())
         post = json.loads(files["post"].read_text())
-        result = compare_baselines(pre, post, plan_mode=opts.plan_mode)
+        built = state["done"].get("indexes", {}).get("indexes", [])
+        builds = {b["index"]: b["seconds"] for b in built}
+        result = compare_baselines(pre, post, plan_mode=opts.plan_mode, builds=builds)
         _write_json(files["compare"], result.to_dict())
         info: dict[str, Any] = {
             "summary": f"index gate {result.decision}",

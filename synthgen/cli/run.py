@@ -30,6 +30,7 @@ from synthgen.preview import make_preview
 from synthgen.preview.disk import bytes_under
 from synthgen.spec import load_spec
 from synthgen.verify.baseline import DEFAULT_RUNS
+from synthgen.verify.queries import load_queries
 from synthgen.workflow import STATE_NAME, RunOptions, run_workflow
 
 if TYPE_CHECKING:
@@ -268,6 +269,7 @@ def run(
         schema = load_mapping(mapping_path, None if schema == DEFAULT_SCHEMA else schema).schema
     elif migrations is not None:
         raise click.UsageError("--migrations applies with --mapping only")
+    load_queries(queries_dir)  # a query file that cannot run is refused before anything starts
     stage = None
     lt_flags = (
         "loadtest_clients",

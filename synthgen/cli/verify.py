@@ -27,6 +27,7 @@ from synthgen.verify.baseline import (
 )
 from synthgen.verify.compare import FLOOR_MS, Comparison, compare_baselines
 from synthgen.verify.findings import mode_findings
+from synthgen.verify.gains import read_builds
 from synthgen.verify.indexes import (
     DEFAULT_APPLY,
     DEFAULT_ROLLBACK,
@@ -287,6 +288,11 @@ def print_comparison(result: Comparison) -> None:
     help="Compare (with a warning) baselines measured on tables of different physical order.",
 )
 @click.option("--force", is_flag=True, help="Compare baselines from different datasets or servers.")
+@click.option(
+    "--builds",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The JSON of `indexes apply --json`: each new index's build time in the report.",
+)
 @ci_options
 def compare(
     pre: Path,
@@ -297,6 +303,7 @@ def compare(
     floor_ms: float,
     allow_physical_change: bool,
     force: bool,
+    builds: Path | None,
     ci: tuple[Path | None, Path | None] = (None, None),
 ) -> None:
     """Compare two baselines: GO (exit 0) or NO-GO (exit 3) with mitigations.
@@ -311,6 +318,7 @@ def compare(
         plan_mode=plan_mode,
         floor_ms=floor_ms,
         allow_physical_change=allow_physical_change,
+        builds=read_builds(builds) if builds else None,
     )
     print_comparison(result)
     if json_path:
@@ -373,6 +381,7 @@ def _report(steps: list[IndexStep], as_json: bool) -> None:
                     "index": s.index,
                     "seconds": round(s.seconds, 3),
                     "size_bytes": s.size_bytes,
+                    "findings": s.findings,
                     "columns": s.columns,
                     "rows": s.rows,
                 }
@@ -402,7 +411,13 @@ def _run(
     validate_schema_name(schema, allow_public=True)
     path = file or (DEFAULT_APPLY if action == "apply" else DEFAULT_ROLLBACK)
     # Any --file runs here, whatever it holds: the guard clears the database first.
-    steps = run_script(guarded_dsn(dsn, schema, guard), schema, path, _progress_printer(quiet))
+    steps = run_script(
+        guarded_dsn(dsn, schema, guard),
+        schema,
+        path,
+        _progress_printer(quiet),
+        None if as_json else lambda line: click.echo(f"finding: {line}"),
+    )
     _report(steps, as_json)
 
 

@@ -219,17 +219,45 @@ def _record(key: str, variable: str, record: bool) -> str:
 
 
 def read_script(key: str, query: Query, totals: dict[str, int], record: bool) -> str:
-    """A pgbench script for one query file: the draw, then the query with pgbench variables."""
-    draw = _user_draw(totals) if query.subject == "user" else _room_draw(totals)
+    """A pgbench script for one query file: a draw per class axis of the query (a user, a room,
+    or both, independently), then the query with pgbench variables."""
+    draws = {"user": _user_draw(totals), "conversation": _room_draw(totals)}
+    draw = "".join(draws[axis] for axis in query.axes)
     if any(p.kind == "member_conversation" for p in query.params):
         draw += _user_room_draw()
-    variable = "user_id" if query.subject == "user" else "room"
+    variable = "user_id" if query.axes[0] == "user" else "room"
     kinds = {p.position: _VARIABLE[p.kind] for p in query.params}
     sql = re.sub(r"\$(\d+)\b", lambda match: ":" + kinds[int(match[1])], query.sql)
-    return (
+    script = (
         f"-- {key}: {query.name} ({Path(query.path).name})\n{_METHOD}{draw}"
         f"{_record(key, variable, record)}{sql};\n"
     )
+    unset = unset_variables(script)
+    if unset:  # a draw missing for a kind: pgbench would fail on every transaction
+        raise LoadTestError(f"{query.path}: the script uses :{unset[0]}, which no draw sets")
+    return script
+
+
+_SETS = re.compile(r"^\\set\s+(\w+)", re.M)
+_GSET = re.compile(r"^SELECT\s+(.*?)\s+FROM\b.*\\gset\s*$", re.M)
+_USES = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+def unset_variables(script: str) -> list[str]:
+    """The pgbench variables a script reads before (or without) setting them: `\\set NAME` and
+    the columns of a `SELECT ... \\gset` set them; `:name` reads them (`::type` casts do not)."""
+    known: set[str] = set()
+    unset: list[str] = []
+    for line in script.splitlines():
+        if line.startswith("--"):
+            continue
+        reads = _USES.findall(line.split("random(", 1)[-1] if line.startswith("\\set") else line)
+        unset += [name for name in reads if name not in known and name not in unset]
+        if match := _SETS.match(line):
+            known.add(match[1])
+        elif match := _GSET.match(line):
+            known.update(item.split()[-1] for item in match[1].split(","))
+    return unset
 
 
 def write_scripts(totals: dict[str, int], record: bool, names: Names = CONTRACT) -> dict[str, str]:

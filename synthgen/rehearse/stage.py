@@ -80,7 +80,17 @@ def run_rehearsal_stage(
             f"rehearsal: NO-GO: statement {failed[0]['number']} failed under load "
             f"({failed[0]['error']}); see {out / HTML_NAME}"
         )
-    built = [s["index"] for s in result["statements"] if s.get("index")]
+    # the shape of the plain indexes stage: compare reads each index's build time from it
+    built = [
+        {
+            "index": s["index"]["name"],
+            "seconds": s["seconds"],
+            "size_bytes": s["index"]["size_bytes"],
+            "valid": s["index"]["valid"],
+        }
+        for s in result["statements"]
+        if s.get("index")
+    ]
     return {
         "summary": f"rehearsal {result['decision']}: {len(result['statements'])} statements, "
         f"{len(built)} indexes built under load",

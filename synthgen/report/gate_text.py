@@ -7,6 +7,7 @@ from typing import Any
 
 from synthgen.verify.compare import Comparison
 from synthgen.verify.findings import BRIEF_NOTE
+from synthgen.verify.gains import gain_lines
 from synthgen.verify.plans import PlanChange
 
 
@@ -60,6 +61,7 @@ def comparison_lines(result: Comparison) -> list[str]:
                 f"{e['slowest_post_p50_ms']:.2f} ms)"
             )
     lines += [f"  mitigation: {m}" for m in result.mitigations]
+    lines += [f"  new index: {line}" for line in gain_lines(result.new_indexes)]
     return lines
 
 

@@ -14,6 +14,7 @@ from synthgen.fidelity.html import STYLE, decision_badge
 from synthgen.fidelity.model import Chart
 from synthgen.fidelity.svg import chart_svg
 from synthgen.verify.findings import BRIEF_NOTE
+from synthgen.verify.gains import gain_lines
 
 BAR_W, ROW_H, LABEL_W, PLOT_W = 14, 40, 230, 520
 
@@ -174,6 +175,9 @@ def render_run_report(
         + (f"<h3>Mitigations</h3><ul>{mitigations}</ul>" if mitigations else "")
         + _items("Warnings", comparison.get("warnings", []))
         + _items("Findings (plan modes, client vs EXPLAIN)", comparison.get("findings", []))
+        + _items(
+            "New indexes: size, build time, gain", gain_lines(comparison.get("new_indexes", []))
+        )
         + f"<h2>Latency before and after (p50, {escape(comparison['metric'])}, log scale)</h2>"
         f"{latency_svg(comparison['changes'], comparison['metric'])}"
         f"<h2>Plan change per query</h2>{_plan_table(comparison['changes'])}"

@@ -31,7 +31,7 @@ from synthgen.postgres.connect import Connection, execute, fetch_all, fetch_valu
 from synthgen.sample.mapping import Mapping
 from synthgen.schema import TABLES, quote_ident
 from synthgen.verify.explain import analyze
-from synthgen.verify.params import sample_parameters
+from synthgen.verify.params import bind, class_combinations, sample_parameters
 from synthgen.verify.plans import plan_shape, total_cost
 from synthgen.verify.queries import Query
 from synthgen.verify.settle import (
@@ -116,14 +116,16 @@ def server_info(conn: Connection) -> dict[str, Any]:
     return {"identity": ident, "settings": settings}
 
 
-def present_indexes(conn: Connection, schema: str) -> list[dict[str, str]]:
+def present_indexes(conn: Connection, schema: str) -> list[dict[str, Any]]:
+    """Every index of the schema: table, name, definition (pg_get_indexdef) and size."""
     rows = fetch_all(
         conn,
-        "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = $1 "
-        "ORDER BY tablename, indexname",
+        "SELECT tablename, indexname, indexdef, "
+        "pg_relation_size(format('%I.%I', schemaname, indexname)::regclass) "
+        "FROM pg_indexes WHERE schemaname = $1 ORDER BY tablename, indexname",
         (schema,),
     )
-    return [{"table": t, "name": n, "definition": d} for t, n, d in rows]
+    return [{"table": t, "name": n, "definition": d, "size_bytes": int(b)} for t, n, d, b in rows]
 
 
 def _literal(value: Any, type_: str) -> str:
@@ -137,20 +139,6 @@ def _literal(value: Any, type_: str) -> str:
     if type_ == "timestamp":  # without time zone: the UTC wall time, as the loader stores it
         return f"'{stamp.astimezone(UTC).replace(tzinfo=None).isoformat()}'::timestamp"
     return f"'{stamp.isoformat()}'::timestamptz"
-
-
-def _bind(query: Query, params: dict[str, Any], cls: str) -> list[tuple[Any, str]]:
-    values: list[tuple[Any, str]] = []
-    for p in query.params:
-        if p.kind == "conversation":
-            values.append((params["conversation"][cls]["id"], p.type))
-        elif p.kind == "conversation_cursor":
-            values.append((params["conversation"][cls]["cursor"], p.type))
-        elif p.kind == "member_conversation":
-            values.append((params["user"][cls]["conversation"], p.type))
-        else:  # user, member_user
-            values.append((params["user"][cls]["id"], p.type))
-    return values
 
 
 def _client_value(value: Any, type_: str) -> Any:
@@ -292,6 +280,17 @@ def _cache_method(cache: str, warm: str, fits: bool) -> str:
     return f"warm: {warm}, then untimed executions per query; steady state in {where}{note}"
 
 
+def bindings(
+    queries: list[Query], params: dict[str, Any]
+) -> list[tuple[Query, str, dict[str, str], list[tuple[Any, str]]]]:
+    """(query, class label, {axis: class}, bound values) for every query x class combination."""
+    return [
+        (query, cls, classes, bind(query, params, classes))
+        for query in queries
+        for cls, classes in class_combinations(query, params)
+    ]
+
+
 def run_baseline(
     conn: Connection,
     schema: str,
@@ -325,6 +324,8 @@ def run_baseline(
         raise VerifyError(
             f"--schema {schema}: no such schema in this database (load a dataset first)"
         )
+    if parameters is not None:  # given parameters (--params-from) are checked before any work
+        bindings(queries, parameters)
     started = time.perf_counter()
     waited = wait_until_settled(conn, schema, wait, progress=progress)
     warm = warm_up(conn, schema, create_extension) if cache == "warm" else "none (cold)"
@@ -350,33 +351,32 @@ def run_baseline(
     memory = working_set(conn, schema)
     fits = memory["bytes"] <= memory["shared_buffers_bytes"]
     results = []
-    for query in queries:
-        for cls in params[query.subject]:
-            values = _bind(query, params, cls)
-            for mode in plan_modes:
-                if progress:
-                    progress(f"{label}: {query.name} ({cls}, {mode} plan)")
-                timing = time_query(
-                    conn,
-                    query,
-                    values,
-                    runs,
-                    index_tables,
-                    table_rows,
-                    plan_mode=mode,
-                    warmups=warmups if cache == "warm" else 0,
-                    explain_runs=min(runs, explain_runs) if explain_runs else runs,
-                )
-                results.append(
-                    {
-                        "query": query.key,
-                        "name": query.name,
-                        "class": cls,
-                        "plan_mode": mode,
-                        "params": [v for v, _ in values],
-                        **timing,
-                    }
-                )
+    for query, cls, classes, values in bindings(queries, params):
+        for mode in plan_modes:
+            if progress:
+                progress(f"{label}: {query.name} ({cls}, {mode} plan)")
+            timing = time_query(
+                conn,
+                query,
+                values,
+                runs,
+                index_tables,
+                table_rows,
+                plan_mode=mode,
+                warmups=warmups if cache == "warm" else 0,
+                explain_runs=min(runs, explain_runs) if explain_runs else runs,
+            )
+            results.append(
+                {
+                    "query": query.key,
+                    "name": query.name,
+                    "class": cls,
+                    "classes": classes,
+                    "plan_mode": mode,
+                    "params": [v for v, _ in values],
+                    **timing,
+                }
+            )
     return {
         "label": label,
         "synthgen_version": __version__,

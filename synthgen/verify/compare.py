@@ -30,6 +30,7 @@ from synthgen.verify.findings import (
     physical_problems,
     settled_warnings,
 )
+from synthgen.verify.gains import new_index_gains
 from synthgen.verify.mitigate import mitigations
 from synthgen.verify.stats import mann_whitney_greater
 
@@ -87,6 +88,7 @@ class Comparison:
     warnings: list[str] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)  # plan-mode and metric disagreements
     expectations: list[dict[str, Any]] = field(default_factory=list)
+    new_indexes: list[dict[str, Any]] = field(default_factory=list)  # size, build time, gain
 
     @property
     def go(self) -> bool:
@@ -139,8 +141,10 @@ def compare_baselines(
     plan_mode: str = "both",
     floor_ms: float = FLOOR_MS,
     allow_physical_change: bool = False,
+    builds: dict[str, float] | None = None,
 ) -> Comparison:
-    """Pair results by (query, parameter class, plan mode) and decide."""
+    """Pair results by (query, parameter class, plan mode) and decide. `builds`: the build
+    seconds of the new indexes, when recorded."""
     if metric not in METRICS:
         raise VerifyError(f"--metric: {metric!r} is not one of {', '.join(METRICS)}")
     if plan_mode not in PLAN_MODE_CHOICES:
@@ -187,8 +191,9 @@ def compare_baselines(
         + mode_findings(post, floor_ms)
     )
     result.expectations = expectations(changes)
+    result.new_indexes = new_index_gains(changes, pre, post, builds)
     if result.decision == "NO-GO":
-        result.mitigations = mitigations(changes, post)
+        result.mitigations = mitigations(changes, post, pre)
     return result
 
 

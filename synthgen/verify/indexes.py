@@ -19,6 +19,7 @@ from synthgen.errors import VerifyError
 from synthgen.postgres.connect import Connection, connect, error_text, execute, fetch_all
 from synthgen.schema import quote_ident
 from synthgen.shipped import DEFAULT_INDEX_SCRIPT, DEFAULT_ROLLBACK_SCRIPT
+from synthgen.verify.duplicates import catalog_indexes, findings, parse_index
 from synthgen.verify.queries import split_statements
 
 DEFAULT_APPLY = DEFAULT_INDEX_SCRIPT
@@ -43,6 +44,7 @@ class IndexStep:
     size_bytes: int | None = None
     rows: list[tuple[Any, ...]] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
+    findings: list[str] = field(default_factory=list)  # the existing indexes it duplicates
 
 
 def read_script(path: Path) -> list[IndexStep]:
@@ -109,16 +111,39 @@ def _build(dsn: str, schema: str, step: IndexStep, progress: ProgressFn | None) 
         raise outcome["error"]
 
 
+def duplicate_findings(conn: Connection, schema: str, steps: list[IndexStep]) -> list[str]:
+    """Before anything is built: each new index of the script against its table's existing
+    indexes (from the catalog) and the script's earlier ones; one line per related pair."""
+    existing = catalog_indexes(conn, schema)
+    out: list[str] = []
+    for step in steps:
+        shape = parse_index(step.sql) if step.index else None
+        if shape is None:
+            continue
+        step.findings = [f.text for f in findings([shape], existing)]
+        out += step.findings
+        existing.append(shape)
+    return out
+
+
 def run_script(
-    dsn: str, schema: str, path: Path, progress: ProgressFn | None = None
+    dsn: str,
+    schema: str,
+    path: Path,
+    progress: ProgressFn | None = None,
+    on_finding: Callable[[str], None] | None = None,
 ) -> list[IndexStep]:
-    """Run every statement of an index script in order; returns each step's result."""
+    """Run every statement of an index script in order; returns each step's result. Before the
+    first build, each duplicate of an existing index is passed to `on_finding`."""
     steps = read_script(path)
     conn = connect(dsn, autocommit=True)
     try:
         if not fetch_all(conn, "SELECT 1 FROM pg_namespace WHERE nspname = $1", (schema,)):
             raise VerifyError(f"--schema {schema}: no such schema in this database")
         execute(conn, f"SET search_path TO {quote_ident(schema)}")
+        for line in duplicate_findings(conn, schema, steps):
+            if on_finding:
+                on_finding(line)
         for step in steps:
             if step.index is None:
                 with conn.cursor() as cur:

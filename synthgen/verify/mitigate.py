@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from synthgen.verify.duplicates import Finding, parse_index, relate
+
 if TYPE_CHECKING:
     from synthgen.verify.compare import QueryChange
 
@@ -63,9 +65,98 @@ def _unused_index(
     )
 
 
-def mitigations(changes: list[QueryChange], post: dict[str, Any]) -> list[str]:
+def _replaced(
+    c: QueryChange, pre_result: dict[str, Any], pre: dict[str, Any], post: dict[str, Any]
+) -> list[tuple[str, str, Finding | None]]:
+    """(new index, the existing index the query used before on that table, how they relate)
+    for each new index the query moved to."""
+    before = {i["name"] for i in pre.get("indexes", [])}
+    defs = {i["name"]: i for i in post.get("indexes", [])}
+    used_before = pre_result.get("plan", {}).get("indexes_used", {})
+    out: list[tuple[str, str, Finding | None]] = []
+    for new in (n for n in c.indexes_adopted if n not in before and n in defs):
+        table = defs[new]["table"]
+        shape = parse_index(defs[new]["definition"], new)
+        for old in used_before.get(table, []):
+            other = parse_index(defs[old]["definition"], old) if old in defs else None
+            out.append((new, old, relate(shape, other) if shape and other else None))
+    return out
+
+
+def _gained(improvement: float) -> str:
+    """'improved only 11%', or 'did not improve (89% slower)'."""
+    if round(improvement, 2) < 0:
+        return f"did not improve ({-improvement:.0%} slower)"
+    return f"improved only {improvement:.0%}"
+
+
+def _no_gain(label: str, c: QueryChange, switches: list[tuple[str, str, Finding | None]]) -> str:
+    """A query that moved from an existing index to a new one and gained little: name both."""
+    related = [(new, f) for new, _, f in switches if f is not None]
+    if related:
+        new, finding = related[0]
+        return (
+            f"{label} {_gained(c.improvement)}: it moved from {finding.existing} to "
+            f"{new}, and {finding.text}; drop {new} from the script"
+        )
+    new, old, _ = switches[0]
+    return (
+        f"{label} {_gained(c.improvement)} although it now uses {new} instead of "
+        f"{old}: {new} reads no less than {old} did for it; drop {new} from the script "
+        "unless another query gains from it"
+    )
+
+
+def _duplicate_note(
+    c: QueryChange,
+    pre_by_key: dict[tuple[str, str, str], dict[str, Any]],
+    pre: dict[str, Any] | None,
+    post: dict[str, Any],
+) -> str:
+    """'; it moved from Y to X, and X duplicates Y (...): drop X from the script', or ''."""
+    pre_result = pre_by_key.get((c.query, c.param_class, c.plan_mode), {})
+    related = [f for _, _, f in (_replaced(c, pre_result, pre, post) if pre else []) if f]
+    if not related:
+        return ""
+    f = related[0]
+    return f"; it moved from {f.existing} to {f.new}, and {f.text}: drop {f.new} from the script"
+
+
+def _low_gain(
+    label: str,
+    c: QueryChange,
+    pre_result: dict[str, Any],
+    pre: dict[str, Any] | None,
+    post: dict[str, Any],
+) -> str:
+    """A query that improved too little: the index it left for a new one, the new index it uses,
+    or no new index at all."""
+    switches = _replaced(c, pre_result, pre, post) if pre else []
+    if switches:
+        return _no_gain(label, c, switches)
+    before = {i["name"] for i in (pre or {}).get("indexes", [])}
+    new = [n for n in c.indexes_adopted if pre and n not in before]
+    if new:
+        return (
+            f"{label} {_gained(c.improvement)} although it now uses {', '.join(new)} "
+            f"({c.plan_change}): its time lies elsewhere in the plan; keep the index only if "
+            "another query gains from it"
+        )
+    return (
+        f"{label} improved only {c.improvement:.0%} ({c.plan_change}): the new "
+        "indexes do not serve it; check that one matches its WHERE and ORDER BY"
+    )
+
+
+def mitigations(
+    changes: list[QueryChange], post: dict[str, Any], pre: dict[str, Any] | None = None
+) -> list[str]:
     """One concrete suggestion per failing query, class and plan mode."""
     by_key = {(r["query"], r["class"], r.get("plan_mode", "implicit")): r for r in post["results"]}
+    pre_by_key = {
+        (r["query"], r["class"], r.get("plan_mode", "implicit")): r
+        for r in (pre or {}).get("results", [])
+    }
     sql_of = post.get("queries", {})
     out: list[str] = []
     for c in changes:
@@ -92,14 +183,13 @@ def mitigations(changes: list[QueryChange], post: dict[str, Any]) -> list[str]:
                 f"{c.post_p50_ms:.2f} ms, 95 % intervals {_ci(c.pre_p50_ci)} -> "
                 f"{_ci(c.post_p50_ci)}, p = {c.p_slower:.1g}; {c.plan_change}): compare the "
                 "plans (synthgen verify plans PRE POST) and test with SET enable_seqscan = off"
+                + _duplicate_note(c, pre_by_key, pre, post)
             )
         if c.improvement <= LOW_IMPROVEMENT and not (
             c.sorts_after or c.seq_scans_after or c.degraded
         ):
-            out.append(
-                f"{label} improved only {c.improvement:.0%} ({c.plan_change}): the new "
-                "indexes do not serve it; check that one matches its WHERE and ORDER BY"
-            )
+            pre_result = pre_by_key.get((c.query, c.param_class, c.plan_mode), {})
+            out.append(_low_gain(label, c, pre_result, pre, post))
     return out
 
 

@@ -2,14 +2,22 @@
 
 Conversations: a median-size room, a p95 room and a heavy room (from conversation_traits).
 Users: a median-activity user and a top-1 % user (activity = active memberships).
+A user's `conversation` is the busiest room they are an active member of (member_conversation).
 Ties are broken by a hash of (id, seed), so the same seed picks the same ids on the same data.
+
+A query runs once per class of each axis it draws from (queries.Query.axes); a query with a user
+and a room runs over every pair of their classes, labelled `median×heavy` (its parameters'
+order).
 """
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
+from synthgen.errors import VerifyError
 from synthgen.postgres.connect import Connection, fetch_all
+from synthgen.verify.queries import AXIS, Query
 
 CONVERSATION_CLASSES = ("median", "p95", "heavy")
 USER_CLASSES = ("median", "top1")
@@ -67,14 +75,27 @@ SELECT cls, id, memberships FROM (
 """
 
 
+_BUSIEST = """
+SELECT c."conversationId" FROM "conversation_users" c
+JOIN "messages" m ON m."conversationId" = c."conversationId"
+WHERE c."userId" = $1 AND c."isActive"
+GROUP BY 1 ORDER BY count(*) DESC, md5(c."conversationId"::text || $2) LIMIT 1
+"""
+
+
 def sample_parameters(conn: Connection, seed: str = "synthgen") -> dict[str, Any]:
-    """{'conversation': {class: {id, messages, cursor}}, 'user': {class: {id, memberships}}}."""
+    """{'conversation': {class: {id, messages, cursor}},
+    'user': {class: {id, memberships, conversation}}}."""
     rooms: dict[str, Any] = {}
     for cls, room_id, messages in fetch_all(conn, _ROOMS, (seed,)):
         cursor = fetch_all(conn, _CURSOR, (room_id, int(messages) // 2))[0][0]
         rooms[cls] = {"id": int(room_id), "messages": int(messages), "cursor": cursor.isoformat()}
     users = {
-        cls: {"id": int(user_id), "memberships": int(count)}
+        cls: {
+            "id": int(user_id),
+            "memberships": int(count),
+            "conversation": int(fetch_all(conn, _BUSIEST, (user_id, seed))[0][0]),
+        }
         for cls, user_id, count in fetch_all(conn, _USERS, (seed,))
     }
     return {
@@ -82,3 +103,38 @@ def sample_parameters(conn: Connection, seed: str = "synthgen") -> dict[str, Any
         "conversation": {c: rooms[c] for c in CONVERSATION_CLASSES if c in rooms},
         "user": {c: users[c] for c in USER_CLASSES if c in users},
     }
+
+
+def class_combinations(query: Query, params: dict[str, Any]) -> list[tuple[str, dict[str, str]]]:
+    """(label, {axis: class}) for every combination of the classes of the query's axes: one
+    class per axis, 'median' or, with a user and a room, 'median×heavy'."""
+    axes = query.axes
+    missing = [a for a in axes if not params.get(a)]
+    if missing:
+        raise VerifyError(f"{query.path}: the parameters hold no {missing[0]} classes")
+    combos = itertools.product(*(list(params[a]) for a in axes))
+    return [("×".join(classes), dict(zip(axes, classes, strict=True))) for classes in combos]
+
+
+_FIELD = {
+    "conversation": "id",
+    "conversation_cursor": "cursor",
+    "user": "id",
+    "member_user": "id",
+    "member_conversation": "conversation",
+}
+
+
+def bind(query: Query, params: dict[str, Any], classes: dict[str, str]) -> list[tuple[Any, str]]:
+    """(value, SQL type) per parameter of the query, each drawn from its axis's class."""
+    values: list[tuple[Any, str]] = []
+    for p in query.params:
+        axis = AXIS[p.kind]
+        drawn = params[axis][classes[axis]]
+        if _FIELD[p.kind] not in drawn:
+            raise VerifyError(
+                f"{query.path}: parameter ${p.position} {p.kind} needs '{_FIELD[p.kind]}' in the "
+                f"{axis} classes, which these parameters (an older baseline?) lack; draw them again"
+            )
+        values.append((drawn[_FIELD[p.kind]], p.type))
+    return values

@@ -10,6 +10,13 @@ A parameter's kind says how it is sampled: `conversation` (a room per conversati
 a query about one member of one room, `member_user` and `member_conversation` (a user per
 activity class and the busiest room they are a member of). Types: bigint, timestamptz, and for
 an application's own schema text, uuid and timestamp (without time zone, UTC).
+
+Kinds pair on two independent axes: a room (`conversation`, with an optional
+`conversation_cursor` inside it) and a user (`user`, or `member_user` with an optional
+`member_conversation`, one of that user's rooms). A query with both runs over the cross product
+of their classes, labelled `USERCLASS×ROOMCLASS` in the order of its parameters (e.g.
+`median×heavy`). Pairings that cannot mean what they say are refused when the file is parsed,
+before anything connects.
 """
 
 from __future__ import annotations
@@ -26,6 +33,19 @@ PARAM_KINDS = ("conversation", "conversation_cursor", "user", "member_user", "me
 PARAM_TYPES = ("bigint", "timestamptz", "text", "uuid", "timestamp")
 _PARAM = re.compile(r"^--\s*param\s+\$(\d+)\s+(\w+)\s+(\w+)\s*:?(.*)$")
 _FIELD = re.compile(r"^--\s*(name|purpose)\s*:\s*(.+)$")
+# which class axis a kind draws from: a room class or a user class
+AXIS = {
+    "conversation": "conversation",
+    "conversation_cursor": "conversation",
+    "user": "user",
+    "member_user": "user",
+    "member_conversation": "user",
+}
+ALLOWED = (
+    "allowed: each kind once; conversation [+ conversation_cursor] for a room, user or "
+    "member_user [+ member_conversation] for a user, and a room with a user (every pair of "
+    "their classes)"
+)
 
 
 @dataclass(frozen=True)
@@ -45,10 +65,44 @@ class Query:
     path: str
 
     @property
+    def axes(self) -> tuple[str, ...]:
+        """The class axes this query runs over ('user', 'conversation'), in the order of its
+        parameters; a query without parameters runs once per room class."""
+        seen = dict.fromkeys(AXIS[p.kind] for p in self.params)
+        return tuple(seen) or ("conversation",)
+
+    @property
     def subject(self) -> str:
-        """'conversation' or 'user': which parameter classes this query runs for."""
-        users = ("user", "member_user", "member_conversation")
-        return "user" if any(p.kind in users for p in self.params) else "conversation"
+        """The first class axis ('conversation' or 'user')."""
+        return self.axes[0]
+
+
+def _pairing_problem(params: list[tuple[Param, int]]) -> tuple[int, str] | None:
+    """(line, problem) for a set of parameter kinds that cannot be drawn as declared."""
+    first: dict[str, tuple[Param, int]] = {}
+    for param, line in params:
+        if param.kind in first:
+            other = first[param.kind][0]
+            return line, (
+                f"parameter ${param.position} is a second {param.kind} (${other.position} is "
+                f"one; both would get the same value: use ${other.position} twice)"
+            )
+        first[param.kind] = (param, line)
+
+    def problem(kind: str, text: str) -> tuple[int, str]:
+        param, line = first[kind]
+        return line, f"parameter ${param.position} {kind} {text}"
+
+    if "conversation_cursor" in first and "conversation" not in first:
+        return problem("conversation_cursor", "needs a conversation parameter (its room)")
+    if "user" in first and "member_user" in first:
+        return problem("member_user", "and user would be the same user: declare one")
+    if "member_conversation" in first and "conversation" in first:
+        later = max(("member_conversation", "conversation"), key=lambda k: first[k][1])
+        return problem(later, "pairs two rooms (a sampled room and the member's own room)")
+    if "member_conversation" in first and not {"user", "member_user"} & set(first):
+        return problem("member_conversation", "needs the member_user whose room it is")
+    return None
 
 
 def parse_query(path: Path) -> Query:
@@ -59,6 +113,7 @@ def parse_query(path: Path) -> Query:
         raise VerifyError(f"{path}: cannot read ({exc.strerror})") from None
     fields: dict[str, str] = {}
     params: list[Param] = []
+    lines: list[int] = []
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
         if match := _PARAM.match(stripped):
@@ -74,6 +129,7 @@ def parse_query(path: Path) -> Query:
                     f"one of {', '.join(PARAM_KINDS)}"
                 )
             params.append(Param(position, type_, kind))
+            lines.append(number)
         elif match := _FIELD.match(stripped):
             fields[match[1]] = match[2].strip()
     body = "\n".join(ln for ln in text.splitlines() if not ln.strip().startswith("--")).strip()
@@ -82,6 +138,9 @@ def parse_query(path: Path) -> Query:
         raise VerifyError(f"{path}: no SQL statement")
     if ";" in body:
         raise VerifyError(f"{path}: holds more than one statement (one query per file)")
+    pairing = _pairing_problem(list(zip(params, lines, strict=True)))
+    if pairing:
+        raise VerifyError(f"{path}:{pairing[0]}: {pairing[1]}; {ALLOWED}")
     used = sorted({int(n) for n in re.findall(r"\$(\d+)", body)})
     declared = sorted(p.position for p in params)
     if used != declared:

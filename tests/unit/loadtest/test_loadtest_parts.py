@@ -14,7 +14,7 @@ from synthgen.loadtest.compare import compare_results
 from synthgen.loadtest.dsnparts import dsn_parts, with_search_path
 from synthgen.loadtest.html import line_chart
 from synthgen.loadtest.sweep import find_knee
-from synthgen.loadtest.workload import parse_mix, read_script
+from synthgen.loadtest.workload import parse_mix, read_script, unset_variables
 from synthgen.verify.queries import load_queries
 
 
@@ -111,3 +111,28 @@ def test_four_series_legends_fit_the_chart() -> None:
     axis = re.search(rf'<line x1="{LEFT}" y1="([\d.]+)" x2="{LEFT}"', svg)
     assert axis is not None
     assert float(axis[1]) > max(float(y) for _, y, _ in legends)  # the plot starts below
+
+
+def test_a_query_with_a_user_and_a_room_draws_both(tmp_path: Path) -> None:
+    (tmp_path / "q9_unread.sql").write_text(
+        "-- param $1 bigint user: a user\n-- param $2 bigint conversation: a room\n"
+        "-- param $3 timestamptz conversation_cursor: a createdAt in it\n"
+        'SELECT count(*) FROM "messages" WHERE "conversationId" = $2 AND "senderId" <> $1 '
+        'AND "createdAt" < $3 AND "createdAt" > \'-infinity\'::timestamptz'
+    )
+    (query,) = load_queries(tmp_path)
+    script = read_script("Q9", query, {"room_weight": 10, "user_weight": 7}, record=True)
+    assert "random(1, 7)" in script and "random(1, 10)" in script  # a user and a room
+    assert '"conversationId" = :room AND "senderId" <> :user_id' in script
+    assert '"createdAt" < :room_cursor' in script
+    assert unset_variables(script) == []
+
+
+def test_unset_variables_names_what_no_draw_sets() -> None:
+    script = (
+        "\\set r random(1, :room_weight)\n"
+        "SELECT user_id, room_weight FROM t WHERE hi >= :r ORDER BY hi LIMIT 1 \\gset\n"
+        "SELECT conversation_id AS member_room FROM u WHERE user_id = :user_id \\gset\n"
+        "SELECT :member_room, :room, '-infinity'::timestamptz;\n"
+    )
+    assert unset_variables(script) == ["room_weight", "room"]

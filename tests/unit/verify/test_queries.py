@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from synthgen.verify.queries import DEFAULT_QUERIES, load_queries, parse_query, 
 def test_default_queries() -> None:
     queries = load_queries()
     assert [q.key for q in queries] == ["q1", "q2", "q3", "q4", "q5"]
-    assert [q.subject for q in queries] == ["conversation", "conversation", "user", "user", "user"]
+    assert [q.axes for q in queries] == [("conversation",)] * 2 + [("user",)] * 3
     q2 = queries[1]
     assert [(p.position, p.type, p.kind) for p in q2.params] == [
         (1, "bigint", "conversation"),
@@ -70,3 +71,53 @@ def test_default_files_come_from_the_one_specs_folder() -> None:
     assert specs / "queries" == DEFAULT_QUERIES
     assert specs / "distribution-spec.json" == DEFAULT_SPEC_PATH
     assert (Path(__file__).resolve().parents[3] / "synthgen" / "data").is_symlink()
+
+
+_PAIRED = (
+    "-- name: Q9 unread in a room\n"
+    "-- param $1 bigint user: a sampled user\n"
+    "-- param $2 bigint conversation: a sampled room\n"
+    'SELECT count(*) FROM "messages" WHERE "conversationId" = $2 AND "senderId" <> $1'
+)
+
+
+def test_a_user_and_a_room_pair_on_two_axes(tmp_path: Path) -> None:
+    path = tmp_path / "q9_unread.sql"
+    path.write_text(_PAIRED)
+    query = parse_query(path)
+    assert query.axes == ("user", "conversation")
+    swapped = tmp_path / "q8_swapped.sql"
+    swapped.write_text(_PAIRED.replace("$1 bigint user", "$3 bigint user").replace(
+        "<> $1", "<> $3").replace("$2 bigint conversation", "$1 bigint conversation").replace(
+        "= $2", "= $1"))  # fmt: skip
+    assert parse_query(swapped).axes == ("conversation", "user")
+
+
+@pytest.mark.parametrize(
+    ("header", "line", "message"),
+    [
+        ("-- param $1 bigint conversation_cursor: x\n-- param $2 bigint user: y", 1,
+         r"\$1 conversation_cursor needs a conversation parameter"),
+        ("-- param $1 bigint user: x\n-- param $2 bigint member_user: y", 2,
+         r"\$2 member_user and user would be the same user"),
+        ("-- param $1 bigint member_user: x\n-- param $2 bigint conversation: y\n"
+         "-- param $3 bigint member_conversation: z", 3,
+         r"\$3 member_conversation pairs two rooms"),
+        ("-- param $1 bigint member_conversation: x", 1,
+         r"\$1 member_conversation needs the member_user"),
+        ("-- param $1 bigint conversation: x\n-- param $2 bigint conversation: y", 2,
+         r"\$2 is a second conversation \(\$1 is one"),
+    ],
+)  # fmt: skip
+def test_pairings_that_cannot_be_drawn_are_refused_naming_the_line(
+    tmp_path: Path, header: str, line: int, message: str
+) -> None:
+    path = tmp_path / "q9_bad.sql"
+    used = ", ".join(f"${n}" for n in range(1, header.count("-- param") + 1))
+    path.write_text(f"{header}\nSELECT {used}")
+    with pytest.raises(VerifyError) as info:
+        parse_query(path)
+    text = str(info.value)
+    assert text.startswith(f"{path}:{line}: ") and "\n" not in text
+    assert re.search(message, text), text
+    assert "allowed: each kind once; conversation [+ conversation_cursor] for a room" in text

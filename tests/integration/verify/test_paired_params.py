@@ -1,0 +1,142 @@
+"""A query with a user and a room parameter: measured over every pair of their classes, refused
+at parse time when its pairing cannot be drawn, and run by pgbench with every variable set —
+all through the installed `synthgen` against the session's PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from synthgen.loadtest.dsnparts import with_search_path
+from synthgen.loadtest.pgbench import find_pgbench
+from synthgen.postgres.connect import connect, execute, fetch_value
+from synthgen.schema import quote_ident
+
+SYNTHGEN = Path(sys.executable).parent / "synthgen"
+Loaded = tuple[str, str, Path]
+UNREAD = """-- name: Q6 unread in one room
+-- purpose: a user's unread messages in a room (the brief's Q4 shape: a user and a room).
+-- param $1 bigint user: a sampled user
+-- param $2 bigint conversation: a sampled room
+SELECT count(*) AS unread
+FROM "messages" m
+WHERE m."conversationId" = $2
+  AND m."senderId" <> $1
+  AND m."createdAt" > '-infinity'::timestamptz;
+"""
+
+
+def synthgen(*args: str) -> subprocess.CompletedProcess[str]:
+    assert SYNTHGEN.is_file(), f"{SYNTHGEN}: the console script is not installed"
+    return subprocess.run([str(SYNTHGEN), *args], capture_output=True, text=True, timeout=600)
+
+
+def _queries(tmp_path: Path, text: str) -> Path:
+    folder = tmp_path / "queries"
+    folder.mkdir()
+    (folder / "q6_unread_in_room.sql").write_text(text)
+    return folder
+
+
+def test_user_and_room_run_over_every_pair_of_classes(loaded: Loaded, tmp_path: Path) -> None:
+    dsn, schema, _ = loaded
+    out = tmp_path / "baseline-pre.json"
+    made = synthgen(
+        "verify", "baseline", "--label", "pre", "--runs", "2", "--explain-runs", "1",
+        "--warmups", "0", "--plan-mode", "custom", "--queries", str(_queries(tmp_path, UNREAD)),
+        "--dsn", dsn, "--schema", schema, "--out", str(out), "--quiet",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    doc = json.loads(out.read_text())
+    labels = [r["class"] for r in doc["results"]]
+    assert labels == [f"{u}×{c}" for u in ("median", "top1") for c in ("median", "p95", "heavy")]
+    params = doc["parameters"]
+    for result in doc["results"]:
+        user, room = result["class"].split("×")
+        assert result["classes"] == {"user": user, "conversation": room}
+        assert result["params"] == [params["user"][user]["id"], params["conversation"][room]["id"]]
+    # the classes are what they say, read from the tables (not from the baseline's own numbers)
+    q = quote_ident(schema)
+    with connect(dsn, autocommit=True) as conn:
+        rooms = {
+            c: fetch_value(
+                conn, f'SELECT count(*) FROM {q}.messages WHERE "conversationId" = $1',
+                (params["conversation"][c]["id"],),
+            )
+            for c in ("median", "p95", "heavy")
+        }  # fmt: skip
+        heavy = fetch_value(
+            conn, f'SELECT "isHeavy" FROM {q}.conversation_traits WHERE "conversationId" = $1',
+            (params["conversation"]["heavy"]["id"],),
+        )  # fmt: skip
+        users = {
+            u: fetch_value(
+                conn,
+                f'SELECT count(*) FROM {q}.conversation_users WHERE "userId" = $1 AND "isActive"',
+                (params["user"][u]["id"],),
+            )
+            for u in ("median", "top1")
+        }
+    assert rooms["median"] < rooms["p95"] < rooms["heavy"] and heavy is True
+    assert users["median"] < users["top1"]
+
+
+def test_a_pairing_that_cannot_be_drawn_is_refused_before_connecting(tmp_path: Path) -> None:
+    bad = UNREAD.replace("$2 bigint conversation:", "$2 timestamptz conversation_cursor:")
+    nowhere = "postgresql://nobody@127.0.0.1:1/none"  # nothing listens: a connection would fail
+    out = tmp_path / "baseline-pre.json"
+    for args in (
+        ("verify", "baseline", "--label", "pre", "--out", str(out)),
+        ("run", "--band", "dev", "--scale", "0.02", "--out", str(tmp_path / "run")),
+    ):
+        refused = synthgen(*args, "--queries", str(_queries(tmp_path, bad)), "--dsn", nowhere)
+        shutil.rmtree(tmp_path / "queries")
+        assert refused.returncode == 1, refused.stdout + refused.stderr
+        lines = refused.stderr.strip().splitlines()
+        assert len(lines) == 1, refused.stderr
+        assert lines[0].startswith(f"error: {tmp_path / 'queries' / 'q6_unread_in_room.sql'}:4: ")
+        assert "$2 conversation_cursor needs a conversation parameter" in lines[0]
+        assert "allowed: each kind once" in lines[0]
+    assert not out.exists() and not (tmp_path / "run").exists()
+
+
+def test_the_pgbench_script_of_a_paired_query_sets_every_variable(
+    loaded: Loaded, tmp_path: Path
+) -> None:
+    dsn, schema, _ = loaded
+    workload = tmp_path / "workload"
+    paired = UNREAD.replace("'-infinity'::timestamptz", "$3").replace(
+        "-- param $2 bigint conversation: a sampled room\n",
+        "-- param $2 bigint conversation: a sampled room\n"
+        "-- param $3 timestamptz conversation_cursor: a createdAt in it\n",
+    )
+    try:
+        made = synthgen(
+            "workload", "--dsn", dsn, "--schema", schema, "--mix", "Q6=1",
+            "--queries", str(_queries(tmp_path, paired)), "--record-draws", "--out", str(workload),
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        script = workload / "q6.pgbench"
+        text = script.read_text()
+        assert ":room" in text and ":user_id" in text and ":room_cursor" in text
+        ran = subprocess.run(
+            [find_pgbench(), "-n", "-M", "extended", "-t", "20", "-f", str(script),
+             with_search_path(dsn, schema)],
+            capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert ran.returncode == 0, ran.stdout + ran.stderr
+        assert "number of transactions actually processed: 20/20" in ran.stdout, ran.stdout
+        with connect(dsn, autocommit=True) as conn:
+            drawn = fetch_value(
+                conn, f"SELECT count(*) FROM {quote_ident(schema)}.synthgen_lt_draws "
+                "WHERE script = 'Q6'",
+            )  # fmt: skip
+        assert drawn == 20
+    finally:
+        with connect(dsn, autocommit=True) as conn:
+            for table in ("rooms", "members", "users", "user_rooms", "draws"):
+                execute(conn, f"DROP TABLE IF EXISTS {quote_ident(schema)}.synthgen_lt_{table}")
+            execute(conn, f"DROP SEQUENCE IF EXISTS {quote_ident(schema)}.synthgen_lt_message_id")
