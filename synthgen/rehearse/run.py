@@ -34,7 +34,8 @@ from synthgen.rehearse.static import Finding, Script, read_script, refusals, war
 from synthgen.rehearse.trace import counters, run_statement
 from synthgen.rehearse.verdict import Limits, judge
 from synthgen.schema import quote_ident
-from synthgen.verify.indexes import invalid_indexes
+from synthgen.verify.indexes import duplicate_findings, invalid_indexes
+from synthgen.verify.indexes import read_script as read_index_steps
 
 RESULT_NAME, HTML_NAME = "rehearse.json", "rehearse.html"
 _WRITES = re.compile(r"\b(?:INSERT\s+INTO|UPDATE)\s+\"?([A-Za-z_][\w$]*)", re.I)
@@ -230,6 +231,9 @@ def rehearse(opts: RehearseOptions, say: Say) -> dict[str, Any]:
         found: list[Finding] = warnings(
             script, _table_rows(conn, opts.schema), written_tables(scripts), opts.large_rows
         )
+        # an index the table (or the script) already has in another form: the index gate's check
+        dups = duplicate_findings(conn, opts.schema, read_index_steps(opts.file))
+        found += [Finding("warn", "duplicate-index", None, text) for text in dups]
         before = set(invalid_indexes(conn, opts.schema))
         wal_level = str(fetch_all(conn, "SELECT current_setting('wal_level')")[0][0])
     for finding in found:

@@ -247,6 +247,9 @@ def test_a_failed_unique_build_reports_and_drops_its_invalid_index(setup: Setup)
     assert not failed["ok"] and "could not create unique index" in failed["error"]
     assert "23505" in failed["error"]
     assert doc["statements"][3]["skipped"] is True
+    # the index gate's duplicate check, before anything ran: same keys as the phase-1 index
+    dup = [f["message"] for f in doc["findings"] if f["check"] == "duplicate-index"]
+    assert any("rh_unique" in m and "messages_conversationId_idx" in m for m in dup), dup
     assert doc["invalid_indexes"] == ["rh_unique"]
     assert "INVALID index rh_unique left by a failed build: dropped" in ran.stdout
     assert not _index_exists(setup.dsn, "rh_unique") and not _index_exists(setup.dsn, "rh_after")
