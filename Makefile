@@ -4,8 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Debian packages the tests need (installed by scripts/system-packages.sh when missing):
-# postgresql-15 is the system server the suite runs on first (the embedded 18 comes from pip)
-SYSTEM_PACKAGES := postgresql-15 pgbouncer
+# postgresql-15 is the system server the suite runs on first (the embedded 18 comes from pip);
+# chromium renders the HTML reports in tests/integration/test_reports_in_browser.py
+SYSTEM_PACKAGES := postgresql-15 pgbouncer chromium
 
 .PHONY: demo test lint format bench e2e clean system-packages server-account schema-sql
 
@@ -21,7 +22,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP) server-account
-	$(BIN)/python -m synthgen.demo
+	$(BIN)/python -m synthgen.demo $(if $(CAPTURED),--captured)
 
 lint: $(STAMP)
 	$(BIN)/ruff check synthgen tests benchmarks

@@ -4,6 +4,12 @@
 started it), from the system's PostgreSQL or else the embedded one synthgen depends on. When no
 server can run at all, the demo still generates and validates, then says loudly which stages it
 could not run and why, and exits 1: a demo that skipped half the workflow is not a success.
+
+`make demo CAPTURED=1` (`--captured`) first plays production: the cluster gets pg_stat_statements
+in shared_preload_libraries (and a restart), another dataset is loaded into a schema of its own,
+a known mix of the shipped queries runs against it, and `synthgen sample statements` captures
+what the server recorded. The run then measures the captured files, and its report shows
+production's calls and share of time beside each query's change.
 """
 
 from __future__ import annotations
@@ -53,8 +59,10 @@ def _no_server(reason: str) -> int:
     return code or 1
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     from synthgen.postgres.cluster import cluster_status, ensure_cluster, stop_cluster
+
+    captured = "--captured" in (sys.argv[1:] if argv is None else argv)
 
     try:
         was_running = cluster_status().running
@@ -65,6 +73,14 @@ def main() -> int:
     if binaries is not None:
         print(f"PostgreSQL for the demo: {binaries.describe()}", flush=True)
     try:
+        queries: list[str] = []
+        if captured:
+            from synthgen.demo_production import CAPTURED_DIR, capture_demo_statements
+
+            code = capture_demo_statements(info.dsn, _say)
+            if code:
+                return code
+            queries = ["--queries", str(CAPTURED_DIR)]
         args = [
             "run",
             *DATASET_ARGS,
@@ -77,6 +93,7 @@ def main() -> int:
             "--runs",
             "10",
             "--overwrite",  # the demo's own directory: a fresh run every time, whatever was there
+            *queries,
         ]
         _say(args)
         code = run_cli(cli, args)
@@ -87,6 +104,7 @@ def main() -> int:
         f"\nEverything is in {DEMO_DIR}/: dataset/ (Parquet + manifest.json), fidelity.html, "
         "baseline-pre.json, baseline-post.json, compare.json and report.html (open it in a "
         "browser). `make demo` builds it afresh each time."
+        + (" The captured statements are in out/demo-captured/." if captured else "")
     )
     return code
 

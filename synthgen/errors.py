@@ -20,6 +20,12 @@ class SpecError(SynthgenError):
     """The spec file is missing, unreadable, or a field is invalid."""
 
 
+class UnknownBandError(SpecError):
+    """--band names no band of the spec: a bad flag value, so a usage error (exit 2)."""
+
+    exit_code = EXIT_USAGE
+
+
 class PlanError(SynthgenError):
     """The requested band / scale / seed cannot be planned (e.g. a scale too small)."""
 

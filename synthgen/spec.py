@@ -25,7 +25,7 @@ from typing import Any
 import jsonschema
 
 from synthgen.contract import MEDIA_KINDS
-from synthgen.errors import SpecError
+from synthgen.errors import SpecError, UnknownBandError
 from synthgen.jsonmodel import SORTED, FieldError, check_finite, dotted, from_json
 from synthgen.shipped import DEFAULT_SPEC_PATH
 
@@ -281,7 +281,7 @@ class Spec:
     def band(self, name: str) -> Band:
         if name not in self.bands:
             known = ", ".join(sorted(self.bands))
-            raise SpecError(f"--band: unknown band {name!r} (the spec defines: {known})")
+            raise UnknownBandError(f"--band: unknown band {name!r} (the spec defines: {known})")
         return self.bands[name]
 
 
@@ -296,6 +296,13 @@ def spec_schema() -> dict[str, Any]:
     text = resources.files("synthgen").joinpath("spec_schema.json").read_text()
     loaded: dict[str, Any] = json.loads(text)
     return loaded
+
+
+def critical_able_checks() -> tuple[str, ...]:
+    """The checks a spec's fidelity.critical may name: the schema's list, which reading a spec
+    enforces and the gate reads (one list: the gate keeps no second copy)."""
+    fidelity = spec_schema()["properties"]["fidelity"]["properties"]
+    return tuple(fidelity["critical"]["items"]["enum"])
 
 
 def load_spec(path: Path | str | None = None) -> Spec:

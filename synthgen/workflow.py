@@ -39,6 +39,7 @@ from synthgen.rehearse.stage import RehearseStage, run_rehearsal_stage
 from synthgen.rehearse.stage import read_stage as read_rehearsal
 from synthgen.report.gate_text import plan_change_lines
 from synthgen.report.run_html import write_run_report
+from synthgen.resultfiles import read_baseline_parameters, read_result
 from synthgen.sample.mapping import load_mapping
 from synthgen.schema import quote_ident
 from synthgen.shipped import DEFAULT_SPEC_PATH
@@ -48,6 +49,7 @@ from synthgen.verify.compare import compare_baselines
 from synthgen.verify.indexes import DEFAULT_APPLY, run_script
 from synthgen.verify.plans import compare_plan_docs
 from synthgen.verify.queries import load_queries
+from synthgen.verify.targets import script_targets
 
 STAGES = (
     "generate",
@@ -275,7 +277,7 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
     names = load_mapping(opts.mapping_path, opts.schema) if opts.mapping_path else None
 
     def baseline(label: str, params_from: Path | None) -> dict[str, Any]:
-        params = json.loads(params_from.read_text())["parameters"] if params_from else None
+        params = read_baseline_parameters(params_from, "baseline") if params_from else None
         conn = connect(opts.dsn, autocommit=True)
         try:
             if names is not None and params is None:
@@ -318,11 +320,19 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
         return {"summary": f"{len(built)} indexes built", "indexes": built, "findings": found}
 
     def compare() -> dict[str, Any]:
-        pre = json.loads(files["pre"].read_text())
-        post = json.loads(files["post"].read_text())
+        pre = read_result(files["pre"], "baseline")
+        post = read_result(files["post"], "baseline")
         built = state["done"].get("indexes", {}).get("indexes", [])
         builds = {b["index"]: b["seconds"] for b in built}
-        result = compare_baselines(pre, post, plan_mode=opts.plan_mode, builds=builds)
+        script = opts.indexes_file or DEFAULT_APPLY
+        # a `-- targets: Q1, Q4` line in the index script: the targeted decision
+        result = compare_baselines(
+            pre,
+            post,
+            plan_mode=opts.plan_mode,
+            builds=builds,
+            targets=script_targets(Path(script)),
+        )
         _write_json(files["compare"], result.to_dict())
         info: dict[str, Any] = {
             "summary": f"index gate {result.decision}",
@@ -334,7 +344,7 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
                 raise SynthgenError(
                     f"--compare-plans-with {opts.compare_plans_with}: no {other.name}"
                 )
-            changes, compared = compare_plan_docs(json.loads(other.read_text()), post)
+            changes, compared = compare_plan_docs(read_result(other, "baseline (plans)"), post)
             info["plan_changes"] = plan_change_lines(changes, compared, str(other), "this run")
             info["summary"] += f"; {len(changes)} of {compared} plans differ from {other}"
         return info
@@ -384,7 +394,7 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
     if opts.loadtest is not None:
         stage("loadtest_compare", lambda: loadtest_stage("compare"))
     stage("report", report)
-    comparison = json.loads(files["compare"].read_text())
+    comparison = read_result(files["compare"], "comparison")
     summary = {
         "out": str(opts.out),
         "fidelity": state["done"]["validate"]["verdict"],

@@ -50,6 +50,7 @@ from synthgen.postgres.connect import (
 )
 from synthgen.postgres.dsn import mask_dsn
 from synthgen.postgres.guard import GuardSettings, check_database, check_environment
+from synthgen.postgres.mapped import SAVED_OBJECTS
 from synthgen.postgres.pool import Pool, run_parallel, run_statements
 from synthgen.postgres.shards import (
     DEFAULT_BATCH_ROWS,
@@ -63,7 +64,7 @@ from synthgen.schema import qualified as _q
 from synthgen.schema import quote_ident
 from synthgen.storage import DatasetPath, describe, readable
 
-SAVED = "synthgen_saved_objects"
+SAVED = SAVED_OBJECTS
 ORDERS = ("arrival", "room")
 Progress = Callable[[int, int], None]
 
@@ -326,6 +327,7 @@ def _run(
             "jobs": opts.jobs,
             "mapping": str(opts.mapping_path),
             "schema": plan.schema,
+            "tables": _targets(plan),  # the guard and teardown know them as synthgen's
             "dataset_dir": describe(opts.dataset_dir),
         },
     )
@@ -340,7 +342,9 @@ def _run(
         steps["prepare ids"] = round(time.perf_counter() - start, 3)
         start = time.perf_counter()
         if opts.order == "arrival":
-            _load_units(pool, dataset, opts, plan, ctx, entries, units, audit_schema, load_id)
+            _load_units(
+                pool, dataset, opts, plan, ctx, entries, units, (audit_schema, load_id), progress
+            )
         else:
             _load_shards(pool, dataset, opts, plan, ctx, pending, audit_schema, load_id, progress)
         steps["load shards"] = round(time.perf_counter() - start, 3)
@@ -426,14 +430,18 @@ def _load_units(
     ctx: tf.Context,
     entries: dict[str, list[tuple[FileEntry, int]]],
     units: dict[str, list[Unit]],
-    audit_schema: str,
-    load_id: int,
+    audit_target: tuple[str, int],
+    progress: Progress | None,
 ) -> None:
     """Each table in its arrival order (the loader's streaming merge of its shards), cut into
     units of `unit_rows` rows, each transformed and committed with its audit record; generated
-    ids number rows in that order."""
+    ids number rows in that order. `progress` hears the contract rows committed so far."""
     by_source = _by_source(plan)
+    audit_schema, load_id = audit_target
     record = audit.record_shard_sql(audit_schema)
+    total = sum(u.rows for left in units.values() for u in left)
+    done = [0]
+    lock = threading.Lock()
 
     def prepare(unit: Unit, rows: pa.Table) -> tuple[list[tuple[TablePlan, list[Any]]], int]:
         """The unit's rows transformed for every table it feeds, on its merge thread."""
@@ -455,7 +463,13 @@ def _load_units(
             cur.execute("SET LOCAL synchronous_commit = on")  # VACUUM sees flushed commits
             params = (unit.path, unit.table, unit.index, unit.sha256, unit.rows)
             cur.execute(record, (*params, nbytes, load_id, time.perf_counter() - begun))
+        with lock:
+            done[0] += unit.rows
+            if progress is not None:
+                progress(done[0], total)
 
+    if progress is not None:
+        progress(0, total)
     files = {table: [e for e, _ in listed] for table, listed in entries.items()}
     wanted = {table: left for table, left in units.items() if left}
     load_units(

@@ -16,6 +16,7 @@ from typing import Any
 from synthgen.calibrate import content, structure, timing
 from synthgen.calibrate.section import FittedParam, Section, TooLittleData
 from synthgen.errors import SpecError
+from synthgen.gate import DEFAULT_TOLERANCE
 from synthgen.generate.plan import largest_scale, smallest_scale
 from synthgen.sample.errors import CalibrationError
 from synthgen.sample.metrics import ShapeMetrics
@@ -44,9 +45,51 @@ class Calibration:
     params: list[FittedParam]
     notes: list[str] = field(default_factory=list)
 
+    def moved(self, tolerance: float = DEFAULT_TOLERANCE) -> list[str]:
+        """One line per fitted figure that moved beyond `tolerance` from the base spec: from
+        what to what, that production's metrics say so, and whether the model fits them."""
+        return [line for p in self.params for line in _moved(p, tolerance)]
+
     @property
     def raw(self) -> dict[str, Any]:
         return self.spec.raw
+
+
+def _changes(path: str, value: Any, base: Any, tolerance: float) -> list[tuple[str, str]]:
+    """(path, 'base → value (change)') for each number (or label) that moved beyond tolerance."""
+    if isinstance(value, dict) and isinstance(base, dict):
+        return [
+            item
+            for key in value
+            for item in _changes(f"{path}.{key}", value[key], base.get(key), tolerance)
+        ]
+    numbers = (int, float)
+    if isinstance(value, numbers) and isinstance(base, numbers) and not isinstance(value, bool):
+        if base == value or (base and abs(value - base) / abs(base) <= tolerance):
+            return []
+        change = f" ({(value - base) / abs(base):+.0%})" if base else ""
+        return [(path, f"{base:.4g} → {value:.4g}{change}")]
+    if isinstance(value, str | bool) and value != base and base is not None:
+        return [(path, f"{base} → {value}")]
+    return []
+
+
+def _moved(p: FittedParam, tolerance: float) -> list[str]:
+    lines = []
+    for path, change in _changes(p.path, p.value, p.base, tolerance):
+        fit = "set from production's counts"
+        if p.gof is not None and p.gof_kind in ("KS", "TV"):
+            fit = f"the model fits production with {p.gof_kind} {p.gof:.3f}"
+            if p.gof > tolerance:
+                fit += (
+                    f", above the {tolerance:.0%} tolerance: a dataset from this spec will differ "
+                    "from production there and `validate --against` may say so; sample a longer "
+                    "window, or set the field by hand"
+                )
+        counted = f" ({p.n:,.0f} observations)" if p.n else ""
+        why = f" — {p.note}" if p.note else ""
+        lines.append(f"{path} {change}, fitted to production's metrics{counted}{why}; {fit}")
+    return lines
 
 
 def load_base(path: Path | None) -> dict[str, Any]:

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 
 def _progress(quiet: bool) -> tuple[Any, Callable[[int, int], None] | None]:
+    """A rows bar on stderr, shown from the first count on: a load refused before it has rows
+    to count (bad input, the guard) prints its error and no bar."""
     if quiet:
         return None, None
     from rich.console import Console
@@ -38,10 +40,13 @@ def _progress(quiet: bool) -> tuple[Any, Callable[[int, int], None] | None]:
         TimeElapsedColumn(),
         console=Console(stderr=True),
     )
-    task_id = bar.add_task("load", total=None)
+    task_id = bar.add_task("load", total=None, start=False)
 
     def update(done: int, total: int) -> None:
         bar.update(task_id, completed=done, total=total)
+        if not bar.live.is_started:  # after the first count: its first frame shows the total
+            bar.start_task(task_id)
+            bar.start()
 
     return bar, update
 
@@ -54,8 +59,11 @@ def _with_progress(work: Callable[[Callable[[int, int], None] | None], T], quiet
     bar, update = _progress(quiet)
     if bar is None:
         return work(None)
-    with bar:
+    try:
         return work(update)
+    finally:
+        if bar.live.is_started:
+            bar.stop()
 
 
 @click.command(cls=DomainCommand)
@@ -224,7 +232,11 @@ def _describe(contents: Any) -> list[str]:
         rows = "?" if rel.estimated_rows is None else f"~{rel.estimated_rows:,}"
         lines.append(f"  {rel.kind:<10} {rel.name:<26} {rows:>14} rows {rel.bytes / 1e6:>10.1f} MB")
     lines += [f"  {obj}" for obj in contents.other_objects]
-    if contents.schema == "public":
+    if contents.mapped is not None:
+        lines.append(
+            f"  (loaded through a mapping; audit trail in schema {contents.mapped.audit_schema})"
+        )
+    elif contents.schema == "public":
         lines.append("  (public itself stays; only synthgen's tables are dropped)")
     return lines
 
@@ -233,31 +245,46 @@ def _describe(contents: Any) -> list[str]:
 @dsn_option
 @schema_option
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--drop-app-schema",
+    is_flag=True,
+    help="For a schema loaded with --mapping: drop the whole schema (a scratch schema your "
+    "migrations made) instead of emptying the tables synthgen loaded.",
+)
 @public_option
 @guard_options
 def teardown(
     dsn: str | None,
     schema: str,
     yes: bool,
+    drop_app_schema: bool,
     allow_public: bool,
     guard: GuardSettings,
 ) -> None:
     """Drop a schema synthgen loaded (and nothing else), after showing what it holds.
 
+    For an application schema loaded with --mapping, empty the tables synthgen loaded there (or,
+    with --drop-app-schema, drop the schema) and drop its audit schema synthgen_<schema>.
+
     Example: synthgen teardown --schema perf_synthetic --yes
+
+    Example: synthgen teardown --schema app --drop-app-schema --yes
     """
     from synthgen.postgres.teardown import teardown_schema
+
+    shown: list[Any] = []
 
     def confirm(contents: Any) -> bool:
         for line in _describe(contents):
             click.echo(line)
-        return yes or click.confirm(f"drop schema {contents.schema}?", default=False)
+        shown.append(contents)
+        return yes or click.confirm(f"{contents.action}?", default=False)
 
     check_environment(guard)  # before starting a local cluster on demand
-    dropped = teardown_schema(resolve_dsn(dsn), schema, guard, allow_public, confirm)
-    if dropped is None:
+    done = teardown_schema(resolve_dsn(dsn), schema, guard, allow_public, confirm, drop_app_schema)
+    if done is None:
         click.echo(f"schema {schema} does not exist; nothing to drop")
-    elif dropped:
-        click.echo(f"dropped schema {schema}")
+    elif done:
+        click.echo(shown[-1].done)
     else:
         click.echo("nothing dropped")

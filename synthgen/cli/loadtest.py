@@ -15,7 +15,12 @@ from synthgen.errors import EXIT_NO_GO
 from synthgen.postgres.connect import DEFAULT_SCHEMA
 from synthgen.postgres.guard import GuardSettings
 
-_MIX_HELP = "Script weights, e.g. Q1=40,Q2=10,Q3=20,Q4=15,Q5=10,W1=5 (W2 marks read)."
+_DEFAULT_MIX = "Q1=40,Q2=10,Q3=20,Q4=15,Q5=10,W1=5"
+_MIX_HELP = (
+    f"Script weights, e.g. {_DEFAULT_MIX} (W2 marks read), or `production`: the captured calls "
+    "of `synthgen sample statements` files [default: production's calls when every query file "
+    f"carries them, else {_DEFAULT_MIX}]."
+)
 
 
 def _clients(text: str) -> list[int]:
@@ -39,8 +44,7 @@ def _clients(text: str) -> list[int]:
     "queries (--queries), ids in its formats.",
 )
 @click.option("--queries", "queries_dir", type=click.Path(path_type=Path), help="Query files.")
-@click.option("--mix", default="Q1=40,Q2=10,Q3=20,Q4=15,Q5=10,W1=5", show_default=True,
-              help=_MIX_HELP)  # fmt: skip
+@click.option("--mix", default=None, help=_MIX_HELP)
 @click.option(
     "--record-draws",
     is_flag=True,
@@ -55,7 +59,7 @@ def workload(
     schema: str | None,
     mapping_path: Path | None,
     queries_dir: Path | None,
-    mix: str,
+    mix: str | None,
     record_draws: bool,
     out: Path,
     allow_public: bool,
@@ -83,11 +87,19 @@ def workload(
         schema = mapping.schema
     schema = schema or DEFAULT_SCHEMA
     validate_schema_name(schema, allow_public)
-    weights = parse_mix(mix)
+    from synthgen.loadtest.captured import required_production_mix, wants_production
+
+    captured = required_production_mix(mix, queries_dir) if wants_production(mix) else None
+    weights = captured or parse_mix(mix if mix and not wants_production(mix) else _DEFAULT_MIX)
     target = guarded_dsn(dsn, schema, guard)
     with connect(target, autocommit=True) as conn:
         doc = build_workload(conn, WorkloadOptions(target, schema, out, weights, queries_dir,
                                                    record_draws, mapping))  # fmt: skip
+    from synthgen.verify.queries import skipped_queries
+
+    for folder in (queries_dir, queries_dir / "writes") if queries_dir is not None else ():
+        for path, todo in skipped_queries(folder):
+            click.echo(f"skipped {path}: -- todo: {todo}", err=True)
     if as_json:
         emit_json(doc)
         return

@@ -15,6 +15,12 @@ from synthgen.preview.figures import human_bytes, parse_size
 from synthgen.spec import load_spec
 
 F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_SEED = "0"  # generate's default too
+SEED_WARNING = (
+    f"no --seed given: this plans seed '{DEFAULT_SEED}', the one generate uses without --seed; "
+    "another seed builds another skeleton (members, attachments, receipts differ), so pass "
+    "plan the --seed you will pass generate"
+)
 
 
 class SizeType(click.ParamType):
@@ -68,7 +74,12 @@ def disk_shortfall(preview: Preview) -> str:
 @click.option(
     "--scale", type=ScaleType(), default=1.0, show_default=True, help="Multiply the band's counts."
 )
-@click.option("--seed", default="0", show_default=True, help="Seed text (members depend on it).")
+@click.option(
+    "--seed",
+    default=None,
+    help="Seed text, as for generate [default: 0, generate's default]: the rooms' members, "
+    "the attachments and the receipts depend on it, so plan with the --seed you generate with.",
+)
 @spec_option()
 @click.option(
     "--out",
@@ -94,7 +105,7 @@ def disk_shortfall(preview: Preview) -> str:
 def plan(
     band: str,
     scale: float,
-    seed: str,
+    seed: str | None,
     spec_path: Path | None,
     out: Path,
     dsn: str | None,
@@ -110,6 +121,9 @@ def plan(
     spec = load_spec(spec_path)
     spec.band(band)
     preview = make_preview(
-        spec, band, scale, seed, out, dsn=dsn, min_free=min_free, memory_limit=memory_limit
-    )
+        spec, band, scale, seed or DEFAULT_SEED, out, dsn=dsn, min_free=min_free,
+        memory_limit=memory_limit,
+    )  # fmt: skip
     print_preview(preview, as_json)
+    if seed is None:
+        click.echo(f"warning: {SEED_WARNING}", err=True)

@@ -12,6 +12,7 @@ import click
 from synthgen.calibrate.calibrate import Calibration, load_base, write_spec
 from synthgen.calibrate.calibrate import calibrate as calibrate_metrics
 from synthgen.cli.common import DomainCommand, emit_json
+from synthgen.gate import DEFAULT_TOLERANCE
 from synthgen.sample.histograms import Thresholds
 from synthgen.sample.mapping import load_mapping
 from synthgen.sample.metrics import load_metrics
@@ -19,7 +20,24 @@ from synthgen.sample.sampler import SampleOptions, SampleResult, sample_shape
 from synthgen.shipped import DEFAULT_SPEC_PATH
 
 
-@click.command("sample", cls=DomainCommand)
+class SampleCommand(DomainCommand):
+    """`synthgen sample` measures shape; `synthgen sample statements ...` captures statements."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        if args and args[0] == "statements":
+            from synthgen.cli.statements import statements
+
+            return statements.make_context("sample statements", args[1:], parent=parent, **extra)
+        return super().make_context(info_name, args, parent, **extra)
+
+
+@click.command("sample", cls=SampleCommand)
 @click.option(
     "--dsn",
     envvar="SYNTHGEN_SAMPLE_DSN",
@@ -111,6 +129,9 @@ def sample(
     histogram. Needs ANONYMIZATION_SALT (only its fingerprint is recorded). Writes OUT and,
     beside it, an audit manifest (masked DSN, query hashes, rows scanned, K and epsilon).
 
+    `synthgen sample statements --help`: capture production's statements from
+    pg_stat_statements as query files instead.
+
     \b
     Example: export ANONYMIZATION_SALT=$(openssl rand -hex 32)
              synthgen sample --dsn postgresql://reader@db/app --out shape-metrics.json
@@ -179,6 +200,11 @@ def _print_calibration(calibration: Calibration) -> None:
             fit = "exact"
         n = f"{p.n:,.0f}" if p.n else ""
         click.echo(f"{p.path:<52} {_show(p.value):<44} {_show(p.base, 24):<24} {fit:<10} {n:>8}")
+    moved = calibration.moved()
+    if moved:
+        click.echo(f"moved beyond {DEFAULT_TOLERANCE:.0%} of the base spec:")
+        for line in moved:
+            click.echo(f"  {line}")
     for note in calibration.notes:
         click.echo(f"note: {note}")
 
@@ -217,6 +243,7 @@ def calibrate(metrics: Path, base: Path | None, out: Path, as_json: bool) -> Non
                 "out": str(out),
                 "params": [p.__dict__ for p in calibration.params],
                 "notes": calibration.notes,
+                "moved": calibration.moved(),
             }
         )
         return

@@ -53,8 +53,9 @@ def default_memory_limit() -> str:
     """DuckDB's memory cap for the gate: 2 GiB, whatever the machine; beyond it DuckDB spills.
 
     DuckDB's own default is 80 % of the machine's memory, and a cap of half the memory let the
-    perf band's validation peak at 8.4 GB of RSS. Under a cap the process peaks at most ~200 MiB
-    above it (the interpreter, Parquet metadata, NumPy; figures in benchmarks/README.md); the
+    perf band's validation peak at 8.4 GB of RSS. Under a cap the process runs above it (the
+    interpreter, Parquet metadata, NumPy): 183 MiB for dev x 4 under 1 GiB, 381 and 547 MiB for
+    staging and perf under 2 GiB, as measured in benchmarks/README.md (no bound is claimed); the
     price of a cap below what a band wants is slower joins and windows, which partition and
     spill.
     """

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from synthgen.fidelity.classes import heavy_rule
 from synthgen.fidelity.context import CheckContext
 
 US = 1_000_000
@@ -68,7 +69,9 @@ def conversation_table(ctx: CheckContext) -> str:
     (the shards are nearly in that order, so the sort is cheaper than by id): createdAt
     increases strictly in id order exactly when, in createdAt order, there is no tie and the
     id never goes down. fid_conversations has one row per
-    conversation: type, traits, member and message counts, updatedAt and gap figures.
+    conversation: type, traits, member and message counts, updatedAt and gap figures, and the
+    room's class and heaviness as the data and the spec decide them (data_class: DIRECT by type,
+    a group large from the large class's minimum members; heavy: see heavy_rule).
     """
 
     def compute(c: CheckContext) -> str:
@@ -95,15 +98,20 @@ def conversation_table(ctx: CheckContext) -> str:
             FROM ordered GROUP BY cid
             """
         )
+        large_min = c.spec.conversations.large_group.min_members
         c.query(
-            """
+            f"""
             CREATE OR REPLACE TEMP TABLE fid_conversations AS
             WITH members AS (
                 SELECT "conversationId" AS cid, count(*) AS members
                 FROM conversation_users GROUP BY 1)
             SELECT cv.id, cv.type, epoch_us(cv."createdAt") AS created_t,
                    epoch_us(cv."updatedAt") AS updated_t, tr."sizeClass" AS size_class,
-                   tr."isHeavy" AS is_heavy, coalesce(mb.members, 0) AS members,
+                   CASE WHEN cv.type = 'DIRECT' THEN 'direct'
+                        WHEN cv.type = 'GROUP' AND coalesce(mb.members, 0) >= {large_min}
+                        THEN 'large' WHEN cv.type = 'GROUP' THEN 'small' END AS data_class,
+                   coalesce(tr."isHeavy", false) AS is_heavy,
+                   {heavy_rule(c)} AS heavy, coalesce(mb.members, 0) AS members,
                    coalesce(ms.messages, 0) AS messages, ms.first_t, ms.last_t, ms.gap_mean,
                    ms.gap_sd
             FROM conversations cv

@@ -15,6 +15,7 @@ deviation inside the noise is SKIP ("insufficient data"), beyond it WARN, beyond
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -68,6 +69,11 @@ class Metric:
     noise: tuple[float, float] | None = None
     note: str = ""
     unit: str = ""
+    # how many draws the noise is for, and the noise for another number of draws: what finds
+    # the scale at which a figure SKIPped for noise could be judged (min_scale)
+    sample: int | None = None
+    noise_at: Callable[[int], tuple[float, float]] | None = field(default=None, repr=False)
+    min_scale: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (non-finite numbers become null)."""
@@ -82,6 +88,7 @@ class Metric:
             "noise": None if self.noise is None else [_finite(v) for v in self.noise],
             "note": self.note,
             "unit": self.unit,
+            "min_scale": self.min_scale,
         }
 
 
@@ -99,8 +106,13 @@ def relative(
     noise: float | tuple[float, float] = 0.0,
     note: str = "",
     unit: str = "",
+    sample: int | None = None,
+    noise_at: Callable[[int], tuple[float, float]] | None = None,
 ) -> Metric:
-    """Judge |measured - expected| / |expected| against the tolerance, widened by sampling noise."""
+    """Judge |measured - expected| / |expected| against the tolerance, widened by sampling noise.
+
+    `sample` is the number of draws the noise is for and `noise_at(n)` the noise for n draws
+    (see needed_scale); both optional."""
     low, high = (noise, noise) if isinstance(noise, int | float) else noise
     if expected == 0:
         deviation = 0.0 if measured == 0 else math.inf
@@ -121,7 +133,18 @@ def relative(
             )
             note = f"{note}; {extra}" if note else extra
     return Metric(
-        name, "relative", expected, measured, status, deviation, tolerance, (low, high), note, unit
+        name,
+        "relative",
+        expected,
+        measured,
+        status,
+        deviation,
+        tolerance,
+        (low, high),
+        note,
+        unit,
+        sample,
+        noise_at,
     )
 
 
@@ -234,14 +257,66 @@ class CheckResult:
         }
 
 
-def check_status(metrics: list[Metric]) -> Status:
-    """FAIL if any metric fails, else WARN if any warns, else PASS if any passed, else SKIP."""
+def is_figure(metric: Metric) -> bool:
+    """Whether a metric is evidence for a distribution: a figure judged against the spec's
+    model (relative, or skipped for want of data), or an exact count the spec fixes (a band
+    total, a class count, the heavy-room count: expected non-zero). A count of violations
+    (expected 0) or a floor bounds the data but says nothing of its shape."""
+    if metric.rule in ("relative", "skipped"):
+        return True
+    return metric.rule == "exact" and metric.expected not in (None, 0)
+
+
+def check_status(metrics: list[Metric], kind: str = "distribution") -> Status:
+    """FAIL if any metric fails, else WARN if any warns; else, for a distribution check, SKIP
+    when it has distribution figures and every one of them is SKIP (its counts alone are no
+    evidence for the distribution); else PASS if any passed, else SKIP."""
     if not metrics:
         return Status.SKIP
     worst = max(metrics, key=lambda m: SEVERITY[m.status]).status
-    if worst is Status.SKIP and any(m.status is Status.PASS for m in metrics):
-        return Status.PASS
-    return worst
+    if worst in (Status.FAIL, Status.WARN):
+        return worst
+    figures = [m for m in metrics if is_figure(m)]
+    unjudged = figures and all(m.status is Status.SKIP for m in figures)
+    if kind == "distribution" and unjudged:
+        return Status.SKIP
+    return Status.PASS if any(m.status is Status.PASS for m in metrics) else Status.SKIP
+
+
+def needed_scale(metric: Metric, scale: float) -> float | None:
+    """The scale from which a figure SKIPped for sampling noise could be judged: where its
+    noise, on either side, is within the tolerance. With `noise_at`, the smallest number of
+    draws that brings it there is searched (doubling, then bisection) and the scale grows with
+    it (draws are band counts x scale); without, the noise of a mean, quantile or fit is taken to
+    fall as 1 / sqrt(draws). Rounded up to two significant figures; None when not computable."""
+    if metric.status is not Status.SKIP or metric.rule != "relative":
+        return None
+    if metric.noise is None or metric.tolerance is None or metric.tolerance <= 0:
+        return None
+    tol = metric.tolerance * (1 + BOUNDARY_SLACK)
+    if metric.noise_at is not None and metric.sample:
+        noise_at = metric.noise_at
+        low, high = metric.sample, metric.sample
+        while max(noise_at(high)) > tol:
+            low, high = high, high * 2
+            if high > metric.sample * 2**40:
+                return None
+        while high - low > 1:
+            mid = (low + high) // 2
+            low, high = (mid, high) if max(noise_at(mid)) > tol else (low, mid)
+        return _round_up(scale * high / metric.sample)
+    worst = max(metric.noise)
+    if not math.isfinite(worst):
+        return None
+    return _round_up(scale * (worst / metric.tolerance) ** 2)
+
+
+def _round_up(value: float) -> float:
+    """Up to two significant figures (a scale to type, never below what is needed)."""
+    if value <= 0:
+        return value
+    step = 10.0 ** (math.floor(math.log10(value)) - 1)
+    return round(math.ceil(value / step - 1e-9) * step, 12)
 
 
 @dataclass
@@ -288,6 +363,8 @@ def decide(results: list[CheckResult], max_warnings: int) -> Decision:
         label = f"check {r.number} {r.name}"
         if r.kind == "integrity" and r.status is not Status.PASS:
             reasons.append(f"{label} (integrity) failed: {', '.join(failing) or 'no data'}")
+        elif r.critical and r.status is Status.SKIP:
+            reasons.append(f"{label} (critical) is SKIP: {_too_small(r)}")
         elif r.critical and r.status is not Status.PASS:
             bad = failing + warned
             reasons.append(f"{label} (critical) is {r.status.value}: {', '.join(bad) or 'no data'}")
@@ -298,3 +375,12 @@ def decide(results: list[CheckResult], max_warnings: int) -> Decision:
     if warnings > max_warnings:
         reasons.append(f"{warnings} warnings, more than the {max_warnings} allowed")
     return Decision(not reasons, reasons, warnings, max_warnings, unconfirmed)
+
+
+def _too_small(result: CheckResult) -> str:
+    """Why a critical check is SKIP: the smallest scale at which one of its figures can be
+    judged (and the check is no longer SKIP), where computable."""
+    skipped_names = [m.name for m in result.outcome.metrics if m.status is Status.SKIP]
+    scales = [m.min_scale for m in result.outcome.metrics if m.min_scale is not None]
+    where = f"run at scale ≥ {min(scales):g}" if scales else "run at a larger scale"
+    return f"too small to judge: {where} ({', '.join(skipped_names) or 'no data'})"

@@ -12,14 +12,14 @@ import duckdb
 from synthgen import __version__
 from synthgen.errors import EXIT_NO_GO, EXIT_OK, DatasetError, SpecError
 from synthgen.fidelity.brief import BriefRow, brief_rows
-from synthgen.fidelity.checks import CHECKS, DISTRIBUTION
+from synthgen.fidelity.checks import CHECKS
 from synthgen.fidelity.context import CheckContext
 from synthgen.fidelity.dataset import Dataset, connect, open_dataset
 from synthgen.fidelity.expected import band_counts
-from synthgen.fidelity.model import CheckResult, Decision, check_status, decide
+from synthgen.fidelity.model import CheckResult, Decision, check_status, decide, needed_scale
 from synthgen.gate import NOISE_Z
 from synthgen.shipped import DEFAULT_SPEC_PATH
-from synthgen.spec import Spec
+from synthgen.spec import Spec, critical_able_checks
 from synthgen.storage import DatasetPath
 
 REPORT_FORMAT = 1
@@ -72,8 +72,9 @@ class FidelityReport:
 
 
 def check_critical_names(spec: Spec) -> None:
-    """The spec's fidelity.critical list must name distribution checks of the registry."""
-    known = [c.name for c in CHECKS if c.kind == DISTRIBUTION]
+    """The spec's fidelity.critical list must name checks the schema lets be critical (a spec
+    built in code skips the schema; a read one was refused already)."""
+    known = critical_able_checks()
     for name in spec.fidelity.critical:
         if name not in known:
             raise SpecError(
@@ -121,6 +122,8 @@ def validate_dataset(
             except duckdb.Error as exc:
                 first = str(exc).strip().splitlines()[0]
                 raise DatasetError(f"{dataset.root}: check {check.name}: {first}") from None
+            for metric in outcome.metrics:
+                metric.min_scale = needed_scale(metric, dataset.scale)
             results.append(
                 CheckResult(
                     number=check.number,
@@ -128,7 +131,7 @@ def validate_dataset(
                     title=check.title,
                     kind=check.kind,
                     critical=check.name in spec.fidelity.critical,
-                    status=check_status(outcome.metrics),
+                    status=check_status(outcome.metrics, check.kind),
                     outcome=outcome,
                     sql=ctx.take_log(),
                     seconds=time.perf_counter() - start,

@@ -80,8 +80,17 @@ class DaskPool:
         if self._announce is not None:
             link = self._client.dashboard_link if dashboard else None
             where = f"dashboard {link}" if link else "no dashboard (pip install bokeh for one)"
-            self._announce(f"dask: {self.threads()} worker threads on {self.scheduler}; {where}")
+            self._announce(f"dask: {self.describe()} on {self.scheduler}; {where}")
         return self
+
+    def describe(self) -> str:
+        """The cluster's workers as they are: processes, and their threads when more."""
+        info = self._client.scheduler_info().get("workers", {})
+        processes, threads = len(info), self.threads()
+        noun = "process" if processes == 1 else "processes"
+        if threads == processes:
+            return f"{processes} worker {noun} (one task at a time each)"
+        return f"{processes} worker {noun} ({threads} threads in all, one task per thread)"
 
     def threads(self) -> int:
         """Worker threads the scheduler knows of now (each runs one task at a time)."""

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from synthgen.errors import LoadTestError
+from synthgen.loadtest.captured import captured_writes, production_mix
 from synthgen.loadtest.compare import DEFAULT_WRITE_BUDGET, compare_results
 from synthgen.loadtest.html import write_loadtest_html
 from synthgen.loadtest.sweep import LoadTestOptions, read_result, run_loadtest, write_json
@@ -60,7 +61,11 @@ def result_path(out: Path, label: str, pool: str) -> Path:
 
 
 def default_mix(queries_dir: Path | None) -> dict[str, int]:
-    """The brief's mix when the query files are Q1..Q5, else 10 per query and W1=5."""
+    """Production's captured calls when the query files carry them; else the brief's mix when
+    the query files are Q1..Q5, else 10 per query and W1=5."""
+    captured = production_mix(queries_dir)
+    if captured is not None:
+        return captured
     keys = {q.key.upper() for q in load_queries(queries_dir)}
     if {k for k in DEFAULT_MIX if k.startswith("Q")} <= keys:
         return dict(DEFAULT_MIX)
@@ -70,7 +75,7 @@ def default_mix(queries_dir: Path | None) -> dict[str, int]:
 def check_mix(mix: dict[str, int], queries_dir: Path | None) -> None:
     """Every key of --loadtest-mix names a query file or a write (checked before the run)."""
     keys = {q.key.upper() for q in load_queries(queries_dir)}
-    unknown = sorted(set(mix) - keys - set(WRITES))
+    unknown = sorted(set(mix) - keys - set(WRITES) - set(captured_writes(queries_dir)))
     if unknown:
         raise LoadTestError(
             f"--loadtest-mix {unknown[0]}: no such script (queries: {', '.join(sorted(keys))}; "

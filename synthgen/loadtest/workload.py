@@ -29,6 +29,7 @@ from synthgen.loadtest.appwrites import (
     create_sequences,
     room_id_type,
 )
+from synthgen.loadtest.captured import captured_writes
 from synthgen.loadtest.names import CONTRACT, Names
 from synthgen.postgres.connect import Connection, execute, fetch_all, fetch_value
 from synthgen.postgres.dsn import mask_dsn
@@ -317,11 +318,12 @@ def build_workload(conn: Connection, opts: WorkloadOptions) -> dict[str, Any]:
     """Create the draw tables, write the scripts and workload.json into `opts.out`."""
     queries = load_queries(opts.queries_dir)
     available = {q.key.upper(): q for q in queries}
-    unknown = sorted(set(opts.mix) - set(available) - set(WRITES))
+    captured = captured_writes(opts.queries_dir)  # W3, W4, ... from sample statements
+    unknown = sorted(set(opts.mix) - set(available) - set(WRITES) - set(captured))
     if unknown:
         raise LoadTestError(
             f"--mix {', '.join(unknown)}: no such script (queries: {', '.join(available)}; "
-            f"writes: {', '.join(WRITES)})"
+            f"writes: {', '.join([*WRITES, *captured])})"
         )
     target = app_target(conn, opts.mapping) if opts.mapping is not None else None
     names = target.names if target is not None else CONTRACT
@@ -332,7 +334,10 @@ def build_workload(conn: Connection, opts: WorkloadOptions) -> dict[str, Any]:
         )
     id_type = room_id_type(conn, opts.schema, target) if target is not None else "bigint"
     totals = build_draw_tables(conn, opts.schema, names, id_type)
-    scripts = {k: read_script(k, q, totals, opts.record_draws) for k, q in available.items()}
+    scripts = {
+        k: read_script(k, q, totals, opts.record_draws)
+        for k, q in {**available, **captured}.items()
+    }
     if target is None:
         scripts.update(write_scripts(totals, opts.record_draws))
     else:
@@ -344,7 +349,12 @@ def build_workload(conn: Connection, opts: WorkloadOptions) -> dict[str, Any]:
             "record:W1": _record("W1", "room", opts.record_draws),
             "record:W2": _record("W2", "room", opts.record_draws),
         }
-        scripts.update(app_write_scripts(target, _METHOD, draws))
+        try:
+            scripts.update(app_write_scripts(target, _METHOD, draws))
+        except LoadTestError:
+            if any(opts.mix.get(k, 0) > 0 for k in WRITES):
+                raise
+            # a mix of captured statements only: W1 / W2 are not run, so not needed
         missing = sorted(k for k in set(opts.mix) & set(WRITES) if k not in scripts)
         if missing and opts.mix[missing[0]] > 0:
             raise LoadTestError(f"--mix {missing[0]}: the application has no reads table to mark")
@@ -353,11 +363,11 @@ def build_workload(conn: Connection, opts: WorkloadOptions) -> dict[str, Any]:
     for key, text in scripts.items():
         path = opts.out / f"{key.lower()}.pgbench"
         path.write_text(text)
-        query = available.get(key)
+        query = available.get(key) or captured.get(key)
         entries[key] = {
             "file": path.name,
             "name": query.name if query else ("send a message" if key == "W1" else "mark read"),
-            "kind": "write" if key in WRITES else "read",
+            "kind": "write" if key in WRITES or key in captured else "read",
         }
     rows = fetch_all(conn, f"SELECT count(*), max(messages) FROM {_q(opts.schema, ROOMS)}")[0]
     doc = {

@@ -11,7 +11,6 @@ with the data it describes.
 from __future__ import annotations
 
 import json
-import re
 import socket
 import time
 from dataclasses import dataclass, field
@@ -20,7 +19,8 @@ from typing import Any
 from synthgen import __version__
 from synthgen.errors import LoadError
 from synthgen.postgres.connect import Connection, execute, fetch_all, fetch_value
-from synthgen.postgres.guard import AUDIT_TABLE
+from synthgen.postgres.mapped import AUDIT_TABLE
+from synthgen.postgres.mapped import audit_schema_for as audit_schema_for  # callers' old home
 from synthgen.schema import TABLES
 from synthgen.schema import qualified as _q
 
@@ -35,12 +35,6 @@ _CATALOG_TYPES = {
     "timestamptz": "timestamp with time zone",
     "boolean": "boolean",
 }
-
-
-def audit_schema_for(schema: str) -> str:
-    """Where the audit trail of a load into an application's schema lives: beside, never
-    inside, the application's schema."""
-    return "synthgen_" + re.sub(r"[^a-z0-9_]", "_", schema.lower())
 
 
 def audit_ddl(schema: str, unlogged: bool) -> list[str]:

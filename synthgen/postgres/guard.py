@@ -7,7 +7,8 @@ Three rules, each named in the refusal so the user knows which one fired:
 - ``deny-pattern``: the database name or a host in the DSN matches a regular expression
   (default ``prod``, case-insensitive);
 - ``foreign-rows``: some table outside the target schema holds more than a threshold of rows.
-  Schemas created by synthgen (they hold a ``synthgen_loads`` table) do not count.
+  Schemas created by synthgen (they hold a ``synthgen_loads`` table) do not count, nor do the
+  application tables a mapped load wrote (recorded in its audit schema, see postgres.mapped).
 
 ``--i-know-this-is-not-production`` turns every rule off.
 """
@@ -21,13 +22,13 @@ from dataclasses import dataclass
 
 from synthgen.errors import GuardError
 from synthgen.postgres.connect import Connection, connect, dsn_hosts, fetch_all, fetch_value
+from synthgen.postgres.mapped import AUDIT_TABLE, mapped_tables
 from synthgen.schema import TABLES, quote_ident
 
 OVERRIDE_FLAG = "--i-know-this-is-not-production"
 DEFAULT_DENY_PATTERN = "prod"
 DEFAULT_MAX_FOREIGN_ROWS = 100_000
 PRODUCTION_ENV_VARS = ("SYNTHGEN_ENV", "NODE_ENV")
-AUDIT_TABLE = "synthgen_loads"  # its presence marks a schema as synthgen's own
 
 
 @dataclass(frozen=True)
@@ -105,9 +106,12 @@ def check_foreign_rows(settings: GuardSettings, conn: Connection, schema: str) -
     if settings.override:
         return
     limit = settings.max_foreign_rows
+    ours = mapped_tables(conn)
     for nsp, rel, estimate, readable, pages in fetch_all(
         conn, _FOREIGN_TABLES_SQL, (schema, AUDIT_TABLE)
     ):
+        if (nsp, rel) in ours:  # an application table synthgen loaded through a mapping
+            continue
         if estimate >= 0:
             rows = int(estimate)
         elif readable:

@@ -1,6 +1,9 @@
 """Drop a synthgen schema — and nothing else — after saying what it holds.
 
-Only schemas synthgen created (they hold ``synthgen_loads``) are dropped. ``DROP SCHEMA ...
+Only schemas synthgen created (they hold ``synthgen_loads``) are dropped. An application schema
+synthgen loaded through a mapping (its audit schema ``synthgen_<schema>`` records the load) is
+emptied — the tables the load wrote are truncated — or, with ``drop_app_schema``, dropped whole
+(a scratch schema its migrations made); its audit schema goes in both cases. ``DROP SCHEMA ...
 CASCADE`` would also drop objects *outside* the schema that depend on it (a view elsewhere, a
 foreign key from another schema's table); those are looked up first and, if any, the drop is
 refused with their names. In ``public`` (allowed only with an explicit flag) the schema stays and
@@ -25,6 +28,7 @@ from synthgen.postgres.connect import (
     validate_schema_name,
 )
 from synthgen.postgres.guard import GuardSettings, check_database, check_environment
+from synthgen.postgres.mapped import MappedLoad, audit_schema_for, mapped_loads
 from synthgen.schema import TABLES, quote_ident
 
 _KINDS = {
@@ -109,14 +113,35 @@ class SchemaContents:
     relations: list[Relation] = field(default_factory=list)
     other_objects: list[str] = field(default_factory=list)
     outside_dependents: list[str] = field(default_factory=list)
+    mapped: MappedLoad | None = None  # an application schema a mapped load wrote into
+    drop_app_schema: bool = False  # with `mapped`: drop the whole schema, not only its rows
 
     @property
     def is_synthgen(self) -> bool:
-        return any(r.name == LOADS for r in self.relations)
+        return self.mapped is not None or any(r.name == LOADS for r in self.relations)
 
     @property
     def total_bytes(self) -> int:
         return sum(r.bytes for r in self.relations)
+
+    @property
+    def action(self) -> str:
+        """What the teardown does, as the confirmation asks it."""
+        return self._say("drop", "empty", "")
+
+    @property
+    def done(self) -> str:
+        """What the teardown did."""
+        return self._say("dropped", "emptied", "ped")
+
+    def _say(self, drop: str, empty: str, ped: str) -> str:
+        if self.mapped is None or self.drop_app_schema:
+            extra = f" and its audit schema {self.mapped.audit_schema}" if self.mapped else ""
+            return f"{drop} schema {self.schema}{extra}"
+        return (
+            f"{empty} the {len(self.relations)} tables synthgen loaded in {self.schema} "
+            f"and drop{ped} its audit schema {self.mapped.audit_schema}"
+        )
 
 
 def describe_schema(conn: Connection, schema: str) -> SchemaContents:
@@ -136,6 +161,43 @@ def describe_schema(conn: Connection, schema: str) -> SchemaContents:
     others = [str(row[0]) for row in fetch_all(conn, _OTHER_OBJECTS_SQL, (schema,))]
     outside = [str(row[0]) for row in fetch_all(conn, _OUTSIDE_DEPENDENTS_SQL, (schema,))]
     return SchemaContents(schema, True, relations, others, outside)
+
+
+def _mapped_contents(conn: Connection, load: MappedLoad, drop_app_schema: bool) -> SchemaContents:
+    """What a mapped load's teardown removes: the schema whole, or the tables it loaded."""
+    whole = describe_schema(conn, load.schema)
+    if drop_app_schema:
+        return SchemaContents(
+            load.schema, True, whole.relations, whole.other_objects, whole.outside_dependents,
+            load, drop_app_schema=True,
+        )  # fmt: skip
+    if load.last_status != "complete":
+        raise LoadError(
+            f"schema {load.schema!r}: its last mapped load is {load.last_status}, so its keys and "
+            "indexes are still dropped; finish it with `synthgen load --mapping … --resume`, or "
+            "pass --drop-app-schema to drop the whole (scratch) schema"
+        )
+    loaded = [r for r in whole.relations if r.name in load.tables]
+    return SchemaContents(load.schema, True, loaded, mapped=load)
+
+
+def _drop_mapped(conn: Connection, contents: SchemaContents) -> None:
+    assert contents.mapped is not None
+    if contents.drop_app_schema:
+        statements = [f"DROP SCHEMA {quote_ident(contents.schema)} CASCADE"]
+    else:  # one statement: tables that reference each other are emptied together
+        targets = ", ".join(
+            f"{quote_ident(contents.schema)}.{quote_ident(r.name)}" for r in contents.relations
+        )
+        statements = [f"TRUNCATE {targets}"] if targets else []
+    statements.append(f"DROP SCHEMA IF EXISTS {quote_ident(contents.mapped.audit_schema)} CASCADE")
+    try:
+        for statement in statements:
+            execute(conn, statement)
+    except DatabaseError as exc:
+        raise LoadError(
+            f"tearing down the mapped load into {contents.schema!r} failed: {error_text(exc)}"
+        ) from exc
 
 
 def _check_droppable(contents: SchemaContents) -> None:
@@ -178,6 +240,7 @@ def teardown_schema(
     guard: GuardSettings,
     allow_public: bool,
     confirm: Callable[[SchemaContents], bool],
+    drop_app_schema: bool = False,
 ) -> bool | None:
     """Guard, show (via `confirm`), then drop. None: no such schema; False: not confirmed."""
     schema = validate_schema_name(schema, allow_public)
@@ -185,6 +248,21 @@ def teardown_schema(
     conn = connect(dsn, autocommit=True)
     try:
         check_database(guard, conn, dsn, schema)
+        mapped = mapped_loads(conn)
+        for load in mapped.values():
+            if load.audit_schema == schema:
+                raise LoadError(
+                    f"schema {schema!r} is the audit trail of the mapped load into "
+                    f"{load.schema!r}; tear both down with: "
+                    f"synthgen teardown --schema {load.schema}"
+                )
+        if schema in mapped:
+            return _teardown_mapped(conn, mapped[schema], drop_app_schema, confirm)
+        if drop_app_schema:
+            raise LoadError(
+                f"--drop-app-schema: no mapped load into schema {schema!r} is recorded "
+                f"(no {audit_schema_for(schema)} audit schema names it)"
+            )
         lock_schema(conn, schema)
         contents = describe_schema(conn, schema)
         if not contents.exists:
@@ -196,3 +274,23 @@ def teardown_schema(
         return True
     finally:
         conn.close()
+
+
+def _teardown_mapped(
+    conn: Connection,
+    load: MappedLoad,
+    drop_app_schema: bool,
+    confirm: Callable[[SchemaContents], bool],
+) -> bool:
+    if drop_app_schema and load.schema == "public":
+        raise LoadError(
+            "--drop-app-schema: refused for the public schema; empty its tables instead"
+        )
+    lock_schema(conn, load.audit_schema)  # the lock a mapped load takes
+    contents = _mapped_contents(conn, load, drop_app_schema)
+    if contents.outside_dependents:
+        _check_droppable(contents)
+    if not confirm(contents):
+        return False
+    _drop_mapped(conn, contents)
+    return True

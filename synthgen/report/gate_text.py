@@ -15,6 +15,17 @@ def _ci(bounds: list[float]) -> str:
     return f"[{bounds[0]:.3f}, {bounds[1]:.3f}]"
 
 
+def _sorts(result: Comparison) -> str:
+    """What became of the non-trivial sorts, in words (a reversed compare adds them)."""
+    before, after = result.sorts_before, result.sorts_after
+    if result.sorts_eliminated_share is not None:
+        added = f"; {after - before} more after" if after > before else ""
+        return f"{result.sorts_eliminated_share:.0%} of those before eliminated{added}"
+    if after:
+        return f"none before, so none to eliminate; the change adds {after}"
+    return "none before or after"
+
+
 def comparison_lines(result: Comparison) -> list[str]:
     """The compare report as lines of text."""
     other = "explain" if result.metric == "client" else "client"
@@ -23,7 +34,7 @@ def comparison_lines(result: Comparison) -> list[str]:
         f"plan modes: {result.plan_mode}; degraded = slower by Mann-Whitney p < 0.01, > 10 % "
         f"and > {result.floor_ms:g} ms",
         f"{'query':<26} {'class':<7} {'plan':<8} {'pre p50 [95% CI]':>26} "
-        f"{'post p50 [95% CI]':>26} {'speedup':>8} {other + ' p50':>19}  plan change",
+        f"{'post p50 [95% CI]':>26} {'speedup':>8} {other + ' p50 pre → post':>21}  plan change",
     ]
     for c in result.changes:
         flag = "  DEGRADED" if c.degraded else ""
@@ -31,17 +42,12 @@ def comparison_lines(result: Comparison) -> list[str]:
             f"{c.name:<26} {c.param_class:<7} {c.plan_mode:<8} "
             f"{c.pre_p50_ms:9.3f} {_ci(c.pre_p50_ci):>16} "
             f"{c.post_p50_ms:9.3f} {_ci(c.post_p50_ci):>16} {c.speedup:7.1f}x "
-            f"{c.other_metric_p50[0]:9.3f}>{c.other_metric_p50[1]:<9.3f}  {c.plan_change}{flag}"
+            f"{c.other_metric_p50[0]:9.3f} → {c.other_metric_p50[1]:<9.3f}  {c.plan_change}{flag}"
         )
-    sorts = (
-        f"{result.sorts_eliminated_share:.0%} eliminated"
-        if result.sorts_eliminated_share is not None
-        else "sorts eliminated: not applicable"
-    )
     lines.append(
         f"average improvement {result.average_improvement:.0%} ({result.metric} p50, geometric; "
         f"arithmetic {result.arithmetic_improvement:.0%}); sorts "
-        f"{result.sorts_before} -> {result.sorts_after} ({sorts}); degraded: "
+        f"{result.sorts_before} → {result.sorts_after} ({_sorts(result)}); degraded: "
         f"{', '.join(result.degraded_queries) or 'none'}"
     )
     lines.append(f"decision: {result.decision} — {'; '.join(result.reasons)}")
@@ -56,10 +62,16 @@ def comparison_lines(result: Comparison) -> list[str]:
                 else "  n/a"
             )
             lines.append(
-                f"  {e['name']:<26} brief {expected:>5}  measured {-e['measured_improvement']:+.0%}"
-                f"  ({e['slowest_class']}: {e['slowest_pre_p50_ms']:.2f} -> "
-                f"{e['slowest_post_p50_ms']:.2f} ms)"
+                f"  {e['name']:<26} brief {expected:>5}  measured "
+                f"{-e['measured_improvement']:+.0%} (p50 post/pre, geometric mean over its "
+                f"{e.get('pairs', '?')} class x plan-mode pairs); slowest: {e['slowest_class']} "
+                f"{e['slowest_pre_p50_ms']:.2f} → {e['slowest_post_p50_ms']:.2f} ms"
             )
+            if e.get("per_class"):
+                lines.append(
+                    f"  {'':<26} per class: "
+                    + ", ".join(f"{k} {-v:+.0%}" for k, v in e["per_class"].items())
+                )
     lines += [f"  mitigation: {m}" for m in result.mitigations]
     lines += [f"  new index: {line}" for line in gain_lines(result.new_indexes)]
     return lines

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from html import escape
@@ -13,41 +12,57 @@ from typing import Any
 from synthgen.fidelity.html import STYLE, decision_badge
 from synthgen.fidelity.model import Chart
 from synthgen.fidelity.svg import chart_svg
+from synthgen.report.per_query import per_query_html
+from synthgen.resultfiles import read_result
 from synthgen.verify.findings import BRIEF_NOTE
 from synthgen.verify.gains import gain_lines
 
-BAR_W, ROW_H, LABEL_W, PLOT_W = 14, 40, 230, 520
+BAR_W, ROW_H, PLOT_W, LEGEND_H = 14, 40, 520, 28
+CHAR_W = 7.2  # a generous width of one 12 px sans-serif character: labels are never cut
+SERIES = (("pre_p50_ms", "#8c959f", "pre"), ("post_p50_ms", "#1a7f37", "post"))
+LEGEND = {"pre": "pre: before the indexes", "post": "post: after the indexes"}
+
+
+def _internal(index: dict[str, Any]) -> bool:
+    """synthgen's own objects (audit keys, the load test's draw tables): not the user's."""
+    return str(index["table"]).startswith("synthgen_") or str(index["name"]).startswith("synthgen_")
 
 
 def latency_svg(changes: list[dict[str, Any]], metric: str) -> str:
-    """Horizontal bars on a log scale: grey = pre, green = post, one pair per query x class."""
+    """Horizontal bars on a log scale: grey = pre, green = post, one pair per query x class,
+    under a legend; the label column is as wide as the longest label."""
     values = [v for c in changes for v in (c["pre_p50_ms"], c["post_p50_ms"]) if v > 0]
     lo = 10 ** math.floor(math.log10(min(values, default=0.01)))
     hi = 10 ** math.ceil(math.log10(max(values, default=1.0)))
     span = math.log10(hi) - math.log10(lo) or 1.0
+    labels = [f"{c['name']} ({c['param_class']}, {c.get('plan_mode', '-')})" for c in changes]
+    label_w = math.ceil(max((len(t) for t in labels), default=10) * CHAR_W) + 12
 
     def x(v: float) -> float:
-        return LABEL_W + PLOT_W * (math.log10(max(v, lo)) - math.log10(lo)) / span
+        return label_w + PLOT_W * (math.log10(max(v, lo)) - math.log10(lo)) / span
 
-    height = ROW_H * len(changes) + 40
+    height = LEGEND_H + ROW_H * len(changes) + 40
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="latency" width="{LABEL_W + PLOT_W + 90}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="latency" width="{label_w + PLOT_W + 90}" '
         f'height="{height}" role="img" aria-label="p50 latency before and after ({metric})">'
     ]
-    for i, c in enumerate(changes):
-        top = 10 + i * ROW_H
-        label = f"{c['name']} ({c['param_class']}, {c.get('plan_mode', '-')})"
+    for j, (_, colour, series) in enumerate(SERIES):
+        lx = label_w + j * 200
         parts.append(
-            f'<text x="{LABEL_W - 6}" y="{top + 18}" text-anchor="end" font-size="12">'
-            f"{escape(label)}</text>"
+            f'<g class="legend" font-size="12"><rect x="{lx}" y="8" width="12" height="12" '
+            f'fill="{colour}"/><text x="{lx + 18}" y="18">{LEGEND[series]}</text></g>'
         )
-        for j, (key, colour, series) in enumerate(
-            (("pre_p50_ms", "#8c959f", "pre"), ("post_p50_ms", "#1a7f37", "post"))
-        ):
+    for i, c in enumerate(changes):
+        top = LEGEND_H + 10 + i * ROW_H
+        parts.append(
+            f'<text x="{label_w - 6}" y="{top + 18}" text-anchor="end" font-size="12">'
+            f"{escape(labels[i])}</text>"
+        )
+        for j, (key, colour, series) in enumerate(SERIES):
             v = c[key]
             parts.append(
-                f'<rect data-series="{series}" x="{LABEL_W}" y="{top + j * (BAR_W + 2)}" '
-                f'width="{x(v) - LABEL_W:.1f}" height="{BAR_W}" fill="{colour}">'
+                f'<rect data-series="{series}" x="{label_w}" y="{top + j * (BAR_W + 2)}" '
+                f'width="{x(v) - label_w:.1f}" height="{BAR_W}" fill="{colour}">'
                 f"<title>{series} p50 {v:.3f} ms</title></rect>"
             )
             parts.append(
@@ -76,11 +91,24 @@ def _items(title: str, lines: list[str]) -> str:
     )
 
 
+def _findings(lines: list[str]) -> str:
+    """The findings, folded under a one-line summary: information, often many lines."""
+    if not lines:
+        return ""
+    items = "".join(f"<li>{escape(x)}</li>" for x in lines)
+    return (
+        f"<details><summary><b>Findings ({len(lines)}): plan modes, client vs EXPLAIN</b> "
+        f"(information, not judged)</summary><ul>{items}</ul></details>"
+    )
+
+
 def _expectations(comparison: dict[str, Any]) -> str:
     rows = "".join(
         f"<tr><td>{escape(e['name'])}</td><td>"
         + (f"{-e['expected_improvement']:+.0%}" if e["expected_improvement"] is not None else "")
-        + f"</td><td>{-e['measured_improvement']:+.0%}</td><td>{escape(e['slowest_class'])}: "
+        + f"</td><td>{-e['measured_improvement']:+.0%} (over {e.get('pairs', '?')} pairs)</td>"
+        f"<td>{escape(', '.join(f'{k} {-v:+.0%}' for k, v in e.get('per_class', {}).items()))}"
+        f"</td><td>{escape(e['slowest_class'])}: "
         f"{e['slowest_pre_p50_ms']:.2f} &rarr; {e['slowest_post_p50_ms']:.2f} ms</td></tr>"
         for e in comparison.get("expectations", [])
     )
@@ -88,7 +116,9 @@ def _expectations(comparison: dict[str, Any]) -> str:
         return ""
     return (
         f"<h2>The brief's expectations beside the measured (information)</h2>"
-        f"<p>{escape(BRIEF_NOTE)}</p><table><tr><th>query</th><th>brief</th><th>measured</th>"
+        f"<p>{escape(BRIEF_NOTE)} Measured: p50 post/pre, geometric mean over the query's "
+        "class x plan-mode pairs; per class: the same over its plan modes.</p>"
+        "<table><tr><th>query</th><th>brief</th><th>measured</th><th>per class</th>"
         f"<th>slowest class p50</th></tr>{rows}</table>"
     )
 
@@ -147,7 +177,7 @@ def render_run_report(
     indexes = "".join(
         f"<li>{escape(i['name'])} on {escape(i['table'])}</li>"
         for i in post.get("indexes", [])
-        if not i["table"].startswith("synthgen_lt_")  # the load test's draw tables
+        if not _internal(i)
     )
     lt_badge, lt_section = "", ""
     if loadtest is not None:
@@ -174,13 +204,14 @@ def render_run_report(
         f"<p>{escape('; '.join(comparison['reasons']))}</p>"
         + (f"<h3>Mitigations</h3><ul>{mitigations}</ul>" if mitigations else "")
         + _items("Warnings", comparison.get("warnings", []))
-        + _items("Findings (plan modes, client vs EXPLAIN)", comparison.get("findings", []))
+        + f"<h2>Latency before and after (p50, {escape(comparison['metric'])}, log scale)</h2>"
+        f"{latency_svg(comparison['changes'], comparison['metric'])}"
+        + _findings(comparison.get("findings", []))
         + _items(
             "New indexes: size, build time, gain", gain_lines(comparison.get("new_indexes", []))
         )
-        + f"<h2>Latency before and after (p50, {escape(comparison['metric'])}, log scale)</h2>"
-        f"{latency_svg(comparison['changes'], comparison['metric'])}"
-        f"<h2>Plan change per query</h2>{_plan_table(comparison['changes'])}"
+        + f"<h2>Plan change per query</h2>{_plan_table(comparison['changes'])}"
+        f"{per_query_html(comparison)}"
         f"{_expectations(comparison)}"
         f"<h2>Indexes after</h2><ul>{indexes}</ul>{lt_section}"
         f"<h2>Fidelity: distributions</h2><div class=charts>{charts}</div>"
@@ -202,7 +233,9 @@ def write_run_report(
     rehearsal: dict[str, Any] | None = None,
 ) -> Path:
     """Assemble the page from the stages' JSON artifacts and write it atomically."""
-    docs = [json.loads(p.read_text()) for p in (fidelity_json, compare_json, pre_json, post_json)]
+    kinds = ("fidelity report", "comparison", "baseline", "baseline")
+    paths = (fidelity_json, compare_json, pre_json, post_json)
+    docs = [read_result(p, kind) for p, kind in zip(paths, kinds, strict=True)]
     html = render_run_report(docs[0], docs[1], docs[2], docs[3], state, loadtest, rehearsal)
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     tmp.write_text(html)

@@ -32,6 +32,20 @@ from synthgen.storage import DatasetPath, read_dataset_manifest
 
 KS_NOISE = 1.95  # two-sample KS critical value at alpha = 0.001, times sqrt(1/n + 1/m)
 TV_NOISE_SIGMAS = 3.0
+# What to do when a check is off: the spec section that sets it, and how calibrate helps.
+NEXT_STEPS = {
+    "conversation_mix": "set conversations.mix and the members per class in the spec",
+    "messages_per_conversation": "set messages_per_conversation (regular and heavy) in the spec",
+    "heavy_rooms": "set messages_per_conversation.heavy in the spec",
+    "content_length": "set content.length_lognormal (and the captions) in the spec",
+    "media": "set media.ratio, media.mix and the attachment sizes in the spec",
+    "temporal": "set time.diurnal and time.bursts in the spec",
+    "read_receipts": "set read_receipts (per, read_rate, delay_mixture) in the spec",
+}
+CALIBRATE_HINT = (
+    "`synthgen calibrate METRICS --out SPEC` fits it from these metrics (its 'moved' lines say "
+    "which fits are loose), then generate with --spec SPEC"
+)
 # (histogram, check it belongs to, distance) — one line per comparison
 COMPARISONS: tuple[tuple[str, str, str], ...] = (
     ("conversation_mix", "conversation_mix", "TV"),
@@ -68,6 +82,7 @@ class Comparison:
     n_production: float
     n_synthetic: float
     note: str = ""
+    detail: str = ""  # where they differ most: production's value beside the dataset's
 
     @property
     def score(self) -> float:
@@ -128,6 +143,27 @@ def tv(p: dict[str, float], s: dict[str, float]) -> tuple[float, float]:
     return distance, noise
 
 
+def ks_detail(
+    prod: NDArray[np.float64], syn: NDArray[np.float64], finite: NDArray[np.float64]
+) -> str:
+    """Where the two cumulative shares differ most: both shares below that bucket edge."""
+    if prod.sum() <= 0 or syn.sum() <= 0 or not len(finite):
+        return ""
+    p, s = np.cumsum(prod) / prod.sum(), np.cumsum(syn) / syn.sum()
+    i = int(np.argmax(np.abs(p - s)[: len(finite)]))
+    return f"below {finite[i]:g}: production {p[i]:.1%}, dataset {s[i]:.1%}"
+
+
+def tv_detail(p: dict[str, float], s: dict[str, float]) -> str:
+    """The category whose shares differ most, with both shares."""
+    tp, ts = sum(p.values()), sum(s.values())
+    if tp <= 0 or ts <= 0:
+        return ""
+    shares = {k: (p.get(k, 0.0) / tp, s.get(k, 0.0) / ts) for k in set(p) | set(s)}
+    key = max(sorted(shares), key=lambda k: abs(shares[k][0] - shares[k][1]))
+    return f"{key}: production {shares[key][0]:.1%}, dataset {shares[key][1]:.1%}"
+
+
 def _weekday_occurrences(end_day: int, days: int) -> NDArray[np.float64]:
     weekday = (np.arange(end_day - days, end_day) + 3) % 7  # 1970-01-01 was a Thursday
     return np.bincount(weekday, minlength=7).astype(np.float64)
@@ -145,19 +181,19 @@ class _Comparer:
             ]
         return self.m.ordered(name)
 
-    def ordered(self, name: str) -> tuple[float, float, float, float, str]:
+    def ordered(self, name: str) -> tuple[float, float, float, float, str, str]:
         buckets = self.production_ordered(name)
         if not buckets:
-            return 0.0, math.inf, 0.0, 0.0, "production histogram suppressed"
+            return 0.0, math.inf, 0.0, 0.0, "production histogram suppressed", ""
         edges = interval_edges(buckets)
         finite = edges[np.isfinite(edges)]
         prod = counts_on(np.concatenate([[-math.inf], finite, [math.inf]]), buckets)
         syn = self.syn.ordered(name, finite)
         n_p, n_s = float(prod.sum()), float(syn.sum())
         noise = KS_NOISE * math.sqrt(1.0 / max(n_p, 1.0) + 1.0 / max(n_s, 1.0))
-        return ks(prod, syn), noise, n_p, n_s, ""
+        return ks(prod, syn), noise, n_p, n_s, "", ks_detail(prod, syn, finite)
 
-    def categorical(self, name: str) -> tuple[float, float, float, float, str]:
+    def categorical(self, name: str) -> tuple[float, float, float, float, str, str]:
         if name in ("hour_of_day", "day_of_week"):
             prod, syn = self._cyclic(name)
         else:
@@ -173,7 +209,7 @@ class _Comparer:
         if name == "message_types":
             prod = {k: v for k, v in prod.items() if k in MESSAGE_TYPES}
         distance, noise = tv(prod, syn)
-        return distance, noise, sum(prod.values()), sum(syn.values()), note
+        return distance, noise, sum(prod.values()), sum(syn.values()), note, tv_detail(prod, syn)
 
     def _cyclic(self, name: str) -> tuple[dict[str, float], dict[str, float]]:
         size = 24 if name == "hour_of_day" else 7
@@ -202,11 +238,16 @@ def decide(
         checks[check] = "PASS" if worst == "SKIP" and "PASS" in statuses else worst
     reasons, warnings = [], 0
     for check, status in checks.items():
-        bad = [c.name for c in comparisons if c.check == check and c.status in ("WARN", "FAIL")]
+        bad = "; ".join(
+            f"{c.name} ({c.distance_kind} {c.distance:.3f}{', ' + c.detail if c.detail else ''})"
+            for c in comparisons
+            if c.check == check and c.status in ("WARN", "FAIL")
+        )
+        step = f"; next: {NEXT_STEPS.get(check, 'adjust the spec')}"
         if check in critical and status != "PASS":
-            reasons.append(f"{check} (critical) is {status}: {', '.join(bad) or 'no data'}")
+            reasons.append(f"{check} (critical) is {status}: {bad or 'no data'}{step}")
         elif status == "FAIL":
-            reasons.append(f"{check} failed: {', '.join(bad)}")
+            reasons.append(f"{check} failed: {bad}{step}")
         elif check not in critical:
             warnings += sum(1 for c in comparisons if c.check == check and c.status == "WARN")
     if warnings > max_warnings:
@@ -233,9 +274,11 @@ def compare_against(
     comparisons = []
     for name, check, kind in COMPARISONS:
         measure = comparer.ordered if kind == "KS" else comparer.categorical
-        distance, noise, n_p, n_s, note = measure(name)
+        distance, noise, n_p, n_s, note, detail = measure(name)
         status = judge(distance, noise, tolerance) if n_p > 0 else "SKIP"
-        comparisons.append(Comparison(name, check, kind, distance, noise, status, n_p, n_s, note))
+        comparisons.append(
+            Comparison(name, check, kind, distance, noise, status, n_p, n_s, note, detail)
+        )
     critical = tuple(spec.fidelity.critical)
     checks, reasons, warnings = decide(comparisons, critical, spec.fidelity.max_warnings)
     verdict = "NO-GO" if reasons else "GO"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from synthgen.sample.against import AgainstReport
+from synthgen.sample.against import CALIBRATE_HINT, AgainstReport
 
 
 def render_against(report: AgainstReport) -> str:
@@ -26,4 +26,5 @@ def render_verdict(report: AgainstReport) -> str:
         f"{report.verdict} against production (tolerance {report.tolerance:.0%}, "
         f"{report.warnings} of {report.max_warnings} warnings)"
     )
-    return "\n".join([head, *(f"  - {reason}" for reason in report.reasons)])
+    hint = [] if report.go else [f"  next: {CALIBRATE_HINT}"]
+    return "\n".join([head, *(f"  - {reason}" for reason in report.reasons), *hint])

@@ -33,6 +33,7 @@ from synthgen.schema import TABLES, quote_ident
 from synthgen.verify.explain import analyze
 from synthgen.verify.params import bind, class_combinations, sample_parameters
 from synthgen.verify.plans import plan_shape, total_cost
+from synthgen.verify.production import production_weights
 from synthgen.verify.queries import Query
 from synthgen.verify.settle import (
     physical_order,
@@ -350,11 +351,13 @@ def run_baseline(
     }
     memory = working_set(conn, schema)
     fits = memory["bytes"] <= memory["shared_buffers_bytes"]
-    results = []
-    for query, cls, classes, values in bindings(queries, params):
+    results: list[dict[str, Any]] = []
+    bound = bindings(queries, params)
+    total = len(bound) * len(plan_modes)
+    for query, cls, classes, values in bound:
         for mode in plan_modes:
-            if progress:
-                progress(f"{label}: {query.name} ({cls}, {mode} plan)")
+            if progress:  # counted, so a long baseline shows how far it is
+                progress(f"{label} [{len(results) + 1}/{total}]: {query.name} ({cls}, {mode} plan)")
             timing = time_query(
                 conn,
                 query,
@@ -396,6 +399,8 @@ def run_baseline(
         "indexes": indexes,
         "table_rows": table_rows,
         "queries": {q.key: q.sql for q in queries},
+        # production's calls and times of captured queries (sample statements), for weighting
+        "production": production_weights({q.key: q.path for q in queries}),
         "parameters": params,
         "results": results,
         "seconds": round(time.perf_counter() - started, 3),

@@ -32,7 +32,16 @@ from synthgen.verify.findings import (
 )
 from synthgen.verify.gains import new_index_gains
 from synthgen.verify.mitigate import mitigations
+from synthgen.verify.production import time_shares
 from synthgen.verify.stats import mann_whitney_greater
+from synthgen.verify.targets import (
+    MIN_TARGET_IMPROVEMENT,
+    query_ratios,
+    query_summary,
+    targeted_reasons,
+    thresholds_line,
+    weighted_improvement,
+)
 
 MIN_AVERAGE_IMPROVEMENT = 0.30
 MIN_SORTS_ELIMINATED = 0.60
@@ -89,6 +98,12 @@ class Comparison:
     findings: list[str] = field(default_factory=list)  # plan-mode and metric disagreements
     expectations: list[dict[str, Any]] = field(default_factory=list)
     new_indexes: list[dict[str, Any]] = field(default_factory=list)  # size, build time, gain
+    # targeted decisions and production's weights (synthgen.verify.targets)
+    targets: list[str] = field(default_factory=list)
+    min_improvement: float = MIN_TARGET_IMPROVEMENT
+    weighted_improvement: float | None = None  # by share of production's time: reported only
+    thresholds: str = ""
+    queries: list[dict[str, Any]] = field(default_factory=list)  # per query, with its weights
 
     @property
     def go(self) -> bool:
@@ -142,9 +157,12 @@ def compare_baselines(
     floor_ms: float = FLOOR_MS,
     allow_physical_change: bool = False,
     builds: dict[str, float] | None = None,
+    targets: list[str] | None = None,
+    min_improvement: float = MIN_TARGET_IMPROVEMENT,
 ) -> Comparison:
-    """Pair results by (query, parameter class, plan mode) and decide. `builds`: the build
-    seconds of the new indexes, when recorded."""
+    """Pair results by (query, parameter class, plan mode) and decide (by `targets`, when
+    given: see synthgen.verify.targets). `builds`: the build seconds of the new indexes, when
+    recorded."""
     if metric not in METRICS:
         raise VerifyError(f"--metric: {metric!r} is not one of {', '.join(METRICS)}")
     if plan_mode not in PLAN_MODE_CHOICES:
@@ -175,14 +193,15 @@ def compare_baselines(
     if not changes:
         raise VerifyError(f"--plan-mode {plan_mode}: the pre baseline measured no such plans")
     result = _decide(changes, metric, plan_mode, floor_ms)
+    _per_query(result, pre.get("production") or {}, targets or [], min_improvement)
     result.warnings = [f"physical order differs: {p}" for p in physical] + settled_warnings(
         pre, post
     )
     result.findings = (
         [
-            f"{c.name} ({c.param_class}, {c.plan_mode} plan): client p50 {c.pre_p50_ms:.2f} -> "
+            f"{c.name} ({c.param_class}, {c.plan_mode} plan): client p50 {c.pre_p50_ms:.2f} → "
             f"{c.post_p50_ms:.2f} ms (p = {c.p_slower:.1g}) but server time "
-            f"{c.other_metric_p50[0]:.3f} -> {c.other_metric_p50[1]:.3f} ms: the driver or the "
+            f"{c.other_metric_p50[0]:.3f} → {c.other_metric_p50[1]:.3f} ms: the driver or the "
             "machine, not the plan; not counted as degraded"
             for c in changes
             if c.unexplained_slowdown
@@ -190,11 +209,39 @@ def compare_baselines(
         + mode_findings(pre, floor_ms)
         + mode_findings(post, floor_ms)
     )
-    result.expectations = expectations(changes)
+    # the brief's expectations are about the shipped Q1..Q5; captured files reuse the keys
+    result.expectations = [] if pre.get("production") else expectations(changes)
     result.new_indexes = new_index_gains(changes, pre, post, builds)
     if result.decision == "NO-GO":
         result.mitigations = mitigations(changes, post, pre)
     return result
+
+
+def _per_query(
+    result: Comparison, production: dict[str, Any], targets: list[str], minimum: float
+) -> None:
+    """Per-query rows with production's weights; with targets, the targeted decision."""
+    if not 0 <= minimum < 1:
+        raise VerifyError(f"--min-improvement must be in [0, 1) (got {minimum})")
+    result.queries = query_summary(result.changes, production, targets)
+    ratios = query_ratios(result.changes)
+    result.weighted_improvement = weighted_improvement(
+        ratios, time_shares(production, sorted(ratios))
+    )
+    result.targets, result.min_improvement = targets, minimum
+    rule = (
+        f"average improvement > {MIN_AVERAGE_IMPROVEMENT:.0%}, sorts eliminated > "
+        f"{MIN_SORTS_ELIMINATED:.0%}, at most {MAX_DEGRADED_QUERIES} query degraded"
+    )
+    result.thresholds = thresholds_line(targets, minimum, result.floor_ms, rule)
+    if not targets:
+        return
+    reasons = targeted_reasons(result.queries, targets, minimum, result.floor_ms)
+    result.decision = "NO-GO" if reasons else "GO"
+    named = ", ".join(t.upper() for t in targets)
+    result.reasons = reasons or [
+        f"every targeted query ({named}) improved by at least {minimum:.0%}; none degraded"
+    ]
 
 
 def _samples(result: dict[str, Any], metric: str) -> list[float]:

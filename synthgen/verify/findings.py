@@ -138,6 +138,11 @@ def expectations(changes: list[QueryChange]) -> list[dict[str, Any]]:
                 "name": items[0].name,
                 "expected_improvement": BRIEF_IMPROVEMENT.get(query),
                 "measured_improvement": _geometric(items),
+                "pairs": len(items),
+                "per_class": {
+                    cls: _geometric([c for c in items if c.param_class == cls])
+                    for cls in dict.fromkeys(c.param_class for c in items)
+                },
                 "slowest_class": f"{worst.param_class}, {worst.plan_mode} plan",
                 "slowest_pre_p50_ms": worst.pre_p50_ms,
                 "slowest_post_p50_ms": worst.post_p50_ms,

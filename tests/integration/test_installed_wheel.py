@@ -110,7 +110,7 @@ def test_generate_and_validate_with_the_shipped_spec(
     bindir, env, outside = installed
     synthgen = str(bindir / "synthgen")
     gen = _run(
-        [synthgen, "generate", "--band", "dev", "--scale", "0.01", "--out", "ds", "--quiet"],
+        [synthgen, "generate", "--band", "dev", "--scale", "0.03", "--out", "ds", "--quiet"],
         outside,
         env,
     )

@@ -1,5 +1,9 @@
 """Check 1: band totals, the DIRECT / small / large mix, and the group-size shapes.
 
+Each room's class comes from the data and the spec: DIRECT by its type, a group large when it has
+at least the large class's minimum members, else small (facts.conversation_table). The
+generator's sizeClass labels must agree with it.
+
 The class counts are exact: the engine's resolution order makes the mix exact, the gate splits the
 band's conversations by the spec's shares with its own largest-remainder rule (expected.py), so
 a class one room off fails.
@@ -23,20 +27,21 @@ def run(ctx: CheckContext) -> Outcome:
     table = conversation_table(ctx)
     rows = ctx.query(
         f"""
-        SELECT type, size_class, members, count(*) AS n
+        SELECT coalesce(size_class, ''), coalesce(data_class, ''), members, count(*) AS n
         FROM {table} GROUP BY ALL
         """
     )
     users = int(ctx.scalar("SELECT count(*) FROM users"))
     messages = int(ctx.scalar("SELECT count(*) FROM messages"))
-    kind = np.array([str(r[0]) for r in rows])
-    size_class = np.array([str(r[1]) for r in rows])
+    labels = np.array([str(r[0]) for r in rows])
+    data_class = np.array([str(r[1]) for r in rows])
     members = np.array([r[2] for r in rows], dtype=np.int64)
     count = np.array([r[3] for r in rows], dtype=np.int64)
     total = int(count.sum())
-    direct = kind == "DIRECT"
-    small = (kind == "GROUP") & (size_class == "small")
-    large = (kind == "GROUP") & (size_class == "large")
+    # the class from the type and the members (the classes' member ranges do not overlap)
+    direct = data_class == "direct"
+    small = data_class == "small"
+    large = data_class == "large"
     small_max, large_max = (
         min(c.small_group.max_members, n.users),
         min(c.large_group.max_members, n.users),
@@ -45,8 +50,9 @@ def run(ctx: CheckContext) -> Outcome:
         (direct & (members != 2))
         | (small & ((members < c.small_group.min_members) | (members > small_max)))
         | (large & ((members < c.large_group.min_members) | (members > large_max)))
+        | (~direct & ~small & ~large)  # a type that is neither DIRECT nor GROUP
     )
-    disagree = (direct & (size_class != "direct")) | (~direct & ~small & ~large)
+    disagree = labels != data_class
 
     metrics: list[Metric] = [
         exact("users (band total)", users, expected=n.users),
@@ -77,7 +83,12 @@ def run(ctx: CheckContext) -> Outcome:
         exact("conversations outside their class's member range", int(count[outside].sum()))
     )
     metrics.append(
-        exact("conversations whose sizeClass disagrees with type", int(count[disagree].sum()))
+        exact(
+            "conversations whose sizeClass disagrees with their type and members",
+            int(count[disagree].sum()),
+            note=f"DIRECT: direct; a group of {c.large_group.min_members} or more members: "
+            "large; a smaller group: small",
+        )
     )
     metrics += _shape_metrics(ctx, members, count, small, large)
     return Outcome(metrics=metrics, charts=[_chart(ctx, members, count, total)])

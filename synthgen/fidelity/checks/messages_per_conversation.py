@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 
@@ -23,7 +24,7 @@ def run(ctx: CheckContext) -> Outcome:
     rows = ctx.query(
         f"""
         SELECT messages, count(*) AS n FROM {table}
-        WHERE NOT coalesce(is_heavy, false) GROUP BY messages
+        WHERE NOT heavy GROUP BY messages
         """
     )
     values = np.array([r[0] for r in rows], dtype=np.int64)
@@ -61,7 +62,17 @@ def run(ctx: CheckContext) -> Outcome:
             m.regular.alpha, m.regular.min, m.regular.max, fit_n, NOISE_Z
         )
         metrics.append(
-            relative("regular-room power-law alpha (MLE)", m.regular.alpha, fitted, tol, noise)
+            relative(
+                "regular-room power-law alpha (MLE)",
+                m.regular.alpha,
+                fitted,
+                tol,
+                noise,
+                sample=fit_n,
+                noise_at=lambda k: ex.power_law_alpha_noise(
+                    m.regular.alpha, m.regular.min, m.regular.max, k, NOISE_Z
+                ),
+            )
         )
     for label, q in QUANTILES:
         want = model.quantile(q)
@@ -76,6 +87,8 @@ def run(ctx: CheckContext) -> Outcome:
                 got,
                 tol,
                 model.quantile_noise(q, rooms, NOISE_Z),
+                sample=rooms,
+                noise_at=partial(_quantile_noise, model, q),
             )
         )
     notes = _budget_note(ctx, model, rooms)
@@ -91,6 +104,10 @@ def run(ctx: CheckContext) -> Outcome:
         model,
     )
     return Outcome(metrics=metrics, charts=[chart], notes=notes)
+
+
+def _quantile_noise(model: ex.Pmf, q: float, n: int) -> tuple[float, float]:
+    return model.quantile_noise(q, n, NOISE_Z)
 
 
 def _budget_note(ctx: CheckContext, model: ex.Pmf, rooms: int) -> list[str]:

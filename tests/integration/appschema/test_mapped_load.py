@@ -168,14 +168,17 @@ def _index_gate_on_the_app_schema(dsn: str, schema: str, mapping: Path, out: Pat
     assert post.returncode == 0, post.stderr
     # at dev x 0.05 most of these queries take well under a millisecond on the server, so
     # client timings are mostly the driver's round trip and swing with the machine's load;
-    # the server's own time decides here, the client-timed verdict must still be a verdict
+    # the server's own time decides here. The client-timed verdict is not asserted (it is the
+    # machine's, not the indexes'); what the plans fix is: every sort gone in it too
     compared = synthgen("verify", "compare", str(out / "pre.json"), str(out / "post.json"),
                         "--metric", "explain")  # fmt: skip
     assert compared.returncode == 0, compared.stdout + compared.stderr
     assert "decision: GO" in compared.stdout
-    assert "sorts 8 -> 0 (100% eliminated)" in compared.stdout
-    client = synthgen("verify", "compare", str(out / "pre.json"), str(out / "post.json"))
-    assert client.returncode in (0, 3), client.stderr
+    assert "sorts 8 → 0 (100% of those before eliminated)" in compared.stdout
+    synthgen("verify", "compare", str(out / "pre.json"), str(out / "post.json"),
+             "--json", str(out / "client.json"))  # fmt: skip
+    client = json.loads((out / "client.json").read_text())
+    assert (client["metric"], client["sorts_before"], client["sorts_after"]) == ("client", 8, 0)
     rolled = synthgen("indexes", "rollback", "--dsn", dsn, "--schema", schema, "--file",
                       str(EXAMPLE / "phase-2-rollback.sql"), "--quiet")  # fmt: skip
     assert rolled.returncode == 0, rolled.stderr
@@ -288,7 +291,8 @@ def test_run_on_the_app_schema(app_dataset: Path, pg_dsn: str, tmp_path: Path) -
         state = json.loads((tmp_path / "run" / "run-state.json").read_text())
         assert list(state["done"])[:4] == ["generate", "validate", "migrate", "load"], result.stderr
         compare = json.loads((tmp_path / "run" / "compare.json").read_text())
-        assert result.returncode == (0 if compare["decision"] == "GO" else 3), result.stderr
+        assert result.returncode == 0, result.stderr
+        assert compare["decision"] == "GO"
         counts = json.loads((tmp_path / "run" / "dataset" / "manifest.json").read_text())["counts"]
         got = query(pg_dsn, 'SELECT count(*) FROM app_run."Message"')[0][0]
         assert got == counts["messages"]

@@ -9,6 +9,7 @@ import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .conftest import SYNTHGEN, query, run_sql
 
@@ -43,7 +44,11 @@ def _fks(dsn: str, schema: str) -> dict[str, bool]:
 
 
 def test_a_broken_foreign_key_stops_the_load_in_one_line_and_nothing_is_marked_done(
-    app_dataset: Path, pg_dsn: str, app_schema: MakeSchema, tmp_path: Path
+    app_dataset: Path,
+    pg_dsn: str,
+    app_schema: MakeSchema,
+    tmp_path: Path,
+    unsettled_pages: Any,
 ) -> None:
     schema, mapping = app_schema("app_post", tmp=tmp_path)
     run_sql(
@@ -95,10 +100,13 @@ def test_a_broken_foreign_key_stops_the_load_in_one_line_and_nothing_is_marked_d
     statuses = [r[0] for r in query(pg_dsn, f"SELECT status FROM synthgen_{schema}.synthgen_loads "
                                     "ORDER BY load_id")]  # fmt: skip
     assert statuses[-1] == "complete"
-    # settled: the vacuum before the index builds set the visibility map
-    visible = query(
+    # settled: the vacuum before the index builds set the visibility map on every page but the
+    # all-zero ones bulk extension may leave at the end on PostgreSQL 16+ (tests/conftest.py)
+    found = unsettled_pages(pg_dsn, f'{schema}."Message"')
+    assert found["not_visible"] == [], found
+    pages, visible = query(
         pg_dsn,
-        f"SELECT relallvisible::float / greatest(relpages, 1) FROM pg_class WHERE oid = "
-        f"'{schema}.\"Message\"'::regclass",
-    )
-    assert visible[0][0] >= 0.99
+        f"SELECT relpages, relallvisible FROM pg_class "
+        f"WHERE oid = '{schema}.\"Message\"'::regclass",
+    )[0]
+    assert visible == pages - len(found["all_zero"]) and pages > 0

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -110,6 +111,13 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     scale = synthgen("generate", "--band", "dev", "--scale", "-1", "--out", str(tmp_path / "x"))
     assert scale.returncode == 2 and "--scale" in scale.stderr
     assert not (tmp_path / "x").exists()
+    for command in ("generate", "plan", "run"):  # a band the spec lacks is a bad flag value
+        band = synthgen(command, "--band", "Dev", "--out", str(tmp_path / "x"))
+        assert band.returncode == 2, (command, band.stderr)
+        assert band.stderr.strip() == (
+            "error: --band: unknown band 'Dev' (the spec defines: dev, perf, staging)"
+        )
+    assert not (tmp_path / "x").exists()
 
 
 def test_help_and_version_exit_0() -> None:
@@ -149,3 +157,65 @@ def test_interrupt_exits_130_and_a_rerun_resumes(tmp_path: Path) -> None:
     rerun = synthgen(*args, "--quiet", "--workers", "2", "--json")
     assert rerun.returncode == 0, rerun.stderr
     assert json.loads(rerun.stdout)["counts"]["messages"] == 1_500_000
+
+
+@pytest.mark.parametrize("name", ["pii", "physical_layout", "temporel"])
+def test_generate_refuses_a_critical_check_the_gate_does_not_judge(
+    tmp_path: Path, name: str
+) -> None:
+    """fidelity.critical may name only the distribution checks (the integrity checks always
+    block): any other name is refused when the spec is read, by generate, in one line, before
+    anything is written (it used to generate and fail later in validate)."""
+    raw = json.loads(DEFAULT_SPEC_PATH.read_text())
+    raw["fidelity"]["critical"] = ["media", name]
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps(raw))
+    out = tmp_path / "ds"
+    result = synthgen(
+        "generate", "--band", "dev", "--scale", "0.005", "--seed", "s", "--out", str(out),
+        "--spec", str(spec), "--quiet",
+    )  # fmt: skip
+    assert result.returncode == 1, result.stdout + result.stderr
+    line = one_line_error(result)
+    assert "fidelity.critical.1" in line and repr(name) in line, line
+    assert not out.exists()
+
+
+def _statuses(root: Path) -> dict[str, str]:
+    report = json.loads((root / "fidelity-report.json").read_text())
+    return {c["name"]: c["status"] for c in report["checks"]}
+
+
+def test_a_critical_check_too_small_to_judge_is_no_go_with_the_scale_to_run_at(
+    tmp_path: Path,
+) -> None:
+    """At dev x 0.005 (39 regular rooms) every figure of the critical messages_per_conversation
+    is within its sampling noise: the check is SKIP, not PASS on its "rooms outside the range"
+    count alone, and the gate says NO-GO naming the scale to run at. At that scale the check is
+    judged: the scale is what the data need, not a guess."""
+    small = tmp_path / "small"
+    made = synthgen(
+        "generate", "--band", "dev", "--scale", "0.005", "--seed", "skip", "--out", str(small),
+        "--quiet", "--workers", "2",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    result = synthgen("validate", str(small), "--quiet")
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert _statuses(small)["messages_per_conversation"] == "SKIP"
+    found = re.search(
+        r"check 2 messages_per_conversation \(critical\) is SKIP: too small to judge: "
+        r"run at scale ≥ ([0-9.]+) \(",
+        result.stdout,
+    )
+    assert found, result.stdout
+    scale = float(found.group(1))
+    assert 0.005 < scale < 0.1
+    at_scale = tmp_path / "at-scale"
+    made = synthgen(
+        "generate", "--band", "dev", "--scale", str(scale), "--seed", "skip",
+        "--out", str(at_scale), "--quiet", "--workers", "2",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    judged = synthgen("validate", str(at_scale), "--quiet")
+    assert _statuses(at_scale)["messages_per_conversation"] == "PASS", judged.stdout
+    assert "messages_per_conversation (critical)" not in judged.stdout

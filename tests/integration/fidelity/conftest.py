@@ -24,7 +24,8 @@ from synthgen.generate.build import BuildOptions, build_dataset
 from synthgen.schema import TABLES
 from synthgen.spec import DEFAULT_SPEC_PATH, load_spec
 
-SCALE = 0.02
+# dev x 0.03: below 0.029 the critical messages_per_conversation may be too small to judge
+SCALE = 0.03
 SEED = "fidelity"
 CHECK_NAMES = tuple(c.name for c in CHECKS)
 
@@ -148,7 +149,7 @@ def kit() -> Kit:
 
 @pytest.fixture(scope="session")
 def fid_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh dataset (dev band x 0.02: 100,000 messages), shared read-only by every test."""
+    """A fresh dataset (dev band x 0.03: 150,000 messages), shared read-only by every test."""
     return build(tmp_path_factory.mktemp("fidelity") / "ds")
 
 

@@ -65,21 +65,25 @@ def test_engine_with_a_flat_day(kit: Any, tmp_path: Path, monkeypatch: pytest.Mo
     assert kit.metric(report, "temporal", "weekday / weekend")["status"] == "PASS"
 
 
-def test_engine_with_half_the_heavy_rooms(
-    kit: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("delta", [-4, -1, +1])
+def test_engine_with_the_heavy_count_moved(
+    kit: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, delta: int
 ) -> None:
+    """One heavy room more or fewer than max(1, round(400 x 0.02)) = 8 is NO-GO: the count is
+    exact, as the class counts are (it was judged at +/-15 % and 7 or 9 passed)."""
     real: Callable[[Spec, str, float], skeleton.Counts] = skeleton.counts_for
 
-    def halved(spec: Spec, band: str, scale: float) -> skeleton.Counts:
+    def moved(spec: Spec, band: str, scale: float) -> skeleton.Counts:
         counts = real(spec, band, scale)
-        return skeleton.Counts(**{**counts.__dict__, "heavy": max(1, counts.heavy // 2)})
+        return skeleton.Counts(**{**counts.__dict__, "heavy": counts.heavy + delta})
 
-    monkeypatch.setattr(skeleton, "counts_for", halved)
-    monkeypatch.setattr("synthgen.generate.plan.counts_for", halved)
+    monkeypatch.setattr(skeleton, "counts_for", moved)
+    monkeypatch.setattr("synthgen.generate.plan.counts_for", moved)
     report = _build_and_validate(kit, tmp_path / "ds", {"heavy_rooms"})
-    fraction = kit.metric(report, "heavy_rooms", "fraction")
-    assert fraction["status"] == "FAIL"
-    assert (fraction["expected"], fraction["measured"]) == (8 / 400, 4 / 400)
+    count = kit.metric(report, "heavy_rooms", "heavy-room count")
+    assert (count["expected"], count["measured"], count["status"]) == (8, 8 + delta, "FAIL")
+    # the generator's labels agree with the message counts: only the count is wrong
+    assert kit.metric(report, "heavy_rooms", "label disagrees")["status"] == "PASS"
 
 
 @pytest.mark.parametrize(

@@ -113,7 +113,7 @@ def test_no_spill_directory_is_left_behind(fid_copy: Path, tmp_path: Path) -> No
 
     dataset = open_dataset(fid_copy)
     with connect(dataset) as con:
-        assert con.execute("SELECT count(*) FROM users").fetchone() == (100,)
+        assert con.execute("SELECT count(*) FROM users").fetchone() == (150,)
         spills = list((fid_copy / SPILL_DIR).glob("fidelity-spill-*"))
         assert len(spills) == 1  # the private spill directory, under the dataset
         setting = con.execute("SELECT current_setting('temp_directory')").fetchone()

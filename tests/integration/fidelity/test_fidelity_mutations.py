@@ -250,7 +250,7 @@ def test_removed_heavy_rooms(kit: Any, fid_copy: Path) -> None:
     )
     # the former heavy rooms now count as regular rooms, far beyond the regular maximum
     report = _assert_only(kit, fid_copy, {"heavy_rooms", "messages_per_conversation"})
-    assert kit.metric(report, "heavy_rooms", "fraction")["measured"] == 0
+    assert kit.metric(report, "heavy_rooms", "heavy-room count")["measured"] == 0
     assert kit.metric(report, "heavy_rooms", "share of messages")["measured"] == 0
     assert kit.metric(report, "messages_per_conversation", "outside")["measured"] == beyond
 

@@ -84,7 +84,7 @@ def test_html_names_failing_checks(kit: Any, fid_copy: Path) -> None:
 
 def test_dataset_from_a_spec_with_half_media(kit: Any, spec_variant: Any, tmp_path: Path) -> None:
     spec = spec_variant("media.ratio", 0.5)
-    root = kit.build(tmp_path / "half-media", seed="media", scale=0.01, spec_path=spec)
+    root = kit.build(tmp_path / "half-media", seed="media", scale=0.03, spec_path=spec)
     against_default = kit.run_validate(str(root), "--quiet")
     assert against_default.exit_code == 3
     report = kit.report_of(root)

@@ -146,7 +146,8 @@ def test_foreign_directory_is_never_touched(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["--band", "huge"], 1, "--band: unknown band 'huge'"),
+        (["--band", "huge"], 2, "--band: unknown band 'huge'"),
+        (["--band", "Dev"], 2, "--band: unknown band 'Dev' (the spec defines: dev, perf, staging)"),
         (["--band", "dev", "--scale", "0"], 2, "Invalid value for '--scale'"),
         (["--band", "dev", "--scale", "-2"], 2, "Invalid value for '--scale'"),
         (["--band", "dev", "--scale", "abc"], 2, "'abc' is not a number"),

@@ -65,8 +65,9 @@ def test_plan_json_has_the_plans_rows_and_checks_the_disks(tmp_path: Path) -> No
 
 def test_plan_text_and_its_disk_warning(tmp_path: Path) -> None:
     proc = _run(
-        "plan", "--band", "dev", "--scale", "0.02", "--out", str(tmp_path), "--min-free", HUGE
-    )
+        "plan", "--band", "dev", "--scale", "0.02", "--seed", "0", "--out", str(tmp_path),
+        "--min-free", HUGE,
+    )  # fmt: skip
     assert proc.returncode == 0
     assert "read_receipts" in proc.stdout and "WILL NOT FIT" in proc.stdout
     assert "method: rows:" in proc.stdout
@@ -191,3 +192,25 @@ def test_validate_memory_flags(tmp_path: Path) -> None:
     proc = _run("validate", str(ds), "--memory-limit", "lots")
     assert proc.returncode == 1
     assert proc.stderr.strip().count("\n") == 0 and "--memory-limit" in proc.stderr
+
+
+def test_plan_names_its_seed_and_warns_when_none_was_given(tmp_path: Path) -> None:
+    common = ["plan", "--band", "dev", "--scale", "0.05", "--out", str(tmp_path), "--json"]
+    unseeded = _run(*common)
+    assert unseeded.returncode == 0, unseeded.stderr
+    assert unseeded.stderr.strip() == (
+        "warning: no --seed given: this plans seed '0', the one generate uses without --seed; "
+        "another seed builds another skeleton (members, attachments, receipts differ), so pass "
+        "plan the --seed you will pass generate"
+    )
+    zero = _run(*common, "--seed", "0")
+    assert zero.returncode == 0 and zero.stderr == ""
+    plans = [json.loads(p.stdout) for p in (zero, unseeded)]
+    assert plans[0]["tables"] == plans[1]["tables"] and plans[1]["seed"] == "0"  # the default
+    seeded = _run(*common, "--seed", "42")
+    assert seeded.returncode == 0 and seeded.stderr == ""
+    rows = {s: json.loads(p.stdout)["tables"] for s, p in (("0", zero), ("42", seeded))}
+    receipts = {s: t["read_receipts"]["rows"] for s, t in rows.items()}
+    assert receipts["0"] != receipts["42"], receipts  # the seed changes the skeleton
+    text = _run("plan", "--band", "dev", "--scale", "0.05", "--out", str(tmp_path))
+    assert text.stdout.splitlines()[0] == "plan: band dev x 0.05, seed '0' (nothing generated)"

@@ -58,7 +58,7 @@ def run(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         "--band",
         "dev",
         "--scale",
-        "0.02",
+        "0.03",  # at 0.02 the fidelity gate cannot judge the room sizes (SKIP)
         "--seed",
         "rehearse",
         "--out",
@@ -213,7 +213,7 @@ def test_a_statement_failing_under_load_stops_the_run_with_its_rehearsal(run: Ru
         "--band",
         "dev",
         "--scale",
-        "0.02",
+        "0.03",
         "--seed",
         "rehearse",
         "--out",

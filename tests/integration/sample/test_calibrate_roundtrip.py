@@ -8,6 +8,9 @@ the spec the dataset was built from.
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,7 @@ from synthgen.sample.metrics import ShapeMetrics
 from synthgen.sample.synthetic import shape_metrics_of
 from synthgen.spec import DEFAULT_SPEC_PATH, load_spec, parse_spec
 
+SYNTHGEN = str(Path(sys.executable).parent / "synthgen")
 EVENING = [1.0] * 17 + [2.0, 4.0, 6.0, 6.0, 6.0, 4.0, 2.0]
 
 
@@ -113,6 +117,26 @@ def test_the_default_shape_against_evening_metrics_is_no_go(
     assert by_name["message_types"].distance == pytest.approx(0.25, abs=0.02)  # 15% media vs 40%
     assert report.checks["media"] == "WARN"  # within twice the tolerance: still NO-GO, critical
     assert any(r.startswith("media (critical)") for r in report.reasons)
+    # each reason names the distribution, production's value beside the dataset's, a next step
+    mix = next(r for r in report.reasons if r.startswith("conversation_mix (critical) is FAIL"))
+    found = re.search(r"conversation_mix \(TV 0\.\d+, (\w+): production ([\d.]+)%, "
+                      r"dataset ([\d.]+)%\)", mix)  # fmt: skip
+    assert found, mix
+    shares = {"direct": (20.0, 70.0)}  # the evening spec's direct share against the default's
+    assert found[1] == "direct"
+    assert float(found[2]) == pytest.approx(shares["direct"][0], abs=3)
+    assert float(found[3]) == pytest.approx(shares["direct"][1], abs=3)
+    assert mix.endswith("; next: set conversations.mix and the members per class in the spec")
+    # through the installed command: the same lines, and how calibrate helps
+    source = tmp_path / "shape.json"
+    source.write_text(json.dumps(metrics.raw))
+    done = subprocess.run([SYNTHGEN, "validate", str(out), "--against", str(source), "--quiet"],
+                          capture_output=True, text=True, timeout=600)  # fmt: skip
+    assert done.returncode == 3, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert lines[0].startswith("NO-GO against production")
+    assert f"  - {mix}" in lines
+    assert lines[-1].startswith("  next: `synthgen calibrate METRICS --out SPEC` fits it")
 
 
 def test_a_dataset_from_the_calibrated_spec_is_go(
@@ -125,7 +149,7 @@ def test_a_dataset_from_the_calibrated_spec_is_go(
 
 
 def test_calibrate_cli_prints_fits_and_writes_a_loadable_spec(
-    metrics: ShapeMetrics, tmp_path: Path
+    metrics: ShapeMetrics, calibrated: Calibration, tmp_path: Path
 ) -> None:
     source = tmp_path / "shape.json"
     source.write_text(json.dumps(metrics.raw))
@@ -135,6 +159,28 @@ def test_calibrate_cli_prints_fits_and_writes_a_loadable_spec(
     assert "conversations.mix.direct" in result.stdout and "KS 0." in result.stdout
     assert f"wrote {out}" in result.stdout
     assert load_spec(out).media.ratio == pytest.approx(0.4, abs=0.01)
+    # each figure that moved beyond the tolerance is explained: from what, to what, why, how well
+    base_ratio = json.loads(DEFAULT_SPEC_PATH.read_text())["media"]["ratio"]
+    fitted = load_spec(out).media.ratio
+    lines = result.stdout.splitlines()
+    assert "moved beyond 15% of the base spec:" in lines
+    moved = next(line for line in lines if line.startswith("  media.ratio "))
+    assert moved.startswith(
+        f"  media.ratio {base_ratio:.4g} → {fitted:.4g} ({(fitted - base_ratio) / base_ratio:+.0%})"
+        ", fitted to production's metrics ("
+    )
+    mix = next(line for line in lines if line.startswith("  conversations.mix.direct "))
+    assert "the model fits production with TV 0." in mix
+    # a figure within the tolerance of the base is not listed
+    near = [
+        p
+        for p in calibrated.params
+        if type(p.value) in (int, float) and type(p.base) in (int, float) and p.base
+        and abs(p.value - p.base) / abs(p.base) <= 0.15
+    ]  # fmt: skip
+    assert near, "some fitted figure stays near the base"
+    for p in near:
+        assert not any(line.startswith(f"  {p.path} ") for line in lines), p.path
 
     broken = tmp_path / "broken.json"
     broken.write_text(json.dumps({"format": "something-else"}))

@@ -47,7 +47,8 @@ def test_dask_build_is_identical_to_the_local_one(
     # the dashboard's link (bokeh comes with the dask extra), and the dashboard answers there
     assert len(lines) == 1, lines
     found = re.fullmatch(
-        rf"dask: 2 worker threads on {re.escape(dask_cluster.scheduler_address)}; "
+        rf"dask: 2 worker processes \(one task at a time each\) on "
+        rf"{re.escape(dask_cluster.scheduler_address)}; "
         r"dashboard (http://127\.0\.0\.1:\d+/status)",
         lines[0],
     )
@@ -89,6 +90,45 @@ def _generate(out: Path, spec: Path, scheduler: str, *extra: str) -> list[str]:
             "--scheduler", scheduler, "--quiet", *extra]  # fmt: skip
 
 
+def test_a_worker_killed_mid_build_of_the_installed_command(
+    tmp_path: Path, small_spec: Path, reference: dict[str, Any], dask_cluster: Any
+) -> None:
+    """`synthgen generate --executor dask` as a process, one of the two workers killed with
+    SIGKILL once shards are coming in: the command completes (exit 0) with the same bytes as the
+    local executor's build."""
+    from distributed import Client
+
+    with Client(dask_cluster) as client:
+        client.wait_for_workers(2, timeout=60)
+        victim = sorted(client.run(os.getpid).values())[0]
+    out = tmp_path / "worker-killed"
+    proc = subprocess.Popen(
+        _generate(out, small_spec, dask_cluster.scheduler_address),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    done_dir = out / ".synthgen" / "shards"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if done_dir.exists() and len(list(done_dir.glob("*.json"))) >= 1:
+            break
+        time.sleep(0.005)
+    assert proc.poll() is None, "the build ended before a worker could be killed"
+    finished_before = len(list(done_dir.glob("*.json")))
+    os.kill(victim, signal.SIGKILL)
+    _, stderr = proc.communicate(timeout=300)
+    assert proc.returncode == 0, stderr
+    assert finished_before < reference["shards"]
+    got = json.loads((out / "manifest.json").read_text())
+    assert digests(got) == digests(reference)
+    assert got["dataset_sha256"] == reference["dataset_sha256"]
+    assert not list(out.rglob("*.tmp-*"))
+    with Client(dask_cluster) as client:  # the nanny restarted the worker
+        client.wait_for_workers(2, timeout=60)
+        assert victim not in client.run(os.getpid).values()
+
+
 def test_resume_after_the_client_is_killed(
     tmp_path: Path, small_spec: Path, reference: dict[str, Any], dask_cluster: Any
 ) -> None:
@@ -116,7 +156,9 @@ def test_resume_after_the_client_is_killed(
     # stderr: the cluster's line (the dashboard's link, or how to get one), then the bar's last
     # state, in shards finished across the cluster, resumed ones included
     announced, *_, bar = result.stderr.strip().splitlines()
-    assert announced.startswith(f"dask: 2 worker threads on {address}; ")
+    assert announced.startswith(
+        f"dask: 2 worker processes (one task at a time each) on {address}; "
+    )
     assert re.match(r"shards .* 20/20 .*M messages/s", bar), bar
     got = json.loads((out / "manifest.json").read_text())
     assert digests(got) == digests(reference)

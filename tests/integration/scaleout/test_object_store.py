@@ -115,7 +115,12 @@ def test_validate_reads_the_store_in_place_with_the_local_verdicts(
     reports = {}
     for name, target in {"local": str(local_copy), "stored": s3_dataset}.items():
         out = tmp_path / f"{name}.json"
-        result = synthgen("validate", target, "--spec", str(small_spec), "--json", str(out))
+        # relaxed: at dev x 0.02 the regular rooms' figures are within their noise at +/-15 %
+        # (the gate would say too small to judge); at +/-30 % they are judged, GO
+        result = synthgen(
+            "validate", target, "--spec", str(small_spec), "--tolerance", "relaxed",
+            "--json", str(out),
+        )  # fmt: skip
         assert result.returncode == 0, result.stderr
         assert "decision: GO" in result.stdout
         reports[name] = json.loads(out.read_text())
@@ -210,7 +215,15 @@ def test_validate_and_load_copy_nothing_to_local_disk(
     sql("DROP SCHEMA IF EXISTS s3_no_copy CASCADE")
     try:
         for args in (
-            ["validate", s3_dataset, "--spec", str(small_spec), "--quiet"],
+            [
+                "validate",
+                s3_dataset,
+                "--spec",
+                str(small_spec),
+                "--tolerance",
+                "relaxed",
+                "--quiet",
+            ],
             ["load", s3_dataset, "--dsn", pg_dsn, "--schema", "s3_no_copy", "--quiet"],
         ):
             code, written, stderr = _writes([str(SYNTHGEN), *args], env)

@@ -174,10 +174,14 @@ def test_cli_baseline_compare_and_indexes(loaded: Loaded, tmp_path: Path) -> Non
             "--out",
             str(post),
             *common,
-            "--quiet",
         ],
     )
     assert r.exit_code == 0
+    # without --quiet it counts its way through every query x class x plan mode
+    counted = [line for line in r.stderr.splitlines() if line.startswith("post [")]
+    assert len(counted) == 24, r.stderr
+    assert counted[0] == "post [1/24]: Q1 message history (median, custom plan)"
+    assert counted[-1].startswith("post [24/24]: Q5 conversation previews (")
     # post reused the pre baseline's parameters (found beside --out)
     assert json.loads(post.read_text())["parameters"] == json.loads(pre.read_text())["parameters"]
     r = runner.invoke(

@@ -26,6 +26,9 @@ def _error_line(result: subprocess.CompletedProcess[str]) -> str:
 
 
 def test_verify_compare_exit_codes(loaded: Loaded, tmp_path: Path) -> None:
+    """The shipped phase-2 indexes on the shipped queries, dev x 0.1 seed 'verify' (the `loaded`
+    fixture), 5 runs each: GO, exit 0 (measured: ~55 % average improvement, every sort gone);
+    the same change read backwards: NO-GO, exit 3."""
     dsn, schema, _ = loaded
     common = ["--dsn", dsn, "--schema", schema]
     assert synthgen("indexes", "rollback", *common, "--quiet").returncode == 0
@@ -54,9 +57,36 @@ def test_verify_compare_exit_codes(loaded: Loaded, tmp_path: Path) -> None:
         synthgen("indexes", "rollback", *common, "--quiet")
 
 
+def test_a_no_op_index_script_is_no_go(loaded: Loaded, tmp_path: Path) -> None:
+    """A phase-2 script that builds nothing: the post baseline is the pre one again, the
+    average improvement is about 0 (the gate wants more than 30 %): NO-GO, exit 3."""
+    dsn, schema, _ = loaded
+    common = ["--dsn", dsn, "--schema", schema]
+    assert synthgen("indexes", "rollback", *common, "--quiet").returncode == 0
+    noop = tmp_path / "phase-2-noop.sql"
+    noop.write_text("-- builds nothing\nSELECT 1 AS nothing_built;\n")
+    pre, post = tmp_path / "pre.json", tmp_path / "post.json"
+    for label, path in (("pre", pre), ("post", post)):
+        if label == "post":
+            applied = synthgen("indexes", "apply", "--file", str(noop), *common, "--quiet")
+            assert applied.returncode == 0, applied.stderr
+        made = synthgen(
+            "verify", "baseline", "--label", label, "--runs", "5", "--out", str(path),
+            *common, "--quiet",
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+    report = tmp_path / "compare.json"
+    result = synthgen("verify", "compare", str(pre), str(post), "--json", str(report))
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "decision: NO-GO" in result.stdout
+    compare = json.loads(report.read_text())
+    assert compare["decision"] == "NO-GO"
+    assert abs(compare["average_improvement"]) < 0.3, compare["average_improvement"]
+
+
 def _run(dsn: str, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
     return synthgen(
-        "run", "--band", "dev", "--scale", "0.02", "--seed", "exit-codes", "--out", str(out),
+        "run", "--band", "dev", "--scale", "0.03", "--seed", "exit-codes", "--out", str(out),
         "--dsn", dsn, "--schema", "run_exit_codes", "--runs", "2", "--workers", "2", *extra,
     )  # fmt: skip
 
@@ -87,12 +117,15 @@ def test_run_exit_codes(pg_dsn: str, tmp_path: Path) -> None:
     assert state["done"]["validate"]["verdict"] == "NO-GO"
     assert "compare" in state["done"] and "fidelity gate: NO-GO" in forced.stdout
 
-    # the default run: 0 exactly when both gates said GO
-    normal = _run(pg_dsn, tmp_path / "normal")
+    # the default run at dev x 0.1, seed 'exit-codes', 5 runs a query: both gates GO (the
+    # shipped indexes on the shipped queries; ~55 % average improvement measured at this size,
+    # where at dev x 0.03 and 2 runs the client timings of sub-millisecond queries on a loaded
+    # machine came out at 30 %, not above the 30 % the gate asks), exit 0
+    normal = _run(pg_dsn, tmp_path / "normal", "--scale", "0.1", "--runs", "5")
+    assert normal.returncode == 0, normal.stdout + normal.stderr
     compare = json.loads((tmp_path / "normal" / "compare.json").read_text())
     state = json.loads((tmp_path / "normal" / "run-state.json").read_text())
-    both_go = compare["decision"] == "GO" and state["done"]["validate"]["verdict"] == "GO"
-    assert normal.returncode == (0 if both_go else 3), normal.stdout + normal.stderr
+    assert (compare["decision"], state["done"]["validate"]["verdict"]) == ("GO", "GO")
 
     # unreadable input: exit 1, one line
     bad = _run(pg_dsn, tmp_path / "bad", "--spec", str(tmp_path / "no-such-spec.json"))

@@ -44,8 +44,11 @@ def _run(dsn: str, out: Path, *extra: str) -> tuple[int, str]:
 def test_run_end_to_end_then_resume(pg_dsn: str, tmp_path: Path) -> None:
     out = tmp_path / "run"
     code, output = _run(pg_dsn, out)
+    # dev x 0.02, seed 'run': both gates GO (the shipped indexes on the shipped queries:
+    # 77-81 % average improvement measured, every sort gone), exit 0
+    assert code == 0, output
     compare = json.loads((out / "compare.json").read_text())
-    assert code == (0 if compare["decision"] == "GO" else 3), output
+    assert compare["decision"] == "GO"
     state = json.loads((out / "run-state.json").read_text())
     assert list(state["done"]) == list(STAGES)
     assert state["done"]["validate"]["verdict"] == "GO"
@@ -101,7 +104,7 @@ def test_run_end_to_end_then_resume(pg_dsn: str, tmp_path: Path) -> None:
 
     # --overwrite starts over: nothing of the earlier run counts as done
     code, output = _run(pg_dsn, out, "--overwrite")
-    assert code in (0, 3), output
+    assert code == 0, output
     assert "done earlier" not in output
     assert list(json.loads((out / "run-state.json").read_text())["done"]) == list(STAGES)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,7 +54,7 @@ def test_baseline_refuses_then_waits_while_an_index_build_runs(loaded: Loaded) -
             c.close()
 
 
-def test_warm_up_state_and_physical_order(loaded: Loaded) -> None:
+def test_warm_up_state_and_physical_order(loaded: Loaded, unsettled_pages: Any) -> None:
     dsn, schema, _ = loaded
     conn = connect(dsn, autocommit=True)
     try:
@@ -69,8 +70,13 @@ def test_warm_up_state_and_physical_order(loaded: Loaded) -> None:
         assert where == "public"  # never in the measured schema: it stays droppable
         state = table_state(conn, schema)
         assert state["messages"]["pages"] > 0
-        # the load ended with VACUUM (FREEZE): every page on PostgreSQL 15, >= 99 % on 18
-        assert state["messages"]["all_visible"] >= 0.99
+        # the load ended with VACUUM (FREEZE): every page all-visible but the all-zero ones
+        # bulk extension may leave at the end on PostgreSQL 16+ (tests/conftest.py)
+        found = unsettled_pages(dsn, f"{schema}.messages")
+        assert found["not_visible"] == [], found
+        pages = state["messages"]["pages"]
+        want = round((pages - len(found["all_zero"])) / pages, 4)
+        assert state["messages"]["all_visible"] == want
         assert state["messages"]["last_vacuum"] is not None
         physical = physical_order(conn, schema)
         assert set(physical["correlation"]) == {

@@ -111,15 +111,33 @@ def test_the_split_is_by_largest_remainder(tiny: Any, tmp_path: Path) -> None:
     assert tiny.metric(outcome, "small group conversations").expected == 5
 
 
-@pytest.mark.parametrize(("size", "outside"), [(4, 0), (5, 1)])
+@pytest.mark.parametrize(
+    ("size", "small", "large", "mislabelled"),
+    [(4, 5, 5, 0), (5, 4, 6, 1), (2, 4, 5, 1)],
+)
 def test_a_small_group_outside_its_range(
-    tiny: Any, tmp_path: Path, size: int, outside: int
+    tiny: Any, tmp_path: Path, size: int, small: int, large: int, mislabelled: int
 ) -> None:
+    """The class comes from the type and the members: a "small" group of 5 is a large group (5
+    is the large class's minimum) with a wrong label, and the mix is one room off; a "small"
+    pair is a DIRECT conversation with a wrong label."""
     outcome = tiny.run(
         _world(tiny, small=(3, 3, 3, 4, size)).write(tmp_path / "ds"), "conversation_mix"
     )
+    assert tiny.metric(outcome, "outside their class's member range").measured == 0
+    label = tiny.metric(outcome, "sizeClass disagrees")
+    assert (label.measured, label.status) == (mislabelled, "FAIL" if mislabelled else "PASS")
+    assert tiny.metric(outcome, "small group conversations").measured == small
+    assert tiny.metric(outcome, "large group conversations").measured == large
+
+
+def test_a_group_beyond_the_largest_class(tiny: Any, tmp_path: Path) -> None:
+    w = _world(tiny)
+    extra = w.add_users(1)
+    w.conversation([*range(1, 7), *extra], size_class="large")  # 7 members, the maximum is 6
+    outcome = tiny.run(w.write(tmp_path / "ds"), "conversation_mix")
     m = tiny.metric(outcome, "outside their class's member range")
-    assert (m.measured, m.status) == (outside, "FAIL" if outside else "PASS")
+    assert (m.measured, m.status) == (1, "FAIL")
 
 
 def test_size_class_that_disagrees_with_the_type(tiny: Any, tmp_path: Path) -> None:

@@ -35,9 +35,11 @@ def _world(
 
 def test_two_heavy_rooms_of_ten_as_the_spec_says(tiny: Any, tmp_path: Path) -> None:
     outcome = tiny.run(_world(tiny, {0, 1}).write(tmp_path / "ds"), "heavy_rooms")
-    fraction = tiny.metric(outcome, "fraction of conversations")
-    assert (fraction.expected, fraction.measured, fraction.status) == (0.2, 0.2, "PASS")
-    assert fraction.note == "2 expected = max(1, round(10 x 0.2))"
+    count = tiny.metric(outcome, "heavy-room count")
+    assert (count.rule, count.expected, count.measured, count.status) == ("exact", 2, 2, "PASS")
+    # regular rooms reach 10 messages, the threshold: the labels say which rooms are heavy
+    assert count.note.startswith("max(1, round(10 x 0.2)); as labelled")
+    assert tiny.metric(outcome, "label disagrees").measured == 0
     smallest = tiny.metric(outcome, "smallest heavy room")
     assert (smallest.rule, smallest.expected, smallest.measured) == ("at_least", 10, 10)
     share = tiny.metric(outcome, "share of messages")
@@ -58,13 +60,49 @@ def test_two_heavy_rooms_of_ten_as_the_spec_says(tiny: Any, tmp_path: Path) -> N
 def test_three_heavy_rooms_at_the_tolerance(
     tiny: Any, tmp_path: Path, tolerance: float, status: str
 ) -> None:
-    # 3 heavy rooms of 10: fraction 0.3 and share 30 / 100 against 0.2, deviation 0.5 for both
+    # 3 heavy rooms of 10: share 30 / 100 against 0.2, deviation 0.5; the count is exact
     outcome = tiny.run(_world(tiny, {0, 1, 2}).write(tmp_path / "ds"), "heavy_rooms", tolerance)
-    for name in ("fraction of conversations", "share of messages"):
-        m = tiny.metric(outcome, name)
-        assert m.measured == pytest.approx(0.3)
-        assert m.deviation == pytest.approx(0.5)
-        assert m.status == status
+    m = tiny.metric(outcome, "share of messages")
+    assert m.measured == pytest.approx(0.3)
+    assert m.deviation == pytest.approx(0.5)
+    assert m.status == status
+    count = tiny.metric(outcome, "heavy-room count")
+    assert (count.expected, count.measured, count.status) == (2, 3, "FAIL")
+
+
+# regular rooms end at 9 messages, one below the heavy threshold: the counts decide
+BY_COUNT = {"messages_per_conversation.regular": {"alpha": 2.0, "min": 9, "max": 9}}
+
+
+@pytest.mark.parametrize(
+    ("sizes", "labels", "count", "mislabelled"),
+    [
+        ([10, 10] + [9] * 8, {0, 1}, 2, 0),
+        # the labels swap a heavy room for a regular one: the count still says rooms 0 and 1
+        ([10, 10] + [9] * 8, {0, 2}, 2, 2),
+        # one room too many reaches the threshold, labelled or not
+        ([10, 10, 10] + [9] * 7, {0, 1}, 3, 1),
+        ([10, 10, 10] + [9] * 7, {0, 1, 2}, 3, 0),
+    ],
+)
+def test_heavy_rooms_by_their_message_count(
+    tiny: Any,
+    tmp_path: Path,
+    sizes: list[int],
+    labels: set[int],
+    count: int,
+    mislabelled: int,
+) -> None:
+    w = _world(tiny, labels, sizes, changes=BY_COUNT)
+    outcome = tiny.run(w.write(tmp_path / "ds"), "heavy_rooms")
+    m = tiny.metric(outcome, "heavy-room count")
+    assert (m.expected, m.measured) == (2, count)
+    assert m.status == ("PASS" if count == 2 else "FAIL")
+    assert (
+        m.note == "max(1, round(10 x 0.2)); rooms of at least 10 messages (regular rooms end at 9)"
+    )
+    label = tiny.metric(outcome, "label disagrees")
+    assert (label.measured, label.status) == (mislabelled, "FAIL" if mislabelled else "PASS")
 
 
 @pytest.mark.parametrize(("size", "status"), [(10, "PASS"), (9, "FAIL")])
@@ -80,8 +118,8 @@ def test_smallest_heavy_room_at_the_threshold(
 def test_no_heavy_room(tiny: Any, tmp_path: Path) -> None:
     outcome = tiny.run(_world(tiny, set()).write(tmp_path / "ds"), "heavy_rooms")
     assert tiny.metric(outcome, "smallest heavy room").note == "no heavy rooms"
-    fraction = tiny.metric(outcome, "fraction of conversations")
-    assert (fraction.measured, fraction.deviation, fraction.status) == (0.0, 1.0, "FAIL")
+    count = tiny.metric(outcome, "heavy-room count")
+    assert (count.expected, count.measured, count.status) == (2, 0, "FAIL")
 
 
 def test_a_heavy_direct_room_while_a_large_group_is_regular(tiny: Any, tmp_path: Path) -> None:

@@ -60,7 +60,8 @@ def test_rooms_outside_the_regular_range(
 
 
 def test_heavy_rooms_are_left_out(tiny: Any, tmp_path: Path) -> None:
-    w = _rooms(tiny, [10, 11, 500], {"messages_per_conversation.heavy.fraction": 0.3}, heavy=2)
+    heavy = {"fraction": 0.3, "min_messages": 500, "alpha": 2.0}
+    w = _rooms(tiny, [10, 11, 500], {"messages_per_conversation.heavy": heavy}, heavy=2)
     outcome = tiny.run(w.write(tmp_path / "ds"), "messages_per_conversation")
     assert tiny.metric(outcome, "outside").measured == 0
     assert tiny.metric(outcome, "p99").measured == 11

@@ -16,6 +16,7 @@ from synthgen.fidelity.model import (
     check_status,
     decide,
     exact,
+    needed_scale,
     parse_tolerance,
     relative,
     skipped,
@@ -93,6 +94,58 @@ def test_check_status_is_the_worst_metric_but_skips_do_not_hide_passes() -> None
     assert check_status([_metric(Status.PASS), _metric(Status.WARN)]) is Status.WARN
     assert check_status([_metric(Status.WARN), _metric(Status.FAIL)]) is Status.FAIL
     assert check_status([]) is Status.SKIP
+
+
+def test_a_check_with_every_figure_skipped_is_skip_not_pass() -> None:
+    """Counts of violations (and floors) passing are no evidence for a distribution: with every
+    figure SKIP the check is SKIP (it was PASS at dev x 0.005 with p95 364 % off)."""
+    skips = [skipped("alpha", 1.8, "too few"), relative("p95", 100.0, 464.0, 0.15, noise=5.0)]
+    assert skips[1].status is Status.SKIP
+    assert check_status([exact("outside the range", 0), *skips]) is Status.SKIP
+    assert check_status([at_least("smallest", 10, 12), *skips]) is Status.SKIP
+    # an exact count the spec fixes is a figure: the class counts judge the mix
+    assert check_status([exact("DIRECT", 280, expected=280), *skips]) is Status.PASS
+    assert check_status([relative("median", 10.0, 10.0, 0.15), *skips]) is Status.PASS
+    # an integrity check has no distribution to judge: its rules passing is a PASS
+    assert check_status([exact("orphans", 0), *skips], "integrity") is Status.PASS
+
+
+def test_the_scale_a_skipped_figure_needs() -> None:
+    # noise 1 / sqrt(draws) (symmetric), tolerance 0.1: judged from 100 draws; 25 draws at
+    # scale 0.5 -> 100 draws at scale 2
+    m = relative("x", 1.0, 1.15, 0.1, noise=0.2, sample=25, noise_at=lambda k: (k**-0.5, k**-0.5))
+    assert m.status is Status.SKIP
+    assert needed_scale(m, 0.5) == 2.0
+    # 101 draws needed (noise just above at 100): scale 0.5 x 101 / 25 = 2.02, to 2 figures 2.1
+    m.noise_at = lambda k: (1.001 * k**-0.5, 0.0)
+    assert needed_scale(m, 0.5) == 2.1
+    # without a noise function: noise 0.3 against 0.15 needs four times the draws
+    bare = relative("y", 1.0, 1.2, 0.15, noise=(0.05, 0.3))
+    assert bare.status is Status.SKIP
+    assert needed_scale(bare, 0.01) == 0.04
+    # nothing to compute for a judged figure or one skipped without a noise figure
+    assert needed_scale(relative("z", 1.0, 1.0, 0.15), 0.01) is None
+    assert needed_scale(skipped("w", 1.0, "no rooms"), 0.01) is None
+
+
+def test_a_critical_skip_is_no_go_with_the_scale_to_run_at() -> None:
+    figure = relative("p99", 100.0, 300.0, 0.15, noise=4.0)
+    figure.min_scale = 0.03
+    late = relative("p95", 50.0, 80.0, 0.15, noise=1.0)
+    late.min_scale = 0.5
+    metrics = [exact("outside", 0), figure, late]
+    result = CheckResult(
+        2, "rooms", "rooms", "distribution", True, check_status(metrics), Outcome(metrics),
+        [], 0.0,
+    )  # fmt: skip
+    decision = decide([result], 3)
+    assert decision.verdict == "NO-GO"
+    assert decision.reasons == [
+        "check 2 rooms (critical) is SKIP: too small to judge: run at scale ≥ 0.03 (p99, p95)"
+    ]
+    # not critical: a SKIP neither passes nor blocks
+    result.critical = False
+    assert decide([result], 3).verdict == "GO"
 
 
 def _result(name: str, kind: str, critical: bool, *statuses: Status) -> CheckResult:

@@ -64,14 +64,19 @@ def test_decide_go_and_no_go() -> None:
     }
     # a critical WARN is NO-GO
     _, reasons, _ = decide([_c("a", "media", "WARN")], critical, 3)
-    assert reasons == ["media (critical) is WARN: a"]
+    assert reasons == [
+        "media (critical) is WARN: a (KS 0.000); "
+        "next: set media.ratio, media.mix and the attachment sizes in the spec"
+    ]
     # non-critical WARNs count against max_warnings; any FAIL is NO-GO
     warns = [_c(f"t{i}", "temporal", "WARN") for i in range(4)]
     _, reasons, warnings = decide(warns, critical, 3)
     assert warnings == 4 and reasons == ["4 warnings, more than the 3 allowed"]
     assert decide(warns[:3], critical, 3)[1] == []
     _, reasons, _ = decide([_c("g", "temporal", "FAIL")], critical, 3)
-    assert reasons == ["temporal failed: g"]
+    assert reasons == [
+        "temporal failed: g (KS 0.000); next: set time.diurnal and time.bursts in the spec"
+    ]
 
 
 @pytest.mark.parametrize(

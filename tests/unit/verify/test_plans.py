@@ -85,6 +85,16 @@ def test_verify_plans_exit_codes_from_the_installed_command(tmp_path: Path) -> N
     missing = _run("verify", "plans", str(same), str(tmp_path / "nope.json"))
     assert missing.returncode == 1
     assert missing.stderr.strip() == f"error: B {tmp_path / 'nope.json'}: not found"
+    # a baseline without a result's plan: one line naming the file and the field, no traceback
+    broken = copy.deepcopy(dev)
+    del broken["results"][1]["explain"]
+    bad = tmp_path / "broken.json"
+    bad.write_text(json.dumps(broken))
+    refused = _run("verify", "plans", str(same), str(bad))
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        f"error: B {bad}: not a synthgen baseline (plans): field results.1.explain: missing"
+    )
 
 
 @pytest.mark.parametrize(
@@ -114,3 +124,34 @@ def test_verify_compare_exit_codes_from_the_installed_command(
     bad = _run("verify", "compare", str(pre_path), str(broken))
     assert bad.returncode == 1
     assert "POST" in bad.stderr and "not valid JSON" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        (lambda d: d.pop("results"), "results: missing"),
+        (lambda d: d["results"][0]["client_ms"].pop("p50"), "results.0.client_ms.p50: missing"),
+        (lambda d: d["results"][2].pop("plan"), "results.2.plan: missing"),
+        (
+            lambda d: d["results"][0]["plan"].update(sort_count="many"),
+            "results.0.plan.sort_count: 'many' is not of type 'integer'",
+        ),
+    ],
+)
+def test_verify_compare_refuses_a_malformed_baseline_in_one_line(
+    tmp_path: Path, edit: Any, field: str
+) -> None:
+    """A baseline missing what the comparison reads: exit 1, one line naming the file and the
+    field (it was a KeyError)."""
+    from tests.unit.verify.test_compare import PRE
+
+    pre_path, post_path = tmp_path / "pre.json", tmp_path / "post.json"
+    pre_path.write_text(json.dumps(PRE))
+    broken = copy.deepcopy(PRE)
+    edit(broken)
+    post_path.write_text(json.dumps(broken))
+    proc = _run("verify", "compare", str(pre_path), str(post_path))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.stderr.splitlines() == [
+        f"error: POST {post_path}: not a synthgen baseline: field {field}"
+    ]
