@@ -4,6 +4,7 @@ times and whether the verdict is stable from one run to the next.
     python benchmarks/bench_index_gate.py                       # dev band, seed dev-1
     python benchmarks/bench_index_gate.py --band staging --seed staging-1   # ~15+ min each
     python benchmarks/bench_index_gate.py --band staging --compare-plans-with out/bench-gate/dev-1
+    python benchmarks/bench_index_gate.py --rehearse --repeats 1   # indexes built under load
 
 Each repeat is `synthgen run --band BAND --seed SEED --out DIR/run-N --overwrite --json` in a
 fresh process (the installed command a user would call); it prints per repeat the wall time, each
@@ -48,6 +49,8 @@ def run_once(args: argparse.Namespace, out: Path) -> dict[str, Any]:
         cmd += ["--dsn", args.dsn]
     if args.compare_plans_with:
         cmd += ["--compare-plans-with", str(args.compare_plans_with)]
+    if args.rehearse:
+        cmd += ["--rehearse"]
     started = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
     wall = time.perf_counter() - started
@@ -87,6 +90,7 @@ def main() -> None:
     parser.add_argument("--dsn", help="default: $SYNTHGEN_DSN, else the local cluster")
     parser.add_argument("--schema", default="perf_synthetic")
     parser.add_argument("--compare-plans-with", type=Path, help="an earlier run directory")
+    parser.add_argument("--rehearse", action="store_true", help="build the indexes under load")
     args = parser.parse_args()
     verdicts = []
     for n in range(1, args.repeats + 1):
@@ -100,6 +104,8 @@ def main() -> None:
         print(
             f"  fidelity {s['fidelity']}; index gate {s['index_gate']}: {'; '.join(s['reasons'])}"
         )
+        if s.get("rehearsal"):
+            print(f"  rehearsal {s['rehearsal']} ({out / 'rehearse.html'})")
         for line in s.get("plan_changes", []):
             print(f"  plans: {line}")
         for line in latency_table(out):

@@ -35,6 +35,8 @@ from synthgen.postgres.connect import connect, execute, validate_schema_name
 from synthgen.postgres.guard import GuardSettings, check_dsn
 from synthgen.postgres.keys import VACUUM_STEP
 from synthgen.postgres.loader import LoadOptions, load_dataset
+from synthgen.rehearse.stage import RehearseStage, run_rehearsal_stage
+from synthgen.rehearse.stage import read_stage as read_rehearsal
 from synthgen.report.gate_text import plan_change_lines
 from synthgen.report.run_html import write_run_report
 from synthgen.resultfiles import read_baseline_parameters, read_result
@@ -104,6 +106,8 @@ class RunOptions:
     indexes_file: Path | None = None
     # `--loadtest`: pgbench sweeps before and after the indexes (None: no load-test stages)
     loadtest: LoadTestStage | None = None
+    # `--rehearse`: the indexes stage builds the script under the workload (synthgen.rehearse)
+    rehearse: RehearseStage | None = None
 
     def identity(self, spec: Spec) -> dict[str, Any]:
         """What must match for a rerun to continue this run rather than start another."""
@@ -116,6 +120,7 @@ class RunOptions:
             "tolerance": self.tolerance,
             **({"mapping": str(self.mapping_path)} if self.mapping_path else {}),
             **({"loadtest": self.loadtest.identity()} if self.loadtest else {}),
+            **({"rehearse": self.rehearse.identity()} if self.rehearse else {}),
         }
 
 
@@ -295,6 +300,9 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
         return {"summary": f"{len(doc['results'])} query x class x plan mode results"}
 
     def indexes() -> dict[str, Any]:
+        if opts.rehearse is not None:
+            script = opts.indexes_file or DEFAULT_APPLY
+            return run_rehearsal_stage(opts.dsn, opts.schema, opts.out, script, opts.rehearse, say)
         found: list[str] = []
 
         def finding(line: str) -> None:
@@ -342,13 +350,14 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
         return info
 
     def loadtest_stage(label: str) -> dict[str, Any]:
-        assert opts.loadtest is not None
-        if label == "workload":
+        if label == "workload":  # for the load test, the rehearsal, or both
+            settings = opts.loadtest or LoadTestStage()
             doc = build_stage_workload(
-                opts.dsn, opts.schema, opts.out, opts.loadtest, opts.queries_dir, names
+                opts.dsn, opts.schema, opts.out, settings, opts.queries_dir, names
             )
             mix = ", ".join(f"{k}={v}" for k, v in doc["mix"].items())
             return {"summary": f"{len(doc['scripts'])} pgbench scripts, mix {mix}"}
+        assert opts.loadtest is not None
         if label == "compare":
             return judge_stage(opts.out, opts.loadtest)
         return sweep_stage(opts.dsn, opts.out, opts.loadtest, label)
@@ -362,6 +371,7 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
             files["compare"],
             state,
             read_stage(opts.out) if opts.loadtest is not None else None,
+            read_rehearsal(opts.out) if opts.rehearse is not None else None,
         )
         return {"summary": f"report at {files['report']}"}
 
@@ -370,8 +380,10 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
     if opts.migrations is not None:
         stage("migrate", migrate)
     stage("load", load)
-    if opts.loadtest is not None:  # before the pre baseline: both baselines see its few writes
+    if opts.loadtest is not None or opts.rehearse is not None:
+        # before the pre baseline: both baselines see its few writes
         stage("workload", lambda: loadtest_stage("workload"))
+    if opts.loadtest is not None:
         stage("loadtest_pre", lambda: loadtest_stage("pre"))
     stage("baseline_pre", lambda: baseline("pre", None))
     stage("indexes", indexes)
@@ -390,6 +402,7 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
         "loadtest": (
             state["done"]["loadtest_compare"]["verdict"] if opts.loadtest is not None else None
         ),
+        "rehearsal": state["done"]["indexes"].get("verdict") if opts.rehearse else None,
         "plan_changes": state["done"]["compare"].get("plan_changes", []),
         "reasons": comparison["reasons"],
         "mitigations": comparison["mitigations"],

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from synthgen.cli.ci import ci_options, loadtest_ci, write_ci
 from synthgen.cli.common import DomainCommand, emit_json
 from synthgen.cli.dboptions import dsn_option, mapped_schema_option, public_option
 from synthgen.cli.guarding import guard_options, guarded_dsn
@@ -184,9 +185,10 @@ def _sweep(workload_dir: Path, out: Path, **kw: Any) -> None:
 @click.option("--html", "html_path", type=click.Path(path_type=Path), help="Write loadtest.html.")
 @click.option("--out", type=click.Path(path_type=Path), help="Write the comparison JSON.")
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison JSON.")
+@ci_options
 def compare(
     pre: Path, post: Path, write_budget: float, html_path: Path | None, out: Path | None,
-    as_json: bool,
+    as_json: bool, ci: tuple[Path | None, Path | None] = (None, None),
 ) -> None:  # fmt: skip
     """Compare two load tests per query and client count, and the write overhead; exit 0/3.
 
@@ -214,5 +216,7 @@ def compare(
         for key, over in result["write_overhead"].items():
             click.echo(f"write overhead {key}: p95 {over['p95_change']:+.1%}")
         click.echo(f"decision: {result['decision']} ({'; '.join(result['reasons'])})")
+    if any(ci):
+        write_ci(loadtest_ci(result, [("load test", html_path)] if html_path else []), *ci)
     if result["decision"] != "GO":
         click.get_current_context().exit(EXIT_NO_GO)

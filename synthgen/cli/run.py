@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
 
+from synthgen.cli.ci import ci_options
 from synthgen.cli.common import (
     DomainCommand,
     DomainFailure,
@@ -30,6 +32,38 @@ from synthgen.spec import load_spec
 from synthgen.verify.baseline import DEFAULT_RUNS
 from synthgen.verify.queries import load_queries
 from synthgen.workflow import STATE_NAME, RunOptions, run_workflow
+
+if TYPE_CHECKING:
+    from synthgen.rehearse.stage import RehearseStage
+    from synthgen.spec import Spec
+
+
+def _rehearse_stage(on: bool, rate: float, seconds: int) -> RehearseStage | None:
+    if not on:
+        return None
+    from synthgen.rehearse.stage import RehearseStage
+
+    return RehearseStage(rate=rate, load_seconds=seconds)
+
+
+def _run_with_ci(
+    spec: Spec, opts: RunOptions, ci: tuple[Path | None, Path | None]
+) -> dict[str, Any]:
+    """Run the workflow; write the CI summary of every gate it ran (or, when a statement failed
+    under the rehearsal and stopped the run, of the rehearsal)."""
+    from synthgen.cli.ci import rehearsal_ci, run_ci, write_ci
+
+    try:
+        summary = run_workflow(spec, opts, lambda line: click.echo(line, err=True))
+    except SynthgenError:
+        rehearsal = opts.out / "rehearse.json"
+        if any(ci) and opts.rehearse is not None and rehearsal.is_file():
+            doc = json.loads(rehearsal.read_text())
+            write_ci(rehearsal_ci(doc, [("rehearsal", opts.out / "rehearse.html")]), *ci)
+        raise
+    if any(ci):
+        write_ci(run_ci(summary), *ci)
+    return summary
 
 
 def finished_stages(out: Path) -> set[str]:
@@ -159,6 +193,28 @@ def finished_stages(out: Path) -> set[str]:
     show_default=True,
     help="With --loadtest: server connections of the PgBouncer pool.",
 )
+@click.option(
+    "--rehearse",
+    is_flag=True,
+    help="Build the index script under the load-test workload (as `synthgen indexes rehearse`): "
+    "locks, waits, WAL and latency per statement; a NO-GO exits 3 like the gates.",
+)
+@click.option(
+    "--rehearse-rate",
+    type=click.FloatRange(min=0, min_open=True),
+    default=20.0,
+    show_default=True,
+    help="With --rehearse: transactions per second the workload offers.",
+)
+@click.option(
+    "--rehearse-seconds",
+    type=click.IntRange(1, 3600),
+    default=120,
+    show_default=True,
+    help="With --rehearse: longest the load goes on after its 5 s settle (it stops a few "
+    "seconds after the script).",
+)
+@ci_options
 @click.option("--overwrite", is_flag=True, help="Start over, replacing an earlier run in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the final summary as JSON.")
 def run(
@@ -188,6 +244,10 @@ def run(
     loadtest_write_budget: float,
     pool: str,
     pool_size: int,
+    rehearse: bool,
+    rehearse_rate: float,
+    rehearse_seconds: int,
+    ci: tuple[Path | None, Path | None],
     overwrite: bool,
     as_json: bool,
 ) -> None:
@@ -211,12 +271,25 @@ def run(
         raise click.UsageError("--migrations applies with --mapping only")
     load_queries(queries_dir)  # a query file that cannot run is refused before anything starts
     stage = None
-    lt_flags = ("loadtest_clients", "loadtest_duration", "loadtest_mix", "loadtest_write_budget",
-                "pool", "pool_size")  # fmt: skip
+    lt_flags = (
+        "loadtest_clients",
+        "loadtest_duration",
+        "loadtest_mix",
+        "loadtest_write_budget",
+        "pool",
+        "pool_size",
+    )
     ctx = click.get_current_context()
     given = [f for f in lt_flags if ctx.get_parameter_source(f) != ParameterSource.DEFAULT]
     if given and not loadtest:
         raise click.UsageError(f"--{given[0].replace('_', '-')} applies with --loadtest only")
+    rh_given = [
+        f
+        for f in ("rehearse_rate", "rehearse_seconds")
+        if ctx.get_parameter_source(f) != ParameterSource.DEFAULT
+    ]
+    if rh_given and not rehearse:
+        raise click.UsageError(f"--{rh_given[0].replace('_', '-')} applies with --rehearse only")
     if loadtest:
         from synthgen.cli.loadtest import _clients
         from synthgen.loadtest.stage import LoadTestStage, check_mix
@@ -279,12 +352,14 @@ def run(
         queries_dir=queries_dir,
         indexes_file=indexes_file,
         loadtest=stage,
+        rehearse=_rehearse_stage(rehearse, rehearse_rate, rehearse_seconds),
     )
-    summary = run_workflow(spec, opts, lambda line: click.echo(line, err=True))
+    summary = _run_with_ci(spec, opts, ci)
     if as_json:
         emit_json(summary)
     else:
         lt = f"; load test: {summary['loadtest']}" if summary["loadtest"] else ""
+        lt += f"; rehearsal: {summary['rehearsal']}" if summary["rehearsal"] else ""
         click.echo(
             f"fidelity gate: {summary['fidelity']}; index gate: {summary['index_gate']}{lt} — "
             f"{'; '.join(summary['reasons'])}"
@@ -295,5 +370,6 @@ def run(
             click.echo(f"  mitigation: {m}")
         click.echo(f"report: {summary['artifacts']['report']}")
     # --force only lets the run go on (past a fidelity NO-GO or a full disk); verdicts count.
-    if "NO-GO" in (summary["index_gate"], summary["fidelity"], summary["loadtest"]):
+    verdicts = ("index_gate", "fidelity", "loadtest", "rehearsal")
+    if "NO-GO" in (summary[v] for v in verdicts):
         raise click.exceptions.Exit(EXIT_NO_GO)

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from synthgen.cli.ci import ci_options, fidelity_ci, write_ci
 from synthgen.cli.common import (
     DomainCommand,
     dataset_argument,
@@ -99,6 +100,7 @@ class ToleranceType(click.ParamType):
     help="Compare with production's shape metrics (from `synthgen sample`) instead of the spec "
     "(KS / TV distances, same tolerance rules; --spec and --html do not apply).",
 )
+@ci_options
 @click.pass_context
 def validate(
     ctx: click.Context,
@@ -113,6 +115,7 @@ def validate(
     threads: int | None,
     temp_dir: Path | None,
     against_path: Path | None = None,
+    ci: tuple[Path | None, Path | None] = (None, None),
 ) -> None:
     """Check a dataset against its spec with DuckDB and decide GO / NO-GO.
 
@@ -147,6 +150,9 @@ def validate(
         click.echo(render_brief(report))
         click.echo()
     click.echo(render_decision(report))
+    if any(ci):
+        links = [("fidelity report", html_path)] if html_path else []
+        write_ci(fidelity_ci(report.to_dict(), links), *ci)
     ctx.exit(report.exit_code)
 
 

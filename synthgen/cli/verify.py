@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from synthgen.cli.ci import ci_options, comparison_ci, write_ci
 from synthgen.cli.common import DomainCommand, emit_json
 from synthgen.cli.dboptions import dsn_option, mapped_schema_option
 from synthgen.cli.guarding import guard_options, guarded_dsn
@@ -318,6 +319,7 @@ def print_comparison(result: Comparison) -> None:
     show_default=True,
     help="Improvement each targeted query needs (0.30 = 30 %).",
 )
+@ci_options
 def compare(
     pre: Path,
     post: Path,
@@ -331,6 +333,7 @@ def compare(
     targets: str | None,
     indexes_file: Path | None,
     min_improvement: float,
+    ci: tuple[Path | None, Path | None] = (None, None),
 ) -> None:
     """Compare two baselines: GO (exit 0) or NO-GO (exit 3) with mitigations.
 
@@ -351,6 +354,8 @@ def compare(
     print_comparison(result)
     if json_path:
         write_json(json_path, result.to_dict())
+    if any(ci):
+        write_ci(comparison_ci(result.to_dict(), []), *ci)
     if not result.go:
         raise click.exceptions.Exit(EXIT_NO_GO)
 
@@ -515,3 +520,12 @@ def rollback(
     Example: synthgen indexes rollback --schema perf_synthetic
     """
     _run("rollback", file, dsn, schema, guard, quiet, as_json)
+
+
+def _add_rehearse() -> None:
+    from synthgen.cli.rehearse import rehearse
+
+    indexes.add_command(rehearse)
+
+
+_add_rehearse()

@@ -140,6 +140,18 @@ def _plan_table(changes: list[dict[str, Any]]) -> str:
     return f"<table>{head}{rows}</table>"
 
 
+def rehearsal_section(doc: dict[str, Any]) -> str:
+    """The index script rehearsed under load: its verdict, chart and statements."""
+    from synthgen.rehearse.html import rehearsal_body
+
+    return (
+        "<h2>Rehearsal: the index script under live load</h2><p>The phase-2 script ran "
+        "statement by statement while the workload went on; the chart shades each statement's "
+        "span over the workload's p99 per second.</p>"
+        f"{rehearsal_body(doc, level=3)}"
+    )
+
+
 def render_run_report(
     fidelity: dict[str, Any],
     comparison: dict[str, Any],
@@ -147,6 +159,7 @@ def render_run_report(
     post: dict[str, Any],
     state: dict[str, Any],
     loadtest: tuple[dict[str, Any], list[dict[str, Any]]] | None = None,
+    rehearsal: dict[str, Any] | None = None,
 ) -> str:
     charts = "".join(
         f'<figure data-check="{escape(check["name"])}">'
@@ -178,6 +191,9 @@ def render_run_report(
             "of the fidelity gate, the index gate or the load test says NO-GO.</p>"
             f"{loadtest_body(lt_results, lt_doc, level=3)}"
         )
+    if rehearsal is not None:
+        lt_badge += f" &nbsp; Rehearsal {decision_badge(rehearsal['decision'])}"
+        lt_section += rehearsal_section(rehearsal)
     f_verdict = fidelity["decision"]["verdict"]
     return (
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
@@ -214,12 +230,13 @@ def write_run_report(
     compare_json: Path,
     state: dict[str, Any],
     loadtest: tuple[dict[str, Any], list[dict[str, Any]]] | None = None,
+    rehearsal: dict[str, Any] | None = None,
 ) -> Path:
     """Assemble the page from the stages' JSON artifacts and write it atomically."""
     kinds = ("fidelity report", "comparison", "baseline", "baseline")
     paths = (fidelity_json, compare_json, pre_json, post_json)
     docs = [read_result(p, kind) for p, kind in zip(paths, kinds, strict=True)]
-    html = render_run_report(docs[0], docs[1], docs[2], docs[3], state, loadtest)
+    html = render_run_report(docs[0], docs[1], docs[2], docs[3], state, loadtest, rehearsal)
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     tmp.write_text(html)
     os.replace(tmp, path)

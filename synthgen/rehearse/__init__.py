@@ -1,0 +1,1 @@
+"""Migration rehearsal: a script run under the load-test workload, traced and judged."""
