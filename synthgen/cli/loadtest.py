@@ -118,7 +118,7 @@ def workload(
               "so both runs are measured at equal offered load.")  # fmt: skip
 @click.option("--slo", default=None,
               help="p95 targets in ms, e.g. Q4=400,W1=50 [default: 5 x each query's p95 at "
-              "the lightest step, at least 20 ms].")  # fmt: skip
+              "the lightest step, at least 50 ms].")  # fmt: skip
 @click.option("--fractions", default="0.25,0.5,0.8", show_default=True,
               help="Offered rates as fractions of the capacity.")  # fmt: skip
 @click.option("--rate", default=None,
@@ -183,9 +183,14 @@ def _sweep(workload_dir: Path, out: Path, **kw: Any) -> None:
                 f"tx/s in {step['duration_s']} s  p95 {step['p95_ms']:.2f} ms (schedule lag "
                 f"included)  errors {step['errors']}"
             )
+        for step in result["write_steps"]:
+            click.echo(
+                f"{step['offered_tps']:>7g} tx/s of {step['script']} alone: p95 "
+                f"{step['p95_ms']:.2f} ms  errors {step['errors']}"
+            )
     else:
         click.echo("closed loop: no capacity or offered rates measured")
-    click.echo(f"wrote {out} and {html}")
+    click.echo(f"wrote {out}, {html} and {result['logs']}/ (pgbench logs)")
 
 
 def _offered_options(kw: dict[str, Any]) -> dict[str, Any]:
@@ -244,6 +249,9 @@ def compare(
         emit_json(result)
     else:
         _echo_comparison(result)
+        written = [str(p) for p in (out, html_path) if p is not None]
+        if written:
+            click.echo(f"wrote {' and '.join(written)}")
     if result["decision"] != "GO":
         click.get_current_context().exit(EXIT_NO_GO)
 
@@ -259,9 +267,11 @@ def _echo_comparison(result: dict[str, Any]) -> None:
         )
     else:
         click.echo(f"closed loop: {result['rule'].split(':')[0]}")
-    for row in result["rows"] + result.get("pooled_rows", []):
+    for row in result["rows"] + result.get("pooled_rows", []) + result.get("write_rows", []):
         if row.get("pooled"):
             where = "all rates"
+        elif row.get("alone"):
+            where = f"{row['offered_tps']:g} tx/s alone"
         else:
             where = f"{row['offered_tps']:>7g} tx/s" if offered else f"{row['clients']:>5} clients"
         judged = "" if row.get("judged", True) else " (too few to judge)"

@@ -168,11 +168,12 @@ def _rate_table(result: dict[str, Any]) -> str:
         "<th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>lag avg ms</th><th>errors</th></tr>"
     )
     rows = "".join(
-        f"<tr><td>{s['offered_tps']:g}</td><td>{s['achieved_tps']:.1f}</td>"
+        f"<tr><td>{s['offered_tps']:g}{' (' + s['script'] + ' alone)' if 'script' in s else ''}"
+        f"</td><td>{s['achieved_tps']:.1f}</td>"
         f"<td>{s['duration_s']}</td><td>{escape(k)}</td><td>{q.get('p50_ms', 0):.2f}</td>"
         f"<td>{q.get('p95_ms', 0):.2f}</td><td>{q.get('p99_ms', 0):.2f}</td>"
         f"<td>{s.get('lag_avg_ms') or 0:.2f}</td><td>{s['errors']}</td></tr>"
-        for s in result["rates"]
+        for s in result["rates"] + result.get("write_steps", [])
         for k, q in sorted(s["queries"].items())
     )
     return f"<table>{head}{rows}</table>"

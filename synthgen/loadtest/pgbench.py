@@ -56,14 +56,16 @@ def run_step(
     duration: int,
     log_dir: Path,
     rate: float | None = None,
+    name: str | None = None,
 ) -> dict[str, Any]:
-    """Run pgbench for `duration` seconds at `clients` and summarise its transaction logs.
+    """Run pgbench for `duration` seconds at `clients` and summarise its transaction logs
+    (named `name`, by default after the client count or the rate).
 
     With `rate` the load is open loop (pgbench -R: a Poisson schedule of transaction starts);
     each logged latency then runs from the scheduled start, so schedule lag is part of it, as
     pgbench reports it."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    name = f"c{clients}" if not rate else f"r{rate:g}"
+    name = (name or f"c{clients}") if not rate else f"{name or 'r'}{rate:g}"
     prefix = log_dir / name
     for old in log_dir.glob(f"{name}.*"):
         old.unlink()

@@ -11,6 +11,7 @@ import itertools
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from synthgen.loadtest.capacity import (
     find_capacity,
     offered_rates,
     rate_step_seconds,
+    write_rate,
 )
 from synthgen.loadtest.dsnparts import with_search_path
 from synthgen.loadtest.pgbench import Script, find_pgbench, run_step, summarise_logs
@@ -165,10 +167,16 @@ def _measure(
     each step lands in `result` as soon as it is done."""
     log_root = Path(result["logs"])
 
-    def step(clients: int, rate: float | None = None, seconds: int = 0) -> dict[str, Any]:
+    def step(
+        clients: int,
+        rate: float | None = None,
+        seconds: int = 0,
+        only: list[Script] | None = None,
+        name: str | None = None,
+    ) -> dict[str, Any]:
         seconds = seconds or opts.duration
         try:
-            done = run_step(pgbench, dsn, scripts, clients, seconds, log_root, rate)
+            done = run_step(pgbench, dsn, only or scripts, clients, seconds, log_root, rate, name)
         except LoadTestError:
             _check_pooler(pooler, clients, rate)
             raise
@@ -178,28 +186,37 @@ def _measure(
     for clients in opts.clients:
         result["steps"].append(step(clients))
     result["knee"] = find_knee(result["steps"])
-    if opts.closed_loop:
-        return
+    if not opts.closed_loop:
+        _offered_steps(opts, result, scripts, step, log_root)
+
+
+def _offered_steps(
+    opts: LoadTestOptions,
+    result: dict[str, Any],
+    scripts: list[Script],
+    step: Callable[..., dict[str, Any]],
+    log_root: Path,
+) -> None:
+    """SLOs, capacity, then one open-loop step per offered rate (the baseline's when given),
+    then each write alone at an offered rate: its p95 judged on enough transactions even when
+    the mix runs it rarely."""
     base = opts.baseline
+    result["slo"] = base["slo"] if base is not None else derive_slo(result["steps"], opts.slo)
+    result["capacity"] = find_capacity(result["steps"], result["slo"])
+    own = result["capacity"]["tps"]
     if base is not None:
-        slo = base["slo"]
         rates = [
             {"fraction": r["fraction"], "rate": r["offered_tps"], "seconds": r["duration_s"]}
             for r in base["rates"]
         ]
-        basis = {"label": base["label"], "capacity_tps": base["capacity"]["tps"]}
+        result["rate_basis"] = {"label": base["label"], "capacity_tps": base["capacity"]["tps"]}
     else:
-        slo = derive_slo(result["steps"], opts.slo)
-    result["slo"] = slo
-    result["capacity"] = find_capacity(result["steps"], slo)
-    if base is None:
-        own = result["capacity"]["tps"]
-        if opts.rates:
-            rates = [{"fraction": None, "rate": r} for r in opts.rates]
-        else:
-            rates = offered_rates(own, opts.fractions)
-        basis = {"label": opts.label, "capacity_tps": own}
-    result["rate_basis"] = basis
+        rates = (
+            [{"fraction": None, "rate": r} for r in opts.rates]
+            if opts.rates
+            else offered_rates(own, opts.fractions)
+        )
+        result["rate_basis"] = {"label": opts.label, "capacity_tps": own}
     result["rate_clients"] = max(opts.clients)
     result["rates"] = []
     for offered in rates:
@@ -212,6 +229,18 @@ def _measure(
     # and after, so still like with like, for a script too rare to judge at one rate alone
     logs = [path for r in rates for path in log_root.glob(f"r{r['rate']:g}.*")]
     result["rates_pooled"] = summarise_logs(sorted(logs), [s.key for s in scripts])["queries"]
+    given = {w["script"]: w for w in (base or {}).get("write_steps", [])}
+    top = max(r["rate"] for r in rates)
+    result["write_steps"] = []
+    for script in scripts:
+        if result["scripts"][script.key].get("kind") != "write":
+            continue
+        earlier = given.get(script.key)
+        rate = earlier["offered_tps"] if earlier else write_rate(top, opts.duration)
+        seconds = earlier["duration_s"] if earlier else opts.duration
+        alone = Script(script.key, script.path, 1)
+        measured = step(result["rate_clients"], rate, int(seconds), [alone], f"w{script.key}-")
+        result["write_steps"].append({**measured, "script": script.key})
 
 
 def _check_pooler(pooler: Pooler | None, clients: int, rate: float | None) -> None:

@@ -163,7 +163,10 @@ def test_sent_messages_are_valid_and_ordered_per_room(sweeps: Sweeps) -> None:
         w1 = sum(
             s["queries"]["W1"]["transactions"]
             for w in ("pre", "post")
-            for s in sweeps.result(w)["steps"] + sweeps.result(w)["rates"]
+            for s in sweeps.result(w)["steps"]
+            + sweeps.result(w)["rates"]
+            + sweeps.result(w)["write_steps"]
+            if "W1" in s["queries"]
         )
         orphans = fetch_value(
             conn,
@@ -273,6 +276,12 @@ def test_exit_codes_of_the_installed_command(sweeps: Sweeps, tmp_path: Path) -> 
     assert bad.stderr.strip() == f"error: {broken}: field 'steps' is missing", bad.stderr
     usage = synthgen("loadtest", "--dsn", sweeps.dsn)
     assert usage.returncode == 2 and "--workload" in usage.stderr
+    closed = synthgen(
+        "loadtest", "--workload", str(sweeps.workload), "--dsn", sweeps.dsn, "--closed-loop",
+        "--rate", "5", "--out", str(tmp_path / "c.json"),
+    )  # fmt: skip
+    assert closed.returncode == 2 and "--rate does not apply with --closed-loop" in closed.stderr
+    assert not (tmp_path / "c.json").exists()
     bad_mix = synthgen("workload", "--dsn", sweeps.dsn, "--schema", SCHEMA, "--mix", "Q9=5",
                        "--out", str(tmp_path / "w"))  # fmt: skip
     assert bad_mix.returncode == 1 and "--mix Q9" in bad_mix.stderr

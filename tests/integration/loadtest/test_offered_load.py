@@ -102,6 +102,7 @@ def test_indexes_that_raise_capacity_are_go_at_equal_offered_rates(lab: Lab) -> 
     judged = lab.compare("pre", "post")
     assert judged.returncode == 0, judged.stdout + judged.stderr
     assert "decision: GO" in judged.stdout
+    assert judged.stdout.splitlines()[-1] == f"wrote {lab.root / 'pre-post.html'}"
     held = ", ".join(f"{r:g}" for r in _rates(pre))
     assert f"held equal: offered {held} tx/s" in judged.stdout
     page = (lab.root / "pre-post.html").read_text()
@@ -130,12 +131,18 @@ def test_an_index_that_slows_the_write_path_is_no_go_at_equal_rate(lab: Lab) -> 
     assert _rates(slow) == _rates(json.loads(lab.results["post"].read_text()))
     judged = lab.compare("post", "slow")
     assert judged.returncode == 3, judged.stdout + judged.stderr
-    decision = judged.stdout.splitlines()[-1]
+    decision = next(ln for ln in judged.stdout.splitlines() if ln.startswith("decision:"))
     assert decision.startswith("decision: NO-GO")
     # W1 is named at an offered rate, with its p95 before and after: ~25 ms added
     assert "tx/s offered" in decision and "write W1 p95" in decision, decision
     w1 = [r for r in slow["rates"] if r["queries"]["W1"]["transactions"] >= 20]
     assert w1 and all(r["queries"]["W1"]["p95_ms"] >= 25 for r in w1)
+    # offered alone at the same rate as before, it shows the added 25 ms too
+    (alone,) = slow["write_steps"]
+    (before,) = json.loads(lab.results["post"].read_text())["write_steps"]
+    assert alone["offered_tps"] == before["offered_tps"]
+    assert alone["queries"]["W1"]["p95_ms"] >= 25
+    assert alone["queries"]["W1"]["p95_ms"] > before["queries"]["W1"]["p95_ms"]
 
 
 def test_a_change_that_lowers_capacity_is_no_go_naming_capacity(lab: Lab) -> None:
