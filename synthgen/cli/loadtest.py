@@ -122,8 +122,21 @@ def workload(
               help="Server connections of the PgBouncer pool.")  # fmt: skip
 @click.option("--label", default="pre", show_default=True, help="pre, post or any name.")
 @click.option("--mix", default=None, help="Override the workload's weights, e.g. W1=1.")
-@click.option("--rate", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Target transactions/s (pgbench -R): N users x 1/think time.")  # fmt: skip
+@click.option("--closed-loop", is_flag=True,
+              help="Only the client sweep (each client sends when the last returns): no "
+              "capacity, no offered rates; compared by the closed-loop rule, labelled.",
+              )  # fmt: skip
+@click.option("--baseline", "baseline_path", type=click.Path(path_type=Path),
+              help="An earlier result (the pre run): offer its rates and judge by its SLOs, "
+              "so both runs are measured at equal offered load.")  # fmt: skip
+@click.option("--slo", default=None,
+              help="p95 targets in ms, e.g. Q4=400,W1=50 [default: 5 x each query's p95 at "
+              "the lightest step, at least 50 ms].")  # fmt: skip
+@click.option("--fractions", default="0.25,0.5,0.8", show_default=True,
+              help="Offered rates as fractions of the capacity.")  # fmt: skip
+@click.option("--rate", default=None,
+              help="Offered rates in tx/s instead of --fractions, e.g. 20,40 (pgbench -R: "
+              "N users x 1/think time).")  # fmt: skip
 @click.option("--out", type=click.Path(path_type=Path), help="Result JSON (HTML beside it).")
 @guard_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result JSON.")
@@ -161,7 +174,8 @@ def _sweep(workload_dir: Path, out: Path, **kw: Any) -> None:
     target = guarded_dsn(kw["dsn"], schema, kw["guard"])
     opts = LoadTestOptions(
         workload_dir, target, _clients(kw["clients"]), kw["duration"], out, kw["pool"],
-        kw["pool_size"], kw["label"], kw["rate"], parse_mix(kw["mix"]) if kw["mix"] else None,
+        kw["pool_size"], kw["label"], parse_mix(kw["mix"]) if kw["mix"] else None,
+        **_offered_options(kw),
     )  # fmt: skip
     result = run_loadtest(opts)
     html = write_loadtest_html(out.with_suffix(".html"), [result])
@@ -174,7 +188,48 @@ def _sweep(workload_dir: Path, out: Path, **kw: Any) -> None:
             f"  p99 {step['p99_ms']:.2f} ms  errors {step['errors']}"
         )
     click.echo(f"knee: {result['knee']['reason']}")
-    click.echo(f"wrote {out} and {html}")
+    if result["mode"] == "offered":
+        click.echo(f"capacity: {result['capacity']['reason']}")
+        for step in result["rates"]:
+            click.echo(
+                f"{step['offered_tps']:>7g} tx/s offered: pgbench ran {step['achieved_tps']:.1f} "
+                f"tx/s in {step['duration_s']} s  p95 {step['p95_ms']:.2f} ms (schedule lag "
+                f"included)  errors {step['errors']}"
+            )
+        for step in result["write_steps"]:
+            click.echo(
+                f"{step['offered_tps']:>7g} tx/s of {step['script']} alone: p95 "
+                f"{step['p95_ms']:.2f} ms  errors {step['errors']}"
+            )
+    else:
+        click.echo("closed loop: no capacity or offered rates measured")
+    click.echo(f"wrote {out}, {html} and {result['logs']}/ (pgbench logs)")
+
+
+def _offered_options(kw: dict[str, Any]) -> dict[str, Any]:
+    """--closed-loop, --baseline, --slo, --fractions and --rate as LoadTestOptions fields."""
+    from synthgen.loadtest.capacity import parse_numbers, parse_slo
+    from synthgen.loadtest.sweep import read_result
+
+    if kw["closed_loop"]:
+        given = [f for f in ("baseline_path", "slo", "rate") if kw[f] is not None]
+        if given:
+            flag = "--" + given[0].replace("_path", "").replace("_", "-")
+            raise click.UsageError(f"{flag} does not apply with --closed-loop")
+        return {"closed_loop": True}
+    baseline = None
+    if kw["baseline_path"] is not None:
+        if kw["slo"] is not None or kw["rate"] is not None:
+            raise click.UsageError("--baseline brings its own SLOs and rates: drop --slo/--rate")
+        baseline = read_result(kw["baseline_path"])
+        if baseline.get("mode") != "offered":
+            raise click.UsageError(f"--baseline {kw['baseline_path']}: a closed-loop result")
+    return {
+        "slo": parse_slo(kw["slo"]) if kw["slo"] else None,
+        "rates": parse_numbers(kw["rate"], "--rate") if kw["rate"] else None,
+        "fractions": tuple(parse_numbers(kw["fractions"], "--fractions", upper=1.0)),
+        "baseline": baseline,
+    }
 
 
 @loadtest.command(cls=DomainCommand)
@@ -207,16 +262,47 @@ def compare(
     if as_json:
         emit_json(result)
     else:
-        for row in result["rows"]:
-            click.echo(
-                f"{row['query']:<3} {row['clients']:>5} clients: p95 {row['pre_p95_ms']:.2f} -> "
-                f"{row['post_p95_ms']:.2f} ms ({row['change_p95_ms']:+.0%}), "
-                f"TPS {row['change_tps']:+.0%}"
-            )
-        for key, over in result["write_overhead"].items():
-            click.echo(f"write overhead {key}: p95 {over['p95_change']:+.1%}")
-        click.echo(f"decision: {result['decision']} ({'; '.join(result['reasons'])})")
+        _echo_comparison(result)
+        written = [str(p) for p in (out, html_path) if p is not None]
+        if written:
+            click.echo(f"wrote {' and '.join(written)}")
     if any(ci):
         write_ci(loadtest_ci(result, [("load test", html_path)] if html_path else []), *ci)
     if result["decision"] != "GO":
         click.get_current_context().exit(EXIT_NO_GO)
+
+
+def _echo_comparison(result: dict[str, Any]) -> None:
+    """The comparison as text: what was held equal, the rows, capacity, the decision."""
+    offered = result.get("mode") == "offered"
+    if offered:
+        held = result["held_equal"]
+        click.echo(
+            f"held equal: offered {', '.join(f'{r:g}' for r in held['offered_tps'])} tx/s "
+            f"(open loop, {held['clients']} clients), the mix and the SLOs of before"
+        )
+    else:
+        click.echo(f"closed loop: {result['rule'].split(':')[0]}")
+    for row in result["rows"] + result.get("pooled_rows", []) + result.get("write_rows", []):
+        if row.get("pooled"):
+            where = "all rates"
+        elif row.get("alone"):
+            where = f"{row['offered_tps']:g} tx/s alone"
+        else:
+            where = f"{row['offered_tps']:>7g} tx/s" if offered else f"{row['clients']:>5} clients"
+        judged = "" if row.get("judged", True) else " (too few to judge)"
+        click.echo(
+            f"{row['query']:<3} {where}: p95 {row['pre_p95_ms']:.2f} → {row['post_p95_ms']:.2f} "
+            f"ms ({row['change_p95_ms']:+.0%}), TPS {row['change_tps']:+.0%}{judged}"
+        )
+    for key, over in result["write_overhead"].items():
+        change = over["p95_change"]
+        click.echo(f"write overhead {key}: p95 " + (f"{change:+.1%}" if change is not None
+                                                    else "not judged"))  # fmt: skip
+    if offered:
+        cap = result["capacity"]
+        click.echo(
+            f"capacity: {cap['pre']['tps']:.1f} → {cap['post']['tps']:.1f} tx/s "
+            f"({cap['change']:+.0%})"
+        )
+    click.echo(f"decision: {result['decision']} ({'; '.join(result['reasons'])})")

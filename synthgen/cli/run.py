@@ -180,6 +180,12 @@ def finished_stages(out: Path) -> set[str]:
     help="With --loadtest: largest accepted p95 growth of a write.",
 )
 @click.option(
+    "--loadtest-closed-loop",
+    is_flag=True,
+    help="With --loadtest: a closed-loop client sweep only (labelled; its verdict compares "
+    "runs that were offered different loads). Default: capacity, then equal offered rates.",
+)
+@click.option(
     "--pool",
     type=click.Choice(["none", "pgbouncer", "both"]),
     default="none",
@@ -242,6 +248,7 @@ def run(
     loadtest_duration: int,
     loadtest_mix: str | None,
     loadtest_write_budget: float,
+    loadtest_closed_loop: bool,
     pool: str,
     pool_size: int,
     rehearse: bool,
@@ -271,14 +278,8 @@ def run(
         raise click.UsageError("--migrations applies with --mapping only")
     load_queries(queries_dir)  # a query file that cannot run is refused before anything starts
     stage = None
-    lt_flags = (
-        "loadtest_clients",
-        "loadtest_duration",
-        "loadtest_mix",
-        "loadtest_write_budget",
-        "pool",
-        "pool_size",
-    )
+    lt_flags = ("loadtest_clients", "loadtest_duration", "loadtest_mix", "loadtest_write_budget",
+                "loadtest_closed_loop", "pool", "pool_size")  # fmt: skip
     ctx = click.get_current_context()
     given = [f for f in lt_flags if ctx.get_parameter_source(f) != ParameterSource.DEFAULT]
     if given and not loadtest:
@@ -305,7 +306,13 @@ def run(
             raise DomainFailure(str(exc).replace("--mix", "--loadtest-mix", 1)) from None
         check_mix(mix, queries_dir)
         stage = LoadTestStage(
-            tuple(clients), loadtest_duration, pool, pool_size, loadtest_write_budget, mix
+            tuple(clients),
+            loadtest_duration,
+            pool,
+            pool_size,
+            loadtest_write_budget,
+            mix,
+            loadtest_closed_loop,
         )
     spec = load_spec(spec_path)
     spec.band(band)

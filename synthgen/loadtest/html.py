@@ -1,8 +1,8 @@
-"""`loadtest.html`: latency-vs-clients and throughput-vs-clients per query, one line per run
-(pre / post, direct / pooled), plus the comparison's decision. One self-contained page.
+"""`loadtest.html`: the decision and the capacity first, then latency against offered load per
+query (pre and post on one chart), the closed-loop client sweep, and each run's numbers.
+One self-contained page.
 
-The axes, ticks and labels are the fidelity report's (`synthgen.fidelity.svg`), the page style
-and badges the run report's, so every synthgen page reads the same way.
+The page style and badges are the run report's, so every synthgen page reads the same way.
 """
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from synthgen.fidelity.html import STYLE, decision_badge
-from synthgen.fidelity.svg import HEIGHT, LEFT, RIGHT, TOP, WIDTH, _label, _scale, _ticks
+from synthgen.loadtest.charts import LineChart, Marker, capacity_svg, line_svg, series_style
 
-BOTTOM = 52
-LEGEND_COLUMNS, LEGEND_W, LEGEND_ROW = 2, 250, 14  # two columns: four series fit the width
-COLOURS = ("#8c959f", "#1a7f37", "#0969da", "#bf3989", "#9a6700", "#cf222e")
+CLOSED_LOOP_NOTE = (
+    "Closed loop: each client sends its next transaction as soon as the last returns, so a "
+    "faster server is offered more load by the same clients; these curves find the capacity "
+    "and the knee, they do not compare latency at equal load."
+)
 
 
 def series_name(result: dict[str, Any]) -> str:
@@ -27,66 +29,7 @@ def series_name(result: dict[str, Any]) -> str:
 
 def line_chart(title: str, y_label: str, series: dict[str, list[tuple[float, float]]]) -> str:
     """One <svg>: a polyline per series over clients (log x) and a log y axis."""
-    points = [p for values in series.values() for p in values if p[1] > 0]
-    if not points:
-        return f"<p>{escape(title)}: no data</p>"
-    x_lo, x_hi = min(p[0] for p in points), max(p[0] for p in points)
-    x_hi = x_hi if x_hi > x_lo else x_lo * 2
-    y_lo, y_hi = min(p[1] for p in points) / 1.5, max(p[1] for p in points) * 1.5
-    # the legend takes a row per two series above the plot
-    top = TOP + LEGEND_ROW * ((len(series) - 1) // LEGEND_COLUMNS)
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - top - BOTTOM
-    base = top + plot_h
-
-    def xy(x: float, y: float) -> str:
-        sx = _scale(x, x_lo, x_hi, True, LEFT, LEFT + plot_w)
-        return f"{sx:.1f},{_scale(max(y, y_lo), y_lo, y_hi, True, base, top):.1f}"
-
-    parts = [
-        f'<svg class="chart" data-chart="{escape(title)}" xmlns="http://www.w3.org/2000/svg" '
-        f'viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" '
-        f'aria-label="{escape(title)}"><g class="axes" stroke="#444" font-size="10" fill="#333">'
-        f'<line x1="{LEFT}" y1="{base}" x2="{LEFT + plot_w}" y2="{base}"/>'
-        f'<line x1="{LEFT}" y1="{top}" x2="{LEFT}" y2="{base}"/>'
-    ]
-    for t in _ticks(y_lo, y_hi, True) or [y_lo, y_hi]:
-        ty = _scale(t, y_lo, y_hi, True, base, top)
-        parts.append(
-            f'<text x="{LEFT - 6}" y="{ty + 3:.1f}" text-anchor="end" stroke="none">'
-            f"{_label(t)}</text>"
-        )
-    for x in sorted({p[0] for p in points}):
-        sx = _scale(x, x_lo, x_hi, True, LEFT, LEFT + plot_w)
-        parts.append(
-            f'<text x="{sx:.1f}" y="{base + 15}" text-anchor="middle" stroke="none">{x:g}</text>'
-        )
-    parts.append(
-        f'<text x="{LEFT + plot_w / 2:.0f}" y="{HEIGHT - 8}" text-anchor="middle" '
-        f'stroke="none">clients (log)</text><text x="14" y="{top + plot_h / 2:.0f}" '
-        f'text-anchor="middle" stroke="none" transform="rotate(-90 14 {top + plot_h / 2:.0f})">'
-        f"{escape(y_label)} (log)</text></g>"
-    )
-    for i, (name, values) in enumerate(series.items()):
-        colour = COLOURS[i % len(COLOURS)]
-        lx = LEFT + LEGEND_W * (i % LEGEND_COLUMNS)
-        ly = 13 + LEGEND_ROW * (i // LEGEND_COLUMNS)
-        good = [(x, y) for x, y in values if y > 0]
-        line = " ".join(xy(x, y) for x, y in good)
-        dots = "".join(
-            f'<circle cx="{xy(x, y).split(",")[0]}" cy="{xy(x, y).split(",")[1]}" r="3" '
-            f'data-clients="{x:g}" data-value="{y:.6g}"><title>{escape(name)}: {x:g} clients, '
-            f"{y:.4g}</title></circle>"
-            for x, y in good
-        )
-        parts.append(
-            f'<g class="series" data-series="{escape(name)}" fill="{colour}">'
-            f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="2"/>{dots}</g>'
-            f'<g class="legend" font-size="11"><line x1="{lx + 8}" y1="{ly}" '
-            f'x2="{lx + 24}" y2="{ly}" stroke="{colour}" stroke-width="2"/>'
-            f'<text x="{lx + 28}" y="{ly + 4}">{escape(name)}</text></g>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+    return line_svg(LineChart(title, y_label, series))
 
 
 def _step_table(result: dict[str, Any]) -> str:
@@ -105,15 +48,57 @@ def _step_table(result: dict[str, Any]) -> str:
     return f"<table>{head}{rows}</table>"
 
 
-def loadtest_body(
-    results: list[dict[str, Any]], comparison: dict[str, Any] | None = None, level: int = 2
-) -> str:
-    """The page's content (also a section of the run report): the decision (if any), the
-    per-query charts, then each run's knee and table; headings from <h{level}> down."""
-    keys = sorted({k for r in results for s in r["steps"] for k in s["queries"]})
+def _query_title(results: list[dict[str, Any]], key: str) -> str:
+    name = next((r["scripts"][key]["name"] for r in results if key in r["scripts"]), key)
+    # query files are often named after their key ("Q1 message history")
+    return name if name.upper().startswith(key) else f"{key} {name}"
+
+
+def _figure(title: str, svg: str) -> str:
+    return f"<figure><figcaption><b>{escape(title)}</b></figcaption>{svg}</figure>"
+
+
+def _offered_charts(results: list[dict[str, Any]], keys: list[str]) -> str:
+    """p95 against offered load per query, every open-loop run on the same chart; a run's
+    capacity (the knee) is marked where it falls within the offered range."""
+    offered = [r for r in results if r.get("mode") == "offered" and r.get("rates")]
+    if not offered:
+        return ""
+    top = max(s["offered_tps"] for r in offered for s in r["rates"])
+    # each marker in its run's colour; a capacity far beyond the rates is left to the bars
+    markers = [
+        Marker(r["capacity"]["tps"], f"knee: {series_name(r)} capacity "
+               f"{r['capacity']['tps']:.4g} tx/s", series_style(series_name(r), i)[0])
+        for i, r in enumerate(offered)
+        if 0 < r["capacity"]["tps"] <= 1.6 * top
+    ]  # fmt: skip
     charts = []
     for key in keys:
-        for metric, label in (("p95_ms", "p95 latency, ms"), ("tps", "throughput, tx/s")):
+        series = {
+            series_name(r): [
+                (float(s["offered_tps"]), float(s["queries"][key].get("p95_ms", 0.0)))
+                for s in r["rates"]
+                if key in s["queries"]
+            ]
+            for r in offered
+        }
+        title = f"{_query_title(results, key)}: p95 vs offered load"
+        chart = LineChart(title, "p95 latency, ms", series, "offered tx/s (open loop)", False,
+                          markers)  # fmt: skip
+        charts.append(_figure(title, line_svg(chart)))
+    return (
+        "<h2>Latency at equal offered load (open loop)</h2><p>pgbench -R offers each rate on a "
+        "Poisson schedule, the same rates before and after; latency counts from the scheduled "
+        "start, so schedule lag is included.</p>"
+        f"<div class=charts>{''.join(charts)}</div>"
+    )
+
+
+def _closed_charts(results: list[dict[str, Any]], keys: list[str], both: bool) -> str:
+    metrics = (("p95_ms", "p95 latency, ms"), ("tps", "throughput, tx/s"))
+    charts = []
+    for key in keys:
+        for metric, label in metrics if both else metrics[:1]:
             series = {
                 series_name(r): [
                     (float(s["clients"]), float(s["queries"][key].get(metric, 0.0)))
@@ -122,32 +107,76 @@ def loadtest_body(
                 ]
                 for r in results
             }
-            name = next((r["scripts"][key]["name"] for r in results if key in r["scripts"]), key)
-            # query files are often named after their key ("Q1 message history")
-            shown = name if name.upper().startswith(key) else f"{key} {name}"
-            title = f"{shown}: {label} vs clients"
-            charts.append(
-                f"<figure><figcaption><b>{escape(title)}</b></figcaption>"
-                f"{line_chart(title, label, series)}</figure>"
-            )
+            title = f"{_query_title(results, key)}: {label} vs clients"
+            charts.append(_figure(title, line_chart(title, label, series)))
+    return (
+        f"<h2>Closed loop: clients sweep</h2><p>{escape(CLOSED_LOOP_NOTE)}</p>"
+        f"<div class=charts>{''.join(charts)}</div>"
+    )
+
+
+def _summary(results: list[dict[str, Any]]) -> str:
+    """Each run's capacity and knee, one line each, and the capacity bars."""
+    lines = []
+    for r in results:
+        cap = r.get("capacity")
+        what = f"capacity {cap['reason']}; " if cap else "closed loop (no capacity measured); "
+        partial = " <b>PARTIAL</b>: " + escape(r.get("error", "")) if r.get("partial") else ""
+        lines.append(
+            f"<li><b>{escape(series_name(r))}</b>: {escape(what)}knee: "
+            f"{escape(r.get('knee', {}).get('reason', 'not measured'))}{partial}</li>"
+        )
+    bars = {series_name(r): r["capacity"]["tps"] for r in results if r.get("capacity")}
+    return f"<ul>{''.join(lines)}</ul>" + capacity_svg(bars)
+
+
+def loadtest_body(
+    results: list[dict[str, Any]], comparison: dict[str, Any] | None = None, level: int = 2
+) -> str:
+    """The page's content (also a section of the run report): the decision (if any), capacity
+    and knee, the per-query charts, then each run's tables; headings from <h{level}> down."""
+    keys = sorted({k for r in results for s in r["steps"] for k in s["queries"]})
     head = ""
     if comparison is not None:
         reasons = "".join(f"<li>{escape(r)}</li>" for r in comparison["reasons"])
         head = (
-            f"<p>Decision {decision_badge(comparison['decision'])}</p>"
-            f"<p>{escape(comparison['rule'])}</p>"
-            f"<ul>{reasons}</ul>"
+            f"<p>Decision {decision_badge(comparison['decision'])}</p><ul>{reasons}</ul>"
+            f"<p>Rule: {escape(comparison['rule'])}</p>"
         )
+    offered = _offered_charts(results, keys)
+    closed = _closed_charts(results, keys, both=not offered)
     runs = "".join(
-        f"<h3>{escape(series_name(r))}</h3><p>knee: {escape(r['knee']['reason'])}; "
-        f"indexes: {escape(', '.join(r['indexes']))}</p>{_step_table(r)}"
+        f"<h3>{escape(series_name(r))}</h3><p>indexes: {escape(', '.join(r['indexes']))}</p>"
+        f"{_step_table(r)}{_rate_table(r)}"
         for r in results
     )
-    h, sub = f"h{level}", f"h{level + 1}"
-    runs = runs.replace("<h3>", f"<{sub}>").replace("</h3>", f"</{sub}>")
-    return (
-        f"{head}<{h}>Per query</{h}><div class=charts>{''.join(charts)}</div><{h}>Runs</{h}>{runs}"
+    body = (
+        f"{head}<h2>Capacity and knee</h2>{_summary(results)}{offered}{closed}<h2>Runs</h2>{runs}"
     )
+    if level != 2:  # nested in the run report: every heading one level down
+        for n in (3, 2):
+            body = body.replace(f"<h{n}>", f"<h{n + level - 2}>")
+            body = body.replace(f"</h{n}>", f"</h{n + level - 2}>")
+    return body
+
+
+def _rate_table(result: dict[str, Any]) -> str:
+    if not result.get("rates"):
+        return ""
+    head = (
+        "<tr><th>offered tx/s</th><th>pgbench ran tx/s</th><th>seconds</th><th>query</th>"
+        "<th>p50 ms</th><th>p95 ms</th><th>p99 ms</th><th>lag avg ms</th><th>errors</th></tr>"
+    )
+    rows = "".join(
+        f"<tr><td>{s['offered_tps']:g}{' (' + s['script'] + ' alone)' if 'script' in s else ''}"
+        f"</td><td>{s['achieved_tps']:.1f}</td>"
+        f"<td>{s['duration_s']}</td><td>{escape(k)}</td><td>{q.get('p50_ms', 0):.2f}</td>"
+        f"<td>{q.get('p95_ms', 0):.2f}</td><td>{q.get('p99_ms', 0):.2f}</td>"
+        f"<td>{s.get('lag_avg_ms') or 0:.2f}</td><td>{s['errors']}</td></tr>"
+        for s in result["rates"] + result.get("write_steps", [])
+        for k, q in sorted(s["queries"].items())
+    )
+    return f"<table>{head}{rows}</table>"
 
 
 def render_loadtest_html(

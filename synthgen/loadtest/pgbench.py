@@ -26,6 +26,8 @@ from synthgen.postgres.server import find_server_binaries
 
 _GRACE_S = 60  # beyond --duration: connection set-up and the last transactions' end
 _FAILED = re.compile(r"number of failed transactions:\s*(\d+)")
+_PROCESSED = re.compile(r"number of transactions actually processed:\s*(\d+)")
+_LAG = re.compile(r"rate limit schedule lag: avg ([\d.]+) \(max ([\d.]+)\) ms")
 _ERROR = re.compile(r"(?:aborted|error|FATAL)", re.IGNORECASE)
 
 
@@ -54,11 +56,18 @@ def run_step(
     duration: int,
     log_dir: Path,
     rate: float | None = None,
+    name: str | None = None,
 ) -> dict[str, Any]:
-    """Run pgbench for `duration` seconds at `clients` and summarise its transaction logs."""
+    """Run pgbench for `duration` seconds at `clients` and summarise its transaction logs
+    (named `name`, by default after the client count or the rate).
+
+    With `rate` the load is open loop (pgbench -R: a Poisson schedule of transaction starts);
+    each logged latency then runs from the scheduled start, so schedule lag is part of it, as
+    pgbench reports it."""
     log_dir.mkdir(parents=True, exist_ok=True)
-    prefix = log_dir / f"c{clients}"
-    for old in log_dir.glob(f"c{clients}.*"):
+    name = (name or f"c{clients}") if not rate else f"{name or 'r'}{rate:g}"
+    prefix = log_dir / name
+    for old in log_dir.glob(f"{name}.*"):
         old.unlink()
     threads = max(1, min(clients, os.cpu_count() or 1))
     args = [
@@ -88,7 +97,7 @@ def run_step(
             f"pgbench at {clients} clients failed (exit {proc.returncode}): "
             f"{(errors or out.strip().splitlines() or ['no output'])[-1]}"
         )
-    step = summarise_logs(sorted(log_dir.glob(f"c{clients}.*")), [s.key for s in scripts])
+    step = summarise_logs(sorted(log_dir.glob(f"{name}.*")), [s.key for s in scripts])
     step.update(
         clients=clients,
         threads=threads,
@@ -103,7 +112,24 @@ def run_step(
     step["tps"] = step["transactions"] / seconds
     for stats in step["queries"].values():
         stats["tps"] = stats["transactions"] / seconds
+    if rate:
+        step.update(_offered(rate, seconds, proc.stdout))
     return step
+
+
+def _offered(rate: float, seconds: float, stdout: str) -> dict[str, Any]:
+    """The offered rate beside what pgbench itself counted, and its schedule lag."""
+    processed = int(m[1]) if (m := _PROCESSED.search(stdout)) else 0
+    lag = _LAG.search(stdout)
+    achieved = processed / seconds
+    return {
+        "offered_tps": rate,
+        "pgbench_processed": processed,
+        "achieved_tps": achieved,
+        "achieved_share": achieved / rate,
+        "lag_avg_ms": float(lag[1]) if lag else None,
+        "lag_max_ms": float(lag[2]) if lag else None,
+    }
 
 
 def _read_log(path: Path) -> pa.Table:

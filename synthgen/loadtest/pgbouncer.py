@@ -40,6 +40,11 @@ class Pooler:
     port: int
     pool_size: int
     directory: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    def exited(self) -> int | None:
+        """PgBouncer's exit code if it is no longer running (killed, crashed), else None."""
+        return self.process.poll() if self.process is not None else None
 
 
 def find_pgbouncer() -> str:
@@ -144,7 +149,7 @@ def pgbouncer(target: str, schema: str, pool_size: int, max_clients: int) -> Ite
             )
         _wait_listening(proc, port, root / "pgbouncer.log")
         dsn = f"postgresql://{quote(user, safe='')}@{HOST}:{port}/{POOL_DATABASE}"
-        yield Pooler(dsn, port, pool_size, root)
+        yield Pooler(dsn, port, pool_size, root, proc)
     finally:
         if proc is not None and proc.poll() is None:
             proc.send_signal(signal.SIGTERM)  # immediate shutdown: the run is over

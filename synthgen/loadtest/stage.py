@@ -1,11 +1,13 @@
 """`synthgen run --loadtest`: the load-test stages of the workflow, and their verdict.
 
-The run builds the workload once (after the load, before the pre baseline), sweeps the client
-counts before the phase-2 indexes (``loadtest_pre``, before the pre baseline, so both baselines
-measure the same rows: W1/W2 write a few) and after them (``loadtest_post``, after the post
-baseline), directly and/or through a PgBouncer, and judges pre against post per pool with
-`loadtest compare`'s rule. The load-test verdict is NO-GO when any pool's comparison is; the
-run exits 3 when any of its gates — fidelity, index, load test — says NO-GO.
+The run builds the workload once (after the load, before the pre baseline), measures before the
+phase-2 indexes (``loadtest_pre``, before the pre baseline, so both baselines measure the same
+rows: W1/W2 write a few) and after them (``loadtest_post``, after the post baseline), directly
+and/or through a PgBouncer: the client sweep finds each run's capacity, then the pre run's
+offered rates (25/50/80 % of its capacity) are offered to both, and pre is judged against post
+per pool with `loadtest compare`'s rule, at equal offered load. The load-test verdict is NO-GO
+when any pool's comparison is; the run exits 3 when any of its gates — fidelity, index, load
+test — says NO-GO.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class LoadTestStage:
     pool_size: int = 10
     write_budget: float = DEFAULT_WRITE_BUDGET
     mix: dict[str, int] = field(default_factory=dict)  # empty: the default mix
+    closed_loop: bool = False  # `--loadtest-closed-loop`: the client sweep only, labelled
 
     @property
     def pools(self) -> tuple[str, ...]:
@@ -53,6 +56,7 @@ class LoadTestStage:
             "pool": self.pool,
             "pool_size": self.pool_size,
             "mix": self.mix,
+            **({"closed_loop": True} if self.closed_loop else {}),
         }
 
 
@@ -101,10 +105,15 @@ def build_stage_workload(
 
 
 def sweep_stage(dsn: str, out: Path, settings: LoadTestStage, label: str) -> dict[str, Any]:
-    """One sweep per pool at this label; returns the stage's summary for the run state."""
+    """One sweep per pool at this label; returns the stage's summary for the run state.
+
+    The post sweep of each pool is offered the pre sweep's rates and judged by its SLOs."""
     lines, files = [], {}
     for pool in settings.pools:
         path = result_path(out, label, pool)
+        baseline = None
+        if label == "post" and not settings.closed_loop:
+            baseline = read_result(result_path(out, "pre", pool))
         result = run_loadtest(
             LoadTestOptions(
                 out / "workload",
@@ -115,15 +124,29 @@ def sweep_stage(dsn: str, out: Path, settings: LoadTestStage, label: str) -> dic
                 pool,
                 settings.pool_size,
                 label,
+                closed_loop=settings.closed_loop,
+                baseline=baseline,
             )
         )
-        last = result["steps"][-1]
-        lines.append(
-            f"{pool}: {last['tps']:.0f} tx/s, p95 {last['p95_ms']:.1f} ms at {last['clients']} "
-            f"clients, {sum(s['errors'] for s in result['steps'])} errors"
-        )
+        lines.append(f"{_pool_name(pool)}: {_sweep_line(result)}")
         files[pool] = str(path)
     return {"summary": "; ".join(lines), "results": files}
+
+
+def _sweep_line(result: dict[str, Any]) -> str:
+    errors = sum(s["errors"] for s in result["steps"] + result.get("rates", []))
+    if result["mode"] != "offered":
+        last = result["steps"][-1]
+        return (
+            f"closed loop, {last['tps']:.0f} tx/s, p95 {last['p95_ms']:.1f} ms at "
+            f"{last['clients']} clients, {errors} errors"
+        )
+    rates = ", ".join(f"{r['offered_tps']:g}" for r in result["rates"])
+    top = result["rates"][-1]
+    return (
+        f"capacity {result['capacity']['tps']:.1f} tx/s; offered {rates} tx/s, p95 "
+        f"{top['p95_ms']:.1f} ms at {top['offered_tps']:g}; {errors} errors"
+    )
 
 
 def judge_stage(out: Path, settings: LoadTestStage) -> dict[str, Any]:
@@ -140,7 +163,8 @@ def judge_stage(out: Path, settings: LoadTestStage) -> dict[str, Any]:
     doc = {
         "kind": "synthgen-run-loadtest",
         "decision": decision,
-        "rule": next(iter(pools.values()))["rule"] + "; NO-GO when any pool's comparison is",
+        "rule": next(iter(pools.values()))["rule"]
+        + ". The load test is NO-GO when any pool's comparison is NO-GO.",
         "reasons": reasons,
         "pools": pools,
         "results": {p: {w: str(result_path(out, w, p)) for w in ("pre", "post")} for p in pools},
@@ -159,7 +183,16 @@ def read_stage(out: Path) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
     path = out / COMPARE_NAME
     if not path.is_file():
         return None
-    doc = json.loads(path.read_text())
+    try:
+        doc = json.loads(path.read_text())
+    except ValueError as exc:
+        raise LoadTestError(f"{path}: unreadable ({exc})") from None
+    if not isinstance(doc, dict) or doc.get("kind") != "synthgen-run-loadtest":
+        raise LoadTestError(f"{path}: not a synthgen run load-test comparison")
+    for name, kind in (("decision", str), ("rule", str), ("reasons", list), ("pools", dict),
+                       ("results", dict)):  # fmt: skip
+        if not isinstance(doc.get(name), kind):
+            raise LoadTestError(f"{path}: field {name!r} is missing or has the wrong type")
     results = [
         read_result(Path(files[w])) for files in doc["results"].values() for w in ("pre", "post")
     ]

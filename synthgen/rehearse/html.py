@@ -12,7 +12,7 @@ from typing import Any
 
 from synthgen.fidelity.html import STYLE, decision_badge
 from synthgen.fidelity.svg import HEIGHT, LEFT, RIGHT, TOP, WIDTH, _label, _scale, _ticks
-from synthgen.loadtest.html import COLOURS
+from synthgen.loadtest.charts import COLOURS
 
 BOTTOM = 40
 

@@ -186,9 +186,10 @@ def render_run_report(
         lt_doc, lt_results = loadtest
         lt_badge = f" &nbsp; Load test {decision_badge(lt_doc['decision'])}"
         lt_section = (
-            "<h2>Load test: latency and throughput vs clients (pgbench, the data's skew)</h2>"
-            "<p>Pre and post the indexes, direct and through the pool. The run exits 3 when any "
-            "of the fidelity gate, the index gate or the load test says NO-GO.</p>"
+            "<h2>Load test: capacity, and latency at equal offered load (pgbench, the data's "
+            "skew)</h2><p>Pre and post the indexes, direct and through the pool, offered the "
+            "same rates. The run exits 3 when any of the fidelity gate, the index gate or the "
+            "load test says NO-GO.</p>"
             f"{loadtest_body(lt_results, lt_doc, level=3)}"
         )
     if rehearsal is not None:

@@ -77,7 +77,7 @@ def app_run(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
     out = root / "lt.json"
     ran = synthgen(
         "loadtest", "--workload", str(root / "w"), "--dsn", pg_dsn, "--clients", "1,4",
-        "--duration", "4", "--out", str(out),
+        "--duration", "4", "--closed-loop", "--out", str(out),
     )  # fmt: skip
     assert ran.returncode == 0, ran.stderr
     yield AppRun(pg_dsn, root / "mapping.json", root / "w", json.loads(out.read_text()))

@@ -9,9 +9,11 @@ from __future__ import annotations
 import json
 import math
 import os
+import signal
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -65,9 +67,11 @@ def sweeps(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Sweeps:
             applied = synthgen("indexes", "apply", *common, "--schema", SCHEMA, "--quiet")
             assert applied.returncode == 0, applied.stderr
         runs[label] = root / f"lt-{label}.json"
+        # post is offered pre's rates and judged by pre's SLOs
+        baseline = ["--baseline", str(runs["pre"])] if label == "post" else []
         ran = synthgen(
             "loadtest", "--workload", str(root / "workload"), *common, "--clients", "1,4",
-            "--duration", "3", "--label", label, "--out", str(runs[label]),
+            "--duration", "3", "--label", label, "--out", str(runs[label]), *baseline,
         )  # fmt: skip
         assert ran.returncode == 0, ran.stderr
     return Sweeps(pg_dsn, root / "workload", runs["pre"], runs["post"])
@@ -160,6 +164,9 @@ def test_sent_messages_are_valid_and_ordered_per_room(sweeps: Sweeps) -> None:
             s["queries"]["W1"]["transactions"]
             for w in ("pre", "post")
             for s in sweeps.result(w)["steps"]
+            + sweeps.result(w)["rates"]
+            + sweeps.result(w)["write_steps"]
+            if "W1" in s["queries"]
         )
         orphans = fetch_value(
             conn,
@@ -232,7 +239,7 @@ def test_pgbouncer_runs_200_clients_on_10_server_connections(
             ran = synthgen(
                 "loadtest", "--workload", str(sweeps.workload), "--dsn", sweeps.dsn,
                 "--clients", "200", "--duration", "3", "--pool", "pgbouncer", "--pool-size", "10",
-                "--out", str(out), "--json",
+                "--closed-loop", "--out", str(out), "--json",
             )  # fmt: skip
         finally:
             stop.set()
@@ -247,20 +254,34 @@ def test_pgbouncer_runs_200_clients_on_10_server_connections(
 def test_exit_codes_of_the_installed_command(sweeps: Sweeps, tmp_path: Path) -> None:
     pre, post = str(sweeps.pre), str(sweeps.post)
     html = tmp_path / "loadtest.html"
-    go = synthgen("loadtest", "compare", pre, post, "--write-budget", "5", "--html", str(html))
+    # the phase-2 indexes at equal offered load, the default 20 % budget: GO
+    go = synthgen("loadtest", "compare", pre, post, "--html", str(html))
     assert go.returncode == 0, go.stdout + go.stderr
     assert "decision: GO" in go.stdout and "write overhead W1" in go.stdout
     page = html.read_text()
-    assert (
-        page.count("<svg") == 2 * len(QUERIES) and "pre, direct" in page and "post, direct" in page
-    )
+    # per query: p95 vs offered load and p95 vs clients; plus the capacity bars
+    assert page.count("<svg") == 2 * len(QUERIES) + 1
+    assert "pre, direct" in page and "post, direct" in page
+    # judged the other way round (the same rates: post was offered pre's), capacity falls
     backwards = synthgen("loadtest", "compare", post, pre)
     assert backwards.returncode == 3, backwards.stdout + backwards.stderr
-    assert "reads not better" in backwards.stdout
+    assert "capacity fell" in backwards.stdout
     missing = synthgen("loadtest", "compare", pre, str(tmp_path / "nowhere.json"))
     assert missing.returncode == 1 and "nowhere.json" in missing.stderr
+    # a result of the right kind without its steps: one line naming the file and the field
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({k: v for k, v in sweeps.result("pre").items() if k != "steps"}))
+    bad = synthgen("loadtest", "compare", str(broken), post)
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert bad.stderr.strip() == f"error: {broken}: field 'steps' is missing", bad.stderr
     usage = synthgen("loadtest", "--dsn", sweeps.dsn)
     assert usage.returncode == 2 and "--workload" in usage.stderr
+    closed = synthgen(
+        "loadtest", "--workload", str(sweeps.workload), "--dsn", sweeps.dsn, "--closed-loop",
+        "--rate", "5", "--out", str(tmp_path / "c.json"),
+    )  # fmt: skip
+    assert closed.returncode == 2 and "--rate does not apply with --closed-loop" in closed.stderr
+    assert not (tmp_path / "c.json").exists()
     bad_mix = synthgen("workload", "--dsn", sweeps.dsn, "--schema", SCHEMA, "--mix", "Q9=5",
                        "--out", str(tmp_path / "w"))  # fmt: skip
     assert bad_mix.returncode == 1 and "--mix Q9" in bad_mix.stderr
@@ -271,3 +292,59 @@ def test_exit_codes_of_the_installed_command(sweeps: Sweeps, tmp_path: Path) -> 
     )  # fmt: skip
     assert refused.returncode == 1 and "production" in refused.stderr
     assert not (tmp_path / "x.json").exists()
+
+
+def _children(pid: int) -> list[int]:
+    """The processes whose parent is `pid` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_pgbouncer_killed_mid_loadtest_ends_with_a_clear_error_and_partial_results(
+    sweeps: Sweeps, tmp_path: Path
+) -> None:
+    out = tmp_path / "killed.json"
+    proc = subprocess.Popen(
+        [str(SYNTHGEN), "loadtest", "--workload", str(sweeps.workload), "--dsn", sweeps.dsn,
+         "--clients", "2,4", "--duration", "6", "--pool", "pgbouncer", "--closed-loop",
+         "--out", str(out)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        bouncer = None
+        for _ in range(200):  # the PgBouncer this loadtest started: its own child
+            bouncer = next((c for c in _children(proc.pid) if "pgbouncer" in _cmdline(c)), None)
+            if bouncer is not None:
+                break
+            time.sleep(0.05)
+        assert bouncer is not None, "the loadtest started no PgBouncer"
+        time.sleep(3)  # into the first step
+        os.kill(bouncer, signal.SIGKILL)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 1, stdout + stderr
+    (line,) = stderr.strip().splitlines()
+    assert line.startswith("error: PgBouncer exited") and "during the step at 2 clients" in line
+    assert f"written to {out}, marked partial" in line, line
+    result = json.loads(out.read_text())
+    assert result["partial"] is True and result["steps"] == []
+    assert result["error"].startswith("PgBouncer exited")
+    refused = synthgen("loadtest", "compare", str(out), str(sweeps.pre))
+    assert refused.returncode == 1 and "partial result" in refused.stderr, refused.stderr
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return (Path("/proc") / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""

@@ -79,6 +79,9 @@ def _run(label: str, q1_p95: float, w1_p95: float) -> dict[str, Any]:
 def test_compare_decides_on_reads_and_the_write_budget(tmp_path: Path) -> None:
     go = compare_results(_run("pre", 60, 2.0), _run("post", 20, 2.2))
     assert go["decision"] == "GO"
+    # closed-loop results keep their rule, labelled as not a comparison at equal load
+    assert go["mode"] == "closed-loop" and go["rule"].startswith("closed loop (")
+    assert "not a comparison at equal load" in go["rule"]
     assert go["p95_change_by_query"]["Q1"] == pytest.approx(-2 / 3)
     assert go["write_overhead"]["W1"]["p95_change"] == pytest.approx(0.10)
     too_costly = compare_results(_run("pre", 60, 2.0), _run("post", 20, 2.6))
