@@ -28,13 +28,13 @@ def run_dir(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A whole `synthgen run` with its load test, at a small scale: every page it writes."""
     out = tmp_path_factory.mktemp("browser") / "run"
     done = subprocess.run(
-        [str(SYNTHGEN), "run", "--band", "dev", "--scale", "0.02", "--seed", "browser",
+        [str(SYNTHGEN), "run", "--band", "dev", "--scale", "0.03", "--seed", "browser",
          "--out", str(out), "--dsn", pg_dsn, "--schema", "browser_run", "--runs", "3",
          "--workers", "2", "--loadtest", "--loadtest-clients", "1,2", "--loadtest-duration",
          "2", "--pool", "both"],
         capture_output=True, text=True, timeout=1200,
     )  # fmt: skip
-    assert done.returncode in (0, 3), done.stderr  # a verdict either way: the pages are judged
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr  # the shipped indexes: GO
     return out
 
 

@@ -100,7 +100,7 @@ def test_plan_bad_input(tmp_path: Path) -> None:
     proc = _run("plan", "--band", "dev", "--min-free", "lots")
     assert proc.returncode == 2 and "--min-free" in proc.stderr
     proc = _run("plan", "--band", "nope")
-    assert proc.returncode == 1 and len(proc.stderr.strip().splitlines()) == 1
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
     assert "nope" in proc.stderr
 
 
