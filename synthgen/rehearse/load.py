@@ -59,7 +59,7 @@ class Load:
                 segment = self.log_dir / f"s{len(self.steps):03d}"
                 self.steps.append(
                     run_step(pgbench, self.dsn, self.scripts, self.clients,
-                             int(min(SEGMENT_S, left)), segment, self.rate)
+                             int(min(SEGMENT_S, left)), segment, self.rate, name="load")
                 )  # fmt: skip
         except BaseException as exc:  # re-raised by wait()
             self.error = exc
@@ -92,7 +92,8 @@ class Load:
         }
 
     def log_paths(self) -> list[Path]:
-        return sorted(self.log_dir.glob(f"s*/c{self.clients}.*"))
+        # run_step names a segment's logs "load" (closed loop) or "load<rate>" (pgbench -R)
+        return sorted(self.log_dir.glob("s*/load*.*"))
 
 
 def read_transactions(paths: list[Path], keys: list[str]) -> dict[str, np.ndarray]:
