@@ -30,6 +30,7 @@ from synthgen.loadtest.stage import (
     read_stage,
     sweep_stage,
 )
+from synthgen.loadtest.suggest_stage import suggest_and_prove
 from synthgen.postgres.audit import audit_schema_for
 from synthgen.postgres.connect import connect, execute, validate_schema_name
 from synthgen.postgres.guard import GuardSettings, check_dsn
@@ -102,6 +103,8 @@ class RunOptions:
     indexes_file: Path | None = None
     # `--loadtest`: pgbench sweeps before and after the indexes (None: no load-test stages)
     loadtest: LoadTestStage | None = None
+    # `--suggest`: suggest indexes and prove them instead of applying a given script
+    suggest: bool = False
 
     def identity(self, spec: Spec) -> dict[str, Any]:
         """What must match for a rerun to continue this run rather than start another."""
@@ -114,6 +117,7 @@ class RunOptions:
             "tolerance": self.tolerance,
             **({"mapping": str(self.mapping_path)} if self.mapping_path else {}),
             **({"loadtest": self.loadtest.identity()} if self.loadtest else {}),
+            **({"suggest": True} if self.suggest else {}),
         }
 
 
@@ -314,7 +318,8 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
         post = json.loads(files["post"].read_text())
         built = state["done"].get("indexes", {}).get("indexes", [])
         builds = {b["index"]: b["seconds"] for b in built}
-        result = compare_baselines(pre, post, plan_mode=opts.plan_mode, builds=builds)
+        mode = "custom" if opts.suggest else opts.plan_mode  # prove measures custom plans
+        result = compare_baselines(pre, post, plan_mode=mode, builds=builds)
         _write_json(files["compare"], result.to_dict())
         info: dict[str, Any] = {
             "summary": f"index gate {result.decision}",
@@ -363,9 +368,15 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
     if opts.loadtest is not None:  # before the pre baseline: both baselines see its few writes
         stage("workload", lambda: loadtest_stage("workload"))
         stage("loadtest_pre", lambda: loadtest_stage("pre"))
-    stage("baseline_pre", lambda: baseline("pre", None))
-    stage("indexes", indexes)
-    stage("baseline_post", lambda: baseline("post", files["pre"]))
+    if opts.suggest:  # its baselines are prove's, without and with the kept indexes
+        stage("suggest", lambda: suggest_and_prove(
+            opts.dsn, opts.schema, opts.out, queries, opts.queries_dir, names, dataset,
+            opts.runs, say,
+        ))  # fmt: skip
+    else:
+        stage("baseline_pre", lambda: baseline("pre", None))
+        stage("indexes", indexes)
+        stage("baseline_post", lambda: baseline("post", files["pre"]))
     if opts.loadtest is not None:
         stage("loadtest_post", lambda: loadtest_stage("post"))
     stage("compare", compare)

@@ -159,6 +159,12 @@ def finished_stages(out: Path) -> set[str]:
     show_default=True,
     help="With --loadtest: server connections of the PgBouncer pool.",
 )
+@click.option(
+    "--suggest",
+    is_flag=True,
+    help="Instead of --indexes: suggest indexes from the queries' plans (HypoPG), prove each "
+    "for real, and gate the kept set (phase-2.sql and prove.txt in --out).",
+)
 @click.option("--overwrite", is_flag=True, help="Start over, replacing an earlier run in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the final summary as JSON.")
 def run(
@@ -188,6 +194,7 @@ def run(
     loadtest_write_budget: float,
     pool: str,
     pool_size: int,
+    suggest: bool,
     overwrite: bool,
     as_json: bool,
 ) -> None:
@@ -201,9 +208,13 @@ def run(
     Example: synthgen run --band dev --mapping app.json --migrations schema.sql --queries
     app/queries --indexes app/phase-2.sql --out out/run-app
     """
+    if suggest and indexes_file is not None:
+        raise click.UsageError("--suggest writes the index script: drop --indexes")
     if mapping_path is not None:
-        if queries_dir is None or indexes_file is None:
-            raise click.UsageError("--mapping needs --queries and --indexes (the app's own)")
+        if queries_dir is None or (indexes_file is None and not suggest):
+            raise click.UsageError(
+                "--mapping needs --queries and --indexes or --suggest (the app's own)"
+            )
         from synthgen.sample.mapping import load_mapping
 
         schema = load_mapping(mapping_path, None if schema == DEFAULT_SCHEMA else schema).schema
@@ -279,6 +290,7 @@ def run(
         queries_dir=queries_dir,
         indexes_file=indexes_file,
         loadtest=stage,
+        suggest=suggest,
     )
     summary = run_workflow(spec, opts, lambda line: click.echo(line, err=True))
     if as_json:

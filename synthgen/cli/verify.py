@@ -483,3 +483,14 @@ def rollback(
     Example: synthgen indexes rollback --schema perf_synthetic
     """
     _run("rollback", file, dsn, schema, guard, quiet, as_json)
+
+
+def _register_suggest() -> None:
+    # suggest and prove live in their own module (cli/suggest.py); the group is this one
+    from synthgen.cli.suggest import prove, suggest
+
+    indexes.add_command(suggest)
+    indexes.add_command(prove)
+
+
+_register_suggest()
