@@ -163,7 +163,8 @@ def finished_stages(out: Path) -> set[str]:
     "--suggest",
     is_flag=True,
     help="Instead of --indexes: suggest indexes from the queries' plans (HypoPG), prove each "
-    "for real, and gate the kept set (phase-2.sql and prove.txt in --out).",
+    "for real (at most 15 runs per query x class), and gate the kept set (phase-2.sql and "
+    "prove.txt in --out).",
 )
 @click.option("--overwrite", is_flag=True, help="Start over, replacing an earlier run in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the final summary as JSON.")

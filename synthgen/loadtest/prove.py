@@ -37,6 +37,9 @@ MAX_WRITE_COST = 0.25  # no write transaction's p50 more than 25 % slower
 WRITE_SECONDS = 5
 WRITE_FLOOR_MS = 1.0  # a write's p50 rise under this is noise, not a cost
 RUNS = 15
+# one index alone is screened with fewer runs (its gains are large or absent); the kept set's
+# gate gets `runs`
+SCREEN_RUNS = 10
 
 Say = Callable[[str], None]
 
@@ -59,14 +62,18 @@ class ProveOptions:
 
 
 def _baseline(
-    conn: Connection, opts: ProveOptions, label: str, queries: list[Query] | None = None
+    conn: Connection,
+    opts: ProveOptions,
+    label: str,
+    queries: list[Query] | None = None,
+    runs: int | None = None,
 ) -> dict[str, Any]:
     return run_baseline(
         conn,
         opts.schema,
         label,
         queries or opts.queries,
-        opts.runs,
+        runs or opts.runs,
         opts.params,
         plan_modes=("custom",),
         warmups=2,
@@ -191,11 +198,12 @@ def _prove(
         # without and with it back to back: a busy machine drifts over minutes
         served = {e["query"] for e in (opts.estimates or {}).get(name, [])}
         mine = [q for q in opts.queries if q.key in served]
-        pre = _baseline(conn, opts, f"without {name}", mine)
+        screen = min(opts.runs, SCREEN_RUNS)
+        pre = _baseline(conn, opts, f"without {name}", mine, screen)
         before = _writes(opts, scripts, f"without {name}")
         seconds, size = _build(conn, step)
         built.append(name)
-        post = _baseline(conn, opts, f"with {name}", mine)
+        post = _baseline(conn, opts, f"with {name}", mine, screen)
         writes = _writes(opts, scripts, name)
         _drop(conn, name)
         built.remove(name)

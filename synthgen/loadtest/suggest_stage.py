@@ -2,7 +2,8 @@
 suggested script (phase-2-suggested.sql), the proven one (phase-2.sql, the kept set) with their
 rollbacks and JSON, prove's table (prove.txt: estimated vs measured gain per index), and prove's
 baselines without and with the kept indexes as the run's baseline-pre.json / baseline-post.json,
-which the run's index gate then compares."""
+which the run's index gate then compares. Prove times each query x class at most RUNS (15)
+times: a pipeline's minutes go to the slow queries the indexes exist to fix."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from synthgen.loadtest.prove import ProveOptions, prove
+from synthgen.loadtest.prove import RUNS, ProveOptions, prove
 from synthgen.loadtest.proven import table_lines, write_proven
 from synthgen.postgres.connect import connect, execute
 from synthgen.sample.mapping import Mapping
@@ -53,7 +54,7 @@ def suggest_and_prove(
         estimates = {i["name"]: i["estimates"] for i in doc["indexes"]}
         opts = ProveOptions(
             dsn, schema, suggested, out / "prove", queries, params, queries_dir, names,
-            estimates, runs,
+            estimates, min(runs, RUNS),
         )  # fmt: skip
         report = prove(conn, opts, say, baselines)
     finally:

@@ -44,7 +44,7 @@ class Access:
     equality: list[str] = field(default_factory=list)  # fixed by a parameter
     joins: list[str] = field(default_factory=list)  # fixed by another relation's column
     ranges: list[str] = field(default_factory=list)
-    order: list[tuple[str, bool]] = field(default_factory=list)  # (column, descending)
+    order: list[tuple[str, str]] = field(default_factory=list)  # (column, direction)
     constants: list[str] = field(default_factory=list)  # predicate SQL, columns quoted
     output: list[str] = field(default_factory=list)
 
@@ -52,7 +52,7 @@ class Access:
 @dataclass(frozen=True)
 class Candidate:
     relation: str
-    keys: tuple[tuple[str, bool], ...]  # (column, descending)
+    keys: tuple[tuple[str, str], ...]  # (column, direction: "", "DESC", "DESC NULLS LAST"...)
     include: tuple[str, ...]
     predicate: str
     equality: int  # leading key columns the query pins by equality
@@ -60,7 +60,7 @@ class Candidate:
 
     def definition(self) -> str:
         """`ON "table" (keys) [INCLUDE (...)] [WHERE ...]` (table unqualified: search_path)."""
-        keys = ", ".join(quote_ident(c) + (" DESC" if d else "") for c, d in self.keys)
+        keys = ", ".join(quote_ident(c) + (f" {d}" if d else "") for c, d in self.keys)
         text = f"ON {quote_ident(self.relation)} ({keys})"
         if self.include:
             text += f" INCLUDE ({', '.join(quote_ident(c) for c in self.include)})"
@@ -74,7 +74,7 @@ class Candidate:
 
     def name(self) -> str:
         """idx_<table>_<columns>[_desc]..., at most 63 characters."""
-        parts = [self.relation] + [c + ("_desc" if d else "") for c, d in self.keys]
+        parts = [self.relation] + [c + ("_desc" if "DESC" in d else "") for c, d in self.keys]
         if self.include:
             parts.append("incl")
         if self.predicate:
@@ -215,6 +215,17 @@ def _read_outputs(root: dict[str, Any], accesses: dict[str, Access]) -> None:
                 accesses[col[0]].output.append(col[1])
 
 
+def _direction(descending: bool, nulls: str | None) -> str:
+    """The key's direction as an index definition writes it, defaults left out (NULLS LAST
+    for ASC, NULLS FIRST for DESC)."""
+    nulls_text = " ".join((nulls or "").split()).upper()
+    default = "NULLS FIRST" if descending else "NULLS LAST"
+    head = "DESC" if descending else ""
+    if not nulls_text or nulls_text == default:
+        return head
+    return f"{head} {nulls_text}".strip()
+
+
 def _note_sort(accesses: dict[str, Access], keys: list[str]) -> None:
     """A sort by one alias's columns only is an order an index of that alias can give."""
     parsed = []
@@ -223,7 +234,7 @@ def _note_sort(accesses: dict[str, Access], keys: list[str]) -> None:
         col = _column(match[1]) if match else None
         if col is None or col[0] not in accesses:
             return
-        parsed.append((col, bool(match and match[2])))
+        parsed.append((col, _direction(bool(match and match[2]), match[3] if match else None)))
     aliases = {c[0] for c, _ in parsed}
     if len(aliases) == 1:
         access = accesses[aliases.pop()]
@@ -236,15 +247,15 @@ def candidates(access: Access, widths: dict[str, int]) -> list[Candidate]:
     `widths` gives each column's average width in bytes (pg_stats) for the INCLUDE rule."""
     # an alias fixed only through a join is the inner side of a nested loop at best
     fixed = access.equality or access.joins
-    eq = tuple((c, False) for c in fixed)
+    eq = tuple((c, "") for c in fixed)
     order = tuple((c, d) for c, d in access.order if c not in fixed)
     ranges = [c for c in access.ranges if c not in fixed]
     predicate = " AND ".join(access.constants)
-    shapes: list[tuple[tuple[tuple[str, bool], ...], str]] = []
+    shapes: list[tuple[tuple[tuple[str, str], ...], str]] = []
     if order:
         shapes.append((eq + order, "order"))
     if ranges and (not order or order[0][0] != ranges[0]):
-        shapes.append(((*eq, (ranges[0], False)), "range"))
+        shapes.append(((*eq, (ranges[0], "")), "range"))
     if eq:
         shapes.append((eq, "equality"))
     if order and eq and not access.equality:

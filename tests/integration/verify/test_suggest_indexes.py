@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from synthgen.appschema.migrate import run_migrations
 from synthgen.generate.build import BuildOptions, build_dataset
 from synthgen.postgres.cluster import ensure_cluster
 from synthgen.postgres.connect import connect, execute, fetch_all
@@ -27,6 +28,7 @@ from synthgen.verify.duplicates import parse_index
 
 SYNTHGEN = Path(sys.executable).parent / "synthgen"
 QUERIES = Path(__file__).resolve().parents[3] / "specs" / "queries"
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "prisma-chat"
 SCHEMA = "suggest_sg"
 
 
@@ -36,23 +38,26 @@ def synthgen(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def system_dsn(
-    pg_cluster_dir_factory: Callable[[str], Path], tmp_path_factory: pytest.TempPathFactory
-) -> str:
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("suggest") / "ds"
+    build_dataset(load_spec(), BuildOptions("dev", 0.1, "suggest", out, workers=2))
+    return out
+
+
+@pytest.fixture(scope="module")
+def system_dsn(pg_cluster_dir_factory: Callable[[str], Path], dataset: Path) -> str:
     """A PostgreSQL 15 cluster of the system server (HypoPG installed) holding synthgen's
     phase-1 tables at a small scale: the shipped phase-2 indexes are not there."""
     dsn = ensure_cluster(pg_cluster_dir_factory("hypopg"), server="system").dsn
-    out = tmp_path_factory.mktemp("suggest") / "ds"
-    build_dataset(load_spec(), BuildOptions("dev", 0.1, "suggest", out, workers=2))
-    load_dataset(LoadOptions(out, dsn, schema=SCHEMA, jobs=2, replace=True))
+    load_dataset(LoadOptions(dataset, dsn, schema=SCHEMA, jobs=2, replace=True))
     return dsn
 
 
-def _queries(tmp_path: Path, *keys: str) -> Path:
+def _queries(tmp_path: Path, *keys: str, source: Path = QUERIES) -> Path:
     folder = tmp_path / "queries"
     folder.mkdir()
     for key in keys:
-        for path in QUERIES.glob(f"{key}_*.sql"):
+        for path in source.glob(f"{key}_*.sql"):
             shutil.copy(path, folder / path.name)
     return folder
 
@@ -247,3 +252,45 @@ def test_run_suggest_writes_a_proven_script_and_the_estimated_vs_measured_report
     assert _statements(out / "phase-2.sql") == [index["sql"]]
     assert (out / "phase-2-rollback.sql").is_file() and (out / "report.html").is_file()
     assert state["done"]["suggest"]["kept"] == report["kept"]
+
+
+def test_suggest_and_prove_on_an_application_schema_through_its_mapping(
+    system_dsn: str, dataset: Path, tmp_path: Path
+) -> None:
+    """The prisma-chat example: its own migration, names, queries and W1/W2."""
+    run_migrations(system_dsn, "suggest_app", str(EXAMPLE / "schema.sql"))
+    mapping = json.loads((EXAMPLE / "mapping.json").read_text())
+    mapping["schema"] = "suggest_app"
+    (tmp_path / "mapping.json").write_text(json.dumps(mapping))
+    common = ["--dsn", system_dsn, "--mapping", str(tmp_path / "mapping.json")]
+    loaded = synthgen("load", str(dataset), *common, "--jobs", "2", "--quiet")
+    assert loaded.returncode == 0, loaded.stderr
+    common += ["--queries", str(_queries(tmp_path, "q1", "q3", source=EXAMPLE / "queries"))]
+    out = tmp_path / "phase-2.sql"
+    found = synthgen("indexes", "suggest", *common, "--out", str(out))
+    assert found.returncode == 0, found.stderr
+    (statement,) = _statements(out)
+    shape = parse_index(statement)
+    assert shape is not None and shape.table == "Message"
+    assert [(k.expression, k.descending) for k in shape.keys] == [
+        ("conversationId", False),
+        ("createdAt", True),
+    ]
+    assert shape.predicate == "deletedAt is null"  # the constant filter Q1 always applies
+    # the big rooms' sort is what it removes (a median room's few rows may keep the old plan)
+    (serves,) = [ln for ln in out.read_text().splitlines() if ln.startswith("-- serves: ")]
+    assert serves.startswith("-- serves: Q1 history page (") and "p95, heavy)" in serves
+    # Q3 reads a user's memberships: the migration's index on userId serves it
+    assert (
+        "Q3 conversation list (ConversationMember): served by existing index "
+        "ConversationMember_userId_idx; nothing proposed" in found.stdout
+    )
+    proven = tmp_path / "proven.sql"
+    kept = synthgen(
+        "indexes", "prove", *common, "--file", str(out), "--out", str(proven),
+        "--runs", "15", "--write-seconds", "2",
+    )  # fmt: skip
+    assert kept.returncode == 0, kept.stdout + kept.stderr
+    (row,) = json.loads(proven.with_suffix(".json").read_text())["indexes"]
+    assert row["kept"] and set(row["writes"]["p50_ms"]) == {"W1", "W2"}
+    assert _statements(proven) == [statement]

@@ -46,11 +46,11 @@ Q1 = [
 def test_q1_gives_equality_then_the_sort_order() -> None:
     (access,) = read_accesses(Q1)
     assert access.relation == "messages" and access.equality == ["conversationId"]
-    assert access.order == [("createdAt", True)] and access.constants == []
+    assert access.order == [("createdAt", "DESC")] and access.constants == []
     found = candidates(access, {"id": 8, "senderId": 8, "type": 5, "content": 60})
     assert [(c.kind, c.keys) for c in found] == [
-        ("order", (("conversationId", False), ("createdAt", True))),
-        ("equality", (("conversationId", False),)),
+        ("order", (("conversationId", ""), ("createdAt", "DESC"))),
+        ("equality", (("conversationId", ""),)),
     ]  # id, senderId, type and content: 81 bytes, too wide to INCLUDE
     assert found[0].sql("i") == (
         'CREATE INDEX CONCURRENTLY IF NOT EXISTS "i"\n'
@@ -85,9 +85,9 @@ def test_constant_filters_become_the_partial_predicate_and_narrow_outputs_an_inc
     assert cu.constants == ['"isActive"', '"deletedAt" IS NULL', "\"kind\" = 'MEMBER'"]
     found = candidates(cu, {"lastReadAt": 8, "conversationId": 8, "joinedAt": 8})
     assert [(c.kind, c.keys) for c in found] == [
-        ("range", (("userId", False), ("joinedAt", False))),
-        ("equality", (("userId", False),)),
-        ("covering", (("userId", False), ("joinedAt", False))),
+        ("range", (("userId", ""), ("joinedAt", ""))),
+        ("equality", (("userId", ""),)),
+        ("covering", (("userId", ""), ("joinedAt", ""))),
     ]
     assert found[2].include == ("lastReadAt", "conversationId")
     assert found[2].definition() == (
@@ -113,6 +113,22 @@ def test_a_sort_over_two_relations_is_no_single_index_order() -> None:
     }
     accesses = {a.alias: a for a in read_accesses(plan)}
     assert accesses["c"].order == [] and accesses["m"].order == []
+
+
+def test_a_sort_keeps_its_nulls_order_when_it_is_not_the_default() -> None:
+    plan = {
+        "Plan": {
+            "Node Type": "Sort",
+            "Sort Key": ['c."lastMessageAt" DESC NULLS LAST', "c.id DESC NULLS FIRST", "c.n"],
+            "Plans": [_scan("c", "Conversation")],
+        }
+    }
+    (access,) = read_accesses(plan)
+    assert access.order == [("lastMessageAt", "DESC NULLS LAST"), ("id", "DESC"), ("n", "")]
+    (order,) = candidates(access, {})
+    assert order.definition() == (
+        'ON "Conversation" ("lastMessageAt" DESC NULLS LAST, "id" DESC, "n")'
+    )
 
 
 def test_conjuncts_split_only_the_top_level() -> None:
