@@ -14,6 +14,7 @@ query; the database is left as it was found (every index proven here is dropped 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ from synthgen.verify.queries import Query
 MIN_GAIN = 0.2  # p50 at least 20 % lower on some suggested query x class
 MAX_WRITE_COST = 0.25  # no write transaction's p50 more than 25 % slower
 WRITE_SECONDS = 5
+SEED_ENV, WRITE_SEED = "PGBENCH_RANDOM_SEED", "20261207"
 WRITE_FLOOR_MS = 1.0  # a write's p50 rise under this is noise, not a cost
 RUNS = 15
 # one index alone is screened with fewer runs (its gains are large or absent); the kept set's
@@ -89,10 +91,13 @@ def _p50(doc: dict[str, Any]) -> dict[tuple[str, str], float]:
 
 def _writes(opts: ProveOptions, scripts: list[Script], label: str) -> dict[str, Any]:
     """p50 latency and tps of each write transaction, each run alone by one client for
-    `write_seconds` (alone: W2's reads and W1's room locks do not queue behind each other)."""
+    `write_seconds` (alone: W2's reads and W1's room locks do not queue behind each other),
+    with one pgbench seed: every run draws the same rooms and members in the same order, so
+    with and without an index time the same transactions (W2 on a heavy room is 100x W2 on a
+    small one)."""
     out: dict[str, Any] = {"tps": 0.0, "errors": 0, "p50_ms": {}}
     for script in scripts:
-        step = run_step(
+        step = _seeded_step(
             find_pgbench(),
             with_search_path(opts.dsn, opts.schema),
             [script],
@@ -109,6 +114,20 @@ def _writes(opts: ProveOptions, scripts: list[Script], label: str) -> dict[str, 
         out["errors"] += int(step["errors"])
         out["p50_ms"][script.key] = round(float(step["queries"][script.key]["p50_ms"]), 3)
     return out
+
+
+def _seeded_step(*args: Any) -> dict[str, Any]:
+    """run_step with PGBENCH_RANDOM_SEED set (pgbench reads it; run_step passes the environment
+    on), restored afterwards."""
+    before = os.environ.get(SEED_ENV)
+    os.environ[SEED_ENV] = WRITE_SEED
+    try:
+        return run_step(*args)
+    finally:
+        if before is None:
+            os.environ.pop(SEED_ENV, None)
+        else:
+            os.environ[SEED_ENV] = before
 
 
 def write_cost(reference: dict[str, Any], writes: dict[str, Any]) -> float:
