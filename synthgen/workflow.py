@@ -30,6 +30,7 @@ from synthgen.loadtest.stage import (
     read_stage,
     sweep_stage,
 )
+from synthgen.loadtest.suggest_stage import suggest_and_prove
 from synthgen.postgres.audit import audit_schema_for
 from synthgen.postgres.connect import connect, execute, validate_schema_name
 from synthgen.postgres.guard import GuardSettings, check_dsn
@@ -108,6 +109,8 @@ class RunOptions:
     loadtest: LoadTestStage | None = None
     # `--rehearse`: the indexes stage builds the script under the workload (synthgen.rehearse)
     rehearse: RehearseStage | None = None
+    # `--suggest`: suggest indexes and prove them instead of applying a given script
+    suggest: bool = False
 
     def identity(self, spec: Spec) -> dict[str, Any]:
         """What must match for a rerun to continue this run rather than start another."""
@@ -121,6 +124,7 @@ class RunOptions:
             **({"mapping": str(self.mapping_path)} if self.mapping_path else {}),
             **({"loadtest": self.loadtest.identity()} if self.loadtest else {}),
             **({"rehearse": self.rehearse.identity()} if self.rehearse else {}),
+            **({"suggest": True} if self.suggest else {}),
         }
 
 
@@ -325,13 +329,14 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
         built = state["done"].get("indexes", {}).get("indexes", [])
         builds = {b["index"]: b["seconds"] for b in built}
         script = opts.indexes_file or DEFAULT_APPLY
+        mode = "custom" if opts.suggest else opts.plan_mode  # prove measures custom plans
         # a `-- targets: Q1, Q4` line in the index script: the targeted decision
         result = compare_baselines(
             pre,
             post,
-            plan_mode=opts.plan_mode,
+            plan_mode=mode,
             builds=builds,
-            targets=script_targets(Path(script)),
+            targets=[] if opts.suggest else script_targets(Path(script)),
         )
         _write_json(files["compare"], result.to_dict())
         info: dict[str, Any] = {
@@ -385,9 +390,15 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
         stage("workload", lambda: loadtest_stage("workload"))
     if opts.loadtest is not None:
         stage("loadtest_pre", lambda: loadtest_stage("pre"))
-    stage("baseline_pre", lambda: baseline("pre", None))
-    stage("indexes", indexes)
-    stage("baseline_post", lambda: baseline("post", files["pre"]))
+    if opts.suggest:  # its baselines are prove's, without and with the kept indexes
+        stage("suggest", lambda: suggest_and_prove(
+            opts.dsn, opts.schema, opts.out, queries, opts.queries_dir, names, dataset,
+            opts.runs, say,
+        ))  # fmt: skip
+    else:
+        stage("baseline_pre", lambda: baseline("pre", None))
+        stage("indexes", indexes)
+        stage("baseline_post", lambda: baseline("post", files["pre"]))
     if opts.loadtest is not None:
         stage("loadtest_post", lambda: loadtest_stage("post"))
     stage("compare", compare)

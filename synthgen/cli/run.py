@@ -221,6 +221,13 @@ def finished_stages(out: Path) -> set[str]:
     "seconds after the script).",
 )
 @ci_options
+@click.option(
+    "--suggest",
+    is_flag=True,
+    help="Instead of --indexes: suggest indexes from the queries' plans (HypoPG), prove each "
+    "for real (at most 15 runs per query x class), and gate the kept set (phase-2.sql and "
+    "prove.txt in --out).",
+)
 @click.option("--overwrite", is_flag=True, help="Start over, replacing an earlier run in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the final summary as JSON.")
 def run(
@@ -255,6 +262,7 @@ def run(
     rehearse_rate: float,
     rehearse_seconds: int,
     ci: tuple[Path | None, Path | None],
+    suggest: bool,
     overwrite: bool,
     as_json: bool,
 ) -> None:
@@ -268,9 +276,13 @@ def run(
     Example: synthgen run --band dev --mapping app.json --migrations schema.sql --queries
     app/queries --indexes app/phase-2.sql --out out/run-app
     """
+    if suggest and indexes_file is not None:
+        raise click.UsageError("--suggest writes the index script: drop --indexes")
     if mapping_path is not None:
-        if queries_dir is None or indexes_file is None:
-            raise click.UsageError("--mapping needs --queries and --indexes (the app's own)")
+        if queries_dir is None or (indexes_file is None and not suggest):
+            raise click.UsageError(
+                "--mapping needs --queries and --indexes or --suggest (the app's own)"
+            )
         from synthgen.sample.mapping import load_mapping
 
         schema = load_mapping(mapping_path, None if schema == DEFAULT_SCHEMA else schema).schema
@@ -360,6 +372,7 @@ def run(
         indexes_file=indexes_file,
         loadtest=stage,
         rehearse=_rehearse_stage(rehearse, rehearse_rate, rehearse_seconds),
+        suggest=suggest,
     )
     summary = _run_with_ci(spec, opts, ci)
     if as_json:

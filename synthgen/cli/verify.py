@@ -529,3 +529,14 @@ def _add_rehearse() -> None:
 
 
 _add_rehearse()
+
+
+def _register_suggest() -> None:
+    # suggest and prove live in their own module (cli/suggest.py); the group is this one
+    from synthgen.cli.suggest import prove, suggest
+
+    indexes.add_command(suggest)
+    indexes.add_command(prove)
+
+
+_register_suggest()

@@ -1,0 +1,306 @@
+"""`synthgen indexes suggest` and `indexes prove` through the installed executable, on real
+PostgreSQL with HypoPG.
+
+HypoPG ships for the system's PostgreSQL 15 (postgresql-15-hypopg), not for the embedded 18: these
+tests start their own cluster from the system server whichever server the session runs on
+(SYNTHGEN_TEST_PG), so the embedded pass runs them too instead of skipping them; the refusal
+test starts an embedded cluster, which has no HypoPG.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from synthgen.appschema.migrate import run_migrations
+from synthgen.generate.build import BuildOptions, build_dataset
+from synthgen.postgres.cluster import ensure_cluster
+from synthgen.postgres.connect import connect, execute, fetch_all
+from synthgen.postgres.loader import LoadOptions, load_dataset
+from synthgen.spec import load_spec
+from synthgen.verify.duplicates import parse_index
+
+SYNTHGEN = Path(sys.executable).parent / "synthgen"
+QUERIES = Path(__file__).resolve().parents[3] / "specs" / "queries"
+EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "prisma-chat"
+SCHEMA = "suggest_sg"
+
+
+def synthgen(*args: str) -> subprocess.CompletedProcess[str]:
+    assert SYNTHGEN.is_file(), f"{SYNTHGEN}: the console script is not installed"
+    return subprocess.run([str(SYNTHGEN), *args], capture_output=True, text=True, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("suggest") / "ds"
+    build_dataset(load_spec(), BuildOptions("dev", 0.1, "suggest", out, workers=2))
+    return out
+
+
+@pytest.fixture(scope="module")
+def system_dsn(pg_cluster_dir_factory: Callable[[str], Path], dataset: Path) -> str:
+    """A PostgreSQL 15 cluster of the system server (HypoPG installed) holding synthgen's
+    phase-1 tables at a small scale: the shipped phase-2 indexes are not there."""
+    dsn = ensure_cluster(pg_cluster_dir_factory("hypopg"), server="system").dsn
+    load_dataset(LoadOptions(dataset, dsn, schema=SCHEMA, jobs=2, replace=True))
+    return dsn
+
+
+def _queries(tmp_path: Path, *keys: str, source: Path = QUERIES) -> Path:
+    folder = tmp_path / "queries"
+    folder.mkdir()
+    for key in keys:
+        for path in source.glob(f"{key}_*.sql"):
+            shutil.copy(path, folder / path.name)
+    return folder
+
+
+def _statements(script: Path) -> list[str]:
+    body = "\n".join(ln for ln in script.read_text().splitlines() if not ln.startswith("--"))
+    return [s.strip() for s in body.split(";") if s.strip()]
+
+
+def _index_names(dsn: str) -> set[str]:
+    conn = connect(dsn, autocommit=True)
+    try:
+        rows = fetch_all(conn, "SELECT indexname FROM pg_indexes WHERE schemaname = $1", (SCHEMA,))
+    finally:
+        conn.close()
+    # the workload's draw tables (synthgen_lt_*) come with their own keys
+    return {str(r[0]) for r in rows if not str(r[0]).startswith("synthgen_lt_")}
+
+
+def test_suggest_finds_q1_order_and_prove_keeps_it_with_go(system_dsn: str, tmp_path: Path) -> None:
+    before = _index_names(system_dsn)
+    out = tmp_path / "phase-2.sql"
+    common = ["--dsn", system_dsn, "--schema", SCHEMA, "--queries", str(QUERIES)]
+    found = synthgen("indexes", "suggest", *common, "--out", str(out))
+    assert found.returncode == 0, found.stderr
+    statements = _statements(out)
+    shapes = [parse_index(s) for s in statements]
+    doc = json.loads(out.with_suffix(".json").read_text())
+    assert [i["sql"] for i in doc["indexes"]] == statements
+    (index,) = [i for i in doc["indexes"] if {e["query"] for e in i["serves"]} >= {"q1"}]
+    shape = shapes[statements.index(index["sql"])]
+    assert shape is not None and shape.table == "messages"
+    # the (conversationId, createdAt DESC) order Q1 reads, serving every room class
+    assert [(k.expression, k.descending) for k in shape.keys] == [
+        ("conversationId", False),
+        ("createdAt", True),
+    ]
+    assert index["sql"].startswith("CREATE INDEX CONCURRENTLY IF NOT EXISTS")
+    served = {e["class"] for e in index["serves"] if e["query"] == "q1"}
+    assert served == {"median", "p95", "heavy"}
+    heavy = next(e for e in index["serves"] if (e["query"], e["class"]) == ("q1", "heavy"))
+    assert heavy["sort_removed"] and heavy["estimated_gain"] > 0.9
+    comment = out.read_text()
+    assert "Q1 message history (median, p95, heavy)" in comment
+    assert "-- estimated gain, Q1 message history: " in comment
+    rollback = (tmp_path / "phase-2-rollback.sql").read_text()
+    assert f'DROP INDEX CONCURRENTLY IF EXISTS "{shape.name}";' in rollback
+    assert _index_names(system_dsn) == before  # suggest builds nothing
+
+    proven = tmp_path / "proven.sql"
+    kept = synthgen(
+        "indexes", "prove", *common, "--file", str(out), "--out", str(proven),
+        "--runs", "15", "--write-seconds", "2",
+    )  # fmt: skip
+    assert kept.returncode == 0, kept.stdout + kept.stderr
+    report = json.loads(proven.with_suffix(".json").read_text())
+    row = next(r for r in report["indexes"] if r["index"] == shape.name)
+    assert row["kept"], json.dumps(row, indent=1)
+    assert row["size_bytes"] > 0 and row["build_seconds"] > 0
+    assert row["writes"]["tps"] > 0 and row["writes_without"]["tps"] > 0
+    assert set(row["writes"]["p50_ms"]) == {"W1", "W2"}
+    heavy_read = next(r for r in row["reads"] if (r["query"], r["class"]) == ("q1", "heavy"))
+    assert heavy_read["measured_gain"] >= 0.2 and heavy_read["estimated_gain"] > 0.9
+    assert report["together"]["decision"] == "GO"
+    assert f"KEPT {shape.name}: " in kept.stdout
+    assert "q1 heavy: p50 " in kept.stdout and "planner estimated -" in kept.stdout
+    assert "index gate GO" in kept.stdout
+    assert index["sql"] in _statements(proven)  # the kept set, as suggested
+    assert _index_names(system_dsn) == before  # proven, then dropped again
+
+
+def test_an_existing_index_serving_the_order_is_named(system_dsn: str, tmp_path: Path) -> None:
+    conn = connect(system_dsn, autocommit=True)
+    # ascending: a B-tree read backward gives Q1's createdAt DESC once conversationId is fixed
+    execute(conn, f'CREATE INDEX "q1_served" ON {SCHEMA}.messages ("conversationId", "createdAt")')
+    try:
+        out = tmp_path / "phase-2.sql"
+        found = synthgen(
+            "indexes", "suggest", "--dsn", system_dsn, "--schema", SCHEMA,
+            "--queries", str(_queries(tmp_path, "q1")), "--out", str(out),
+        )  # fmt: skip
+    finally:
+        execute(conn, f"DROP INDEX {SCHEMA}.q1_served")
+        conn.close()
+    assert found.returncode == 0, found.stderr
+    assert (
+        "Q1 message history (messages): served by existing index q1_served; nothing proposed"
+        in found.stdout
+    )
+    assert _statements(out) == []
+    assert "served by the existing index q1_served" in out.read_text()
+    assert json.loads(out.with_suffix(".json").read_text())["indexes"] == []
+
+
+PAUSED_Q1 = """-- name: Q1 paused history
+-- purpose: Q1 behind a 60 ms pause the planner does not cost (a slow call in the same request).
+-- param $1 bigint conversation: conversationId of a sampled room
+SELECT m."id", m."createdAt", (SELECT pg_sleep(0.06)::text) AS pause
+FROM "messages" m
+WHERE m."conversationId" = $1
+ORDER BY m."createdAt" DESC
+LIMIT 50;
+"""
+
+
+def test_an_index_the_planner_likes_but_that_measures_no_gain_is_dropped(
+    system_dsn: str, tmp_path: Path
+) -> None:
+    # On a median room the index removes a sort of a few hundred rows: the planner keeps it (a
+    # sort removed), but the request's time is the pause, so it reads no faster.
+    queries = tmp_path / "queries"
+    queries.mkdir()
+    (queries / "q1_paused.sql").write_text(PAUSED_Q1)
+    common = ["--dsn", system_dsn, "--schema", SCHEMA, "--queries", str(queries)]
+    out = tmp_path / "phase-2.sql"
+    found = synthgen("indexes", "suggest", *common, "--out", str(out))
+    assert found.returncode == 0, found.stderr
+    sidecar = out.with_suffix(".json")
+    doc = json.loads(sidecar.read_text())
+    doc["parameters"]["conversation"] = {"median": doc["parameters"]["conversation"]["median"]}
+    (index,) = doc["indexes"]
+    index["serves"] = [e for e in index["serves"] if e["class"] == "median"]
+    index["estimates"] = [e for e in index["estimates"] if e["class"] == "median"]
+    assert index["serves"] and index["serves"][0]["sort_removed"]
+    sidecar.write_text(json.dumps(doc))
+    proven = tmp_path / "proven.sql"
+    dropped = synthgen(
+        "indexes", "prove", *common, "--file", str(out), "--out", str(proven),
+        "--runs", "5", "--write-seconds", "2",
+    )  # fmt: skip
+    assert dropped.returncode == 0, dropped.stdout + dropped.stderr
+    report = json.loads(proven.with_suffix(".json").read_text())
+    (row,) = report["indexes"]
+    assert not row["kept"]
+    (read,) = row["reads"]
+    assert read["measured_gain"] < 0.2 and read["p50_before_ms"] > 60
+    assert row["why"].startswith("no measured read gain of 20% (best: q1 median ")
+    assert f"DROPPED {index['name']}: " in dropped.stdout
+    assert "q1 median: p50 " in dropped.stdout and "planner estimated " in dropped.stdout
+    assert "no index pays for itself" in dropped.stdout
+    assert _statements(proven) == [] and report["together"] is None
+
+
+def test_hypopg_missing_is_one_line_naming_the_package(
+    pg_cluster_dir_factory: Callable[[str], Path], tmp_path: Path
+) -> None:
+    dsn = ensure_cluster(pg_cluster_dir_factory("no-hypopg"), server="embedded").dsn
+    conn = connect(dsn, autocommit=True)
+    try:
+        major = int(fetch_all(conn, "SELECT current_setting('server_version_num')")[0][0]) // 10000
+    finally:
+        conn.close()
+    out = tmp_path / "phase-2.sql"
+    refused = synthgen(
+        "indexes", "suggest", "--dsn", dsn, "--schema", "anything", "--out", str(out)
+    )
+    assert refused.returncode == 1
+    assert refused.stderr.strip().splitlines() == [
+        f"error: HypoPG is not available on this PostgreSQL {major} server: install the package "
+        f"postgresql-{major}-hypopg (the embedded PostgreSQL does not ship it)"
+    ]
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+def test_run_suggest_writes_a_proven_script_and_the_estimated_vs_measured_report(
+    system_dsn: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"
+    done = synthgen(
+        "run", "--band", "dev", "--scale", "0.05", "--seed", "suggest", "--out", str(out),
+        "--dsn", system_dsn, "--schema", "suggest_run", "--runs", "15", "--workers", "2",
+        "--suggest",
+    )  # fmt: skip
+    state = json.loads((out / "run-state.json").read_text())
+    assert list(state["done"]) == [
+        "generate", "validate", "load", "suggest", "compare", "report"
+    ]  # fmt: skip
+    # at this scale most queries take a millisecond: the gate's verdict on the kept set is the
+    # data's (GO is asserted at 0.1 above); the run's exit code follows it
+    decision = json.loads((out / "compare.json").read_text())["decision"]
+    assert done.returncode == {"GO": 0, "NO-GO": 3}[decision], done.stderr
+    assert f"index gate: {decision}" in done.stdout
+    suggested = json.loads((out / "phase-2-suggested.json").read_text())
+    (index,) = [i for i in suggested["indexes"] if i["table"] == "messages"]
+    assert '("conversationId", "createdAt" DESC)' in index["sql"]
+    report = json.loads((out / "phase-2.json").read_text())
+    row = next(r for r in report["indexes"] if r["index"] == index["name"])
+    table = (out / "prove.txt").read_text()
+    for read in row["reads"]:  # each measured gain beside the planner's estimate
+        assert read["estimated_gain"] is not None
+        assert (
+            f"{read['query']} {read['class']}: p50 {read['p50_before_ms']:.3f} -> "
+            f"{read['p50_after_ms']:.3f} ms" in table
+        )
+    assert row["kept"] and f"KEPT {index['name']}: " in table
+    assert index["sql"] in _statements(out / "phase-2.sql")
+    assert (out / "phase-2-rollback.sql").is_file() and (out / "report.html").is_file()
+    assert state["done"]["suggest"]["kept"] == report["kept"]
+
+
+def test_suggest_and_prove_on_an_application_schema_through_its_mapping(
+    system_dsn: str, dataset: Path, tmp_path: Path
+) -> None:
+    """The prisma-chat example: its own migration, names, queries and W1/W2."""
+    run_migrations(system_dsn, "suggest_app", str(EXAMPLE / "schema.sql"))
+    mapping = json.loads((EXAMPLE / "mapping.json").read_text())
+    mapping["schema"] = "suggest_app"
+    (tmp_path / "mapping.json").write_text(json.dumps(mapping))
+    common = ["--dsn", system_dsn, "--mapping", str(tmp_path / "mapping.json")]
+    loaded = synthgen("load", str(dataset), *common, "--jobs", "2", "--quiet")
+    assert loaded.returncode == 0, loaded.stderr
+    common += ["--queries", str(_queries(tmp_path, "q1", "q3", source=EXAMPLE / "queries"))]
+    out = tmp_path / "phase-2.sql"
+    found = synthgen("indexes", "suggest", *common, "--out", str(out))
+    assert found.returncode == 0, found.stderr
+    (statement,) = [s for s in _statements(out) if 'ON "Message"' in s]
+    shape = parse_index(statement)
+    assert shape is not None and shape.table == "Message"
+    assert [(k.expression, k.descending) for k in shape.keys] == [
+        ("conversationId", False),
+        ("createdAt", True),
+    ]
+    assert shape.predicate == "deletedAt is null"  # the constant filter Q1 always applies
+    # the big rooms' sort is what it removes (a median room's few rows may keep the old plan)
+    doc = json.loads(out.with_suffix(".json").read_text())
+    (index,) = [i for i in doc["indexes"] if i["sql"] == statement]
+    classes = {e["class"] for e in index["serves"] if e["name"] == "Q1 history page"}
+    assert {"p95", "heavy"} <= classes
+    # Q3 reads a user's memberships: the migration's index on userId serves it
+    assert (
+        "Q3 conversation list (ConversationMember): served by existing index "
+        "ConversationMember_userId_idx; nothing proposed" in found.stdout
+    )
+    proven = tmp_path / "proven.sql"
+    kept = synthgen(
+        "indexes", "prove", *common, "--file", str(out), "--out", str(proven),
+        "--runs", "15", "--write-seconds", "2",
+    )  # fmt: skip
+    report = json.loads(proven.with_suffix(".json").read_text())
+    # the gate's verdict on one small-scale query is GO or NO-GO by noise; its exit code follows
+    assert kept.returncode == {"GO": 0, "NO-GO": 3}[report["together"]["decision"]], kept.stderr
+    row = next(r for r in report["indexes"] if r["sql"] == statement)
+    assert row["kept"] and set(row["writes"]["p50_ms"]) == {"W1", "W2"}
+    heavy = next(r for r in row["reads"] if r["class"] == "heavy")
+    assert heavy["measured_gain"] >= 0.2 and heavy["estimated_gain"] > 0.9
+    assert statement in _statements(proven)
