@@ -5,6 +5,8 @@ top-1 % user, and the busiest room each such user is a member of), drawn from th
 Parquet files with DuckDB — the application's tables hold exactly that dataset, its counts
 checked by the load — then converted through the mapping's id formats, so `$1` is the cuid or
 uuid the application stores. Ties break by md5(id || seed) as in the contract's own draw.
+Timestamps are `1h`, `1d` and `7d` before the newest message, as a time and in the mapping's
+epoch unit (for a `bigint` parameter compared with an integer time column, such as epoch ms).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from synthgen.postgres.audit import audit_schema_for
 from synthgen.postgres.connect import Connection, DatabaseError, fetch_value
 from synthgen.sample.mapping import Mapping
 from synthgen.schema import quote_ident
+from synthgen.verify.params import timestamp_classes
 
 _SQL = """
 WITH sizes AS (
@@ -84,6 +87,10 @@ def _one(row: tuple[Any, ...] | None) -> tuple[Any, ...]:
     return row
 
 
+def _utc(us: int) -> Any:
+    return pa.scalar(us, pa.timestamp("us", tz="UTC")).as_py()
+
+
 def _convert(root: Path, table: str, ids: list[int], fmt: str) -> list[Any]:
     array = np.asarray(ids, dtype=np.int64)
     ms = _all_rows_clock(root, table).ms(array) if fmt in TIME_ORDERED else None
@@ -92,10 +99,11 @@ def _convert(root: Path, table: str, ids: list[int], fmt: str) -> list[Any]:
 
 
 def app_parameters(
-    root: Path, id_formats: dict[str, str], seed: str = "synthgen"
+    root: Path, id_formats: dict[str, str], seed: str = "synthgen", epoch: str = "ms"
 ) -> dict[str, Any]:
     """{'conversation': {cls: {id, messages, cursor}}, 'user': {cls: {id, memberships,
-    conversation}}} with ids in the application's formats."""
+    conversation}}, 'timestamp': {cls: {at, epoch}}} with ids in the application's formats and
+    epoch times in its `epoch` unit."""
     con = duckdb.connect(config={"memory_limit": "1GB", "threads": 2})
     try:
         con.execute("SET enable_progress_bar = false")
@@ -113,6 +121,7 @@ def app_parameters(
             cls: _one(con.execute(_BUSIEST, {"user": user, "seed": seed}).fetchone())
             for cls, user, _ in users
         }
+        newest = _one(con.execute('SELECT epoch_us(max("createdAt")) FROM messages').fetchone())
     finally:
         con.close()
     room_ids = _convert(
@@ -126,7 +135,7 @@ def app_parameters(
         cls: {
             "id": room_ids[i],
             "messages": int(n),
-            "cursor": pa.scalar(cursors[cls][0], pa.timestamp("us", tz="UTC")).as_py().isoformat(),
+            "cursor": _utc(cursors[cls][0]).isoformat(),
         }
         for i, (cls, _, n) in enumerate(rooms)
     }
@@ -139,6 +148,7 @@ def app_parameters(
         "seed": seed,
         "conversation": {c: conversation[c] for c in order_c if c in conversation},
         "user": {c: user[c] for c in order_u if c in user},
+        "timestamp": timestamp_classes(_utc(newest[0]), epoch),
     }
 
 
@@ -165,4 +175,4 @@ def mapped_parameters(
             f"--dataset: the dataset loaded into schema {mapping.schema!r} is needed to draw "
             f"parameters ({root or 'no load recorded'}); pass --dataset DIR"
         )
-    return app_parameters(root, id_formats(mapping), seed)
+    return app_parameters(root, id_formats(mapping), seed, mapping.epoch)

@@ -5,7 +5,9 @@ user) with ``hi``, the running sum of its weight in id order. A transaction draw
 ``r = random(1, total weight)`` and takes the first row with ``hi >= r`` (an index scan on the
 primary key), so a room is drawn with probability messages / all messages and a user with
 probability messages sent / all messages sent — the data's own skew, not a generic Zipf. The
-lookup costs one primary-key probe (a few tens of microseconds) inside each transaction.
+lookup costs one primary-key probe (a few tens of microseconds) inside each transaction. A
+`timestamp` parameter is one of its classes (1h, 1d, 7d before the newest message) drawn
+uniformly from a three-row table, as a time or in the schema's epoch units.
 
 Write transactions use ids that cannot collide with generated ones: new message ids come from the
 sequence ``synthgen_lt_message_id`` starting at 4e18 (generated ids are small consecutive
@@ -42,7 +44,7 @@ DEFAULT_MIX = {"Q1": 40, "Q2": 10, "Q3": 20, "Q4": 15, "Q5": 10, "W1": 5}
 WRITES = ("W1", "W2")
 MESSAGE_ID_BASE = 4_000_000_000_000_000_000
 ROOMS, MEMBERS, USERS = "synthgen_lt_rooms", "synthgen_lt_members", "synthgen_lt_users"
-USER_ROOMS = "synthgen_lt_user_rooms"
+USER_ROOMS, TIMES = "synthgen_lt_user_rooms", "synthgen_lt_times"
 DRAWS, SEQUENCE = "synthgen_lt_draws", "synthgen_lt_message_id"
 WORKLOAD_FILE = "workload.json"
 # a query parameter's kind -> the pgbench variable the draw sets
@@ -52,7 +54,9 @@ _VARIABLE = {
     "user": "user_id",
     "member_user": "user_id",
     "member_conversation": "member_room",
+    "timestamp": "ts_at",  # ts_epoch when declared bigint (an integer time column)
 }
+_BACK = {1: "1 hour", 2: "1 day", 3: "7 days"}  # verify.params.TIMESTAMP_CLASSES, in order
 _METHOD = """\
 -- Parameters carry the data's skew: r = random(1, total weight), then the first row of the
 -- draw table whose running weight sum `hi` is >= r. Rooms are weighted by their messages,
@@ -120,8 +124,9 @@ def build_draw_tables(
         else "true"
     )
     execute(conn, f"SET search_path TO {quote_ident(schema)}")
-    for table in (ROOMS, MEMBERS, USERS, USER_ROOMS):
+    for table in (ROOMS, MEMBERS, USERS, USER_ROOMS, TIMES):
         execute(conn, f"DROP TABLE IF EXISTS {_q(schema, table)}")
+    _build_times(conn, schema, names)
     execute(
         conn,
         f"""CREATE TABLE {_q(schema, ROOMS)} AS
@@ -186,6 +191,30 @@ def build_draw_tables(
     return {"room_weight": rooms, "user_weight": users}
 
 
+def _build_times(conn: Connection, schema: str, names: Names) -> None:
+    """The timestamp classes: (k, at, at_epoch) per class, at_epoch in the units of the schema's
+    integer createdAt (rounded as the load rounds), epoch ms on synthgen's own tables."""
+    newest = names.as_time("messages", "createdAt", f"max({names.column('messages', 'createdAt')})")
+    per = names.epoch.get(("messages", "createdAt"), 1000)
+    back = ", ".join(f"({k}, interval '{text}')" for k, text in _BACK.items())
+    execute(
+        conn,
+        f"""CREATE TABLE {_q(schema, TIMES)} AS
+        SELECT v.k, n.newest - v.back AS at,
+               round(extract(epoch FROM n.newest - v.back) * {per})::bigint AS at_epoch
+        FROM (SELECT {newest} AS newest FROM {names.table("messages")}) n,
+             (VALUES {back}) v(k, back)""",
+    )
+    execute(conn, f"ALTER TABLE {_q(schema, TIMES)} ADD PRIMARY KEY (k)")
+
+
+def _time_draw() -> str:
+    return (
+        f"\\set t random(1, {len(_BACK)})\n"
+        f"SELECT at AS ts_at, at_epoch AS ts_epoch FROM {TIMES} WHERE k = :t \\gset\n"
+    )
+
+
 def _room_draw(totals: dict[str, int]) -> str:
     return (
         f"\\set r random(1, {totals['room_weight']})\n"
@@ -223,17 +252,28 @@ def _record(key: str, variable: str, record: bool) -> str:
 
 def read_script(key: str, query: Query, totals: dict[str, int], record: bool) -> str:
     """A pgbench script for one query file: a draw per class axis of the query (a user, a room,
-    or both, independently), then the query with pgbench variables."""
-    draws = {"user": _user_draw(totals), "conversation": _room_draw(totals)}
+    a timestamp, independently), then the query with pgbench variables."""
+    draws = {
+        "user": _user_draw(totals),
+        "conversation": _room_draw(totals),
+        "timestamp": _time_draw(),
+    }
     draw = "".join(draws[axis] for axis in query.axes)
     if any(p.kind == "member_conversation" for p in query.params):
         draw += _user_room_draw()
-    variable = "user_id" if query.axes[0] == "user" else "room"
-    kinds = {p.position: _VARIABLE[p.kind] for p in query.params}
+    # the draw recorded: the first user or room (a timestamp-only query records none)
+    subject = next((a for a in query.axes if a != "timestamp"), None)
+    variable = {"user": "user_id", "conversation": "room", None: ""}[subject]
+    kinds = {
+        p.position: "ts_epoch"
+        if p.kind == "timestamp" and p.type == "bigint"
+        else _VARIABLE[p.kind]
+        for p in query.params
+    }
     sql = re.sub(r"\$(\d+)\b", lambda match: ":" + kinds[int(match[1])], query.sql)
     script = (
         f"-- {key}: {query.name} ({Path(query.path).name})\n{_METHOD}{draw}"
-        f"{_record(key, variable, record)}{sql};\n"
+        f"{_record(key, variable, record and bool(variable))}{sql};\n"
     )
     unset = unset_variables(script)
     if unset:  # a draw missing for a kind: pgbench would fail on every transaction
@@ -388,6 +428,7 @@ def build_workload(conn: Connection, opts: WorkloadOptions) -> dict[str, Any]:
             "members": MEMBERS,
             "users": USERS,
             "user_rooms": USER_ROOMS,
+            "times": TIMES,
             "draws": DRAWS,
         },
         **({"mapping": opts.mapping.schema} if opts.mapping is not None else {}),

@@ -4,7 +4,8 @@ A small lexer, not a parser: it finds string literals (which must never leave pr
 drops comments (they may carry anything, e.g. a tracing tag with a user's name), lists the
 identifiers the statement names, and for each `$n` the column it is compared with. Kinds follow
 from the mapping: a conversation id -> `conversation`, a user id -> `user`, a time column ->
-`conversation_cursor` (a time inside the sampled room), `LIMIT $n` -> a constant.
+`conversation_cursor` (a time inside the sampled room; without a room `timestamp`, a point in
+time), `LIMIT $n` -> a constant.
 """
 
 from __future__ import annotations

@@ -166,10 +166,12 @@ def _params(
             todo[n] = f"compared with {where} of type {data_type or 'unknown'}"
             continue
         if kind == "time":
-            if "conversation" not in kinds or member:
-                todo[n] = f"compared with the time column {where} but no room is bound"
+            if member:  # a time in a member's own room: no kind draws one
+                todo[n] = f"compared with the time column {where} inside a member's room"
                 continue
-            params[n] = (type_, "conversation_cursor", where)
+            # a time inside the bound room, or without a room a point in time (1h/1d/7d ago)
+            cursor = "conversation" in kinds
+            params[n] = (type_, "conversation_cursor" if cursor else "timestamp", where)
         elif member:
             params[n] = (type_, f"member_{kind}", where)
         else:

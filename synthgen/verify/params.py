@@ -3,16 +3,21 @@
 Conversations: a median-size room, a p95 room and a heavy room (from conversation_traits).
 Users: a median-activity user and a top-1 % user (activity = active memberships).
 A user's `conversation` is the busiest room they are an active member of (member_conversation).
+Timestamps (a time not tied to a room): `1h`, `1d` and `7d` before the newest message's
+createdAt, each as the time (`at`) and in epoch units (`epoch`, milliseconds here; an
+application's mapping unit for its schema) for a `bigint` parameter compared with an integer
+time column.
 Ties are broken by a hash of (id, seed), so the same seed picks the same ids on the same data.
 
 A query runs once per class of each axis it draws from (queries.Query.axes); a query with a user
 and a room runs over every pair of their classes, labelled `median×heavy` (its parameters'
-order).
+order), and likewise with a timestamp (`median×1d`).
 """
 
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from synthgen.errors import VerifyError
@@ -21,6 +26,9 @@ from synthgen.verify.queries import AXIS, Query
 
 CONVERSATION_CLASSES = ("median", "p95", "heavy")
 USER_CLASSES = ("median", "top1")
+# a timestamp class -> how long before the newest message
+TIMESTAMP_CLASSES = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7)}
+_US_PER_UNIT = {"s": 1_000_000, "ms": 1000, "us": 1}  # as sample.mapping.EPOCH_UNITS
 
 _ROOMS = """
 WITH sizes AS (
@@ -83,9 +91,21 @@ GROUP BY 1 ORDER BY count(*) DESC, md5(c."conversationId"::text || $2) LIMIT 1
 """
 
 
+def timestamp_classes(newest: datetime, unit: str = "ms") -> dict[str, Any]:
+    """{class: {at, epoch, epoch_unit}}: each class's time before `newest` (aware), and that time
+    in epoch `unit`s rounded as the loader rounds a time into an integer column."""
+    per = _US_PER_UNIT[unit]
+    out: dict[str, Any] = {}
+    for cls, back in TIMESTAMP_CLASSES.items():
+        at = newest.astimezone(UTC) - back
+        us = (at - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+        out[cls] = {"at": at.isoformat(), "epoch": (us + per // 2) // per, "epoch_unit": unit}
+    return out
+
+
 def sample_parameters(conn: Connection, seed: str = "synthgen") -> dict[str, Any]:
     """{'conversation': {class: {id, messages, cursor}},
-    'user': {class: {id, memberships, conversation}}}."""
+    'user': {class: {id, memberships, conversation}}, 'timestamp': {class: {at, epoch}}}."""
     rooms: dict[str, Any] = {}
     for cls, room_id, messages in fetch_all(conn, _ROOMS, (seed,)):
         cursor = fetch_all(conn, _CURSOR, (room_id, int(messages) // 2))[0][0]
@@ -98,10 +118,12 @@ def sample_parameters(conn: Connection, seed: str = "synthgen") -> dict[str, Any
         }
         for cls, user_id, count in fetch_all(conn, _USERS, (seed,))
     }
+    newest = fetch_all(conn, 'SELECT max("createdAt") FROM "messages"')[0][0]
     return {
         "seed": seed,
         "conversation": {c: rooms[c] for c in CONVERSATION_CLASSES if c in rooms},
         "user": {c: users[c] for c in USER_CLASSES if c in users},
+        "timestamp": timestamp_classes(newest) if newest is not None else {},
     }
 
 
@@ -122,6 +144,7 @@ _FIELD = {
     "user": "id",
     "member_user": "id",
     "member_conversation": "conversation",
+    "timestamp": "at",
 }
 
 
@@ -131,10 +154,11 @@ def bind(query: Query, params: dict[str, Any], classes: dict[str, str]) -> list[
     for p in query.params:
         axis = AXIS[p.kind]
         drawn = params[axis][classes[axis]]
-        if _FIELD[p.kind] not in drawn:
+        field = "epoch" if p.kind == "timestamp" and p.type == "bigint" else _FIELD[p.kind]
+        if field not in drawn:
             raise VerifyError(
-                f"{query.path}: parameter ${p.position} {p.kind} needs '{_FIELD[p.kind]}' in the "
+                f"{query.path}: parameter ${p.position} {p.kind} needs '{field}' in the "
                 f"{axis} classes, which these parameters (an older baseline?) lack; draw them again"
             )
-        values.append((drawn[_FIELD[p.kind]], p.type))
+        values.append((drawn[field], p.type))
     return values

@@ -8,15 +8,23 @@
 A parameter's kind says how it is sampled: `conversation` (a room per conversation class),
 `conversation_cursor` (a createdAt inside that room), `user` (a user per activity class), or for
 a query about one member of one room, `member_user` and `member_conversation` (a user per
-activity class and the busiest room they are a member of). Types: bigint, timestamptz, and for
-an application's own schema text, uuid and timestamp (without time zone, UTC).
+activity class and the busiest room they are a member of), or `timestamp` (a point in time not
+tied to a room, e.g. `WHERE "createdAt" > $1` for recent activity across rooms). Types: bigint,
+timestamptz, and for an application's own schema text, uuid and timestamp (without time zone,
+UTC).
 
-Kinds pair on two independent axes: a room (`conversation`, with an optional
-`conversation_cursor` inside it) and a user (`user`, or `member_user` with an optional
-`member_conversation`, one of that user's rooms). A query with both runs over the cross product
-of their classes, labelled `USERCLASS×ROOMCLASS` in the order of its parameters (e.g.
-`median×heavy`). Pairings that cannot mean what they say are refused when the file is parsed,
-before anything connects.
+A `timestamp` is drawn from the data: its classes are `1h`, `1d` and `7d` before the newest
+message's createdAt. Declared `timestamptz` or `timestamp` it is that time; declared `bigint` it
+is the time in epoch units (milliseconds on synthgen's tables; on an application's schema the
+mapping's `epoch` unit, as its integer time columns are loaded), so `WHERE createat > $1`
+compares like with like. Any other type is refused.
+
+Kinds pair on three independent axes: a room (`conversation`, with an optional
+`conversation_cursor` inside it), a user (`user`, or `member_user` with an optional
+`member_conversation`, one of that user's rooms) and a time (`timestamp`). A query with more
+than one runs over the cross product of their classes, labelled in the order of its parameters
+(e.g. `median×heavy` for a user then a room, `median×1d` for a user then a timestamp). Pairings
+that cannot mean what they say are refused when the file is parsed, before anything connects.
 """
 
 from __future__ import annotations
@@ -30,22 +38,32 @@ from synthgen.shipped import DEFAULT_QUERIES_DIR
 from synthgen.verify.production import todo_lines
 
 DEFAULT_QUERIES = DEFAULT_QUERIES_DIR
-PARAM_KINDS = ("conversation", "conversation_cursor", "user", "member_user", "member_conversation")
+PARAM_KINDS = (
+    "conversation",
+    "conversation_cursor",
+    "user",
+    "member_user",
+    "member_conversation",
+    "timestamp",
+)
 PARAM_TYPES = ("bigint", "timestamptz", "text", "uuid", "timestamp")
+# a timestamp is a time, or a time in epoch units compared with an integer time column
+TIMESTAMP_TYPES = ("timestamptz", "timestamp", "bigint")
 _PARAM = re.compile(r"^--\s*param\s+\$(\d+)\s+(\w+)\s+(\w+)\s*:?(.*)$")
 _FIELD = re.compile(r"^--\s*(name|purpose)\s*:\s*(.+)$")
-# which class axis a kind draws from: a room class or a user class
+# which class axis a kind draws from: a room class, a user class or a time class
 AXIS = {
     "conversation": "conversation",
     "conversation_cursor": "conversation",
     "user": "user",
     "member_user": "user",
     "member_conversation": "user",
+    "timestamp": "timestamp",
 }
 ALLOWED = (
     "allowed: each kind once; conversation [+ conversation_cursor] for a room, user or "
     "member_user [+ member_conversation] for a user, and a room with a user (every pair of "
-    "their classes)"
+    "their classes), and a timestamp with any of them (every combination of classes)"
 )
 
 
@@ -67,14 +85,14 @@ class Query:
 
     @property
     def axes(self) -> tuple[str, ...]:
-        """The class axes this query runs over ('user', 'conversation'), in the order of its
-        parameters; a query without parameters runs once per room class."""
+        """The class axes this query runs over ('user', 'conversation', 'timestamp'), in the
+        order of its parameters; a query without parameters runs once per room class."""
         seen = dict.fromkeys(AXIS[p.kind] for p in self.params)
         return tuple(seen) or ("conversation",)
 
     @property
     def subject(self) -> str:
-        """The first class axis ('conversation' or 'user')."""
+        """The first class axis ('conversation', 'user' or 'timestamp')."""
         return self.axes[0]
 
 
@@ -128,6 +146,11 @@ def parse_query(path: Path) -> Query:
                 raise VerifyError(
                     f"{path}:{number}: parameter ${position} kind {kind!r} is not "
                     f"one of {', '.join(PARAM_KINDS)}"
+                )
+            if kind == "timestamp" and type_ not in TIMESTAMP_TYPES:
+                raise VerifyError(
+                    f"{path}:{number}: parameter ${position} timestamp cannot be {type_} (a time "
+                    f"is {', '.join(TIMESTAMP_TYPES[:2])}, or bigint for epoch units)"
                 )
             params.append(Param(position, type_, kind))
             lines.append(number)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from synthgen.loadtest.dsnparts import with_search_path
 from synthgen.loadtest.pgbench import find_pgbench
-from synthgen.postgres.connect import connect, execute, fetch_value
+from synthgen.postgres.connect import connect, execute, fetch_all, fetch_value
 from synthgen.schema import quote_ident
 
 SYNTHGEN = Path(sys.executable).parent / "synthgen"
@@ -137,6 +137,113 @@ def test_the_pgbench_script_of_a_paired_query_sets_every_variable(
         assert drawn == 20
     finally:
         with connect(dsn, autocommit=True) as conn:
-            for table in ("rooms", "members", "users", "user_rooms", "draws"):
+            for table in ("rooms", "members", "users", "user_rooms", "draws", "times"):
                 execute(conn, f"DROP TABLE IF EXISTS {quote_ident(schema)}.synthgen_lt_{table}")
             execute(conn, f"DROP SEQUENCE IF EXISTS {quote_ident(schema)}.synthgen_lt_message_id")
+
+
+RECENT = """-- name: Q7 a user's recent messages
+-- purpose: what a user sent since a point in time, across every room.
+-- param $1 bigint user: a sampled user
+-- param $2 timestamptz timestamp: a time before the newest message
+SELECT count(*) AS sent
+FROM "messages" m
+WHERE m."senderId" = $1
+  AND m."createdAt" > $2;
+"""
+
+
+def test_a_user_and_a_timestamp_run_over_every_pair_of_classes(
+    loaded: Loaded, tmp_path: Path
+) -> None:
+    dsn, schema, _ = loaded
+    folder = tmp_path / "queries"
+    folder.mkdir()
+    (folder / "q7_recent.sql").write_text(RECENT)
+    out = tmp_path / "baseline-pre.json"
+    made = synthgen(
+        "verify", "baseline", "--label", "pre", "--runs", "1", "--explain-runs", "1",
+        "--warmups", "0", "--plan-mode", "custom", "--queries", str(folder),
+        "--dsn", dsn, "--schema", schema, "--out", str(out), "--quiet",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    doc = json.loads(out.read_text())
+    labels = [r["class"] for r in doc["results"]]
+    assert labels == [f"{u}×{t}" for u in ("median", "top1") for t in ("1h", "1d", "7d")]
+    params = doc["parameters"]
+    back = {"1h": "1 hour", "1d": "1 day", "7d": "7 days"}
+    q = quote_ident(schema)
+    with connect(dsn, autocommit=True) as conn:
+        for result in doc["results"]:
+            user, when = result["class"].split("×")
+            assert result["classes"] == {"user": user, "timestamp": when}
+            assert result["params"][0] == params["user"][user]["id"]
+            # each time is exactly that long before the newest message, read from the table
+            exact = fetch_value(
+                conn, f'SELECT $1::timestamptz = max("createdAt") - interval \'{back[when]}\' '
+                f"FROM {q}.messages", (result["params"][1],),
+            )  # fmt: skip
+            assert exact is True, (when, result["params"][1])
+            epoch_ms = fetch_value(
+                conn, f"SELECT round(extract(epoch FROM max(\"createdAt\") - interval "
+                f"'{back[when]}') * 1000)::bigint FROM {q}.messages",
+            )  # fmt: skip
+            assert params["timestamp"][when]["epoch"] == epoch_ms
+        recent = {
+            when: fetch_value(
+                conn, f'SELECT count(*) FROM {q}.messages WHERE "createdAt" > $1::timestamptz',
+                (params["timestamp"][when]["at"],),
+            )
+            for when in ("1h", "1d", "7d")
+        }  # fmt: skip
+    assert 0 < recent["1h"] < recent["1d"] < recent["7d"], recent
+
+
+def test_the_pgbench_script_of_a_timestamp_query_sets_every_variable(
+    loaded: Loaded, tmp_path: Path
+) -> None:
+    dsn, schema, _ = loaded
+    folder = tmp_path / "queries"
+    folder.mkdir()
+    (folder / "q7_recent.sql").write_text(RECENT)
+    # a timestamp alone, in epoch ms, compared with the epoch of the time column
+    (folder / "q8_since.sql").write_text(
+        "-- name: Q8 messages since\n-- param $1 bigint timestamp: epoch ms before the newest\n"
+        'SELECT count(*) FROM "messages" WHERE "createdAt" > to_timestamp($1 / 1000.0);\n'
+    )
+    workload = tmp_path / "workload"
+    q = quote_ident(schema)
+    try:
+        made = synthgen(
+            "workload", "--dsn", dsn, "--schema", schema, "--mix", "Q7=1,Q8=1",
+            "--queries", str(folder), "--record-draws", "--out", str(workload),
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        assert ":ts_at" in (workload / "q7.pgbench").read_text()
+        assert ":ts_epoch" in (workload / "q8.pgbench").read_text()
+        for key in ("q7", "q8"):
+            ran = subprocess.run(
+                [find_pgbench(), "-n", "-M", "extended", "-t", "15",
+                 "-f", str(workload / f"{key}.pgbench"), with_search_path(dsn, schema)],
+                capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+            assert ran.returncode == 0, ran.stdout + ran.stderr
+            assert "number of transactions actually processed: 15/15" in ran.stdout, ran.stdout
+        with connect(dsn, autocommit=True) as conn:
+            # the drawn times: the three classes, each exactly its distance before the newest
+            times = fetch_all(
+                conn, f"SELECT k, at = (SELECT max(\"createdAt\") FROM {q}.messages) - "
+                "(ARRAY[interval '1 hour', interval '1 day', interval '7 days'])[k], at_epoch = "
+                f"round(extract(epoch FROM at) * 1000)::bigint FROM {q}.synthgen_lt_times "
+                "ORDER BY k",
+            )  # fmt: skip
+            drawn = fetch_value(
+                conn, f"SELECT count(*) FROM {q}.synthgen_lt_draws WHERE script = 'Q7'"
+            )
+        assert times == [(1, True, True), (2, True, True), (3, True, True)]
+        assert drawn == 15
+    finally:
+        with connect(dsn, autocommit=True) as conn:
+            for table in ("rooms", "members", "users", "user_rooms", "draws", "times"):
+                execute(conn, f"DROP TABLE IF EXISTS {q}.synthgen_lt_{table}")
+            execute(conn, f"DROP SEQUENCE IF EXISTS {q}.synthgen_lt_message_id")

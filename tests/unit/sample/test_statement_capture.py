@@ -101,11 +101,14 @@ def test_a_limit_the_server_kept_stays_as_it_was() -> None:
     assert s.constants == {} and s.text.endswith("LIMIT 20")
 
 
+def test_a_time_compared_without_a_room_is_a_timestamp() -> None:
+    params, todo = _one("SELECT id FROM posts WHERE created_at > $1")
+    assert params == {1: ("timestamp", "timestamp")} and todo == {}
+
+
 def test_uninferable_parameters_are_todos() -> None:
     _, todo = _one("SELECT id FROM posts WHERE id = $1")
     assert list(todo) == [1] and "posts.id" not in todo[1] and "id" in todo[1]
-    _, todo = _one("SELECT id FROM posts WHERE created_at > $1")  # a time, but no room
-    assert "no room is bound" in todo[1]
     _, todo = _one("SELECT id, $1::int FROM posts WHERE chat_id = $2")
     assert todo == {1: "not compared with a column"}
 

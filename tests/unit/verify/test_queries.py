@@ -93,6 +93,33 @@ def test_a_user_and_a_room_pair_on_two_axes(tmp_path: Path) -> None:
     assert parse_query(swapped).axes == ("conversation", "user")
 
 
+def test_a_timestamp_is_a_third_independent_axis(tmp_path: Path) -> None:
+    path = tmp_path / "q9_recent.sql"
+    path.write_text(
+        "-- param $1 bigint user: x\n-- param $2 timestamptz timestamp: y\n"
+        "-- param $3 bigint conversation: z\n"
+        'SELECT 1 FROM "messages" WHERE "senderId" = $1 AND "createdAt" > $2\n'
+        'AND "conversationId" = $3'
+    )
+    query = parse_query(path)
+    assert query.axes == ("user", "timestamp", "conversation")
+    alone = tmp_path / "q8_alone.sql"
+    alone.write_text("-- param $1 bigint timestamp: epoch ms\nSELECT 1 WHERE $1 > 0")
+    assert parse_query(alone).axes == ("timestamp",)
+
+
+@pytest.mark.parametrize("type_", ["text", "uuid"])
+def test_a_timestamp_that_is_not_a_time_is_refused(tmp_path: Path, type_: str) -> None:
+    path = tmp_path / "q9_bad.sql"
+    path.write_text(f"-- param $1 bigint user: x\n-- param $2 {type_} timestamp: y\nSELECT $1, $2")
+    with pytest.raises(VerifyError) as info:
+        parse_query(path)
+    assert str(info.value) == (
+        f"{path}:2: parameter $2 timestamp cannot be {type_} (a time is timestamptz, timestamp, "
+        "or bigint for epoch units)"
+    )
+
+
 @pytest.mark.parametrize(
     ("header", "line", "message"),
     [
@@ -107,6 +134,8 @@ def test_a_user_and_a_room_pair_on_two_axes(tmp_path: Path) -> None:
          r"\$1 member_conversation needs the member_user"),
         ("-- param $1 bigint conversation: x\n-- param $2 bigint conversation: y", 2,
          r"\$2 is a second conversation \(\$1 is one"),
+        ("-- param $1 bigint user: x\n-- param $2 timestamptz timestamp: y\n"
+         "-- param $3 bigint timestamp: z", 3, r"\$3 is a second timestamp \(\$2 is one"),
     ],
 )  # fmt: skip
 def test_pairings_that_cannot_be_drawn_are_refused_naming_the_line(
