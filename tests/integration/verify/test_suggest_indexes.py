@@ -235,11 +235,10 @@ def test_run_suggest_writes_a_proven_script_and_the_estimated_vs_measured_report
     assert list(state["done"]) == [
         "generate", "validate", "load", "suggest", "compare", "report"
     ]  # fmt: skip
-    # at this scale most queries take a millisecond: the gate's verdict on the kept set is the
-    # data's (GO is asserted at 0.1 above); the run's exit code follows it
-    decision = json.loads((out / "compare.json").read_text())["decision"]
-    assert done.returncode == {"GO": 0, "NO-GO": 3}[decision], done.stderr
-    assert f"index gate: {decision}" in done.stdout
+    # the kept set serves the heavy rooms' queries by orders of magnitude: GO
+    assert json.loads((out / "compare.json").read_text())["decision"] == "GO"
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr
+    assert "index gate: GO" in done.stdout
     suggested = json.loads((out / "phase-2-suggested.json").read_text())
     (index,) = [i for i in suggested["indexes"] if i["table"] == "messages"]
     assert '("conversationId", "createdAt" DESC)' in index["sql"]
