@@ -57,8 +57,9 @@ def go_run(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
     )  # fmt: skip
     assert made.returncode == 0, made.stderr
     out = root / "lt.json"
+    # closed loop: the sweep's steps are every run, so their W1 count is every row sent
     ran = synthgen("loadtest", "--workload", str(root / "w"), "--dsn", pg_dsn, "--clients",
-                   "1,2", "--duration", "3", "--out", str(out))  # fmt: skip
+                   "1,2", "--duration", "3", "--closed-loop", "--out", str(out))  # fmt: skip
     assert ran.returncode == 0, ran.stderr
     yield pg_dsn, root / "w", json.loads(out.read_text())
     _drop(pg_dsn)
