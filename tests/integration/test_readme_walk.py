@@ -60,6 +60,14 @@ SKIPPED = {
         "production's captured files: test_statements.py replays their mix"
     ),
     "make demo CAPTURED=1": "tests/integration/test_demo_captured.py runs it",
+    "synthgen indexes suggest --schema perf_dev --out out/phase-2.sql": (
+        "HypoPG on the system server: tests/integration/verify/test_suggest_indexes.py"
+    ),
+    "synthgen indexes prove --schema perf_dev --file out/phase-2.sql --out "
+    "out/phase-2-proven.sql": "HypoPG on the system server: test_suggest_indexes.py",
+    "synthgen run --band dev --suggest --out out/run-suggest": (
+        "HypoPG on the system server: test_suggest_indexes.py runs it"
+    ),
 }
 WALK = {
     "synthgen generate --band dev --seed 42 --out out/dev": 0,
