@@ -227,7 +227,7 @@ def test_run_suggest_writes_a_proven_script_and_the_estimated_vs_measured_report
 ) -> None:
     out = tmp_path / "run"
     done = synthgen(
-        "run", "--band", "dev", "--scale", "0.05", "--seed", "suggest", "--out", str(out),
+        "run", "--band", "dev", "--scale", "0.1", "--seed", "suggest", "--out", str(out),
         "--dsn", system_dsn, "--schema", "suggest_run", "--runs", "15", "--workers", "2",
         "--suggest",
     )  # fmt: skip
@@ -235,7 +235,8 @@ def test_run_suggest_writes_a_proven_script_and_the_estimated_vs_measured_report
     assert list(state["done"]) == [
         "generate", "validate", "load", "suggest", "compare", "report"
     ]  # fmt: skip
-    # the kept set serves the heavy rooms' queries by orders of magnitude: GO
+    # at dev x 0.1 the kept set serves the heavy rooms by orders of magnitude: GO (at 0.05 most
+    # queries take under a millisecond and the average can fall either way)
     assert json.loads((out / "compare.json").read_text())["decision"] == "GO"
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr
     assert "index gate: GO" in done.stdout
