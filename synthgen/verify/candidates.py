@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from synthgen.schema import quote_ident
+from synthgen.verify.duplicates import balanced as _balanced
 
 SCAN_NODES = ("Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan")
 JOIN_KEYS = ("Hash Cond", "Merge Cond", "Join Filter")
@@ -92,15 +93,6 @@ def _strip(text: str) -> str:
     while text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
         text = text[1:-1].strip()
     return text
-
-
-def _balanced(text: str) -> bool:
-    depth = 0
-    for ch in text:
-        depth += {"(": 1, ")": -1}.get(ch, 0)
-        if depth < 0:
-            return False
-    return depth == 0
 
 
 def conjuncts(condition: str) -> list[str]:

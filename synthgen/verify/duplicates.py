@@ -93,7 +93,7 @@ def normalise(sql: str) -> str:
             continue
         tokens.append(token if token.startswith("'") else _name(token))
     text = " ".join(tokens)
-    while text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
+    while text.startswith("(") and text.endswith(")") and balanced(text[1:-1]):
         text = text[1:-1].strip()
     text = re.sub(r"\s*([(),.=<>!+\-*/])\s*", r"\1", text)
     # parentheses around one name or literal, not a call's: (state)='SENT' is state='SENT'
@@ -102,7 +102,8 @@ def normalise(sql: str) -> str:
     return text
 
 
-def _balanced(text: str) -> bool:
+def balanced(text: str) -> bool:
+    """Whether every parenthesis in `text` closes, none before it opens."""
     depth = 0
     for ch in text:
         depth += {"(": 1, ")": -1}.get(ch, 0)
