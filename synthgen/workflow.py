@@ -36,6 +36,7 @@ from synthgen.postgres.connect import connect, execute, validate_schema_name
 from synthgen.postgres.guard import GuardSettings, check_dsn
 from synthgen.postgres.keys import VACUUM_STEP
 from synthgen.postgres.loader import LoadOptions, load_dataset
+from synthgen.progress import Ticker, index_ticks
 from synthgen.rehearse.stage import RehearseStage, run_rehearsal_stage
 from synthgen.rehearse.stage import read_stage as read_rehearsal
 from synthgen.report.gate_text import plan_change_lines
@@ -150,8 +151,11 @@ def _load_state(path: Path, identity: dict[str, Any], overwrite: bool) -> dict[s
     return state
 
 
-def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
+def run_workflow(
+    spec: Spec, opts: RunOptions, say: Say, tick: Ticker | None = None
+) -> dict[str, Any]:
     """Run (or resume) every stage; returns the final summary (its index_gate says GO or NO-GO).
+    `tick` hears the index builds' shares and the load-test steps' seconds as they run.
 
     A fidelity NO-GO stops the run (GateFailed) unless opts.force.
     """
@@ -180,7 +184,11 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
             return
         say(f"[{name}] ...")
         started = time.perf_counter()
-        info = work()
+        try:
+            info = work()
+        finally:
+            if tick is not None:
+                tick.stop()
         info["seconds"] = round(time.perf_counter() - started, 2)
         state["done"][name] = info
         _write_json(state_path, state)
@@ -313,8 +321,9 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
             found.append(line)
             say(f"  finding: {line}")
 
+        building = index_ticks(tick) if tick is not None else None
         steps = run_script(
-            opts.dsn, opts.schema, opts.indexes_file or DEFAULT_APPLY, on_finding=finding
+            opts.dsn, opts.schema, opts.indexes_file or DEFAULT_APPLY, building, finding
         )
         built = [
             {"index": s.index, "seconds": round(s.seconds, 2), "size_bytes": s.size_bytes}
@@ -365,7 +374,7 @@ def run_workflow(spec: Spec, opts: RunOptions, say: Say) -> dict[str, Any]:
         assert opts.loadtest is not None
         if label == "compare":
             return judge_stage(opts.out, opts.loadtest)
-        return sweep_stage(opts.dsn, opts.out, opts.loadtest, label)
+        return sweep_stage(opts.dsn, opts.out, opts.loadtest, label, tick)
 
     def report() -> dict[str, Any]:
         write_run_report(

@@ -11,6 +11,7 @@ from synthgen.cli.ci import ci_options, loadtest_ci, write_ci
 from synthgen.cli.common import DomainCommand, emit_json
 from synthgen.cli.dboptions import dsn_option, mapped_schema_option, public_option
 from synthgen.cli.guarding import guard_options, guarded_dsn
+from synthgen.cli.progress import StepBar
 from synthgen.errors import EXIT_NO_GO
 from synthgen.postgres.connect import DEFAULT_SCHEMA
 from synthgen.postgres.guard import GuardSettings
@@ -140,6 +141,7 @@ def workload(
 @click.option("--out", type=click.Path(path_type=Path), help="Result JSON (HTML beside it).")
 @guard_options
 @click.option("--json", "as_json", is_flag=True, help="Print the result JSON.")
+@click.option("--quiet", is_flag=True, help="No progress bar (each step's seconds, on stderr).")
 @click.pass_context
 def loadtest(ctx: click.Context, workload_dir: Path | None, out: Path | None, **kw: Any) -> None:
     """Run a workload with pgbench once per client count; TPS, p50/p95/p99/max, the knee.
@@ -172,12 +174,14 @@ def _sweep(workload_dir: Path, out: Path, **kw: Any) -> None:
 
     schema = str(read_workload(workload_dir)["schema"])
     target = guarded_dsn(kw["dsn"], schema, kw["guard"])
+    bar = StepBar(kw["quiet"])
     opts = LoadTestOptions(
         workload_dir, target, _clients(kw["clients"]), kw["duration"], out, kw["pool"],
         kw["pool_size"], kw["label"], parse_mix(kw["mix"]) if kw["mix"] else None,
-        **_offered_options(kw),
+        **_offered_options(kw), tick=bar,
     )  # fmt: skip
-    result = run_loadtest(opts)
+    with bar:
+        result = run_loadtest(opts)
     html = write_loadtest_html(out.with_suffix(".html"), [result])
     if kw["as_json"]:
         emit_json(result)

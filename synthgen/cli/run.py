@@ -52,9 +52,11 @@ def _run_with_ci(
     """Run the workflow; write the CI summary of every gate it ran (or, when a statement failed
     under the rehearsal and stopped the run, of the rehearsal)."""
     from synthgen.cli.ci import rehearsal_ci, run_ci, write_ci
+    from synthgen.cli.progress import StepBar
 
     try:
-        summary = run_workflow(spec, opts, lambda line: click.echo(line, err=True))
+        with StepBar() as bar:
+            summary = run_workflow(spec, opts, lambda line: click.echo(line, err=True), bar)
     except SynthgenError:
         rehearsal = opts.out / "rehearse.json"
         if any(ci) and opts.rehearse is not None and rehearsal.is_file():

@@ -15,9 +15,11 @@ from synthgen.cli.ci import ci_options, comparison_ci, write_ci
 from synthgen.cli.common import DomainCommand, emit_json
 from synthgen.cli.dboptions import dsn_option, mapped_schema_option
 from synthgen.cli.guarding import guard_options, guarded_dsn
+from synthgen.cli.progress import StepBar
 from synthgen.errors import EXIT_NO_GO, VerifyError
 from synthgen.postgres.connect import DEFAULT_SCHEMA, connect, validate_schema_name
 from synthgen.postgres.guard import GuardSettings
+from synthgen.progress import index_ticks
 from synthgen.report.gate_text import baseline_lines, comparison_lines, plan_change_lines
 from synthgen.report.per_query import per_query_lines
 from synthgen.resultfiles import read_baseline_parameters, read_result
@@ -393,18 +395,6 @@ def indexes() -> None:
     """
 
 
-def _progress_printer(quiet: bool) -> Any:
-    last: dict[str, str] = {}
-
-    def show(index: str, phase: str, fraction: float | None) -> None:
-        text = f"{index}: {phase}" + (f" {fraction:.0%}" if fraction is not None else "")
-        if last.get(index) != text:
-            last[index] = text
-            _stderr(f"  {text}")
-
-    return None if quiet else show
-
-
 def _report(steps: list[IndexStep], as_json: bool) -> None:
     if as_json:
         emit_json(
@@ -443,13 +433,15 @@ def _run(
     validate_schema_name(schema, allow_public=True)
     path = file or (DEFAULT_APPLY if action == "apply" else DEFAULT_ROLLBACK)
     # Any --file runs here, whatever it holds: the guard clears the database first.
-    steps = run_script(
-        guarded_dsn(dsn, schema, guard),
-        schema,
-        path,
-        _progress_printer(quiet),
-        None if as_json else lambda line: click.echo(f"finding: {line}"),
-    )
+    target = guarded_dsn(dsn, schema, guard)
+    with StepBar(quiet) as bar:
+        steps = run_script(
+            target,
+            schema,
+            path,
+            index_ticks(bar),
+            None if as_json else lambda line: click.echo(f"finding: {line}"),
+        )
     _report(steps, as_json)
 
 
@@ -462,7 +454,7 @@ _options: list[Callable[[Any], Any]] = [
     click.option("--dsn", help="libpq URI (default $SYNTHGEN_DSN, else the local cluster)."),
     click.option("--schema", default=DEFAULT_SCHEMA, show_default=True, help="Target schema."),
     guard_options,
-    click.option("--quiet", is_flag=True, help="No progress lines."),
+    click.option("--quiet", is_flag=True, help="No progress bar."),
     click.option("--json", "as_json", is_flag=True, help="Machine-readable result on stdout."),
 ]
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,12 +24,14 @@ from synthgen.errors import LoadTestError
 from synthgen.loadtest.pgbouncer import raise_open_files
 from synthgen.postgres.dsn import mask_dsn
 from synthgen.postgres.server import find_server_binaries
+from synthgen.progress import Tick
 
 _GRACE_S = 60  # beyond --duration: connection set-up and the last transactions' end
 _FAILED = re.compile(r"number of failed transactions:\s*(\d+)")
 _PROCESSED = re.compile(r"number of transactions actually processed:\s*(\d+)")
 _LAG = re.compile(r"rate limit schedule lag: avg ([\d.]+) \(max ([\d.]+)\) ms")
 _ERROR = re.compile(r"(?:aborted|error|FATAL)", re.IGNORECASE)
+_TICK_S = 0.5  # how often a running step reports its seconds
 
 
 @dataclass(frozen=True)
@@ -57,13 +60,14 @@ def run_step(
     log_dir: Path,
     rate: float | None = None,
     name: str | None = None,
+    tick: Tick | None = None,
 ) -> dict[str, Any]:
     """Run pgbench for `duration` seconds at `clients` and summarise its transaction logs
     (named `name`, by default after the client count or the rate).
 
     With `rate` the load is open loop (pgbench -R: a Poisson schedule of transaction starts);
     each logged latency then runs from the scheduled start, so schedule lag is part of it, as
-    pgbench reports it."""
+    pgbench reports it. `tick` hears the step's seconds every half second while it runs."""
     log_dir.mkdir(parents=True, exist_ok=True)
     name = (name or f"c{clients}") if not rate else f"{name or 'r'}{rate:g}"
     prefix = log_dir / name
@@ -80,14 +84,8 @@ def run_step(
         args += ["-f", f"{script.path}@{script.weight}"]
     raise_open_files()
     env = {k: v for k, v in os.environ.items() if k not in ("PGOPTIONS", "PGSERVICE")}
-    try:
-        proc = subprocess.run(
-            [*args, dsn], capture_output=True, text=True, timeout=duration + _GRACE_S, env=env
-        )
-    except subprocess.TimeoutExpired:
-        raise LoadTestError(
-            f"pgbench at {clients} clients did not stop within {duration + _GRACE_S} s; killed"
-        ) from None
+    label = f"{rate:g} tx/s offered" if rate else f"{clients} clients"
+    proc = _run([*args, dsn], env, duration, label, tick)
     out = (proc.stdout + "\n" + proc.stderr).replace(dsn, mask_dsn(dsn))
     failed = int(m[1]) if (m := _FAILED.search(proc.stdout)) else 0
     aborted = proc.stderr.count("aborted in command")
@@ -115,6 +113,33 @@ def run_step(
     if rate:
         step.update(_offered(rate, seconds, proc.stdout))
     return step
+
+
+def _run(
+    args: list[str], env: dict[str, str], duration: int, label: str, tick: Tick | None
+) -> subprocess.CompletedProcess[str]:
+    """pgbench to its end (killed `_GRACE_S` after its duration), ticking its seconds."""
+    started = time.monotonic()
+    with subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    ) as proc:
+        while True:
+            elapsed = time.monotonic() - started
+            if tick is not None:
+                tick(label, min(elapsed, float(duration)), float(duration))
+            try:
+                out, err = proc.communicate(timeout=_TICK_S if tick else duration + _GRACE_S)
+                break
+            except subprocess.TimeoutExpired:
+                if time.monotonic() - started > duration + _GRACE_S:
+                    proc.kill()
+                    proc.communicate()
+                    raise LoadTestError(
+                        f"pgbench at {label} did not stop within {duration + _GRACE_S} s; killed"
+                    ) from None
+    if tick is not None:
+        tick(label, float(duration), float(duration))
+    return subprocess.CompletedProcess(args, proc.returncode, out, err)
 
 
 def _offered(rate: float, seconds: float, stdout: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from synthgen.loadtest.html import write_loadtest_html
 from synthgen.loadtest.sweep import LoadTestOptions, read_result, run_loadtest, write_json
 from synthgen.loadtest.workload import DEFAULT_MIX, WRITES, WorkloadOptions, build_workload
 from synthgen.postgres.connect import connect
+from synthgen.progress import Tick
 from synthgen.sample.mapping import Mapping
 from synthgen.verify.queries import load_queries
 
@@ -104,7 +105,9 @@ def build_stage_workload(
     return doc
 
 
-def sweep_stage(dsn: str, out: Path, settings: LoadTestStage, label: str) -> dict[str, Any]:
+def sweep_stage(
+    dsn: str, out: Path, settings: LoadTestStage, label: str, tick: Tick | None = None
+) -> dict[str, Any]:
     """One sweep per pool at this label; returns the stage's summary for the run state.
 
     The post sweep of each pool is offered the pre sweep's rates and judged by its SLOs."""
@@ -126,6 +129,7 @@ def sweep_stage(dsn: str, out: Path, settings: LoadTestStage, label: str) -> dic
                 label,
                 closed_loop=settings.closed_loop,
                 baseline=baseline,
+                tick=tick,
             )
         )
         lines.append(f"{_pool_name(pool)}: {_sweep_line(result)}")

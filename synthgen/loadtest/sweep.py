@@ -31,6 +31,7 @@ from synthgen.loadtest.pgbouncer import Pooler, pgbouncer
 from synthgen.loadtest.workload import read_workload, read_workload_scripts
 from synthgen.postgres.connect import connect, fetch_all
 from synthgen.postgres.dsn import mask_dsn
+from synthgen.progress import Tick
 from synthgen.verify.baseline import present_indexes
 
 # the knee: the first step after which throughput rises by less than this ...
@@ -57,6 +58,7 @@ class LoadTestOptions:
     rates: list[float] | None = None  # explicit offered rates (tx/s) instead of fractions
     fractions: tuple[float, ...] = DEFAULT_FRACTIONS  # of the baseline's capacity
     baseline: dict[str, Any] | None = None  # an earlier result: its SLOs and rates are reused
+    tick: Tick | None = None  # each running step's seconds (a progress bar)
 
 
 def find_knee(steps: list[dict[str, Any]]) -> dict[str, Any]:
@@ -166,6 +168,11 @@ def _measure(
     """The client steps, then (unless closed loop) capacity, SLOs and the offered-rate steps;
     each step lands in `result` as soon as it is done."""
     log_root = Path(result["logs"])
+    prefix = f"{result['label']}, {'pgbouncer' if pooler else 'direct'}"
+
+    def tick(step: str, done: float, total: float | None) -> None:
+        if opts.tick is not None:
+            opts.tick(f"load test {prefix}: {step}", done, total)
 
     def step(
         clients: int,
@@ -176,7 +183,9 @@ def _measure(
     ) -> dict[str, Any]:
         seconds = seconds or opts.duration
         try:
-            done = run_step(pgbench, dsn, only or scripts, clients, seconds, log_root, rate, name)
+            done = run_step(
+                pgbench, dsn, only or scripts, clients, seconds, log_root, rate, name, tick
+            )
         except LoadTestError:
             _check_pooler(pooler, clients, rate)
             raise

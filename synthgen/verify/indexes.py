@@ -98,12 +98,16 @@ def _build(dsn: str, schema: str, step: IndexStep, progress: ProgressFn | None) 
         thread = threading.Thread(target=run, daemon=True)
         start = time.perf_counter()
         thread.start()
+        phase = None
         while thread.is_alive():
             rows = fetch_all(monitor, _PROGRESS, (pid,))
             if progress and rows and step.index:
-                progress(step.index, str(rows[0][0]), _fraction(rows[0]))
+                phase = str(rows[0][0])
+                progress(step.index, phase, _fraction(rows[0]))
             thread.join(0.2)
         step.seconds = time.perf_counter() - start
+        if progress and phase is not None and step.index and "error" not in outcome:
+            progress(step.index, phase, 1.0)  # the last phase seen ended with the build
     finally:
         worker.close()
         monitor.close()

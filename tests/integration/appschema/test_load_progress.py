@@ -5,42 +5,16 @@ error alone, with no empty bar."""
 from __future__ import annotations
 
 import json
-import os
-import pty
 import re
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from .conftest import SYNTHGEN
+from ..terminal import in_terminal
 
 pytestmark = pytest.mark.postgres
 FRAME = re.compile(r"rows\b[^\r\n]*?([\d,]+|\?)/([\d,]+|\?)")
-
-
-def in_terminal(*args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
-    """Run the installed synthgen with a terminal as stdout and stderr; return its exit code and
-    everything it drew."""
-    master, slave = pty.openpty()
-    full = dict(os.environ, COLUMNS="120", LINES="40", TERM="xterm-256color", **(env or {}))
-    proc = subprocess.Popen(
-        [str(SYNTHGEN), *args], stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=full
-    )
-    os.close(slave)
-    chunks: list[bytes] = []
-    while True:
-        try:
-            data = os.read(master, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not data:
-            break
-        chunks.append(data)
-    code = proc.wait(timeout=600)
-    os.close(master)
-    return code, b"".join(chunks).decode(errors="replace")
 
 
 def _number(text: str) -> int:

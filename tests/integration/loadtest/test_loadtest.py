@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -25,6 +26,8 @@ from synthgen.loadtest.workload import MESSAGE_ID_BASE
 from synthgen.postgres.connect import connect, fetch_all, fetch_value
 from synthgen.postgres.loader import LoadOptions, load_dataset
 from synthgen.spec import load_spec
+
+from ..terminal import in_terminal
 
 SCHEMA = "loadtest_gate"
 SYNTHGEN = Path(sys.executable).parent / "synthgen"
@@ -292,6 +295,33 @@ def test_exit_codes_of_the_installed_command(sweeps: Sweeps, tmp_path: Path) -> 
     )  # fmt: skip
     assert refused.returncode == 1 and "production" in refused.stderr
     assert not (tmp_path / "x.json").exists()
+
+
+def test_each_step_shows_its_seconds_in_a_terminal(sweeps: Sweeps, tmp_path: Path) -> None:
+    out = tmp_path / "bar.json"
+    code, drawn = in_terminal(
+        "loadtest", "--workload", str(sweeps.workload), "--dsn", sweeps.dsn, "--clients", "1,2",
+        "--duration", "3", "--closed-loop", "--label", "bar", "--out", str(out),
+    )  # fmt: skip
+    assert code == 0, drawn
+    drawn = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", drawn)  # the terminal's colours and moves
+    frames = re.findall(r"load test bar, direct: (\d) clients[^\r\n]*?(\d)/3 s", drawn)
+    # both steps drawn, each moving through its three seconds (not only its end)
+    for clients in ("1", "2"):
+        seen = {int(done) for step, done in frames if step == clients}
+        assert 3 in seen and len(seen) >= 3, (clients, seen, drawn)
+    assert [s["clients"] for s in json.loads(out.read_text())["steps"]] == [1, 2]
+    quiet_code, quiet = in_terminal(
+        "loadtest", "--workload", str(sweeps.workload), "--dsn", sweeps.dsn, "--clients", "1",
+        "--duration", "1", "--closed-loop", "--quiet", "--out", str(tmp_path / "q.json"),
+    )  # fmt: skip
+    assert quiet_code == 0 and "load test" not in quiet and "/1 s" not in quiet, quiet
+    # refused before any step: the error alone, no bar
+    refused_code, refused = in_terminal(
+        "loadtest", "--workload", str(sweeps.workload), "--dsn", sweeps.dsn, "--clients", "1",
+        "--duration", "1", "--out", str(tmp_path / "r.json"), env={"SYNTHGEN_ENV": "production"},
+    )  # fmt: skip
+    assert refused_code == 1 and "production" in refused and "load test" not in refused
 
 
 def _children(pid: int) -> list[int]:

@@ -54,6 +54,11 @@ def test_run_with_load_tests_pre_and_post_direct_and_pooled(pg_dsn: str, tmp_pat
     assert summary["loadtest"] == "GO", judged["reasons"]
     verdicts = (summary["fidelity"], summary["index_gate"], summary["loadtest"])
     assert verdicts == ("GO", "GO", "GO") and proc.returncode == 0, proc.stderr
+    # each pgbench step drawn on stderr with its seconds (its last frame: the whole step)
+    for label in ("pre", "post"):
+        for pool in ("direct", "pgbouncer"):
+            assert re.search(rf"load test {label}, {pool}: 4 clients\D.*3/3\s+s", proc.stderr)
+            assert re.search(rf"load test {label}, {pool}: [\d.]+ tx/s offered", proc.stderr)
     state = json.loads((out / "run-state.json").read_text())
     assert list(state["done"]) == list(LOADTEST_STAGES)
     assert judged["decision"] == "GO" == state["done"]["loadtest_compare"]["verdict"]
