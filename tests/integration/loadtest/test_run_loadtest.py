@@ -20,9 +20,9 @@ SYNTHGEN = Path(sys.executable).parent / "synthgen"
 QUERIES = ("Q1", "Q2", "Q3", "Q4", "Q5", "W1")
 
 
-def _run(dsn: str, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+def _run(dsn: str, out: Path, *extra: str, scale: float = 0.03) -> subprocess.CompletedProcess[str]:
     assert SYNTHGEN.is_file(), f"{SYNTHGEN}: the console script is not installed"
-    args = ["run", "--band", "dev", "--scale", "0.03", "--seed", "lt-run", "--out", str(out)]
+    args = ["run", "--band", "dev", "--scale", f"{scale:g}", "--seed", "lt-run", "--out", str(out)]
     args += ["--dsn", dsn, "--schema", "run_lt", "--runs", "2", "--workers", "2"]
     return subprocess.run(
         [str(SYNTHGEN), *args, *extra], capture_output=True, text=True, timeout=900
@@ -129,20 +129,28 @@ def test_bad_load_test_flags(pg_dsn: str, tmp_path: Path) -> None:
 def test_run_with_load_tests_on_an_application_schema(pg_dsn: str, tmp_path: Path) -> None:
     example = Path(__file__).resolve().parents[3] / "examples" / "prisma-chat"
     out = tmp_path / "run-app"
+    # the example's indexes judged on the queries whose sort they remove (Q1, Q2), at dev x 0.1:
+    # at 0.03 the heavy room is too small for the sort to cost much (Q1 +20 %, Q2 between -24
+    # and +37 % on PostgreSQL 18), and the average rule over every query and class sat near its
+    # 30 % line (17-47 %: sub-millisecond queries the indexes do not touch dilute the heavy
+    # room's 14x), so either verdict would have been the machine's noise
+    indexes = tmp_path / "phase-2.sql"
+    indexes.write_text("-- targets: Q1, Q2\n" + (example / "phase-2.sql").read_text())
     proc = _run(
         pg_dsn, out, "--schema", "run_lt_app", "--mapping", str(example / "mapping.json"),
         "--migrations", str(example / "schema.sql"), "--queries", str(example / "queries"),
-        "--indexes", str(example / "phase-2.sql"), "--loadtest", "--loadtest-clients", "2",
+        "--indexes", str(indexes), "--loadtest", "--loadtest-clients", "2",
         "--loadtest-duration", "3", "--loadtest-mix", "Q1=2,Q2=1,Q3=1,Q4=1,Q5=1,W1=1,W2=1",
-        "--json",
+        "--runs", "5", "--json", scale=0.1,
     )  # fmt: skip
     summary = json.loads(proc.stdout)
     # the example's indexes on its own queries at equal offered load: GO
     assert summary["loadtest"] == "GO", (out / "loadtest-compare.json").read_text()
+    compare = json.loads((out / "compare.json").read_text())
+    improved = {q["query"]: q["improvement"] for q in compare["queries"]}
+    assert compare["targets"] == ["q1", "q2"] and min(improved["q1"], improved["q2"]) > 0.3
     verdicts = (summary["fidelity"], summary["index_gate"], summary["loadtest"])
-    # the index gate on this small app schema is near its 30 % line (24 % on PostgreSQL 18,
-    # above it on 15): the load test is what this test judges, the exit code follows all three
-    assert proc.returncode == (0 if verdicts == ("GO", "GO", "GO") else 3), proc.stderr
+    assert verdicts == ("GO", "GO", "GO") and proc.returncode == 0, (improved, proc.stderr)
     keys = ("Q1", "Q2", "Q3", "Q4", "Q5", "W1", "W2")
     for label in ("pre", "post"):
         result = json.loads((out / f"loadtest-{label}-none.json").read_text())

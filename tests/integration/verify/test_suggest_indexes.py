@@ -297,8 +297,11 @@ def test_suggest_and_prove_on_an_application_schema_through_its_mapping(
         "--runs", "15", "--write-seconds", "2",
     )  # fmt: skip
     report = json.loads(proven.with_suffix(".json").read_text())
-    # the gate's verdict on one small-scale query is GO or NO-GO by noise; its exit code follows
-    assert kept.returncode == {"GO": 0, "NO-GO": 3}[report["together"]["decision"]], kept.stderr
+    # Q1's sort removed in its big rooms, Q3 unchanged: the kept set's geometric average was
+    # 51 % on PostgreSQL 15 at dev x 0.1 (the gate's line is 20 %): GO
+    together = report["together"]
+    assert together["decision"] == "GO" and kept.returncode == 0, (together, kept.stderr)
+    assert together["average_improvement"] > 0.2
     row = next(r for r in report["indexes"] if r["sql"] == statement)
     assert row["kept"] and set(row["writes"]["p50_ms"]) == {"W1", "W2"}
     heavy = next(r for r in row["reads"] if r["class"] == "heavy")
