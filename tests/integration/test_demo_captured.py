@@ -14,7 +14,7 @@ from typing import NoReturn
 
 import pytest
 
-pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres, pytest.mark.one_server]
 
 
 @pytest.fixture()

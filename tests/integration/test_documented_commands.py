@@ -15,7 +15,7 @@ from synthgen.postgres.connect import connect, execute
 
 from .doc_commands import REPO, command_lines, fresh_checkout, named_files, run_line
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.one_server]
 
 
 def fresh_database(dsn: str, name: str) -> str:

@@ -18,7 +18,7 @@ import pytest
 from .doc_commands import REPO, command_lines, fresh_checkout, named_files, run_line
 from .test_documented_commands import fresh_database
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.one_server]
 
 SKIPPED = {
     "make demo": "tests/integration/test_demo.py runs the demo",

@@ -16,7 +16,7 @@ import pytest
 
 from .browser import Browser, find_chromium
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.one_server]
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / ".ci" / "artifacts" / "reports"
 SYNTHGEN = Path(sys.executable).parent / "synthgen"

@@ -92,13 +92,17 @@ def test_writes_keep_the_types_and_counters(go_run: Any) -> None:
         "WHERE c.totalmsgcount <> coalesce(p.n, 0) OR c.lastpostat <> coalesce(p.last, 0)",
     )[0][0]
     assert off == 0
-    # a member W2 moved: its count is the room's posts up to its new cursor (a post a
-    # concurrent W1 commits while W2 counts may fall either side: at most one per client)
+    # a member W2 moved: its count is the room's posts up to its new cursor. A post may fall
+    # either side of it: one a concurrent W1 commits while W2 counts, or one written later in
+    # the cursor's own millisecond (createat has ms resolution). Each such member is off by at
+    # most one post per client (2), and they are few; none counts more than the room holds
     moved = rows(
         dsn,
-        f"SELECT count(*), count(*) FILTER (WHERE m.msgcount <> (SELECT count(*) FROM "
-        f"{s}.posts p WHERE p.channelid = m.channelid AND p.createat <= m.lastviewedat)), "
-        f"count(*) FILTER (WHERE m.msgcount > c.totalmsgcount) FROM {s}.channelmembers m "
-        f"JOIN {s}.channels c ON c.id = m.channelid WHERE m.lastviewedat >= {now_ms - 600_000}",
+        f"SELECT count(*), count(*) FILTER (WHERE d <> 0), coalesce(max(abs(d)), 0), "
+        f"count(*) FILTER (WHERE over) FROM (SELECT m.msgcount - (SELECT count(*) FROM "
+        f"{s}.posts p WHERE p.channelid = m.channelid AND p.createat <= m.lastviewedat) AS d, "
+        f"m.msgcount > c.totalmsgcount AS over FROM {s}.channelmembers m JOIN {s}.channels c "
+        f"ON c.id = m.channelid WHERE m.lastviewedat >= {now_ms - 600_000}) x",
     )[0]
-    assert moved[0] > 0 and moved[1] <= 2 and moved[2] == 0, moved
+    total, off_by, worst, over = moved
+    assert total > 0 and off_by <= max(2, total // 10) and worst <= 2 and over == 0, moved

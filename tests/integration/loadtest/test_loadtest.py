@@ -363,7 +363,9 @@ def test_pgbouncer_killed_mid_loadtest_ends_with_a_clear_error_and_partial_resul
             proc.kill()
             proc.wait()
     assert proc.returncode == 1, stdout + stderr
-    (line,) = stderr.strip().splitlines()
+    *bar, line = stderr.strip().splitlines()
+    # the step under way drawn where it stopped (its bar), then the error in one line
+    assert len(bar) == 1 and bar[0].startswith("load test pre, pgbouncer: 2 clients"), bar
     assert line.startswith("error: PgBouncer exited") and "during the step at 2 clients" in line
     assert f"written to {out}, marked partial" in line, line
     result = json.loads(out.read_text())

@@ -28,6 +28,8 @@ from synthgen.postgres.connect import connect, execute, fetch_all
 from synthgen.postgres.loader import LoadOptions, load_dataset
 from synthgen.spec import load_spec
 
+pytestmark = pytest.mark.one_server
+
 SCHEMA = "lt_offered"
 SYNTHGEN = Path(sys.executable).parent / "synthgen"
 # W1 weighted up so each offered rate runs enough writes to judge their p95

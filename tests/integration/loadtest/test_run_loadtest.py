@@ -16,6 +16,8 @@ import pytest
 from synthgen.postgres.connect import connect, execute
 from synthgen.workflow import LOADTEST_STAGES
 
+pytestmark = pytest.mark.one_server
+
 SYNTHGEN = Path(sys.executable).parent / "synthgen"
 QUERIES = ("Q1", "Q2", "Q3", "Q4", "Q5", "W1")
 

@@ -20,6 +20,8 @@ import pytest
 
 from synthgen.postgres.connect import connect, execute, fetch_value
 
+pytestmark = pytest.mark.one_server
+
 SYNTHGEN = Path(sys.executable).parent / "synthgen"
 SCHEMA = "run_rehearse"
 

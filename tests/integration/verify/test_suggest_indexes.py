@@ -26,6 +26,8 @@ from synthgen.postgres.loader import LoadOptions, load_dataset
 from synthgen.spec import load_spec
 from synthgen.verify.duplicates import parse_index
 
+pytestmark = pytest.mark.one_server
+
 SYNTHGEN = Path(sys.executable).parent / "synthgen"
 QUERIES = Path(__file__).resolve().parents[3] / "specs" / "queries"
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "prisma-chat"
