@@ -386,6 +386,7 @@ def run_workflow(
             state,
             read_stage(opts.out) if opts.loadtest is not None else None,
             read_rehearsal(opts.out) if opts.rehearse is not None else None,
+            json.loads((opts.out / "phase-2.json").read_text()) if opts.suggest else None,
         )
         return {"summary": f"report at {files['report']}"}
 

@@ -9,7 +9,9 @@ of a write transaction's p50 latency (W2 reads before it writes, so an index may
 negative cost). An index is kept when some query and class it was suggested for reads at least
 `min_gain` faster (p50) and no write transaction's p50 rises by more than `max_write_cost`.
 The kept set is then built together and judged by the index gate (compare_baselines) on every
-query; the database is left as it was found (every index proven here is dropped again).
+query; the database is left as it was found (every index proven here is dropped again). Each
+read row says whether the planner was right, and with captured production numbers each index's
+read gain is also weighted by production's time (prove_reads).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any
 from synthgen.errors import LoadTestError
 from synthgen.loadtest.dsnparts import with_search_path
 from synthgen.loadtest.pgbench import Script, find_pgbench, run_step
+from synthgen.loadtest.prove_reads import production_shares, read_rows, weighted_gain
 from synthgen.loadtest.workload import WorkloadOptions, build_workload
 from synthgen.postgres.connect import Connection, execute, fetch_value
 from synthgen.sample.mapping import Mapping
@@ -239,6 +242,7 @@ def _prove(
         "rule": {"min_gain": opts.min_gain, "max_write_cost": opts.max_write_cost},
         "runs": opts.runs,
         "estimated": bool(opts.estimates),
+        "production_shares": production_shares(opts.queries),
         "write_seconds": opts.write_seconds,
         "indexes": rows,
         "kept": [s.index for s in kept_steps],
@@ -261,25 +265,15 @@ def _row(
 ) -> dict[str, Any]:
     name = step.index or ""
     estimates = {(e["query"], e["class"]): e for e in (opts.estimates or {}).get(name, [])}
-    before, after = _p50(pre), _p50(post)
-    reads = [
-        {
-            "query": q,
-            "class": c,
-            "p50_before_ms": round(before[(q, c)], 4),
-            "p50_after_ms": round(after[(q, c)], 4),
-            "measured_gain": round(g, 4),
-            "estimated_gain": estimates[(q, c)]["estimated_gain"] if (q, c) in estimates else None,
-            "suggested_for": (q, c) in estimates,
-        }
-        for (q, c), g in sorted(gains.items())
-    ]
+    shares = production_shares(opts.queries)
+    reads = read_rows(gains, _p50(pre), _p50(post), estimates, shares, opts.min_gain)
     return {
         "index": name,
         "sql": step.sql,
         "build_seconds": round(seconds, 3),
         "size_bytes": size,
         "reads": reads,
+        "weighted_gain": weighted_gain(reads, shares),
         "writes": writes,
         "write_cost": round(cost, 4),
         "kept": kept,

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from synthgen.loadtest.prove_reads import weights_line
 from synthgen.verify.suggest_script import render_rollback, render_script, write_files
 
 
@@ -24,7 +25,8 @@ def table_lines(report: dict[str, Any]) -> list[str]:
     suggested for, measured p50 before -> after and its gain beside the planner's estimate."""
     lines = [
         f"writes: W1 and W2 each run alone by one client for {report['write_seconds']} s, "
-        "without and with each index; reads: client-timed p50"
+        "without and with each index; reads: client-timed p50",
+        weights_line(report.get("production_shares") or {}),
     ]
     for row in report["indexes"]:
         verdict = "KEPT" if row["kept"] else "DROPPED"
@@ -33,13 +35,19 @@ def table_lines(report: dict[str, Any]) -> list[str]:
             f"{row['build_seconds']:.2f} s, write cost {row['write_cost']:+.0%} "
             f"({_writes(row['writes_without'])} -> {_writes(row['writes'])}); {row['why']}"
         )
+        if row.get("weighted_gain") is not None:
+            lines.append(f"  production-weighted read gain {_gain(row['weighted_gain'])}")
         for read in row["reads"]:
             if not read["suggested_for"] and report.get("estimated"):
                 continue
+            wrong = read.get("planner") not in (None, "", "right")
+            share = read.get("share_time")
             lines.append(
                 f"  {read['query']} {read['class']}: p50 {read['p50_before_ms']:.3f} -> "
                 f"{read['p50_after_ms']:.3f} ms, measured {_gain(read['measured_gain'])}, "
                 f"planner estimated {_gain(read['estimated_gain'])}"
+                + (f", {share:.0%} of production's time" if share is not None else "")
+                + (f"; PLANNER WRONG: {read['planner']}" if wrong else "")
             )
     together = report["together"]
     if together is None:

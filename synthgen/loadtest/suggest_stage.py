@@ -1,6 +1,7 @@
 """`synthgen run --suggest`: the suggest and prove stages in one, after the load. It writes the
 suggested script (phase-2-suggested.sql), the proven one (phase-2.sql, the kept set) with their
-rollbacks and JSON, prove's table (prove.txt: estimated vs measured gain per index), and prove's
+rollbacks and JSON (phase-2.json: the run report's section "Suggested indexes: estimated vs
+measured"), prove's table (prove.txt: estimated vs measured gain per index), and prove's
 baselines without and with the kept indexes as the run's baseline-pre.json / baseline-post.json,
 which the run's index gate then compares. Prove times each query x class at most RUNS (15)
 times: a pipeline's minutes go to the slow queries the indexes exist to fix."""

@@ -1,5 +1,6 @@
 """One self-contained HTML page for a `synthgen run`: both gates, fidelity charts, latency bars
-(pre vs post, per query and parameter class) and the plan change of each query. No network."""
+(pre vs post, per query and parameter class), the plan change of each query and, with
+`--suggest`, the suggested indexes' estimated vs measured gains. No network."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from synthgen.fidelity.html import STYLE, decision_badge
 from synthgen.fidelity.model import Chart
 from synthgen.fidelity.svg import chart_svg
 from synthgen.report.per_query import per_query_html
+from synthgen.report.proven_html import proven_section
 from synthgen.resultfiles import read_result
 from synthgen.verify.findings import BRIEF_NOTE
 from synthgen.verify.gains import gain_lines
@@ -160,6 +162,7 @@ def render_run_report(
     state: dict[str, Any],
     loadtest: tuple[dict[str, Any], list[dict[str, Any]]] | None = None,
     rehearsal: dict[str, Any] | None = None,
+    proven: dict[str, Any] | None = None,
 ) -> str:
     charts = "".join(
         f'<figure data-check="{escape(check["name"])}">'
@@ -211,6 +214,7 @@ def render_run_report(
         + _items(
             "New indexes: size, build time, gain", gain_lines(comparison.get("new_indexes", []))
         )
+        + (proven_section(proven) if proven is not None else "")
         + f"<h2>Plan change per query</h2>{_plan_table(comparison['changes'])}"
         f"{per_query_html(comparison)}"
         f"{_expectations(comparison)}"
@@ -232,12 +236,14 @@ def write_run_report(
     state: dict[str, Any],
     loadtest: tuple[dict[str, Any], list[dict[str, Any]]] | None = None,
     rehearsal: dict[str, Any] | None = None,
+    proven: dict[str, Any] | None = None,
 ) -> Path:
-    """Assemble the page from the stages' JSON artifacts and write it atomically."""
+    """Assemble the page from the stages' JSON artifacts (with `run --suggest`, prove's report
+    too) and write it atomically."""
     kinds = ("fidelity report", "comparison", "baseline", "baseline")
     paths = (fidelity_json, compare_json, pre_json, post_json)
     docs = [read_result(p, kind) for p, kind in zip(paths, kinds, strict=True)]
-    html = render_run_report(docs[0], docs[1], docs[2], docs[3], state, loadtest, rehearsal)
+    html = render_run_report(docs[0], docs[1], docs[2], docs[3], state, loadtest, rehearsal, proven)
     tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
     tmp.write_text(html)
     os.replace(tmp, path)
