@@ -92,7 +92,9 @@ def test_run_rehearses_the_indexes_under_load_into_the_report(run: Run) -> None:
     doc = run.json("rehearse.json")
     verdicts = [summary["fidelity"], summary["index_gate"], summary["rehearsal"]]
     assert summary["rehearsal"] == doc["decision"]
-    assert run.proc.returncode == (3 if "NO-GO" in verdicts else 0), run.proc.stderr
+    # the shipped indexes on the shipped queries (the index gate measured 77-81 % at dev x 0.02),
+    # built CONCURRENTLY under a light load: GO on all three gates, exit 0
+    assert verdicts == ["GO", "GO", "GO"] and run.proc.returncode == 0, run.proc.stderr
     state = run.json("run-state.json")
     assert list(state["done"])[:5] == ["generate", "validate", "load", "workload", "baseline_pre"]
     assert state["done"]["indexes"]["verdict"] == doc["decision"]
@@ -104,10 +106,18 @@ def test_run_rehearses_the_indexes_under_load_into_the_report(run: Run) -> None:
     ]
     assert all(s["ok"] and s["index"]["valid"] and s["blocked"] == [] for s in builds)
     # the load (reads, W1 and W2: W2 added at W1's weight) ran on through the builds
-    assert doc["load"]["scripts"] == ["Q1", "Q2", "Q3", "Q4", "Q5", "W1", "W2"]
+    keys = ["Q1", "Q2", "Q3", "Q4", "Q5", "W1", "W2"]
+    assert doc["load"]["scripts"] == keys
     for key in ("W1", "W2"):
         assert sum(r[key]["transactions"] for r in doc["per_second"]) > 0, key
-    assert sum(v["transactions"] for k, v in doc["during"].items() if k != "errors") > 0
+    # ... before the first statement and after the last: the script ran inside the load (at
+    # this scale the builds last well under a second, too short to count transactions in)
+    ran = [s for s in doc["statements"] if not s.get("skipped")]
+    lo = ran[0]["started"] - doc["load"]["started"]
+    hi = ran[-1]["ended"] - doc["load"]["started"]
+    busy = [r["second"] for r in doc["per_second"] if any(r[k]["transactions"] for k in keys)]
+    assert min(busy) < lo and max(busy) > hi, (busy, lo, hi)
+    assert doc["during"]["errors"] == 0 and set(doc["during"]) == {*keys, "errors"}
     post = run.json("baseline-post.json")
     assert "idx_messages_conversation_created_desc" in {i["name"] for i in post["indexes"]}
     html = (run.out / "report.html").read_text()
@@ -119,11 +129,7 @@ def test_run_rehearses_the_indexes_under_load_into_the_report(run: Run) -> None:
 
 def test_run_summary_and_junit_carry_every_gate(run: Run) -> None:
     summary = json.loads(run.proc.stdout)
-    overall = (
-        "NO-GO"
-        if "NO-GO" in (summary["fidelity"], summary["index_gate"], summary["rehearsal"])
-        else "GO"
-    )
+    overall = "GO"  # every gate GO (the test above)
     md = (run.out.parent / "run.md").read_text().splitlines()
     assert md[0].startswith(f"## {'✅' if overall == 'GO' else '❌'} {overall} — synthgen run")
     rows = {line.split(" | ")[0].strip("| "): line for line in md if line.startswith("| ")}
