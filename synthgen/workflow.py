@@ -6,7 +6,6 @@ with the same parameters picks up after the last completed stage (DIR/run-state.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -20,6 +19,7 @@ from synthgen.errors import EXIT_NO_GO, SynthgenError
 from synthgen.fidelity import validate_dataset
 from synthgen.fidelity.html import write_html
 from synthgen.fidelity.report import REPORT_NAME, write_json
+from synthgen.files import write_json_atomic
 from synthgen.gate import DEFAULT_TOLERANCE
 from synthgen.generate.build import BuildOptions, build_dataset
 from synthgen.generate.resume import describe_differences
@@ -133,9 +133,7 @@ Say = Callable[[str], None]
 
 
 def _write_json(path: Path, payload: Any) -> None:
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(payload, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
+    write_json_atomic(path, payload, default=str)
 
 
 def _load_state(path: Path, identity: dict[str, Any], overwrite: bool) -> dict[str, Any]:

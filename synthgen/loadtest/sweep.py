@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from synthgen.errors import LoadTestError
+from synthgen.files import write_json_atomic
 from synthgen.loadtest.capacity import (
     DEFAULT_FRACTIONS,
     derive_slo,
@@ -261,10 +261,7 @@ def _check_pooler(pooler: Pooler | None, clients: int, rate: float | None) -> No
 
 def write_json(path: Path, doc: dict[str, Any]) -> None:
     """Write a JSON document atomically (temporary name, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
-    tmp.replace(path)
+    write_json_atomic(path, doc, sort_keys=True, parents=True)
 
 
 # the fields a command reads from a result, by where they sit: (field, type)

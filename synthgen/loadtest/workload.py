@@ -18,13 +18,13 @@ NOTHING).
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from synthgen.errors import LoadTestError
+from synthgen.files import write_json_atomic
 from synthgen.loadtest.appwrites import (
     app_target,
     app_write_scripts,
@@ -433,9 +433,7 @@ def build_workload(conn: Connection, opts: WorkloadOptions) -> dict[str, Any]:
         },
         **({"mapping": opts.mapping.schema} if opts.mapping is not None else {}),
     }
-    tmp = opts.out / f"{WORKLOAD_FILE}.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
-    tmp.replace(opts.out / WORKLOAD_FILE)
+    write_json_atomic(opts.out / WORKLOAD_FILE, doc, sort_keys=True)
     return doc
 
 

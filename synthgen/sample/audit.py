@@ -7,12 +7,11 @@ its text (the text itself holds production's table names), with the rows it scan
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import re
 from pathlib import Path
 from typing import Any
 
+from synthgen import files
 from synthgen.postgres.dsn import mask_dsn
 from synthgen.sample.session import Executed
 
@@ -60,8 +59,5 @@ def query_entries(executed: list[Executed]) -> list[dict[str, Any]]:
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> str:
     """Write JSON through a temporary name and rename; return the file's sha256."""
-    text = json.dumps(payload, indent=2, sort_keys=True) + "\n"
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    text = files.write_json_atomic(path, payload, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
