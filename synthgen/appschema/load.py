@@ -64,7 +64,7 @@ from synthgen.postgres.shards import (
 )
 from synthgen.sample.mapping import EPOCH_UNITS, Mapping, load_mapping
 from synthgen.schema import qualified as _q
-from synthgen.schema import quote_ident
+from synthgen.schema import quote_ident, quote_literal
 from synthgen.storage import DatasetPath, describe, read_parquet_table, readable
 
 SAVED = SAVED_OBJECTS
@@ -246,7 +246,7 @@ def _save_and_drop(
         statements = [
             f"INSERT INTO {_q(audit_schema, SAVED)} VALUES ({i}, "
             + ", ".join(
-                _literal(v)
+                quote_literal(v)
                 for v in (o.kind, o.name, o.table, o.table_schema, o.definition, o.index_definition)
             )
             + ")"
@@ -257,10 +257,6 @@ def _save_and_drop(
     run_statements(pool.get(0), drops)
     restore.pause_autovacuum(pool, control, plan, audit_schema, carried.autovacuum)
     return saved
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _run(

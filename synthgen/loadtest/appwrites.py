@@ -31,8 +31,8 @@ from synthgen.appschema.plan import ColumnPlan, LoadPlan, SourceFigures, TablePl
 from synthgen.errors import LoadTestError
 from synthgen.loadtest.names import Names
 from synthgen.postgres.connect import Connection, execute
-from synthgen.sample.mapping import EPOCH_UNITS, Mapping, quote_literal
-from synthgen.schema import TABLES, quote_ident
+from synthgen.sample.mapping import EPOCH_UNITS, Mapping
+from synthgen.schema import TABLES, quote_ident, quote_literal
 from synthgen.schema import qualified as _q
 
 BIGINT_ID_BASE = 4_000_000_000_000_000_000

@@ -29,7 +29,7 @@ from typing import Any
 
 from synthgen import contract
 from synthgen.sample.errors import MappingError
-from synthgen.schema import TABLES, quote_ident
+from synthgen.schema import TABLES, quote_ident, quote_literal
 
 # The enum-valued columns of the application's tables a mapping may translate, and the contract
 # values each holds (as "table.column").
@@ -41,13 +41,6 @@ ENUM_COLUMNS: dict[str, tuple[str, ...]] = {
 _TOP_KEYS = {"schema", "tables", "values", "derived", "epoch", "parents"}
 EPOCH_UNITS = {"s": 1_000_000, "ms": 1000, "us": 1}  # µs per unit: a time into an integer column
 _TABLE_KEYS = {"name", "columns", "id", "fill", "skip"}
-
-
-def quote_literal(value: str) -> str:
-    """An SQL string literal (standard_conforming_strings: only quotes need doubling)."""
-    if "\x00" in value:
-        raise MappingError("a mapped value contains a NUL byte")
-    return "'" + value.replace("'", "''") + "'"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from datetime import datetime
 
 from synthgen.contract import MEDIA_KINDS
 from synthgen.sample.histograms import KNOWN_MIME_TYPES, HistogramSpec, Thresholds
-from synthgen.sample.mapping import Mapping, quote_literal
+from synthgen.sample.mapping import Mapping
+from synthgen.schema import quote_literal
 
 
 @dataclass(frozen=True)

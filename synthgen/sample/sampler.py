@@ -24,13 +24,13 @@ from synthgen.sample.audit import (
 )
 from synthgen.sample.errors import SampleError
 from synthgen.sample.histograms import HistogramSpec, Thresholds, known_strings, registry
-from synthgen.sample.mapping import SAMPLED_COLUMNS, Mapping, quote_literal
+from synthgen.sample.mapping import SAMPLED_COLUMNS, Mapping
 from synthgen.sample.metrics import FORMAT, VERSION, structural_keys
 from synthgen.sample.privacy import fingerprint, salt_from_env, scan_output, token
 from synthgen.sample.publish import NEIGHBOURING, RawCounts, collect, empty_counts, publish
 from synthgen.sample.queries import QueryBuilder
 from synthgen.sample.session import Executed, ReadOnlySession, read_only_session
-from synthgen.schema import quote_ident
+from synthgen.schema import quote_ident, quote_literal
 
 MIN_WINDOW_MESSAGES = 5_000  # below it, most histograms publish only a few merged buckets
 
