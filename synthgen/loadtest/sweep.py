@@ -25,12 +25,11 @@ from synthgen.loadtest.capacity import (
     rate_step_seconds,
     write_rate,
 )
-from synthgen.loadtest.dsnparts import with_search_path
 from synthgen.loadtest.pgbench import Script, find_pgbench, run_step, summarise_logs
 from synthgen.loadtest.pgbouncer import Pooler, pgbouncer
 from synthgen.loadtest.workload import read_workload, read_workload_scripts
 from synthgen.postgres.connect import connect, fetch_all
-from synthgen.postgres.dsn import mask_dsn
+from synthgen.postgres.dsn import mask_dsn, with_search_path
 from synthgen.progress import Tick
 from synthgen.verify.baseline import present_indexes
 

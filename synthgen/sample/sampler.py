@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 
 from synthgen import __version__
+from synthgen.postgres.dsn import mask_dsn_host
 from synthgen.sample.audit import (
     AUDIT_FORMAT,
     audit_path_for,
-    mask_dsn_host,
     query_entries,
     write_json_atomic,
 )
