@@ -31,6 +31,7 @@ from synthgen.loadtest.stage import (
     sweep_stage,
 )
 from synthgen.loadtest.suggest_stage import suggest_and_prove
+from synthgen.mapping import load_mapping
 from synthgen.postgres.audit import audit_schema_for
 from synthgen.postgres.connect import connect, execute, validate_schema_name
 from synthgen.postgres.guard import GuardSettings, check_dsn
@@ -42,7 +43,6 @@ from synthgen.rehearse.stage import read_stage as read_rehearsal
 from synthgen.report.gate_text import plan_change_lines
 from synthgen.report.run_html import write_run_report
 from synthgen.resultfiles import read_baseline_parameters, read_result
-from synthgen.sample.mapping import load_mapping
 from synthgen.schema import quote_ident
 from synthgen.shipped import DEFAULT_SPEC_PATH
 from synthgen.spec import Spec

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from synthgen.appschema.catalog import Catalog
 from synthgen.appschema.plan import SourceFigures
-from synthgen.sample.mapping import Mapping
+from synthgen.mapping import Mapping
 from synthgen.schema import TABLES, Table, quote_ident
 from synthgen.storage import DatasetPath, attach_duckdb, readable, sql_path
 

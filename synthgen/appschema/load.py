@@ -40,6 +40,7 @@ from synthgen.appschema.plan import LOAD_ORDER, LoadPlan, TablePlan, make_load_p
 from synthgen.errors import LoadError
 from synthgen.machine import default_workers
 from synthgen.manifest import FileEntry
+from synthgen.mapping import EPOCH_UNITS, Mapping, load_mapping
 from synthgen.postgres import audit
 from synthgen.postgres.arrival import Unit, load_units, table_units
 from synthgen.postgres.audit import audit_schema_for
@@ -62,7 +63,6 @@ from synthgen.postgres.shards import (
     open_dataset,
     verify_checksums,
 )
-from synthgen.sample.mapping import EPOCH_UNITS, Mapping, load_mapping
 from synthgen.schema import qualified as _q
 from synthgen.schema import quote_ident, quote_literal
 from synthgen.storage import DatasetPath, describe, read_parquet_table, readable

@@ -22,9 +22,9 @@ from synthgen.appschema.ids import TIME_ORDERED, format_ids
 from synthgen.appschema.plan import id_formats
 from synthgen.appschema.transform import _all_rows_clock
 from synthgen.errors import VerifyError
+from synthgen.mapping import Mapping
 from synthgen.postgres.audit import audit_schema_for
 from synthgen.postgres.connect import Connection, DatabaseError, fetch_value
-from synthgen.sample.mapping import Mapping
 from synthgen.schema import quote_ident
 from synthgen.verify.params import timestamp_classes
 

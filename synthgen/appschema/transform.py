@@ -20,7 +20,7 @@ from synthgen.appschema.ids import TIME_ORDERED, IdClock, format_ids
 from synthgen.appschema.parents import spread
 from synthgen.appschema.plan import REFERENCED, TIME_COLUMN, ColumnPlan, LoadPlan, TablePlan
 from synthgen.appschema.related import build_pairs, needs_ids, ref_key, ref_values, table_ids
-from synthgen.sample.mapping import EPOCH_UNITS
+from synthgen.mapping import EPOCH_UNITS
 from synthgen.schema import TABLES
 from synthgen.storage import DatasetPath, attach_duckdb, read_parquet_table, readable, sql_path
 

@@ -175,7 +175,7 @@ def baseline(
     """
     names = None
     if mapping_path is not None:
-        from synthgen.sample.mapping import load_mapping
+        from synthgen.mapping import load_mapping
 
         names = load_mapping(mapping_path, schema)
         schema = names.schema

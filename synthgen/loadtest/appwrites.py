@@ -29,9 +29,8 @@ import pyarrow as pa
 from synthgen.appschema.catalog import TargetColumn, read_catalog
 from synthgen.appschema.plan import ColumnPlan, LoadPlan, SourceFigures, TablePlan, make_load_plan
 from synthgen.errors import LoadTestError
-from synthgen.loadtest.names import Names
+from synthgen.mapping import EPOCH_UNITS, Mapping, Names
 from synthgen.postgres.connect import Connection, execute
-from synthgen.sample.mapping import EPOCH_UNITS, Mapping
 from synthgen.schema import TABLES, quote_ident, quote_literal
 from synthgen.schema import qualified as _q
 

@@ -32,10 +32,9 @@ from synthgen.loadtest.appwrites import (
     room_id_type,
 )
 from synthgen.loadtest.captured import captured_writes
-from synthgen.loadtest.names import CONTRACT, Names
+from synthgen.mapping import CONTRACT, Mapping, Names
 from synthgen.postgres.connect import Connection, execute, fetch_all, fetch_value
 from synthgen.postgres.dsn import mask_dsn
-from synthgen.sample.mapping import Mapping
 from synthgen.schema import qualified as _q
 from synthgen.schema import quote_ident
 from synthgen.verify.queries import Query, load_queries

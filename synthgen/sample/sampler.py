@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from synthgen import __version__
+from synthgen.mapping import SAMPLED_COLUMNS, Mapping
 from synthgen.postgres.dsn import mask_dsn_host
 from synthgen.sample.audit import (
     AUDIT_FORMAT,
@@ -24,7 +25,6 @@ from synthgen.sample.audit import (
 )
 from synthgen.sample.errors import SampleError
 from synthgen.sample.histograms import HistogramSpec, Thresholds, known_strings, registry
-from synthgen.sample.mapping import SAMPLED_COLUMNS, Mapping
 from synthgen.sample.metrics import FORMAT, VERSION, structural_keys
 from synthgen.sample.privacy import fingerprint, salt_from_env, scan_output, token
 from synthgen.sample.publish import NEIGHBOURING, RawCounts, collect, empty_counts, publish

@@ -20,10 +20,10 @@ from typing import Any
 
 from synthgen import __version__
 from synthgen.files import atomic_path, json_text
+from synthgen.mapping import Mapping
 from synthgen.postgres.dsn import mask_dsn_host
 from synthgen.sample.audit import query_entries
 from synthgen.sample.errors import PrivacyError, SampleError
-from synthgen.sample.mapping import Mapping
 from synthgen.sample.pii import find_pii
 from synthgen.sample.session import read_only_session
 from synthgen.sample.statements import (

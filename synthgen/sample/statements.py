@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from synthgen.mapping import Mapping
 from synthgen.sample.errors import SampleError
-from synthgen.sample.mapping import Mapping
 from synthgen.sample.session import ReadOnlySession
 from synthgen.sample.sqltext import (
     Inferred,
