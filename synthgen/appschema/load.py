@@ -18,7 +18,6 @@ migrations.
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -545,7 +544,3 @@ def write_parents(
             reader = pa.RecordBatchReader.from_batches(batch.schema, iter([batch]))
             cur.adbc_ingest(parent.target, reader, mode="append", db_schema_name=plan.schema)
     conn.commit()
-
-
-def report_json(report: MappedLoadReport) -> str:
-    return json.dumps(report.__dict__, indent=2, sort_keys=True)

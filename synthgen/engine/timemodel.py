@@ -77,13 +77,6 @@ class IntensityGrid:
         t = self.time_at(m_lo + rng.random(len(lo_us)) * (m_hi - m_lo))
         return np.clip(t, lo_us, np.maximum(hi_us - 1, lo_us))
 
-    def split_points(self, lo_us: int, hi_us: int, parts: int) -> NDArray[np.int64]:
-        """parts + 1 boundaries splitting [lo, hi) into pieces of equal intensity mass."""
-        m = np.linspace(self.mass(np.array([lo_us]))[0], self.mass(np.array([hi_us]))[0], parts + 1)
-        points = self.time_at(m)
-        points[0], points[-1] = lo_us, hi_us
-        return points
-
 
 def burst_start_probability(inter_arrival_cv: float) -> float:
     """Probability that a message opens a new burst, for the target inter-arrival CV."""
