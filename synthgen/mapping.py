@@ -34,6 +34,7 @@ from typing import Any
 from synthgen import contract
 from synthgen.errors import MappingError
 from synthgen.schema import TABLES, quote_ident, quote_literal
+from synthgen.units import US_PER_MS, US_PER_SECOND
 
 # The enum-valued columns of the application's tables a mapping may translate, and the contract
 # values each holds (as "table.column").
@@ -43,7 +44,8 @@ ENUM_COLUMNS: dict[str, tuple[str, ...]] = {
     if contract.TABLES[table].application
 }
 _TOP_KEYS = {"schema", "tables", "values", "derived", "epoch", "parents"}
-EPOCH_UNITS = {"s": 1_000_000, "ms": 1000, "us": 1}  # µs per unit: a time into an integer column
+# µs per unit: a time into an integer column
+EPOCH_UNITS = {"s": US_PER_SECOND, "ms": US_PER_MS, "us": 1}
 _TABLE_KEYS = {"name", "columns", "id", "fill", "skip"}
 
 

@@ -23,8 +23,8 @@ from synthgen.appschema.related import build_pairs, needs_ids, ref_key, ref_valu
 from synthgen.mapping import EPOCH_UNITS
 from synthgen.schema import TABLES
 from synthgen.storage import DatasetPath, attach_duckdb, read_parquet_table, readable, sql_path
+from synthgen.units import US_PER_MS
 
-US_PER_MS = 1000
 SMALL = ("users", "conversations")  # one row per user / room: cached formatted, bounded
 LastMessages = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]
 

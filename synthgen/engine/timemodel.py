@@ -16,12 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from synthgen.spec import Diurnal, Time
-
-US_PER_SECOND = 1_000_000
-US_PER_HOUR = 3600 * US_PER_SECOND
-US_PER_DAY = 24 * US_PER_HOUR
-# 1970-01-01 was a Thursday: (days + 3) % 7 gives Monday = 0.
-EPOCH_WEEKDAY_SHIFT = 3
+from synthgen.units import EPOCH_WEEKDAY_SHIFT, US_PER_DAY, US_PER_HOUR, US_PER_SECOND
 
 
 def hourly_profile(diurnal: Diurnal) -> NDArray[np.float64]:

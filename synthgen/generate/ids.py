@@ -15,12 +15,12 @@ import numpy as np
 
 from synthgen.engine import arrival
 from synthgen.engine.messages import ArrivalIds, ShardSlice
-from synthgen.engine.timemodel import US_PER_DAY
 from synthgen.errors import DatasetError
 from synthgen.files import atomic_path
 from synthgen.generate.executors import Pool
 from synthgen.generate.plan import Plan
 from synthgen.spec import Spec
+from synthgen.units import US_PER_DAY
 
 COUNTS_FILE = "arrival.npz"
 
