@@ -14,6 +14,8 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from synthgen.files import write_text_atomic
+
 MAX_ROWS = 40  # a pull-request comment stays readable; the HTML report has everything
 
 
@@ -145,10 +147,7 @@ def junit_tree(report: CiReport) -> ET.Element:
 
 
 def _write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    tmp.replace(path)
+    write_text_atomic(path, text, parents=True)
 
 
 def write_ci(report: CiReport, summary_md: Path | None, junit: Path | None) -> None:

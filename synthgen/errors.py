@@ -50,5 +50,9 @@ class ClusterError(SynthgenError):
     """The local PostgreSQL cluster could not be started, stopped or found."""
 
 
+class MappingError(SynthgenError):
+    """--mapping names an unknown contract table or column, or is not valid JSON."""
+
+
 class LoadTestError(SynthgenError):
     """A workload could not be built, or a load test could not run."""

@@ -120,6 +120,14 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def quote_literal(value: str) -> str:
+    """Quote an SQL string literal: only quotes are doubled (standard_conforming_strings is on
+    in every supported server, so a backslash stays a backslash)."""
+    if "\x00" in value:
+        raise ValueError("a value contains a NUL byte")
+    return "'" + value.replace("'", "''") + "'"
+
+
 def qualified(schema: str, name: str) -> str:
     """A schema-qualified, quoted name: "schema"."name"."""
     return f"{quote_ident(schema)}.{quote_ident(name)}"

@@ -28,6 +28,7 @@ from synthgen.contract import MEDIA_KINDS
 from synthgen.errors import SpecError, UnknownBandError
 from synthgen.jsonmodel import SORTED, FieldError, check_finite, dotted, from_json
 from synthgen.shipped import DEFAULT_SPEC_PATH
+from synthgen.units import US_PER_SECOND
 
 SHARE_TOLERANCE = 1e-6
 SNAPSHOT_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -80,7 +81,7 @@ class Time:
     def snapshot_us(self) -> int:
         """The snapshot instant in microseconds since the epoch (UTC)."""
         instant = datetime.strptime(self.snapshot, SNAPSHOT_FORMAT).replace(tzinfo=UTC)
-        return int(instant.timestamp()) * 1_000_000
+        return int(instant.timestamp()) * US_PER_SECOND
 
 
 @dataclass(frozen=True)

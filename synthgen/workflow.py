@@ -6,7 +6,6 @@ with the same parameters picks up after the last completed stage (DIR/run-state.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -20,6 +19,7 @@ from synthgen.errors import EXIT_NO_GO, SynthgenError
 from synthgen.fidelity import validate_dataset
 from synthgen.fidelity.html import write_html
 from synthgen.fidelity.report import REPORT_NAME, write_json
+from synthgen.files import write_json_atomic
 from synthgen.gate import DEFAULT_TOLERANCE
 from synthgen.generate.build import BuildOptions, build_dataset
 from synthgen.generate.resume import describe_differences
@@ -31,6 +31,7 @@ from synthgen.loadtest.stage import (
     sweep_stage,
 )
 from synthgen.loadtest.suggest_stage import suggest_and_prove
+from synthgen.mapping import load_mapping
 from synthgen.postgres.audit import audit_schema_for
 from synthgen.postgres.connect import connect, execute, validate_schema_name
 from synthgen.postgres.guard import GuardSettings, check_dsn
@@ -42,7 +43,6 @@ from synthgen.rehearse.stage import read_stage as read_rehearsal
 from synthgen.report.gate_text import plan_change_lines
 from synthgen.report.run_html import write_run_report
 from synthgen.resultfiles import read_baseline_parameters, read_result
-from synthgen.sample.mapping import load_mapping
 from synthgen.schema import quote_ident
 from synthgen.shipped import DEFAULT_SPEC_PATH
 from synthgen.spec import Spec
@@ -133,9 +133,7 @@ Say = Callable[[str], None]
 
 
 def _write_json(path: Path, payload: Any) -> None:
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(payload, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
+    write_json_atomic(path, payload, default=str)
 
 
 def _load_state(path: Path, identity: dict[str, Any], overwrite: bool) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from synthgen.appschema.plantypes import (
     fail,
     id_problem,
 )
-from synthgen.sample.mapping import Mapping
+from synthgen.mapping import Mapping
 
 SOURCE = "read_receipts"
 DEFAULT_STATES = {"SENT": "message_time", "DELIVERED": "message_time", "READ": "readAt"}

@@ -18,8 +18,8 @@ import pyarrow.parquet as pq
 
 from synthgen.appschema.catalog import Catalog
 from synthgen.appschema.plan import SourceFigures
-from synthgen.sample.mapping import Mapping
-from synthgen.schema import TABLES, Table, quote_ident
+from synthgen.mapping import Mapping
+from synthgen.schema import TABLES, Table, quote_ident, quote_literal
 from synthgen.storage import DatasetPath, attach_duckdb, readable, sql_path
 
 
@@ -152,7 +152,7 @@ def measure(root: DatasetPath, mapping: Mapping, catalog: Catalog | None = None)
                 con = duckdb.connect(config={"memory_limit": "1GB", "threads": 2})
                 con.execute("SET enable_progress_bar = false")
                 attach_duckdb(con, root)  # a stored dataset: read in place
-            listed = ", ".join("'" + sql_path(f).replace("'", "''") + "'" for f in files)
+            listed = ", ".join(quote_literal(sql_path(f)) for f in files)
             row = con.execute(f"SELECT {', '.join(parts)} FROM read_parquet([{listed}])").fetchone()
             assert row is not None
             for (kind, column_name), value in zip(keys, row, strict=True):

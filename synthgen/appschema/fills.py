@@ -28,7 +28,7 @@ from synthgen.appschema.refs import (
     default_ref,
     referenced_table,
 )
-from synthgen.sample.mapping import Mapping
+from synthgen.mapping import Mapping
 from synthgen.schema import TABLES, TIMESTAMP
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from synthgen.appschema.catalog import Catalog, TargetColumn
-from synthgen.sample.mapping import ENUM_COLUMNS
+from synthgen.mapping import ENUM_COLUMNS
 from synthgen.schema import TABLES
 
 TABLE_SYNONYMS = {

@@ -18,7 +18,6 @@ migrations.
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -40,6 +39,7 @@ from synthgen.appschema.plan import LOAD_ORDER, LoadPlan, TablePlan, make_load_p
 from synthgen.errors import LoadError
 from synthgen.machine import default_workers
 from synthgen.manifest import FileEntry
+from synthgen.mapping import EPOCH_UNITS, Mapping, load_mapping
 from synthgen.postgres import audit
 from synthgen.postgres.arrival import Unit, load_units, table_units
 from synthgen.postgres.audit import audit_schema_for
@@ -62,9 +62,8 @@ from synthgen.postgres.shards import (
     open_dataset,
     verify_checksums,
 )
-from synthgen.sample.mapping import EPOCH_UNITS, Mapping, load_mapping
 from synthgen.schema import qualified as _q
-from synthgen.schema import quote_ident
+from synthgen.schema import quote_ident, quote_literal
 from synthgen.storage import DatasetPath, describe, read_parquet_table, readable
 
 SAVED = SAVED_OBJECTS
@@ -246,7 +245,7 @@ def _save_and_drop(
         statements = [
             f"INSERT INTO {_q(audit_schema, SAVED)} VALUES ({i}, "
             + ", ".join(
-                _literal(v)
+                quote_literal(v)
                 for v in (o.kind, o.name, o.table, o.table_schema, o.definition, o.index_definition)
             )
             + ")"
@@ -257,10 +256,6 @@ def _save_and_drop(
     run_statements(pool.get(0), drops)
     restore.pause_autovacuum(pool, control, plan, audit_schema, carried.autovacuum)
     return saved
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def _run(
@@ -549,7 +544,3 @@ def write_parents(
             reader = pa.RecordBatchReader.from_batches(batch.schema, iter([batch]))
             cur.adbc_ingest(parent.target, reader, mode="append", db_schema_name=plan.schema)
     conn.commit()
-
-
-def report_json(report: MappedLoadReport) -> str:
-    return json.dumps(report.__dict__, indent=2, sort_keys=True)

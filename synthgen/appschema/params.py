@@ -22,10 +22,10 @@ from synthgen.appschema.ids import TIME_ORDERED, format_ids
 from synthgen.appschema.plan import id_formats
 from synthgen.appschema.transform import _all_rows_clock
 from synthgen.errors import VerifyError
+from synthgen.mapping import Mapping
 from synthgen.postgres.audit import audit_schema_for
 from synthgen.postgres.connect import Connection, DatabaseError, fetch_value
-from synthgen.sample.mapping import Mapping
-from synthgen.schema import quote_ident
+from synthgen.schema import quote_ident, quote_literal
 from synthgen.verify.params import timestamp_classes
 
 _SQL = """
@@ -109,8 +109,8 @@ def app_parameters(
         con.execute("SET enable_progress_bar = false")
         for view, table in (("messages", "messages"), ("traits", "conversation_traits"),
                             ("members", "conversation_users")):  # fmt: skip
-            source = str(root / table / "*.parquet").replace("'", "''")
-            con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet('{source}')")
+            source = quote_literal(str(root / table / "*.parquet"))
+            con.execute(f"CREATE VIEW {view} AS SELECT * FROM read_parquet({source})")
         rooms = con.execute(_SQL, {"seed": seed}).fetchall()
         users = con.execute(_USERS, {"seed": seed}).fetchall()
         cursors = {

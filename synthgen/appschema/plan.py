@@ -49,7 +49,7 @@ from synthgen.appschema.plantypes import (
     id_problem,
 )
 from synthgen.appschema.refs import mismatch
-from synthgen.sample.mapping import ENUM_COLUMNS, Mapping
+from synthgen.mapping import ENUM_COLUMNS, Mapping
 from synthgen.schema import TABLES
 
 __all__ = [  # the plan's types and fills, for the modules that build on the plan

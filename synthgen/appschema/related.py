@@ -18,7 +18,7 @@ import pyarrow as pa
 from numpy.typing import NDArray
 
 from synthgen.appschema.ids import scramble60
-from synthgen.schema import TABLES, quote_ident
+from synthgen.schema import TABLES, quote_ident, quote_literal
 from synthgen.storage import DatasetPath, attach_duckdb, read_parquet_table, sql_path
 
 Pairs = tuple[NDArray[np.int64], NDArray[np.int64]]
@@ -37,7 +37,7 @@ def ref_key(source: str, fill: dict[str, Any]) -> str:
 def files_of(root: DatasetPath, table: str) -> str:
     """A table's shards as a DuckDB list's items."""
     files: list[DatasetPath] = sorted((root / table).glob("*.parquet"))
-    return ", ".join("'" + sql_path(p).replace("'", "''") + "'" for p in files)
+    return ", ".join(quote_literal(sql_path(p)) for p in files)
 
 
 def query_pairs(root: DatasetPath, sql: str) -> Pairs:

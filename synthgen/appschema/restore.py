@@ -34,7 +34,7 @@ from synthgen.errors import LoadError
 from synthgen.postgres.connect import Connection, autocommit, execute, fetch_all
 from synthgen.postgres.pool import Pool, run_parallel, run_ready, run_statements
 from synthgen.schema import qualified as _q
-from synthgen.schema import quote_ident
+from synthgen.schema import quote_ident, quote_literal
 
 AUTOVACUUM = "synthgen_saved_autovacuum"
 _SETTINGS_SQL = """
@@ -84,8 +84,8 @@ def pause_autovacuum(
             carried if carried is not None else read_autovacuum(control, plan.schema, targets)
         )
         statements += [
-            f"INSERT INTO {_q(audit_schema, AUTOVACUUM)} VALUES ({_literal(t)}, "
-            f"{'NULL' if settings.get(t) is None else _literal(str(settings[t]))})"
+            f"INSERT INTO {_q(audit_schema, AUTOVACUUM)} VALUES ({quote_literal(t)}, "
+            f"{'NULL' if settings.get(t) is None else quote_literal(str(settings[t]))})"
             for t in targets
         ]
     statements += [
@@ -94,14 +94,10 @@ def pause_autovacuum(
     run_statements(pool.get(0), statements)
 
 
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def _setting_sql(schema: str, table: str, setting: str | None) -> str:
     if setting is None:
         return f"ALTER TABLE {_q(schema, table)} RESET (autovacuum_enabled)"
-    return f"ALTER TABLE {_q(schema, table)} SET (autovacuum_enabled = {_literal(setting)})"
+    return f"ALTER TABLE {_q(schema, table)} SET (autovacuum_enabled = {quote_literal(setting)})"
 
 
 # A count or a foreign key's check while every connection of the pool works: a query's parallel

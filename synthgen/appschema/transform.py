@@ -20,11 +20,11 @@ from synthgen.appschema.ids import TIME_ORDERED, IdClock, format_ids
 from synthgen.appschema.parents import spread
 from synthgen.appschema.plan import REFERENCED, TIME_COLUMN, ColumnPlan, LoadPlan, TablePlan
 from synthgen.appschema.related import build_pairs, needs_ids, ref_key, ref_values, table_ids
-from synthgen.sample.mapping import EPOCH_UNITS
-from synthgen.schema import TABLES
+from synthgen.mapping import EPOCH_UNITS
+from synthgen.schema import TABLES, quote_literal
 from synthgen.storage import DatasetPath, attach_duckdb, read_parquet_table, readable, sql_path
+from synthgen.units import US_PER_MS
 
-US_PER_MS = 1000
 SMALL = ("users", "conversations")  # one row per user / room: cached formatted, bounded
 LastMessages = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]
 
@@ -132,7 +132,7 @@ def _last_messages(files: list[DatasetPath]) -> LastMessages:
     """(conversation ids sorted, their last message's id, its createdAt in µs) via DuckDB."""
     import duckdb
 
-    listed = ", ".join("'" + sql_path(p).replace("'", "''") + "'" for p in files)
+    listed = ", ".join(quote_literal(sql_path(p)) for p in files)
     con = duckdb.connect(config={"memory_limit": "1GB", "threads": 2})
     try:
         if files:

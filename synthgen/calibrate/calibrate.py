@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 from synthgen.calibrate import content, structure, timing
 from synthgen.calibrate.section import FittedParam, Section, TooLittleData
 from synthgen.errors import SpecError
+from synthgen.files import write_json_atomic
 from synthgen.gate import DEFAULT_TOLERANCE
 from synthgen.generate.plan import largest_scale, smallest_scale
 from synthgen.sample.errors import CalibrationError
@@ -198,7 +198,5 @@ def write_spec(calibration: Calibration, out: Path) -> Path:
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
         raise CalibrationError(f"--out {out}: its directory {parent} does not exist")
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(calibration.raw, indent=2) + "\n")
-    os.replace(tmp, out)
+    write_json_atomic(out, calibration.raw)
     return out

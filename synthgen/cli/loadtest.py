@@ -77,8 +77,8 @@ def workload(
     Example: synthgen workload --mapping app.json --queries app/queries --out out/workload-app
     """
     from synthgen.loadtest.workload import WorkloadOptions, build_workload, parse_mix
+    from synthgen.mapping import load_mapping
     from synthgen.postgres.connect import connect, validate_schema_name
-    from synthgen.sample.mapping import load_mapping
 
     mapping = None
     if mapping_path is not None:

@@ -285,7 +285,7 @@ def run(
             raise click.UsageError(
                 "--mapping needs --queries and --indexes or --suggest (the app's own)"
             )
-        from synthgen.sample.mapping import load_mapping
+        from synthgen.mapping import load_mapping
 
         schema = load_mapping(mapping_path, None if schema == DEFAULT_SCHEMA else schema).schema
     elif migrations is not None:

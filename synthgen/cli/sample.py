@@ -13,8 +13,8 @@ from synthgen.calibrate.calibrate import Calibration, load_base, write_spec
 from synthgen.calibrate.calibrate import calibrate as calibrate_metrics
 from synthgen.cli.common import DomainCommand, emit_json
 from synthgen.gate import DEFAULT_TOLERANCE
+from synthgen.mapping import load_mapping
 from synthgen.sample.histograms import Thresholds
-from synthgen.sample.mapping import load_mapping
 from synthgen.sample.metrics import load_metrics
 from synthgen.sample.sampler import SampleOptions, SampleResult, sample_shape
 from synthgen.shipped import DEFAULT_SPEC_PATH

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from synthgen.cli.common import DomainCommand, emit_json
-from synthgen.sample.mapping import load_mapping
+from synthgen.mapping import load_mapping
 from synthgen.sample.statement_files import StatementOptions, StatementResult, capture_statements
 from synthgen.sample.statements import DEFAULT_LIMIT
 

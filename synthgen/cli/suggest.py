@@ -13,6 +13,7 @@ from synthgen.cli.common import DomainCommand
 from synthgen.cli.dboptions import dsn_option, mapped_schema_option
 from synthgen.cli.guarding import guard_options, guarded_dsn
 from synthgen.errors import EXIT_NO_GO, VerifyError
+from synthgen.mapping import Mapping
 from synthgen.postgres.connect import (
     DEFAULT_SCHEMA,
     Connection,
@@ -22,7 +23,6 @@ from synthgen.postgres.connect import (
     validate_schema_name,
 )
 from synthgen.postgres.guard import GuardSettings
-from synthgen.sample.mapping import Mapping
 from synthgen.schema import quote_ident
 from synthgen.verify.queries import DEFAULT_QUERIES, Query, load_queries
 
@@ -36,7 +36,7 @@ def _target(
 ) -> tuple[str, Mapping | None, list[Query]]:
     names = None
     if mapping_path is not None:
-        from synthgen.sample.mapping import load_mapping
+        from synthgen.mapping import load_mapping
 
         names = load_mapping(mapping_path, schema)
         schema = names.schema

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
@@ -17,6 +15,7 @@ from synthgen.cli.dboptions import dsn_option, mapped_schema_option
 from synthgen.cli.guarding import guard_options, guarded_dsn
 from synthgen.cli.progress import StepBar
 from synthgen.errors import EXIT_NO_GO, VerifyError
+from synthgen.files import write_json_atomic
 from synthgen.postgres.connect import DEFAULT_SCHEMA, connect, validate_schema_name
 from synthgen.postgres.guard import GuardSettings
 from synthgen.progress import index_ticks
@@ -55,10 +54,7 @@ def read_json(path: Path, what: str, kind: str = "baseline") -> dict[str, Any]:
 
 def write_json(path: Path, payload: dict[str, Any]) -> None:
     """Write atomically: a reader never sees half a baseline."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(payload, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
+    write_json_atomic(path, payload, default=str, parents=True)
 
 
 @click.group()
@@ -179,7 +175,7 @@ def baseline(
     """
     names = None
     if mapping_path is not None:
-        from synthgen.sample.mapping import load_mapping
+        from synthgen.mapping import load_mapping
 
         names = load_mapping(mapping_path, schema)
         schema = names.schema

@@ -19,8 +19,8 @@ from numpy.typing import NDArray
 
 from synthgen.engine import distributions as dist
 from synthgen.engine.streams import stream
-from synthgen.engine.timemodel import US_PER_SECOND
 from synthgen.spec import Spec
+from synthgen.units import US_PER_SECOND
 
 I64 = NDArray[np.int64]
 # (message, member) pairs drawn at once: ~15 MB of temporaries. Part of the output: changing it

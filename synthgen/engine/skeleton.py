@@ -15,8 +15,8 @@ from numpy.typing import NDArray
 from synthgen.contract import MEMBER_ROLES, SIZE_CLASSES
 from synthgen.engine import distributions as dist
 from synthgen.engine.streams import stream
-from synthgen.engine.timemodel import US_PER_DAY, US_PER_SECOND
 from synthgen.spec import Spec
+from synthgen.units import US_PER_DAY, US_PER_SECOND
 
 # codes: index into the contract's enumerations
 DIRECT, SMALL, LARGE = (SIZE_CLASSES.index(c) for c in ("direct", "small", "large"))

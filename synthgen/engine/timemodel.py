@@ -16,12 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from synthgen.spec import Diurnal, Time
-
-US_PER_SECOND = 1_000_000
-US_PER_HOUR = 3600 * US_PER_SECOND
-US_PER_DAY = 24 * US_PER_HOUR
-# 1970-01-01 was a Thursday: (days + 3) % 7 gives Monday = 0.
-EPOCH_WEEKDAY_SHIFT = 3
+from synthgen.units import EPOCH_WEEKDAY_SHIFT, US_PER_DAY, US_PER_HOUR, US_PER_SECOND
 
 
 def hourly_profile(diurnal: Diurnal) -> NDArray[np.float64]:
@@ -76,13 +71,6 @@ class IntensityGrid:
         m_lo, m_hi = self.mass(lo_us), self.mass(hi_us)
         t = self.time_at(m_lo + rng.random(len(lo_us)) * (m_hi - m_lo))
         return np.clip(t, lo_us, np.maximum(hi_us - 1, lo_us))
-
-    def split_points(self, lo_us: int, hi_us: int, parts: int) -> NDArray[np.int64]:
-        """parts + 1 boundaries splitting [lo, hi) into pieces of equal intensity mass."""
-        m = np.linspace(self.mass(np.array([lo_us]))[0], self.mass(np.array([hi_us]))[0], parts + 1)
-        points = self.time_at(m)
-        points[0], points[-1] = lo_us, hi_us
-        return points
 
 
 def burst_start_probability(inter_arrival_cv: float) -> float:

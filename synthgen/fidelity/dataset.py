@@ -30,7 +30,7 @@ from synthgen.manifest import (
     describe_problems,
     file_entries,
 )
-from synthgen.schema import TABLES
+from synthgen.schema import TABLES, quote_literal
 from synthgen.storage import (
     DatasetPath,
     StoredPath,
@@ -86,9 +86,9 @@ class Dataset:
         """The read_parquet(...) expression for a table's shards."""
         folder = str(self.root / table)
         if GLOB_CHARS & set(folder) or not isinstance(self.root, Path):
-            listed = ", ".join(_sql_string(sql_path(p)) for p in self.files[table])
+            listed = ", ".join(quote_literal(sql_path(p)) for p in self.files[table])
             return f"read_parquet([{listed}])"
-        return f"read_parquet({_sql_string(folder + '/*.parquet')})"
+        return f"read_parquet({quote_literal(folder + '/*.parquet')})"
 
     def file_groups(self, table: str, size: int) -> list[str]:
         """The table's files as read_parquet([...], filename, file_row_number) expressions of
@@ -96,14 +96,10 @@ class Dataset:
         files = self.files[table]
         groups = [files[i : i + size] for i in range(0, len(files), size)]
         return [
-            f"read_parquet([{', '.join(_sql_string(sql_path(p)) for p in group)}],"
+            f"read_parquet([{', '.join(quote_literal(sql_path(p)) for p in group)}],"
             " filename = true, file_row_number = true)"
             for group in groups
         ]
-
-
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _same_type(got: pa.DataType, want: pa.DataType) -> bool:

@@ -27,11 +27,11 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from synthgen.fidelity.expected_time import US_PER_DAY, US_PER_HOUR, window_exposure
+from synthgen.fidelity.expected_time import window_exposure
 from synthgen.spec import Time
+from synthgen.units import US_PER_DAY, US_PER_HOUR, US_PER_SECOND
 
 SEED = 20_260_101
-US_PER_SECOND = 1_000_000
 CHUNK_MESSAGES = 500_000  # rooms are simulated a chunk at a time: bounded memory, cache-sized
 
 

@@ -17,10 +17,7 @@ from numpy.typing import NDArray
 
 from synthgen.fidelity.expected import F64, normal_cdf
 from synthgen.spec import Diurnal, ReadReceipts, Time
-
-US_PER_HOUR = 3_600_000_000
-US_PER_DAY = 24 * US_PER_HOUR
-EPOCH_WEEKDAY_SHIFT = 3  # 1970-01-01 was a Thursday: (day + 3) % 7 gives Monday = 0
+from synthgen.units import EPOCH_WEEKDAY_SHIFT, US_PER_DAY, US_PER_HOUR
 
 
 def diurnal_profile(diurnal: Diurnal) -> F64:

@@ -14,9 +14,9 @@ from numpy.typing import NDArray
 
 from synthgen.fidelity.classes import heavy_rule
 from synthgen.fidelity.context import CheckContext
+from synthgen.units import US_PER_HOUR
+from synthgen.units import US_PER_SECOND as US  # short: it sits inside SQL templates
 
-US = 1_000_000
-US_PER_HOUR = 3600 * US
 AGE_BINS_PER_E = 50  # message-age bins for receipt truncation: e**(1/50), a 2% step
 DELAY_BINS_PER_DECADE = 4
 # every PII pattern needs a digit or an '@', so rows with neither cannot match any of them

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 
 from synthgen.errors import DatasetError
 from synthgen.fidelity.model import Metric, Status
 from synthgen.fidelity.runner import FidelityReport
+from synthgen.files import write_text_atomic
 from synthgen.storage import DatasetPath, StoredPath
 
 REPORT_NAME = "fidelity-report.json"
@@ -18,16 +18,12 @@ MAX_FINDINGS_SHOWN = 5
 
 
 def write_text_atomically(path: Path, text: str) -> Path:
-    """Write a file under a temporary name and rename it: never a half-written report."""
+    """Write a report whole or not at all; a failure is one line naming the file."""
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        return write_text_atomic(path, text, parents=True)
     except OSError as exc:
         raise DatasetError(f"{path}: cannot write the report ({exc.strerror or exc})") from None
-    return path
 
 
 def write_json(report: FidelityReport, path: DatasetPath) -> DatasetPath:

@@ -8,7 +8,6 @@ state, so a resumed build does not redraw them.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,11 +15,12 @@ import numpy as np
 
 from synthgen.engine import arrival
 from synthgen.engine.messages import ArrivalIds, ShardSlice
-from synthgen.engine.timemodel import US_PER_DAY
 from synthgen.errors import DatasetError
+from synthgen.files import atomic_path
 from synthgen.generate.executors import Pool
 from synthgen.generate.plan import Plan
 from synthgen.spec import Spec
+from synthgen.units import US_PER_DAY
 
 COUNTS_FILE = "arrival.npz"
 
@@ -95,12 +95,10 @@ def arrival_offsets(spec: Spec, seed: str, plan: Plan, pool: Pool, state: Path) 
         tasks = [ArrivalTask(spec, seed, s, window, buckets) for s in plan.shard_slices]
         for index, (m, a) in pool.run(count_arrivals, tasks):
             messages[index], attachments[index] = m, a
-        tmp = path.with_name(f"{path.stem}.tmp-{os.getpid()}.npz")
         try:  # compressed: most cells of a small dataset are zero
-            np.savez_compressed(tmp, messages=messages, attachments=attachments)
-            os.replace(tmp, path)
+            with atomic_path(path, suffix=".npz") as tmp:
+                np.savez_compressed(tmp, messages=messages, attachments=attachments)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
             raise DatasetError(f"{path}: cannot write ({exc.strerror or exc})") from None
         counts = (messages, attachments)
     return Offsets(

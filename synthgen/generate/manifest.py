@@ -5,8 +5,6 @@ Its presence in OUT means the dataset is complete (it is written last, atomicall
 
 from __future__ import annotations
 
-import json
-import os
 import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -15,6 +13,7 @@ import numpy as np
 
 from synthgen import __version__
 from synthgen.contract import ALL_TABLES
+from synthgen.files import write_json_atomic
 from synthgen.generate.plan import Plan
 from synthgen.generate.result import Folded, log2_hist
 from synthgen.generate.write import WrittenFile
@@ -48,9 +47,7 @@ def rebuild_command(
 def write_manifest(root: Path, manifest: dict[str, Any]) -> Path:
     """Write OUT/manifest.json atomically (its presence means the dataset is complete)."""
     path = root / MANIFEST_NAME
-    tmp = path.with_name(f"{MANIFEST_NAME}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    write_json_atomic(path, manifest, sort_keys=True)
     return path
 
 

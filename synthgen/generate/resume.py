@@ -18,6 +18,7 @@ import numpy as np
 
 from synthgen.contract import ALL_TABLES
 from synthgen.errors import DatasetError
+from synthgen.files import atomic_path, write_text_atomic
 from synthgen.generate.result import RESULT_ARRAYS, ShardResult
 from synthgen.generate.write import COMPRESSIONS, WrittenFile
 from synthgen.manifest import FORMAT_VERSION, MANIFEST_NAME, file_sha256
@@ -56,9 +57,8 @@ def save_done(root: Path, result: ShardResult) -> None:
     """Record a finished shard: its arrays, then its record (written last, atomically)."""
     record_path, arrays_path = done_paths(root, result.shard)
     record_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = arrays_path.with_name(arrays_path.name + f".tmp-{os.getpid()}.npz")
-    np.savez(tmp, **{name: getattr(result, name) for name in RESULT_ARRAYS})
-    os.replace(tmp, arrays_path)
+    with atomic_path(arrays_path, suffix=".npz") as tmp:
+        np.savez(tmp, **{name: getattr(result, name) for name in RESULT_ARRAYS})
     record = {
         "shard": result.shard,
         "messages": result.messages,
@@ -68,9 +68,7 @@ def save_done(root: Path, result: ShardResult) -> None:
         "arrays_sha256": file_sha256(arrays_path),
         "files": [f.__dict__ for f in result.files],
     }
-    tmp_json = record_path.with_name(record_path.name + f".tmp-{os.getpid()}")
-    tmp_json.write_text(json.dumps(record))
-    os.replace(tmp_json, record_path)
+    write_text_atomic(record_path, json.dumps(record))
 
 
 def load_done(root: Path, shard: int, store: Store | None = None) -> ShardResult | None:

@@ -12,7 +12,6 @@ manifest), so a file torn by a lost page cache is rebuilt or refused, never used
 from __future__ import annotations
 
 import errno
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,11 +20,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synthgen.errors import DatasetError
+from synthgen.files import TMP_MARK, atomic_path
 from synthgen.manifest import file_sha256
 from synthgen.schema import Table
 
 COMPRESSIONS = ("zstd", "snappy", "none")
-TMP_MARK = ".tmp-"
 ZSTD_LEVEL = 1
 
 
@@ -52,36 +51,31 @@ def write_shard(
     encoding; return size and checksum."""
     final = root / relative
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f"{final.name}{TMP_MARK}{os.getpid()}")
     rows = 0
     try:
-        with pq.ParquetWriter(
-            tmp,
-            table.arrow_schema,
-            compression=None if compression == "none" else compression,
-            # zstd level 1: the text columns dominate the build time at pyarrow's default level
-            compression_level=ZSTD_LEVEL if compression == "zstd" else None,
-            use_dictionary=table.encoded("dictionary"),
-            column_encoding=dict.fromkeys(table.encoded("delta"), "DELTA_BINARY_PACKED"),
-            # min/max of free text helps no reader and costs a pass over every byte
-            write_statistics=[c.name for c in table.columns if c.statistics],
-        ) as writer:
-            for batch in batches:
-                writer.write_batch(batch)
-                rows += batch.num_rows
-        sha = file_sha256(tmp)
-        size = tmp.stat().st_size
-        os.replace(tmp, final)
+        with atomic_path(final) as tmp:
+            with pq.ParquetWriter(
+                tmp,
+                table.arrow_schema,
+                compression=None if compression == "none" else compression,
+                # zstd level 1: the text columns dominate the build time at pyarrow's default level
+                compression_level=ZSTD_LEVEL if compression == "zstd" else None,
+                use_dictionary=table.encoded("dictionary"),
+                column_encoding=dict.fromkeys(table.encoded("delta"), "DELTA_BINARY_PACKED"),
+                # min/max of free text helps no reader and costs a pass over every byte
+                write_statistics=[c.name for c in table.columns if c.statistics],
+            ) as writer:
+                for batch in batches:
+                    writer.write_batch(batch)
+                    rows += batch.num_rows
+            sha = file_sha256(tmp)
+            size = tmp.stat().st_size
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
             raise DatasetError(
                 f"{final}: disk full while writing ({exc.strerror}); partial shard removed"
             ) from None
         raise DatasetError(f"{final}: cannot write ({exc.strerror or exc})") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return WrittenFile(relative, rows, size, sha)
 
 

@@ -29,11 +29,11 @@ import pyarrow as pa
 from synthgen.appschema.catalog import TargetColumn, read_catalog
 from synthgen.appschema.plan import ColumnPlan, LoadPlan, SourceFigures, TablePlan, make_load_plan
 from synthgen.errors import LoadTestError
-from synthgen.loadtest.names import Names
+from synthgen.mapping import EPOCH_UNITS, Mapping, Names
 from synthgen.postgres.connect import Connection, execute
-from synthgen.sample.mapping import EPOCH_UNITS, Mapping, quote_literal
-from synthgen.schema import TABLES, quote_ident
+from synthgen.schema import TABLES, quote_ident, quote_literal
 from synthgen.schema import qualified as _q
+from synthgen.units import US_PER_SECOND
 
 BIGINT_ID_BASE = 4_000_000_000_000_000_000
 TEXT_PREFIX = "lt"
@@ -64,7 +64,7 @@ def app_names(mapping: Mapping, plan: LoadPlan) -> Names:
     absent |= {(t, c) for t in mapping.skipped for c in TABLES[t].column_names}
     tables = {t: mapping.table_name(t) for t in TABLES if TABLES[t].application}
     epoch = {
-        (t.source, str(c.source)): 1_000_000 // EPOCH_UNITS[c.epoch]
+        (t.source, str(c.source)): US_PER_SECOND // EPOCH_UNITS[c.epoch]
         for t in plan.tables
         if not t.name
         for c in t.columns
@@ -129,7 +129,7 @@ def _time(column: TargetColumn, utc: str, epoch: str = "") -> str:
     """A timestamptz expression as this column stores it (UTC wall time without a zone; an
     integer column: epoch units, rounded as the load rounds them)."""
     if epoch:
-        per = 1_000_000 // EPOCH_UNITS[epoch]
+        per = US_PER_SECOND // EPOCH_UNITS[epoch]
         return _typed(column, f"round(extract(epoch FROM ({utc})) * {per})")
     if column.base in ("timestamp", "date"):
         return _typed(column, f"({utc}) AT TIME ZONE 'UTC'")
@@ -139,7 +139,7 @@ def _time(column: TargetColumn, utc: str, epoch: str = "") -> str:
 def _as_utc(column: TargetColumn, expr: str, epoch: str = "") -> str:
     """A column's value as timestamptz."""
     if epoch:
-        return f"to_timestamp({expr} / {1_000_000 // EPOCH_UNITS[epoch]}.0)"
+        return f"to_timestamp({expr} / {US_PER_SECOND // EPOCH_UNITS[epoch]}.0)"
     return f"({expr} AT TIME ZONE 'UTC')" if column.base in ("timestamp", "date") else expr
 
 

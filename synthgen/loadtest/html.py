@@ -7,12 +7,12 @@ The page style and badges are the run report's, so every synthgen page reads the
 
 from __future__ import annotations
 
-import os
 from html import escape
 from pathlib import Path
 from typing import Any
 
 from synthgen.fidelity.html import STYLE, decision_badge
+from synthgen.files import write_text_atomic
 from synthgen.loadtest.charts import LineChart, Marker, capacity_svg, line_svg, series_style
 
 CLOSED_LOOP_NOTE = (
@@ -194,8 +194,4 @@ def write_loadtest_html(
     path: Path, results: list[dict[str, Any]], comparison: dict[str, Any] | None = None
 ) -> Path:
     """Write the page atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(render_loadtest_html(results, comparison))
-    tmp.replace(path)
-    return path
+    return write_text_atomic(path, render_loadtest_html(results, comparison), parents=True)

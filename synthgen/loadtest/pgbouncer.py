@@ -23,8 +23,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from synthgen.errors import LoadTestError
-from synthgen.loadtest.dsnparts import dsn_parts
-from synthgen.postgres.dsn import HOST
+from synthgen.postgres.dsn import HOST, dsn_parts
 from synthgen.postgres.server import free_port, server_account
 
 INSTALL_HINT = "install PgBouncer (Debian/Ubuntu: apt-get install pgbouncer)"

@@ -24,12 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from synthgen.errors import LoadTestError
-from synthgen.loadtest.dsnparts import with_search_path
 from synthgen.loadtest.pgbench import Script, find_pgbench, run_step
 from synthgen.loadtest.prove_reads import production_shares, read_rows, weighted_gain
 from synthgen.loadtest.workload import WorkloadOptions, build_workload
+from synthgen.mapping import Mapping
 from synthgen.postgres.connect import Connection, execute, fetch_value
-from synthgen.sample.mapping import Mapping
+from synthgen.postgres.dsn import with_search_path
 from synthgen.schema import quote_ident
 from synthgen.verify.baseline import run_baseline
 from synthgen.verify.compare import compare_baselines

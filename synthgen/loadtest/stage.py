@@ -23,9 +23,9 @@ from synthgen.loadtest.compare import DEFAULT_WRITE_BUDGET, compare_results
 from synthgen.loadtest.html import write_loadtest_html
 from synthgen.loadtest.sweep import LoadTestOptions, read_result, run_loadtest, write_json
 from synthgen.loadtest.workload import DEFAULT_MIX, WRITES, WorkloadOptions, build_workload
+from synthgen.mapping import Mapping
 from synthgen.postgres.connect import connect
 from synthgen.progress import Tick
-from synthgen.sample.mapping import Mapping
 from synthgen.verify.queries import load_queries
 
 POOLS = ("none", "pgbouncer", "both")

@@ -15,8 +15,8 @@ from typing import Any
 
 from synthgen.loadtest.prove import RUNS, ProveOptions, prove
 from synthgen.loadtest.proven import table_lines, write_proven
+from synthgen.mapping import Mapping
 from synthgen.postgres.connect import connect, execute
-from synthgen.sample.mapping import Mapping
 from synthgen.schema import quote_ident
 from synthgen.verify.hypo import require_hypopg
 from synthgen.verify.params import sample_parameters

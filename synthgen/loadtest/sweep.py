@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from synthgen.errors import LoadTestError
+from synthgen.files import write_json_atomic
 from synthgen.loadtest.capacity import (
     DEFAULT_FRACTIONS,
     derive_slo,
@@ -25,12 +25,11 @@ from synthgen.loadtest.capacity import (
     rate_step_seconds,
     write_rate,
 )
-from synthgen.loadtest.dsnparts import with_search_path
 from synthgen.loadtest.pgbench import Script, find_pgbench, run_step, summarise_logs
 from synthgen.loadtest.pgbouncer import Pooler, pgbouncer
 from synthgen.loadtest.workload import read_workload, read_workload_scripts
 from synthgen.postgres.connect import connect, fetch_all
-from synthgen.postgres.dsn import mask_dsn
+from synthgen.postgres.dsn import mask_dsn, with_search_path
 from synthgen.progress import Tick
 from synthgen.verify.baseline import present_indexes
 
@@ -261,10 +260,7 @@ def _check_pooler(pooler: Pooler | None, clients: int, rate: float | None) -> No
 
 def write_json(path: Path, doc: dict[str, Any]) -> None:
     """Write a JSON document atomically (temporary name, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
-    tmp.replace(path)
+    write_json_atomic(path, doc, sort_keys=True, parents=True)
 
 
 # the fields a command reads from a result, by where they sit: (field, type)

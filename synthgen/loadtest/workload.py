@@ -18,13 +18,13 @@ NOTHING).
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from synthgen.errors import LoadTestError
+from synthgen.files import write_json_atomic
 from synthgen.loadtest.appwrites import (
     app_target,
     app_write_scripts,
@@ -32,10 +32,9 @@ from synthgen.loadtest.appwrites import (
     room_id_type,
 )
 from synthgen.loadtest.captured import captured_writes
-from synthgen.loadtest.names import CONTRACT, Names
+from synthgen.mapping import CONTRACT, Mapping, Names
 from synthgen.postgres.connect import Connection, execute, fetch_all, fetch_value
 from synthgen.postgres.dsn import mask_dsn
-from synthgen.sample.mapping import Mapping
 from synthgen.schema import qualified as _q
 from synthgen.schema import quote_ident
 from synthgen.verify.queries import Query, load_queries
@@ -433,9 +432,7 @@ def build_workload(conn: Connection, opts: WorkloadOptions) -> dict[str, Any]:
         },
         **({"mapping": opts.mapping.schema} if opts.mapping is not None else {}),
     }
-    tmp = opts.out / f"{WORKLOAD_FILE}.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
-    tmp.replace(opts.out / WORKLOAD_FILE)
+    write_json_atomic(opts.out / WORKLOAD_FILE, doc, sort_keys=True)
     return doc
 
 

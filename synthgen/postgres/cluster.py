@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from synthgen.errors import ClusterError
+from synthgen.files import write_json_atomic
 from synthgen.postgres.dsn import DATABASE, HOST, SUPERUSER, make_dsn, mask_dsn
 from synthgen.postgres.server import (
     INSTALL_HINT,
@@ -140,9 +141,7 @@ def _read_state(root: Path) -> dict[str, Any]:
 
 
 def _write_state(root: Path, state: dict[str, Any]) -> None:
-    tmp = root / "cluster.json.tmp"
-    tmp.write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
-    tmp.replace(root / "cluster.json")
+    write_json_atomic(root / "cluster.json", state, sort_keys=True)
 
 
 def _as_int(value: Any) -> int | None:

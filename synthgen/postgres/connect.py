@@ -11,21 +11,19 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 from adbc_driver_manager.dbapi import Connection
 from adbc_driver_manager.dbapi import Error as DatabaseError
 from adbc_driver_postgresql import dbapi
 
 from synthgen.errors import LoadError
-from synthgen.postgres.dsn import mask_dsn
+from synthgen.postgres.dsn import dsn_password, mask_dsn
 
 DSN_ENV = "SYNTHGEN_DSN"
 DEFAULT_SCHEMA = "perf_synthetic"
 # A plain, unquoted PostgreSQL identifier: anything else is refused, never quoted into SQL.
 _PLAIN_IDENTIFIER = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 _RESERVED_SCHEMAS = ("information_schema",)
-_KV_PAIR = re.compile(r"(\w+)\s*=\s*('(?:[^'\\]|\\.)*'|\S+)")
 
 __all__ = ["Connection", "DatabaseError"]
 
@@ -61,40 +59,6 @@ def resolve_dsn(dsn: str | None) -> str:
     return ensure_cluster().dsn
 
 
-def _kv_pairs(dsn: str) -> dict[str, str]:
-    return {key: value.strip("'") for key, value in _KV_PAIR.findall(dsn)}
-
-
-def dsn_hosts(dsn: str) -> list[str]:
-    """Host names / addresses a libpq DSN (URI or key=value) names; $PGHOST when it names none."""
-    hosts: list[str] = []
-    if re.match(r"\s*postgres(?:ql)?://", dsn, re.IGNORECASE):
-        parts = urlsplit(dsn.strip())
-        netloc = parts.netloc.rsplit("@", 1)[-1]
-        for item in netloc.split(","):
-            host = item[1 : item.find("]")] if item.startswith("[") else item.split(":")[0]
-            hosts.append(unquote(host))
-        query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
-        hosts += [unquote(query[k]) for k in ("host", "hostaddr") if k in query]
-    else:
-        pairs = _kv_pairs(dsn)
-        for key in ("host", "hostaddr"):
-            hosts += pairs.get(key, "").split(",")
-    hosts = [h for h in hosts if h]
-    if not hosts and os.environ.get("PGHOST"):
-        hosts = os.environ["PGHOST"].split(",")
-    return hosts
-
-
-def _password(dsn: str) -> str | None:
-    if re.match(r"\s*postgres(?:ql)?://", dsn, re.IGNORECASE):
-        parts = urlsplit(dsn.strip())
-        query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
-        secret = parts.password or query.get("password")
-        return unquote(secret) if secret else None
-    return _kv_pairs(dsn).get("password") or None
-
-
 def error_text(exc: BaseException, dsn: str | None = None) -> str:
     """One line from a driver error: the server's message and SQLSTATE, password masked."""
     primary = None
@@ -108,7 +72,7 @@ def error_text(exc: BaseException, dsn: str | None = None) -> str:
     sqlstate = getattr(exc, "sqlstate", None)
     if primary and sqlstate:
         text += f" (SQLSTATE {sqlstate})"
-    secret = _password(dsn) if dsn else None
+    secret = dsn_password(dsn) if dsn else None
     if secret:
         text = text.replace(secret, "***")
     return text

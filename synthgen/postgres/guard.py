@@ -21,7 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from synthgen.errors import GuardError
-from synthgen.postgres.connect import Connection, connect, dsn_hosts, fetch_all, fetch_value
+from synthgen.postgres.connect import Connection, connect, fetch_all, fetch_value
+from synthgen.postgres.dsn import dsn_hosts
 from synthgen.postgres.mapped import AUDIT_TABLE, mapped_tables
 from synthgen.schema import TABLES, quote_ident
 

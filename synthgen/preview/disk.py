@@ -58,7 +58,8 @@ def server_data_directory(dsn: str | None) -> tuple[Path | None, str]:
     """Where the server keeps its data, if it can be known from here: the local cluster's
     directory without a DSN; else asked of the server (needs a superuser or
     pg_read_all_settings) and only when the server runs on this machine."""
-    from synthgen.postgres.connect import DSN_ENV, dsn_hosts  # ADBC: only when a run loads
+    from synthgen.postgres.connect import DSN_ENV  # ADBC: only when a run loads
+    from synthgen.postgres.dsn import dsn_hosts
 
     dsn = dsn or os.environ.get(DSN_ENV, "").strip() or None
     if dsn is None:

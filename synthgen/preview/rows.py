@@ -24,8 +24,8 @@ from numpy.typing import NDArray
 from synthgen.engine.timemodel import IntensityGrid
 from synthgen.generate.plan import Plan
 from synthgen.spec import ReadReceipts, Spec
+from synthgen.units import US_PER_SECOND
 
-US_PER_SECOND = 1_000_000
 SPREAD_SIGMAS = 3.0  # the "±" printed and tested: three binomial standard deviations
 FINE_STEP_US = 60 * US_PER_SECOND  # the receipt integral's time step: one minute
 

@@ -4,7 +4,6 @@ WAL, temp files, index size and validity)."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from html import escape
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import Any
 
 from synthgen.fidelity.html import STYLE, decision_badge
 from synthgen.fidelity.svg import HEIGHT, LEFT, RIGHT, TOP, WIDTH, _label, _scale, _ticks
+from synthgen.files import write_text_atomic
 from synthgen.loadtest.charts import COLOURS
 
 BOTTOM = 40
@@ -178,7 +178,4 @@ def write_rehearse_html(path: Path, doc: dict[str, Any]) -> Path:
         f"<title>synthgen rehearsal</title><style>{STYLE}</style></head><body>"
         f"<h1>synthgen rehearsal</h1>{rehearsal_body(doc)}</body></html>\n"
     )
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(page)
-    tmp.replace(path)
-    return path
+    return write_text_atomic(path, page)

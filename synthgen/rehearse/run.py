@@ -21,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 from synthgen.errors import VerifyError
-from synthgen.loadtest.dsnparts import with_search_path
 from synthgen.loadtest.pgbench import Script as LoadScript
 from synthgen.loadtest.pgbouncer import pgbouncer
 from synthgen.loadtest.sweep import write_json
 from synthgen.loadtest.workload import read_workload
 from synthgen.postgres.connect import Connection, connect, execute, fetch_all
+from synthgen.postgres.dsn import with_search_path
 from synthgen.rehearse import load as wl
 from synthgen.rehearse.html import write_rehearse_html
 from synthgen.rehearse.load import baseline_rate

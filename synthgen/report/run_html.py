@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import math
-import os
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 from synthgen.fidelity.html import STYLE, decision_badge
 from synthgen.fidelity.model import Chart
 from synthgen.fidelity.svg import chart_svg
+from synthgen.files import write_text_atomic
 from synthgen.report.per_query import per_query_html
 from synthgen.report.proven_html import proven_section
 from synthgen.resultfiles import read_result
@@ -244,7 +244,4 @@ def write_run_report(
     paths = (fidelity_json, compare_json, pre_json, post_json)
     docs = [read_result(p, kind) for p, kind in zip(paths, kinds, strict=True)]
     html = render_run_report(docs[0], docs[1], docs[2], docs[3], state, loadtest, rehearsal, proven)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(html)
-    os.replace(tmp, path)
-    return path
+    return write_text_atomic(path, html)

@@ -7,36 +7,13 @@ its text (the text itself holds production's table names), with the rows it scan
 from __future__ import annotations
 
 import hashlib
-import json
-import os
-import re
 from pathlib import Path
 from typing import Any
 
-from synthgen.postgres.dsn import mask_dsn
+from synthgen import files
 from synthgen.sample.session import Executed
 
 AUDIT_FORMAT = "synthgen-sample-audit"
-_URI = re.compile(r"^(\s*postgres(?:ql)?://)([^/?#]*)(.*)$", re.IGNORECASE | re.DOTALL)
-_QUERY_HOST = re.compile(r"([?&](?:host|hostaddr)=)[^&#]*", re.IGNORECASE)
-_KV_HOST = re.compile(r"(\b(?:host|hostaddr)\s*=\s*)(?:'(?:[^'\\]|\\.)*'?|\S+)", re.IGNORECASE)
-
-
-def mask_dsn_host(dsn: str) -> str:
-    """The DSN with its password and its host(s) replaced by ***; user, port and database kept."""
-    masked = mask_dsn(dsn)
-    match = _URI.match(masked)
-    if not match:
-        return _KV_HOST.sub(r"\1***", masked)
-    scheme, netloc, rest = match.groups()
-    userinfo, at, hosts = netloc.rpartition("@")
-    if hosts:
-        parts = []
-        for host in hosts.split(","):
-            port = re.search(r":(\d+)$", host)
-            parts.append("***" + (f":{port.group(1)}" if port else ""))
-        hosts = ",".join(parts)
-    return scheme + userinfo + at + hosts + _QUERY_HOST.sub(r"\1***", rest)
 
 
 def audit_path_for(out: Path) -> Path:
@@ -60,8 +37,5 @@ def query_entries(executed: list[Executed]) -> list[dict[str, Any]]:
 
 def write_json_atomic(path: Path, payload: dict[str, Any]) -> str:
     """Write JSON through a temporary name and rename; return the file's sha256."""
-    text = json.dumps(payload, indent=2, sort_keys=True) + "\n"
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    text = files.write_json_atomic(path, payload, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()

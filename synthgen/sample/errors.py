@@ -9,10 +9,6 @@ class SampleError(SynthgenError):
     """The sampler cannot run or was refused (no salt, a missing mapped column, a bad option)."""
 
 
-class MappingError(SampleError):
-    """--mapping names an unknown contract table or column, or is not valid JSON."""
-
-
 class PrivacyError(SampleError):
     """The output would carry something it must not (an unknown string, a PII pattern)."""
 

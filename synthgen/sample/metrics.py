@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from synthgen.mapping import SAMPLED_COLUMNS
 from synthgen.sample.buckets import Bucket
 from synthgen.sample.errors import MetricsError
 from synthgen.sample.histograms import CATEGORICAL, ORDERED, Thresholds
-from synthgen.sample.mapping import SAMPLED_COLUMNS
 
 FORMAT = "synthgen-shape-metrics"
 VERSION = 1

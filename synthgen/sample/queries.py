@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from synthgen.contract import MEDIA_KINDS
+from synthgen.mapping import Mapping
 from synthgen.sample.histograms import KNOWN_MIME_TYPES, HistogramSpec, Thresholds
-from synthgen.sample.mapping import Mapping, quote_literal
+from synthgen.schema import quote_literal
 
 
 @dataclass(frozen=True)

@@ -15,22 +15,22 @@ from typing import Any
 import numpy as np
 
 from synthgen import __version__
+from synthgen.mapping import SAMPLED_COLUMNS, Mapping
+from synthgen.postgres.dsn import mask_dsn_host
 from synthgen.sample.audit import (
     AUDIT_FORMAT,
     audit_path_for,
-    mask_dsn_host,
     query_entries,
     write_json_atomic,
 )
 from synthgen.sample.errors import SampleError
 from synthgen.sample.histograms import HistogramSpec, Thresholds, known_strings, registry
-from synthgen.sample.mapping import SAMPLED_COLUMNS, Mapping, quote_literal
 from synthgen.sample.metrics import FORMAT, VERSION, structural_keys
 from synthgen.sample.privacy import fingerprint, salt_from_env, scan_output, token
 from synthgen.sample.publish import NEIGHBOURING, RawCounts, collect, empty_counts, publish
 from synthgen.sample.queries import QueryBuilder
 from synthgen.sample.session import Executed, ReadOnlySession, read_only_session
-from synthgen.schema import quote_ident
+from synthgen.schema import quote_ident, quote_literal
 
 MIN_WINDOW_MESSAGES = 5_000  # below it, most histograms publish only a few merged buckets
 

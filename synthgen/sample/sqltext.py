@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from synthgen.sample.mapping import Mapping
+from synthgen.mapping import Mapping
 from synthgen.schema import TABLES
 
 # contract (table, column) -> the kind of value compared with it

@@ -12,19 +12,18 @@ workload reads them.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import re
-import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from synthgen import __version__
-from synthgen.sample.audit import mask_dsn_host, query_entries
+from synthgen.files import atomic_path, json_text
+from synthgen.mapping import Mapping
+from synthgen.postgres.dsn import mask_dsn_host
+from synthgen.sample.audit import query_entries
 from synthgen.sample.errors import PrivacyError, SampleError
-from synthgen.sample.mapping import Mapping
 from synthgen.sample.pii import find_pii
 from synthgen.sample.session import read_only_session
 from synthgen.sample.statements import (
@@ -166,18 +165,13 @@ def _check(options: StatementOptions) -> None:
 
 def _write(out: Path, files: list[Rendered], audit: dict[str, Any]) -> None:
     """Write every file into a temporary directory beside OUT, then rename it into place."""
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
+    with atomic_path(out) as tmp:
         (tmp / WRITES_DIR).mkdir(parents=True)
         for f in files:
             (tmp / f.path).write_text(f.text)
-        (tmp / AUDIT_FILE).write_text(json.dumps(audit, indent=2, sort_keys=True) + "\n")
+        (tmp / AUDIT_FILE).write_text(json_text(audit, sort_keys=True))
         if out.exists():
             out.rmdir()  # checked empty before the capture
-        os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _audit(

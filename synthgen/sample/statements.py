@@ -14,8 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from synthgen.mapping import Mapping
 from synthgen.sample.errors import SampleError
-from synthgen.sample.mapping import Mapping, quote_literal
 from synthgen.sample.session import ReadOnlySession
 from synthgen.sample.sqltext import (
     Inferred,
@@ -26,7 +26,7 @@ from synthgen.sample.sqltext import (
     statement_kind,
     unquote,
 )
-from synthgen.schema import quote_ident
+from synthgen.schema import quote_ident, quote_literal
 
 DEFAULT_LIMIT = 50
 DEFAULT_OFFSET = 0

@@ -26,10 +26,10 @@ from typing import Any
 
 from synthgen import __version__
 from synthgen.errors import VerifyError
+from synthgen.mapping import Mapping
 from synthgen.postgres.audit import audit_schema_for
 from synthgen.postgres.connect import Connection, execute, fetch_all, fetch_value
-from synthgen.sample.mapping import Mapping
-from synthgen.schema import TABLES, quote_ident
+from synthgen.schema import TABLES, quote_ident, quote_literal
 from synthgen.verify.explain import analyze
 from synthgen.verify.params import bind, class_combinations, sample_parameters
 from synthgen.verify.plans import plan_shape, total_cost
@@ -129,13 +129,13 @@ def present_indexes(conn: Connection, schema: str) -> list[dict[str, Any]]:
     return [{"table": t, "name": n, "definition": d, "size_bytes": int(b)} for t, n, d, b in rows]
 
 
-def _literal(value: Any, type_: str) -> str:
-    """A safe SQL literal for a sampled parameter: ints, ISO timestamps, and ids in an
-    application's text or uuid format (quotes doubled; they are synthgen's own, never input)."""
+def typed_literal(value: Any, type_: str) -> str:
+    """A safe, typed SQL literal for a sampled parameter: ints, ISO timestamps, and ids in an
+    application's text or uuid format."""
     if type_ == "bigint":
         return str(int(value))
     if type_ in ("text", "uuid"):
-        return "'" + str(value).replace("'", "''") + f"'::{type_}"
+        return f"{quote_literal(str(value))}::{type_}"
     stamp = datetime.fromisoformat(str(value))
     if type_ == "timestamp":  # without time zone: the UTC wall time, as the loader stores it
         return f"'{stamp.astimezone(UTC).replace(tzinfo=None).isoformat()}'::timestamp"
@@ -207,7 +207,7 @@ def time_query(
     )
     bound = tuple(_client_value(v, t) for v, t in values)
     call = (
-        f"EXECUTE {statement}({', '.join(_literal(v, t) for v, t in values)})"
+        f"EXECUTE {statement}({', '.join(typed_literal(v, t) for v, t in values)})"
         if values
         else f"EXECUTE {statement}"
     )

@@ -12,7 +12,7 @@ from typing import Any
 
 from synthgen.errors import VerifyError
 from synthgen.postgres.connect import Connection, execute, fetch_all, fetch_value
-from synthgen.verify.baseline import PLAN_MODES, _literal
+from synthgen.verify.baseline import PLAN_MODES, typed_literal
 from synthgen.verify.queries import Query
 
 PLAN_FUNCTION = """
@@ -90,7 +90,7 @@ class Prepared:
     def plan(self, values: list[tuple[Any, str]], mode: str = "custom") -> Any:
         """EXPLAIN (VERBOSE, FORMAT JSON) of EXECUTE with these values in this plan mode."""
         execute(self.conn, f"SET plan_cache_mode = {PLAN_MODES[mode]}")
-        args = ", ".join(_literal(v, t) for v, t in values)
+        args = ", ".join(typed_literal(v, t) for v, t in values)
         call = f"EXECUTE {self.statement}({args})" if values else f"EXECUTE {self.statement}"
         raw = fetch_value(self.conn, "SELECT pg_temp.synthgen_hypo_plan($1)", (call,))
         return json.loads(raw) if isinstance(raw, str) else raw

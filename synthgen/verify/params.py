@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from synthgen.errors import VerifyError
+from synthgen.mapping import EPOCH_UNITS
 from synthgen.postgres.connect import Connection, fetch_all
 from synthgen.verify.queries import AXIS, Query
 
@@ -28,7 +29,6 @@ CONVERSATION_CLASSES = ("median", "p95", "heavy")
 USER_CLASSES = ("median", "top1")
 # a timestamp class -> how long before the newest message
 TIMESTAMP_CLASSES = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7)}
-_US_PER_UNIT = {"s": 1_000_000, "ms": 1000, "us": 1}  # as sample.mapping.EPOCH_UNITS
 
 _ROOMS = """
 WITH sizes AS (
@@ -94,7 +94,7 @@ GROUP BY 1 ORDER BY count(*) DESC, md5(c."conversationId"::text || $2) LIMIT 1
 def timestamp_classes(newest: datetime, unit: str = "ms") -> dict[str, Any]:
     """{class: {at, epoch, epoch_unit}}: each class's time before `newest` (aware), and that time
     in epoch `unit`s rounded as the loader rounds a time into an integer column."""
-    per = _US_PER_UNIT[unit]
+    per = EPOCH_UNITS[unit]
     out: dict[str, Any] = {}
     for cls, back in TIMESTAMP_CLASSES.items():
         at = newest.astimezone(UTC) - back

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 from synthgen.errors import VerifyError
+from synthgen.mapping import Mapping
 from synthgen.postgres.connect import Connection, execute, fetch_all, fetch_value
-from synthgen.sample.mapping import Mapping
 from synthgen.schema import quote_ident
 
 # Other sessions' work on the schema's tables that changes what a baseline measures.

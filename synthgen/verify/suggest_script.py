@@ -6,11 +6,11 @@ NOT EXISTS; table names unqualified (`indexes apply` sets search_path)."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from synthgen.files import write_text_atomic
 from synthgen.schema import quote_ident
 
 
@@ -94,9 +94,7 @@ def write_files(out: Path, script: str, rollback: str, doc: dict[str, Any]) -> l
     texts = [script, rollback, json.dumps(doc, indent=2, default=str) + "\n"]
     out.parent.mkdir(parents=True, exist_ok=True)
     for path, text in zip(paths, texts, strict=True):
-        tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-        tmp.write_text(text)
-        os.replace(tmp, path)
+        write_text_atomic(path, text)
     return paths
 
 

@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from synthgen.engine.skeleton import DIRECT, LARGE, SMALL
-from synthgen.engine.timemodel import US_PER_DAY
 from synthgen.errors import PlanError
 from synthgen.generate.plan import check_scale, largest_scale, make_plan, smallest_scale
 from synthgen.spec import load_spec, parse_spec
+from synthgen.units import US_PER_DAY
 
 SPEC = load_spec()
 

@@ -18,7 +18,7 @@ from synthgen.fidelity.checks.base import INTEGRITY, Check
 from synthgen.fidelity.context import CheckContext
 from synthgen.fidelity.facts import SUSPECT, message_profile
 from synthgen.fidelity.model import Finding, Metric, Outcome, exact
-from synthgen.schema import TABLES
+from synthgen.schema import TABLES, quote_literal
 
 RESERVED_EMAIL = r"[^@\s]+@([a-z0-9-]+\.)*(example\.(com|org|net)|test|example|invalid|localhost)"
 PATTERNS = {
@@ -48,7 +48,7 @@ PREFILTER = r"[@+(]|\d[ .-]\d|\d{13}|[A-Z]{2} ?\d\d"
 
 def _suspect(column: str) -> str:
     """Rows that can match a pattern."""
-    return f'regexp_matches("{column}", {_lit(PREFILTER)})'
+    return f'regexp_matches("{column}", {quote_literal(PREFILTER)})'
 
 
 MACROS = r"""
@@ -64,19 +64,16 @@ CREATE OR REPLACE TEMP MACRO fid_mask(h) AS (
 """
 
 
-def _lit(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def run(ctx: CheckContext) -> Outcome:
     """Scan emails for reserved domains and text columns for PII patterns."""
     ctx.query(MACROS)
     metrics: list[Metric] = []
     findings: list[Finding] = []
+    reserved = quote_literal(RESERVED_EMAIL)
     bad, samples = ctx.query(
         f"""
         SELECT count(*), list([id::VARCHAR, fid_mask(email)] ORDER BY id)[1:{SAMPLES}]
-        FROM users WHERE email IS NULL OR NOT regexp_full_match(email, {_lit(RESERVED_EMAIL)}, 'i')
+        FROM users WHERE email IS NULL OR NOT regexp_full_match(email, {reserved}, 'i')
         """
     )[0]
     metrics.append(exact("user emails not on a reserved domain", int(bad)))
@@ -108,8 +105,8 @@ def _text_hits(ctx: CheckContext) -> list[tuple[str, str, str, int, list[list[st
         return []
     union = "\n            UNION ALL ".join(sources)
     simple = "\n            UNION ALL ".join(
-        f"SELECT tbl, col, id, '{name}' AS pattern, regexp_extract(v, {_lit(rx)}) AS hit "
-        f"FROM texts WHERE regexp_matches(v, {_lit(rx)})"
+        f"SELECT tbl, col, id, '{name}' AS pattern, regexp_extract(v, {quote_literal(rx)}) AS hit "
+        f"FROM texts WHERE regexp_matches(v, {quote_literal(rx)})"
         for name, rx in PATTERNS.items()
     )
     rows = ctx.query(
@@ -120,8 +117,8 @@ def _text_hits(ctx: CheckContext) -> list[tuple[str, str, str, int, list[list[st
             {simple}
             UNION ALL
             SELECT tbl, col, id, 'payment_card', hit FROM (
-                SELECT tbl, col, id, unnest(regexp_extract_all(v, {_lit(CARD)})) AS hit
-                FROM texts WHERE regexp_matches(v, {_lit(CARD)}))
+                SELECT tbl, col, id, unnest(regexp_extract_all(v, {quote_literal(CARD)})) AS hit
+                FROM texts WHERE regexp_matches(v, {quote_literal(CARD)}))
             WHERE fid_luhn(regexp_replace(hit, '[^0-9]', '', 'g')))
         SELECT pattern, tbl, col, count(*),
                list([id, fid_mask(hit)] ORDER BY id)[1:{SAMPLES}]

@@ -23,6 +23,7 @@ from synthgen.fidelity.expected_bursts import expected_median_cv
 from synthgen.fidelity.facts import conversation_table, message_times
 from synthgen.fidelity.model import Chart, Metric, Outcome, relative, skipped
 from synthgen.gate import NOISE_Z
+from synthgen.units import EPOCH_WEEKDAY_SHIFT, US_PER_DAY, US_PER_HOUR
 
 BURST_MIN_MESSAGES = 100
 BURST_MIN_ROOMS = 5
@@ -35,7 +36,7 @@ def run(ctx: CheckContext) -> Outcome:
     t, tol = ctx.spec.time, ctx.tolerance
     times = message_times(ctx)
     window = ext.window_exposure(t)
-    start_hour = (t.snapshot_us - t.window_days * ext.US_PER_DAY) // ext.US_PER_HOUR
+    start_hour = (t.snapshot_us - t.window_days * US_PER_DAY) // US_PER_HOUR
     index = times.hour - start_hour
     inside = (index >= 0) & (index < len(window.hour_of_day))
     per_hour = np.bincount(
@@ -100,7 +101,7 @@ def _activity(ctx: CheckContext, window: ext.WindowExposure, start_hour: int) ->
     conversation_table(ctx)
     rows = ctx.query(
         f"""
-        SELECT first_t // {ext.US_PER_HOUR} AS hour, sum(messages) AS n
+        SELECT first_t // {US_PER_HOUR} AS hour, sum(messages) AS n
         FROM fid_message_stats GROUP BY 1
         """
     )
@@ -160,7 +161,7 @@ def _charts(
     # no active conversation (no messages) leaves no intensity: the expected curve is then 0
     n, total = max(per_hour.sum(), 1.0), intensity.sum() or 1.0
     hod = window.hour_of_day
-    day = ((np.arange(len(hod)) + start_hour) // 24 + ext.EPOCH_WEEKDAY_SHIFT) % 7
+    day = ((np.arange(len(hod)) + start_hour) // 24 + EPOCH_WEEKDAY_SHIFT) % 7
     charts = []
     for name, title, key, labels in (
         ("hour_of_day", "Hour of day (UTC)", hod, [f"{h:02d}" for h in range(24)]),

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from synthgen.appschema.migrate import run_migrations
-from synthgen.loadtest.dsnparts import with_search_path
 from synthgen.loadtest.pgbench import find_pgbench
+from synthgen.postgres.dsn import with_search_path
 
 from .conftest import SYNTHGEN, query, run_sql
 

@@ -11,9 +11,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synthgen.fidelity.checks.physical_layout import FILE_ORDER
-from synthgen.fidelity.expected_time import US_PER_DAY, window_exposure
+from synthgen.fidelity.expected_time import window_exposure
 from synthgen.schema import TABLES
 from synthgen.spec import load_spec
+from synthgen.units import US_PER_DAY
 
 
 def _assert_only(kit: Any, root: Path, failing: set[str]) -> dict[str, Any]:

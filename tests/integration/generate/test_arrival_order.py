@@ -8,9 +8,9 @@ import duckdb
 import pytest
 
 from synthgen.engine.arrival import bucket_count
-from synthgen.engine.timemodel import US_PER_DAY
 from synthgen.generate.build import BuildOptions, build_dataset
 from synthgen.spec import load_spec
+from synthgen.units import US_PER_DAY
 
 from .conftest import small_shard_spec
 

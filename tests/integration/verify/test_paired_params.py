@@ -10,9 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from synthgen.loadtest.dsnparts import with_search_path
 from synthgen.loadtest.pgbench import find_pgbench
 from synthgen.postgres.connect import connect, execute, fetch_all, fetch_value
+from synthgen.postgres.dsn import with_search_path
 from synthgen.schema import quote_ident
 
 SYNTHGEN = Path(sys.executable).parent / "synthgen"

@@ -10,14 +10,13 @@ from hypothesis import strategies as st
 
 from synthgen.engine import timemodel
 from synthgen.engine.timemodel import (
-    US_PER_DAY,
-    US_PER_HOUR,
     IntensityGrid,
     bursty_times,
     hourly_profile,
     weekday_of,
 )
 from synthgen.spec import load_spec
+from synthgen.units import US_PER_DAY, US_PER_HOUR
 
 SPEC = load_spec()
 GRID = IntensityGrid.build(SPEC.time)

@@ -11,10 +11,10 @@ import pytest
 from synthgen.errors import LoadTestError
 from synthgen.fidelity.svg import LEFT, WIDTH
 from synthgen.loadtest.compare import compare_results
-from synthgen.loadtest.dsnparts import dsn_parts, with_search_path
 from synthgen.loadtest.html import line_chart
 from synthgen.loadtest.sweep import find_knee
 from synthgen.loadtest.workload import parse_mix, read_script, unset_variables
+from synthgen.postgres.dsn import dsn_parts, with_search_path
 from synthgen.verify.queries import load_queries
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from synthgen.errors import LoadError
-from synthgen.postgres.connect import dsn_hosts, error_text, validate_schema_name
+from synthgen.postgres.connect import error_text, validate_schema_name
+from synthgen.postgres.dsn import dsn_hosts
 
 
 @pytest.mark.parametrize("name", ["perf_synthetic", "_x", "a1", "x" * 63])

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from synthgen.postgres.dsn import mask_dsn_host
 from synthgen.sample.against import Comparison, decide, judge, ks, tv
-from synthgen.sample.audit import audit_path_for, mask_dsn_host
+from synthgen.sample.audit import audit_path_for
 
 
 def test_ks_distance_of_histograms() -> None:

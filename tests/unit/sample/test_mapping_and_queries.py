@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from synthgen.sample.errors import MappingError
+from synthgen.errors import MappingError
+from synthgen.mapping import Mapping, load_mapping, parse_mapping
 from synthgen.sample.histograms import Thresholds, registry
-from synthgen.sample.mapping import Mapping, load_mapping, parse_mapping
 from synthgen.sample.queries import QueryBuilder
 
 MAPPING = {

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from synthgen.mapping import parse_mapping
 from synthgen.sample.errors import PrivacyError
-from synthgen.sample.mapping import parse_mapping
 from synthgen.sample.sqltext import lex, statement_kind
 from synthgen.sample.statement_files import render_all, scan
 from synthgen.sample.statements import Raw, classify

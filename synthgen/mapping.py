@@ -18,6 +18,10 @@ top ``"derived"`` (tables built from a contract table, e.g. per-recipient delive
 a time in an integer column). The sampler ignores them.
 
 Every name is quoted as an SQL identifier and every value as an SQL literal, never spliced raw.
+
+`Names` is the mapping as the load-test workload reads it: every table and column name of the
+target schema looked up in one place (the contract's names on synthgen's own schema, see
+`synthgen.loadtest.appwrites.app_names` for an application's).
 """
 
 from __future__ import annotations
@@ -28,8 +32,9 @@ from pathlib import Path
 from typing import Any
 
 from synthgen import contract
-from synthgen.sample.errors import MappingError
-from synthgen.schema import TABLES, quote_ident
+from synthgen.errors import MappingError
+from synthgen.schema import TABLES, quote_ident, quote_literal
+from synthgen.units import US_PER_MS, US_PER_SECOND
 
 # The enum-valued columns of the application's tables a mapping may translate, and the contract
 # values each holds (as "table.column").
@@ -39,15 +44,9 @@ ENUM_COLUMNS: dict[str, tuple[str, ...]] = {
     if contract.TABLES[table].application
 }
 _TOP_KEYS = {"schema", "tables", "values", "derived", "epoch", "parents"}
-EPOCH_UNITS = {"s": 1_000_000, "ms": 1000, "us": 1}  # µs per unit: a time into an integer column
+# µs per unit: a time into an integer column
+EPOCH_UNITS = {"s": US_PER_SECOND, "ms": US_PER_MS, "us": 1}
 _TABLE_KEYS = {"name", "columns", "id", "fill", "skip"}
-
-
-def quote_literal(value: str) -> str:
-    """An SQL string literal (standard_conforming_strings: only quotes need doubling)."""
-    if "\x00" in value:
-        raise MappingError("a mapped value contains a NUL byte")
-    return "'" + value.replace("'", "''") + "'"
 
 
 @dataclass(frozen=True)
@@ -208,3 +207,34 @@ def load_mapping(path: Path | None, schema: str | None = None) -> Mapping:
     except json.JSONDecodeError as exc:
         raise MappingError(f"--mapping {path}: not valid JSON (line {exc.lineno})") from None
     return parse_mapping(raw, schema)
+
+
+@dataclass(frozen=True)
+class Names:
+    """The contract's names, optionally renamed: {table: name} and {(table, column): name}."""
+
+    tables: dict[str, str] = field(default_factory=dict)
+    columns: dict[tuple[str, str], str] = field(default_factory=dict)
+    absent: frozenset[tuple[str, str]] = frozenset()
+    # time columns stored as integers: (table, column) -> units per second (1000: epoch ms)
+    epoch: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def table(self, table: str) -> str:
+        """The quoted name of a contract table in the target schema."""
+        return quote_ident(self.tables.get(table, table))
+
+    def column(self, table: str, column: str) -> str:
+        """The quoted name of a contract column."""
+        return quote_ident(self.columns.get((table, column), column))
+
+    def as_time(self, table: str, column: str, expr: str) -> str:
+        """`expr`, a value of the column, as a timestamptz (an epoch integer converted)."""
+        per = self.epoch.get((table, column))
+        return f"to_timestamp(({expr}) / {per}.0)" if per else expr
+
+    def has(self, table: str, column: str) -> bool:
+        """Whether the target schema holds this contract column."""
+        return (table, column) not in self.absent
+
+
+CONTRACT = Names()
