@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from synthgen import contract
+from synthgen.errors import SynthgenError
 
 TIMESTAMP = pa.timestamp("us", tz="UTC")
 ARROW_TYPES = {
@@ -123,8 +124,8 @@ def quote_ident(name: str) -> str:
 def quote_literal(value: str) -> str:
     """Quote an SQL string literal: only quotes are doubled (standard_conforming_strings is on
     in every supported server, so a backslash stays a backslash)."""
-    if "\x00" in value:
-        raise ValueError("a value contains a NUL byte")
+    if "\x00" in value:  # a user's value (a mapping's fill): one line, exit 1
+        raise SynthgenError(f"a value for SQL contains a NUL byte: {value[:40]!r}")
     return "'" + value.replace("'", "''") + "'"
 
 

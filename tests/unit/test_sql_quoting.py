@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from synthgen.errors import SynthgenError
 from synthgen.postgres.connect import connect
 from synthgen.schema import quote_ident, quote_literal
 from synthgen.verify.baseline import typed_literal
@@ -19,7 +20,8 @@ def test_quote_literal_doubles_quotes_and_keeps_backslashes() -> None:
 
 
 def test_a_nul_byte_is_refused() -> None:
-    with pytest.raises(ValueError, match="NUL"):
+    # a user's value (a mapping's fill): synthgen's own error, one line and exit 1 at the CLI
+    with pytest.raises(SynthgenError, match="NUL"):
         quote_literal("a\x00b")
     with pytest.raises(ValueError, match="NUL"):
         quote_ident("a\x00b")
