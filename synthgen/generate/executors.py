@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol, TypeVar
@@ -28,6 +29,13 @@ class Pool(Protocol):
     def run(self, fn: Callable[[T], R], tasks: Sequence[T]) -> Iterator[tuple[int, R]]: ...
 
 
+def _leave_interrupt() -> None:
+    """A worker leaves Ctrl-C to the parent, which cancels the tasks not started and exits 130
+    once the running ones end (their shards are written whole or not at all). A worker the
+    signal met while it waited for a task printed multiprocessing's traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class LocalPool:
     """Worker processes, forked as soon as the pool opens.
 
@@ -44,7 +52,9 @@ class LocalPool:
     def __enter__(self) -> LocalPool:
         if self.workers > 1:
             context = multiprocessing.get_context("fork")
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=context, initializer=_leave_interrupt
+            )
             for future in [self._pool.submit(os.getpid) for _ in range(self.workers)]:
                 future.result()  # fork every worker now
         return self
