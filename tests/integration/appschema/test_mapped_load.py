@@ -281,12 +281,18 @@ def test_run_on_the_app_schema(app_dataset: Path, pg_dsn: str, tmp_path: Path) -
     mapping = json.loads((EXAMPLE / "mapping.json").read_text())
     mapping["schema"] = "app_run"
     (tmp_path / "mapping.json").write_text(json.dumps(mapping))
+    # judged on the queries whose sort the example's indexes remove (Q1, Q2), at dev x 0.1: at
+    # 0.02 the heavy room is too small for its sort to cost much, and the average rule over
+    # every query said NO-GO once on PostgreSQL 18 (sub-millisecond queries the indexes do not
+    # touch, within their noise) -- see test_run_loadtest.py for the figures
+    indexes = tmp_path / "phase-2.sql"
+    indexes.write_text("-- targets: Q1, Q2\n" + (EXAMPLE / "phase-2.sql").read_text())
     try:
         result = synthgen(
-            "run", "--band", "dev", "--scale", "0.02", "--seed", "app-run", "--dsn", pg_dsn,
+            "run", "--band", "dev", "--scale", "0.1", "--seed", "app-run", "--dsn", pg_dsn,
             "--out", str(tmp_path / "run"), "--mapping", str(tmp_path / "mapping.json"),
             "--migrations", str(EXAMPLE / "schema.sql"), "--queries", str(EXAMPLE / "queries"),
-            "--indexes", str(EXAMPLE / "phase-2.sql"), "--runs", "3", "--workers", "2",
+            "--indexes", str(indexes), "--runs", "5", "--workers", "2",
         )  # fmt: skip
         state = json.loads((tmp_path / "run" / "run-state.json").read_text())
         assert list(state["done"])[:4] == ["generate", "validate", "migrate", "load"], result.stderr
