@@ -71,6 +71,20 @@ def json_text(
     return json.dumps(payload, indent=2, sort_keys=sort_keys, default=default) + "\n"
 
 
+def read_json(path: Path | str, label: str, error: type[Exception]) -> Any:
+    """The JSON document at PATH; a missing, unreadable or malformed file raises ERROR with one
+    line starting with LABEL (the flag or argument that named the file, and the path)."""
+    try:
+        return json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise error(f"{label}: not found") from None
+    except OSError as exc:
+        raise error(f"{label}: cannot read ({exc.strerror})") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        line = f" (line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else ""
+        raise error(f"{label}: not valid JSON{line}") from None
+
+
 def write_json_atomic(
     path: Path,
     payload: Any,

@@ -26,13 +26,13 @@ target schema looked up in one place (the contract's names on synthgen's own sch
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from synthgen import contract
 from synthgen.errors import MappingError
+from synthgen.files import read_json
 from synthgen.schema import TABLES, quote_ident, quote_literal
 from synthgen.units import US_PER_MS, US_PER_SECOND
 
@@ -198,15 +198,7 @@ def load_mapping(path: Path | None, schema: str | None = None) -> Mapping:
     """Read --mapping (or the identity mapping when none is given)."""
     if path is None:
         return Mapping(schema=schema or "public")
-    try:
-        raw = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise MappingError(f"--mapping {path}: not found") from None
-    except OSError as exc:
-        raise MappingError(f"--mapping {path}: cannot read ({exc.strerror})") from None
-    except json.JSONDecodeError as exc:
-        raise MappingError(f"--mapping {path}: not valid JSON (line {exc.lineno})") from None
-    return parse_mapping(raw, schema)
+    return parse_mapping(read_json(path, f"--mapping {path}", MappingError), schema)
 
 
 @dataclass(frozen=True)

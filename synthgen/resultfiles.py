@@ -10,13 +10,13 @@ index every required field without a check of its own.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 
 from synthgen.errors import SynthgenError
+from synthgen.files import read_json
 from synthgen.jsonmodel import dotted
 
 
@@ -142,15 +142,7 @@ def read_result(path: Path | str, kind: str, what: str | None = None) -> dict[st
     `what` names the file in messages (a flag or an argument, e.g. "PRE"); every failure is a
     ResultFileError of one line: `<what> <path>: <field>: <problem>`."""
     label = f"{what} {path}" if what else str(path)
-    try:
-        loaded = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise ResultFileError(f"{label}: not found") from None
-    except OSError as exc:
-        raise ResultFileError(f"{label}: cannot read ({exc.strerror})") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        line = f" (line {exc.lineno})" if isinstance(exc, json.JSONDecodeError) else ""
-        raise ResultFileError(f"{label}: not valid JSON{line}") from None
+    loaded = read_json(path, label, ResultFileError)
     check_result(loaded, kind, label)
     result: dict[str, Any] = loaded
     return result

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from synthgen.files import read_json
 from synthgen.mapping import SAMPLED_COLUMNS
 from synthgen.sample.buckets import Bucket
 from synthgen.sample.errors import MetricsError
@@ -94,12 +94,4 @@ def parse_metrics(raw: Any, source: str = "shape metrics") -> ShapeMetrics:
 def load_metrics(path: Path | str) -> ShapeMetrics:
     """Read a shape-metrics file written by `synthgen sample`."""
     p = Path(path)
-    try:
-        raw = json.loads(p.read_text())
-    except FileNotFoundError:
-        raise MetricsError(f"{p}: not found") from None
-    except OSError as exc:
-        raise MetricsError(f"{p}: cannot read ({exc.strerror})") from None
-    except json.JSONDecodeError as exc:
-        raise MetricsError(f"{p}: not valid JSON (line {exc.lineno})") from None
-    return parse_metrics(raw, str(p))
+    return parse_metrics(read_json(p, str(p), MetricsError), str(p))

@@ -12,6 +12,7 @@ from synthgen.files import (
     TMP_MARK,
     atomic_path,
     json_text,
+    read_json,
     temp_path,
     write_bytes_atomic,
     write_json_atomic,
@@ -109,3 +110,25 @@ def test_bytes_and_a_missing_directory(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         write_bytes_atomic(tmp_path / "absent" / "blob.bin", b"x")
     assert _names(tmp_path) == ["blob.bin"]
+
+
+class _Bad(Exception):
+    pass
+
+
+def test_read_json_names_the_file_in_one_line(tmp_path: Path) -> None:
+    good = tmp_path / "good.json"
+    good.write_text('{"a": [1, 2]}')
+    assert read_json(good, "--x good.json", _Bad) == {"a": [1, 2]}
+    with pytest.raises(_Bad, match=r"^--x nowhere: not found$"):
+        read_json(tmp_path / "nowhere.json", "--x nowhere", _Bad)
+    broken = tmp_path / "broken.json"
+    broken.write_text('{\n  "a": \n')
+    with pytest.raises(_Bad, match=r"^B: not valid JSON \(line 3\)$"):
+        read_json(broken, "B", _Bad)
+    latin = tmp_path / "latin.json"
+    latin.write_bytes(b'{"a": "\xe9"}')
+    with pytest.raises(_Bad, match=r"^L: not valid JSON$"):
+        read_json(latin, "L", _Bad)
+    with pytest.raises(_Bad, match=r"^D: cannot read \(Is a directory\)$"):
+        read_json(tmp_path, "D", _Bad)
