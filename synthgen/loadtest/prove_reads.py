@@ -15,11 +15,11 @@ classes; a query the index was not timed on (it serves none of its classes) coun
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from synthgen.verify.production import production_weights, time_shares
 from synthgen.verify.queries import Query
+from synthgen.verify.targets import geometric_ratios, weighted_improvement
 
 WRONG_EXPECTED = "estimated a gain, measured none"
 WRONG_MISSED = "measured a gain the planner did not estimate"
@@ -80,12 +80,9 @@ def weighted_gain(reads: list[dict[str, Any]], shares: dict[str, float]) -> floa
     captured weights."""
     if not shares:
         return None
-    logs: dict[str, list[float]] = {}
-    for r in reads:
-        if r["p50_before_ms"] > 0 and r["p50_after_ms"] > 0:
-            logs.setdefault(r["query"], []).append(math.log(r["p50_after_ms"] / r["p50_before_ms"]))
-    total = sum(shares.get(q, 0.0) * sum(v) / len(v) for q, v in logs.items())
-    return round(1.0 - math.exp(total), 4)
+    ratios = geometric_ratios((r["query"], r["p50_before_ms"], r["p50_after_ms"]) for r in reads)
+    gain = weighted_improvement({q: ratios.get(q, 1.0) for q in shares}, shares)
+    return None if gain is None else round(gain, 4)
 
 
 def weights_line(shares: dict[str, float]) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -58,10 +58,15 @@ def script_targets(path: Path) -> list[str]:
 
 def query_ratios(changes: Sequence[Change]) -> dict[str, float]:
     """query -> geometric mean of its post/pre p50 ratios (classes x plan modes)."""
+    return geometric_ratios((c.query, c.pre_p50_ms, c.post_p50_ms) for c in changes)
+
+
+def geometric_ratios(p50s: Iterable[tuple[str, float, float]]) -> dict[str, float]:
+    """query -> geometric mean of its post/pre ratios, from (query, pre p50, post p50) rows."""
     logs: dict[str, list[float]] = {}
-    for c in changes:
-        if c.pre_p50_ms > 0 and c.post_p50_ms > 0:
-            logs.setdefault(c.query, []).append(math.log(c.post_p50_ms / c.pre_p50_ms))
+    for query, pre, post in p50s:
+        if pre > 0 and post > 0:
+            logs.setdefault(query, []).append(math.log(post / pre))
     return {q: math.exp(sum(v) / len(v)) for q, v in logs.items()}
 
 
