@@ -17,6 +17,7 @@ from synthgen.cli.common import (
 )
 from synthgen.cli.dboptions import dsn_option, mapped_schema_option, public_option, schema_option
 from synthgen.cli.guarding import guard_options
+from synthgen.cli.progress import StepBar
 from synthgen.machine import default_workers
 from synthgen.postgres.connect import DEFAULT_SCHEMA, resolve_dsn
 from synthgen.postgres.guard import GuardSettings, check_environment
@@ -25,45 +26,16 @@ if TYPE_CHECKING:
     from synthgen.storage import DatasetPath
 
 
-def _progress(quiet: bool) -> tuple[Any, Callable[[int, int], None] | None]:
-    """A rows bar on stderr, shown from the first count on: a load refused before it has rows
-    to count (bad input, the guard) prints its error and no bar."""
-    if quiet:
-        return None, None
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    bar = Progress(
-        TextColumn("rows"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-    )
-    task_id = bar.add_task("load", total=None, start=False)
-
-    def update(done: int, total: int) -> None:
-        bar.update(task_id, completed=done, total=total)
-        if not bar.live.is_started:  # after the first count: its first frame shows the total
-            bar.start_task(task_id)
-            bar.start()
-
-    return bar, update
-
-
 T = TypeVar("T")
 
 
 def _with_progress(work: Callable[[Callable[[int, int], None] | None], T], quiet: bool) -> T:
-    """Run a load with the rows progress bar on stderr (none when quiet)."""
-    bar, update = _progress(quiet)
-    if bar is None:
+    """Run a load with a rows bar on stderr (none when quiet), shown from the first count on: a
+    load refused before it has rows to count (bad input, the guard) prints its error alone."""
+    if quiet:
         return work(None)
-    try:
-        return work(update)
-    finally:
-        if bar.live.is_started:
-            bar.stop()
+    with StepBar() as bar:
+        return work(lambda done, total: bar("rows", done, total, ""))
 
 
 @click.command(cls=DomainCommand)

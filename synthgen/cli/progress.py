@@ -1,6 +1,6 @@
-"""A progress line on stderr for the step under way (a load-test step's seconds, an index
-build's share): shown from the step's first report on, so a command refused before it has
-anything to count prints its error and no bar."""
+"""A progress line on stderr for the step under way (a load's rows, a load-test step's
+seconds, an index build's share): shown from the step's first report on, so a command refused
+before it has anything to count prints its error and no bar."""
 
 from __future__ import annotations
 
