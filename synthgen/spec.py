@@ -252,6 +252,17 @@ class Output:
 
 
 @dataclass(frozen=True)
+class Churn:
+    """What happens to rows after they are written (`synthgen extend` only); all 0 by default."""
+
+    edit_rate: float = 0.0
+    edit_delay_seconds: float = 300.0
+    soft_delete_rate: float = 0.0
+    hard_delete_rate: float = 0.0
+    leave_rate: float = 0.0
+
+
+@dataclass(frozen=True)
 class Fidelity:
     critical: tuple[str, ...]
     max_warnings: int
@@ -273,6 +284,7 @@ class Spec:
     output: Output
     fidelity: Fidelity
     description: str = ""
+    churn: Churn = field(default_factory=Churn)
 
     @property
     def digest(self) -> str:
@@ -398,6 +410,9 @@ def _rules(spec: Spec) -> Iterator[tuple[str, str]]:
     }
     for kind, model in spec.media.attachments.items():
         shares[f"media.attachments.{kind}.mime_types"] = model.mime_types.values()
+    churn = spec.churn
+    if churn.soft_delete_rate + churn.hard_delete_rate > 1.0:
+        yield "churn", "soft_delete_rate + hard_delete_rate must not exceed 1"
     for where, values in shares.items():
         total = math.fsum(values)
         if abs(total - 1.0) > SHARE_TOLERANCE:

@@ -19,6 +19,7 @@ from synthgen.cli.common import run_cli
 COMMANDS: dict[str, str] = {
     "plan": "synthgen.cli.plan:plan",
     "generate": "synthgen.cli.generate:generate",
+    "extend": "synthgen.cli.extend:extend",
     "validate": "synthgen.cli.validate:validate",
     "load": "synthgen.cli.load:load",
     "teardown": "synthgen.cli.load:teardown",

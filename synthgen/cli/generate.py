@@ -110,6 +110,11 @@ def _resolve(
     )
 
 
+def _is_extension(from_manifest: Path) -> bool:
+    """Whether --from-manifest names an extension's manifest (a chain to rebuild)."""
+    return "extension" in read_manifest(from_manifest)
+
+
 def _refuse_conflicts(
     from_manifest: Path,
     manifest: dict[str, Any],
@@ -208,6 +213,11 @@ def generate(
 
     Example: synthgen generate --band dev --scale 0.01 --seed 42 --out out/dev-small
     """
+    if from_manifest is not None and _is_extension(from_manifest):
+        from synthgen.cli.extend import rebuild
+
+        rebuild(from_manifest, out, workers or default_workers(), overwrite, as_json)
+        return
     spec, band_name, scale_value, seed_text, comp, spec_arg = _resolve(
         band, scale, seed, spec_path, compression, from_manifest
     )
