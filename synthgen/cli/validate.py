@@ -52,6 +52,7 @@ class ToleranceType(click.ParamType):
 
 @click.command(cls=DomainCommand)
 @dataset_argument()
+@click.argument("deltas", nargs=-1, metavar="[DELTA_DIR]...")
 @storage_options_option()
 @spec_option(f"Spec JSON to validate against [default: {DEFAULT_SPEC_PATH}].")
 @click.option(
@@ -105,6 +106,7 @@ class ToleranceType(click.ParamType):
 def validate(
     ctx: click.Context,
     dataset: str,
+    deltas: tuple[str, ...],
     storage_options: tuple[str, ...],
     spec_path: Path | None,
     tolerance: float,
@@ -117,12 +119,17 @@ def validate(
     against_path: Path | None = None,
     ci: tuple[Path | None, Path | None] = (None, None),
 ) -> None:
-    """Check a dataset against its spec with DuckDB and decide GO / NO-GO.
+    """Check a dataset against its spec with DuckDB and decide GO / NO-GO. Given extensions
+    (DELTA_DIR..., from `synthgen extend`), judge the base and its deltas together instead.
 
     Exit 0 on GO, 3 on NO-GO, 1 when the dataset or spec cannot be read.
 
     Example: synthgen validate out/dev --html out/dev/fidelity.html
     """
+    if deltas:  # a base and its extensions, judged together
+        from synthgen.cli.extension_gate import validate_chain
+
+        ctx.exit(validate_chain(Path(dataset), [Path(d) for d in deltas], json_path, quiet))
     dataset_dir = open_dataset_dir(dataset, storage_options)
     if against_path is not None:  # production's shape metrics instead of the spec
         ctx.exit(_run_against(dataset_dir, against_path, tolerance, json_path, quiet))

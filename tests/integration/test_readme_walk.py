@@ -78,6 +78,10 @@ WALK = {
     "synthgen validate out/dev --html out/dev/fidelity.html": 0,
     # strict (5 %) at 3 % of dev: NO-GO, always (the same bytes every time: seed 42)
     "synthgen validate out/dev --tolerance strict --json report.json": 3,
+    "synthgen extend out/dev --days 3 --out out/dev-ext1": 0,
+    "synthgen extend out/dev-ext1 --days 2 --out out/dev-ext2": 0,
+    "synthgen validate out/dev out/dev-ext1 out/dev-ext2": 0,
+    "synthgen generate --from-manifest out/dev-ext2/manifest.json --out out/chain": 0,
     "synthgen load out/dev": 0,
     "synthgen load out/dev --resume": 0,
     "synthgen teardown --schema perf_dev": 0,
