@@ -73,6 +73,23 @@ def _with_progress(work: Callable[[Callable[[int, int], None] | None], T], quiet
     help="Rows in each table's arrival order, as production's heap (arrival), or shard after "
     "shard, room group by room group (room: the older layout, unrealistic for plans).",
 )
+@click.option(
+    "--append",
+    is_flag=True,
+    help="DATASET is an extension (`synthgen extend`): write it into the loaded schema with its "
+    "indexes and constraints in place, day by day in time order (resumable).",
+)
+@click.option(
+    "--days-per-minute",
+    type=float,
+    default=None,
+    help="With --append: simulated days applied per minute of wall time.",
+)
+@click.option(
+    "--as-fast-as-possible",
+    is_flag=True,
+    help="With --append: no pacing (the default).",
+)
 @public_option
 @guard_options
 @click.option("--quiet", is_flag=True, help="No progress bar.")
@@ -89,6 +106,9 @@ def load(
     replace: bool,
     unlogged: bool,
     order: str,
+    append: bool,
+    days_per_minute: float | None,
+    as_fast_as_possible: bool,
     allow_public: bool,
     guard: GuardSettings,
     quiet: bool,
@@ -113,6 +133,23 @@ def load(
     check_environment(guard)  # before starting a local cluster on demand
     if plan_only and mapping_path is None:
         raise click.UsageError("--plan needs --mapping")
+    if append:
+        from synthgen.cli.append import append_command
+
+        append_command(
+            dataset,
+            dsn,
+            schema,
+            days_per_minute,
+            as_fast_as_possible,
+            (mapping_path, resume, replace, unlogged),
+            guard,
+            quiet,
+            as_json,
+        )
+        return
+    if days_per_minute is not None or as_fast_as_possible:
+        raise click.UsageError("--days-per-minute and --as-fast-as-possible need --append")
     dataset_dir = open_dataset_dir(dataset, storage_options)
     if mapping_path is not None:
         if unlogged or allow_public:

@@ -1,0 +1,55 @@
+"""`synthgen load DELTA --append`: an extension into the live contract tables."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import click
+
+from synthgen.cli.common import emit_json
+from synthgen.cli.progress import StepBar
+from synthgen.postgres.connect import DEFAULT_SCHEMA, resolve_dsn
+from synthgen.postgres.guard import GuardSettings
+
+
+def append_command(
+    dataset: str,
+    dsn: str | None,
+    schema: str | None,
+    days_per_minute: float | None,
+    as_fast_as_possible: bool,
+    excluded: tuple[Any, ...],
+    guard: GuardSettings,
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    """Refuse what does not apply, then append day by day with a bar in simulated days."""
+    from synthgen.postgres.append import AppendOptions, append_delta
+
+    if days_per_minute is not None and as_fast_as_possible:
+        raise click.UsageError("--days-per-minute and --as-fast-as-possible exclude each other")
+    if any(excluded):
+        raise click.UsageError(
+            "--append does not take --mapping, --resume (it resumes by itself), --replace or "
+            "--unlogged"
+        )
+    opts = AppendOptions(
+        delta=Path(dataset),
+        dsn=resolve_dsn(dsn),
+        schema=schema or DEFAULT_SCHEMA,
+        days_per_minute=days_per_minute,
+        guard=guard,
+    )
+    with StepBar(quiet=quiet or as_json) as bar:
+        report = append_delta(opts, lambda done, total: bar("simulated days", done, total, "d"))
+    if as_json:
+        emit_json(asdict(report))
+        return
+    click.echo(
+        f"appended {dataset} into schema {report.schema}: {report.days_applied} days "
+        f"({report.days_skipped} already there) in {report.seconds:.1f} s"
+    )
+    for table, rows in report.counts.items():
+        click.echo(f"  {table:<20} {rows:>12,} rows")

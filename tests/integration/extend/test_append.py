@@ -1,0 +1,161 @@
+"""`synthgen load DELTA --append`: extensions into the live contract tables (keys, indexes and
+constraints in place), exact counts, the chain enforced, a kill resumed without duplicates."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from synthgen.postgres.connect import connect, fetch_value
+
+from .conftest import SYNTHGEN, synthgen
+
+pytestmark = pytest.mark.postgres
+
+
+def value(dsn: str, sql: str) -> Any:
+    conn = connect(dsn, autocommit=True)
+    try:
+        return fetch_value(conn, sql)
+    finally:
+        conn.close()
+
+
+def expected_counts(*roots: Path) -> dict[str, int]:
+    """Rows each table holds once the chain is applied, from the files (DuckDB, not the loader):
+    every inserted row less the hard-deleted messages and their attachments and receipts."""
+    con = duckdb.connect()
+
+    def files(table: str) -> str:
+        found = [str(p) for r in roots for p in sorted((r / table).glob("*.parquet"))]
+        return "[" + ", ".join(f"'{f}'" for f in found) + "]"
+
+    deleted = f"""(SELECT "messageId" FROM read_parquet({files("changes")})
+                  WHERE op = 'hard_delete')"""
+    counts = {}
+    for table in ("users", "conversations", "conversation_users", "conversation_traits"):
+        counts[table] = con.execute(
+            f"SELECT count(*) FROM read_parquet({files(table)})"
+        ).fetchone()[0]
+    for table, key in (
+        ("messages", "id"),
+        ("attachments", '"messageId"'),
+        ("read_receipts", '"messageId"'),
+    ):
+        counts[table] = con.execute(
+            f"SELECT count(*) FROM read_parquet({files(table)}) WHERE {key} NOT IN {deleted}"
+        ).fetchone()[0]
+    return counts
+
+
+def table_counts(dsn: str, schema: str) -> dict[str, int]:
+    tables = (
+        "users",
+        "conversations",
+        "conversation_users",
+        "conversation_traits",
+        "messages",
+        "attachments",
+        "read_receipts",
+    )
+    return {t: int(value(dsn, f'SELECT count(*) FROM {schema}."{t}"')) for t in tables}
+
+
+def load_base(dsn: str, schema: str, base: Path) -> None:
+    result = synthgen("load", str(base), "--dsn", dsn, "--schema", schema, "--quiet", "--jobs", "1")
+    assert result.returncode == 0, result.stderr
+
+
+def test_append_chain_exact_counts_and_refusals(chain: dict[str, Path], pg_dsn: str) -> None:
+    schema = "ext_append"
+    load_base(pg_dsn, schema, chain["base"])
+    early = synthgen("load", str(chain["ext2"]), "--append", "--dsn", pg_dsn, "--schema", schema)
+    assert early.returncode == 1
+    lines = early.stderr.strip().splitlines()
+    assert len(lines) == 1 and "append the extensions in order" in lines[0], early.stderr
+    for name in ("ext1", "ext2"):
+        done = synthgen(
+            "load", str(chain[name]), "--append", "--dsn", pg_dsn, "--schema", schema, "--quiet"
+        )
+        assert done.returncode == 0, done.stderr
+    assert table_counts(pg_dsn, schema) == expected_counts(
+        chain["base"], chain["ext1"], chain["ext2"]
+    )
+    again = synthgen("load", str(chain["ext2"]), "--append", "--dsn", pg_dsn, "--schema", schema)
+    assert again.returncode == 1 and "already holds" in again.stderr
+    # the constraints stayed in place and the changes landed
+    constraints = value(
+        pg_dsn,
+        f"""SELECT count(*) FROM pg_constraint c JOIN pg_namespace n
+        ON n.oid = c.connamespace WHERE n.nspname = '{schema}' AND c.contype = 'f'""",
+    )
+    assert constraints >= 6
+    left = value(
+        pg_dsn,
+        f"""SELECT count(*) FROM {schema}.conversation_users
+        WHERE NOT "isActive" AND "joinedAt" < '2026-01-01'""",
+    )
+    base_inactive = duckdb.sql(f"""SELECT count(*) FROM
+        '{chain["base"]}/conversation_users/*.parquet' WHERE NOT "isActive" """).fetchall()[0][0]
+    leaves = duckdb.sql(f"""SELECT count(*) FROM read_parquet(['{chain["ext1"]}/changes/*.parquet',
+        '{chain["ext2"]}/changes/*.parquet']) WHERE op = 'leave'""").fetchall()[0][0]
+    assert left == base_inactive + leaves
+    edited = value(
+        pg_dsn, f"SELECT count(*) FROM {schema}.messages WHERE content LIKE '% (edited)'"
+    )
+    assert edited > 100
+    cursor = value(pg_dsn, f"""SELECT max("lastReadAt") FROM {schema}.conversation_users""")
+    assert str(cursor) >= "2026-01-05"
+
+
+def test_a_killed_append_resumes_without_duplicates(chain: dict[str, Path], pg_dsn: str) -> None:
+    schema = "ext_kill"
+    load_base(pg_dsn, schema, chain["base"])
+    args = [
+        str(SYNTHGEN),
+        "load",
+        str(chain["ext1"]),
+        "--append",
+        "--dsn",
+        pg_dsn,
+        "--schema",
+        schema,
+        "--days-per-minute",
+        "6",
+        "--quiet",
+    ]  # a day every 10 s
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    recorded = 0
+    while recorded < 1 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+        try:
+            recorded = int(
+                value(
+                    pg_dsn,
+                    f"""SELECT count(*) FROM {schema}.synthgen_shards
+                WHERE table_name = 'append'""",
+                )
+            )
+        except Exception:
+            recorded = 0
+    assert recorded == 1 and proc.poll() is None, "the append did not pause after its first day"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    resumed = synthgen(
+        "load", str(chain["ext1"]), "--append", "--dsn", pg_dsn, "--schema", schema, "--quiet"
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert table_counts(pg_dsn, schema) == expected_counts(chain["base"], chain["ext1"])
+    days = value(
+        pg_dsn,
+        f"""SELECT count(*) FROM {schema}.synthgen_shards
+        WHERE table_name = 'append'""",
+    )
+    assert days == 3
