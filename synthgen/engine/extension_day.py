@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 
 from synthgen.contract import TEXT_TYPE
 from synthgen.engine.arrival import arrival, bucket_counts, shard_offsets
+from synthgen.engine.extension_late import LateReads
 from synthgen.engine.messages import ArrivalIds, MessageShard, ShardSlice, generate_message_shard
 from synthgen.engine.streams import stream
 from synthgen.engine.timemodel import IntensityGrid
@@ -83,10 +84,12 @@ def generate_day(
     first_ids: tuple[int, int],
     vocab: list[bytes],
     end_us: int,
+    late: LateReads | None = None,
 ) -> Day:
     """Day `index` of the extension: messages with ids after `first_ids` (messages,
     attachments), senders who had left replaced by the room's first member, reads by leavers
-    after they left dropped, then the churn (changes before `end_us`, the extension's end)."""
+    after they left dropped, then the churn (changes before `end_us`, the extension's end); `late`:
+    the late reads of older messages that land on this day."""
     rng = stream(seed, "extension-day", index)
     rows, lo, counts = day_counts(rng, grid, rooms, day)
     piece_hi = np.full(len(rows), day[1], dtype=np.int64)
@@ -112,7 +115,31 @@ def generate_day(
         attachment_offsets=shard_offsets(media_counts[None, :])[0] + first_ids[1],
     )
     shard = _after_leaves(generate_message_shard(spec, seed, shard_slice, vocab, ids), members)
-    return _churn(spec, rng, shard, members, (day[0], end_us))
+    if late is not None:  # reads of older messages move cursors too
+        last_read = shard.member_last_read_us.copy()
+        np.maximum.at(last_read, late.member_row, late.read_us)
+        shard = replace(shard, member_last_read_us=last_read)
+    day_of = _churn(spec, rng, shard, members, (day[0], end_us))
+    return (
+        day_of if late is None else replace(day_of, shard=_with_late(day_of.shard, late, members))
+    )
+
+
+def _with_late(shard: MessageShard, late: LateReads, members: Members) -> MessageShard:
+    """The day's receipts and the late reads landing on it, in readAt order (ties: message,
+    reader), as the engine writes them."""
+    message = np.concatenate([shard.receipt_message, late.message])
+    user = np.concatenate([shard.receipt_user, members.user[late.member_row] + 1])
+    read_us = np.concatenate([shard.receipt_read_us, late.read_us])
+    component = np.concatenate([shard.receipt_delay_component, late.component])
+    order = np.lexsort((user, message, read_us))
+    return replace(
+        shard,
+        receipt_message=message[order],
+        receipt_user=user[order],
+        receipt_read_us=read_us[order],
+        receipt_delay_component=component[order].astype(np.int8),
+    )
 
 
 def _left_at(members: Members, conv_id: I64, user_id: I64) -> I64:

@@ -29,6 +29,12 @@ from synthgen.engine.extension import (
     room_rates,
 )
 from synthgen.engine.extension_day import NEVER, Members, Rooms, generate_day
+from synthgen.engine.extension_late import (
+    LATE_LOOKBACK_SECONDS,
+    LateReads,
+    OldMessages,
+    late_reads,
+)
 from synthgen.engine.streams import stream
 from synthgen.engine.text import vocabulary
 from synthgen.engine.timemodel import IntensityGrid
@@ -39,6 +45,7 @@ from synthgen.generate.extend_state import (
     Link,
     State,
     extension_of,
+    old_messages,
     read_chain,
     read_state,
     verify_files,
@@ -128,7 +135,8 @@ def extend_dataset(dataset: Path, days: int, out: Path, overwrite: bool = False)
     compression = str(ext.base.get("compression", "zstd"))
     files = _write_skeleton(ext, state, arrivals, out, compression)
     members, rooms = _members(state, arrivals, rates, ext.seam_us)
-    files += _write_days(ext, grid, members, rooms, state, out, compression, days)
+    late = _late(ext, members)
+    files += _write_days(ext, grid, members, rooms, state, out, compression, days, late)
     manifest = _manifest(ext, days, files, time.perf_counter() - started)
     write_manifest(out, manifest)
     return manifest
@@ -195,6 +203,30 @@ def _members(state: State, arrivals: Arrivals, rates: Any, seam_us: int) -> tupl
     return members, rooms
 
 
+def _late(ext: Extension, members: Members) -> LateReads:
+    """Reads, inside this extension, of the chain's messages of the last days before the seam."""
+    found, read_keys = old_messages(ext.links, ext.seam_us - LATE_LOOKBACK_SECONDS * US_PER_SECOND)
+    old = OldMessages(
+        found["id"], found["conversationId"] - 1, found["senderId"] - 1, found["createdAt"]
+    )
+    return late_reads(
+        replace(ext.spec, time=grid_time(ext)),
+        stream(ext.seed, "extension-late-reads"),
+        old,
+        members.offsets,
+        members.user,
+        members.joined_us,
+        members.left_us,
+        read_keys,
+        (ext.seam_us, ext.end_us),
+    )
+
+
+def _on_day(late: LateReads, window: tuple[int, int]) -> LateReads:
+    on = np.flatnonzero((late.read_us >= window[0]) & (late.read_us <= window[1]))
+    return LateReads(late.message[on], late.member_row[on], late.read_us[on], late.component[on])
+
+
 def _write_days(
     ext: Extension,
     grid: IntensityGrid,
@@ -204,6 +236,7 @@ def _write_days(
     out: Path,
     compression: str,
     days: int,
+    late: LateReads,
 ) -> list[WrittenFile]:
     """One shard per day of messages, attachments, read receipts and changes."""
     vocab = vocabulary(
@@ -216,7 +249,17 @@ def _write_days(
     for index in range(days):  # days, not rows: each day's arrays are vectorized
         window = (ext.seam_us + index * US_PER_DAY, ext.seam_us + (index + 1) * US_PER_DAY - 1)
         day = generate_day(
-            spec, ext.seed, index, grid, members, rooms, window, first_ids, vocab, ext.end_us
+            spec,
+            ext.seed,
+            index,
+            grid,
+            members,
+            rooms,
+            window,
+            first_ids,
+            vocab,
+            ext.end_us,
+            _on_day(late, window),
         )
         shard = day.shard
         messages = pa.Table.from_batches(

@@ -210,3 +210,34 @@ def _concat(links: list[Link], table: str, columns: list[str]) -> dict[str, Any]
     if not parts:
         return {c: np.zeros(0, dtype=np.int64) for c in columns}
     return {c: np.concatenate([p[c] for p in parts]) for c in columns}
+
+
+def old_messages(links: list[Link], since_us: int) -> tuple[dict[str, I64], I64]:
+    """The chain's messages created at or after `since_us` and not hard-deleted (id,
+    conversationId, senderId, createdAt), and the sorted keys (message id x 2**31 + user id) of
+    their receipts so far."""
+    columns = ["id", "conversationId", "senderId", "createdAt"]
+    parts = [
+        {c: p[c][keep] for c in columns}
+        for p in iter_columns(links, "messages", columns)
+        if len(keep := np.flatnonzero(p["createdAt"] >= since_us))
+    ]
+    found = {c: np.concatenate([p[c] for p in parts]) if parts else _empty() for c in columns}
+    gone = [
+        p["messageId"][p["op"] == "hard_delete"]
+        for p in iter_columns(links[1:], CHANGES, ["op", "messageId"])
+    ]
+    if gone:
+        alive = ~np.isin(found["id"], np.concatenate(gone))
+        found = {c: v[alive] for c, v in found.items()}
+    first = int(found["id"].min(initial=np.iinfo(np.int64).max))
+    keys = [
+        p["messageId"][sel] * (1 << 31) + p["userId"][sel]
+        for p in iter_columns(links, "read_receipts", ["messageId", "userId"])
+        if len(sel := np.flatnonzero(p["messageId"] >= first))
+    ]
+    return found, np.sort(np.concatenate(keys)) if keys else _empty()
+
+
+def _empty() -> I64:
+    return np.zeros(0, dtype=np.int64)

@@ -197,7 +197,7 @@ def _days(
             time.sleep(max(0.0, wait - time.monotonic()))
         began = time.perf_counter()
         window = (start + day * US_PER_DAY, start + (day + 1) * US_PER_DAY)
-        rows = _apply_day(conn, opts.delta, manifest, schema, window)
+        rows = apply_day(conn, opts.delta, manifest, schema, window)
         execute(conn, audit.record_shard_sql(schema), (
             path, "append", day, sha, rows, 0, load_id, time.perf_counter() - began,
         ))  # fmt: skip
@@ -209,7 +209,7 @@ def _days(
     return report
 
 
-def _read(delta: Path, manifest: dict[str, Any], table: str) -> pa.Table:
+def read_table(delta: Path, manifest: dict[str, Any], table: str) -> pa.Table:
     files = [delta / e["path"] for e in manifest["files"] if e["table"] == table]
     schema = TABLES[table].arrow_schema if table in TABLES else None
     if not files:
@@ -217,18 +217,18 @@ def _read(delta: Path, manifest: dict[str, Any], table: str) -> pa.Table:
     return pa.concat_tables([pq.read_table(f) for f in files])
 
 
-def _between(table: pa.Table, column: str, lo: int, hi: int) -> pa.Table:
+def between(table: pa.Table, column: str, lo: int, hi: int) -> pa.Table:
     t = pc.cast(table.column(column), pa.int64())
     return table.filter(pc.and_(pc.greater_equal(t, lo), pc.less(t, hi)))
 
 
-def _apply_day(
+def apply_day(
     conn: Connection, delta: Path, manifest: dict[str, Any], schema: str, window: tuple[int, int]
 ) -> int:
     """The day's rows and changes, hour by hour, in the connection's open transaction; rows
     written."""
-    tables = {name: _read(delta, manifest, name) for name, _ in INSERT_ORDER}
-    changes = _read(delta, manifest, "changes")
+    tables = {name: read_table(delta, manifest, name) for name, _ in INSERT_ORDER}
+    changes = read_table(delta, manifest, "changes")
     written = 0
     for lo in range(window[0], window[1], SLICE_US):
         hi = lo + SLICE_US
@@ -239,23 +239,23 @@ def _apply_day(
                     pc.is_in(tables[name].column("conversationId"), new_rooms)
                 )
             else:
-                rows = _between(tables[name], column, lo, hi)
+                rows = between(tables[name], column, lo, hi)
             if name == "conversations":
                 new_rooms = rows.column("id").combine_chunks()
             if rows.num_rows:
-                _copy(conn, schema, name, rows)
+                copy_rows(conn, schema, name, rows)
                 written += rows.num_rows
-        slice_changes = _between(changes, "changedAt", lo, hi)
+        slice_changes = between(changes, "changedAt", lo, hi)
         if slice_changes.num_rows:
             execute(conn, f"TRUNCATE {qualified(schema, STAGING)}")
-            _copy(conn, schema, STAGING, slice_changes)
+            copy_rows(conn, schema, STAGING, slice_changes)
             for statement in change_sql(schema):
                 execute(conn, statement)
             written += slice_changes.num_rows
     return written
 
 
-def _copy(conn: Connection, schema: str, table: str, rows: pa.Table) -> None:
+def copy_rows(conn: Connection, schema: str, table: str, rows: pa.Table) -> None:
     reader = pa.RecordBatchReader.from_batches(rows.schema, rows.to_batches())
     with conn.cursor() as cur:
         cur.adbc_ingest(table, reader, mode="append", db_schema_name=schema)
@@ -299,7 +299,7 @@ def _counts(conn: Connection, schema: str) -> dict[str, int]:
 
 def _net(delta: Path, manifest: dict[str, Any]) -> dict[str, int]:
     """Rows each table gains: the delta's inserts less the hard deletes and their children."""
-    changes = _read(delta, manifest, "changes")
+    changes = read_table(delta, manifest, "changes")
     hard = changes.filter(pc.equal(changes.column("op"), "hard_delete")).column("messageId")
     net = {t: int(manifest["counts"].get(t, 0)) for t in TABLES}
     for table, key in (
@@ -307,7 +307,7 @@ def _net(delta: Path, manifest: dict[str, Any]) -> dict[str, int]:
         ("attachments", "messageId"),
         ("read_receipts", "messageId"),
     ):
-        rows = _read(delta, manifest, table)
+        rows = read_table(delta, manifest, table)
         net[table] -= int(pc.sum(pc.is_in(rows.column(key), hard)).as_py() or 0)
     return net
 

@@ -242,3 +242,26 @@ def test_bad_input_is_one_line_and_writes_nothing(chain: dict[str, Path], tmp_pa
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
     usage = synthgen("extend", str(chain["base"]), "--out", str(tmp_path / "c"))
     assert usage.returncode == 2 and "--days" in usage.stderr
+
+
+def test_late_receipts_for_messages_before_the_seam(sql: Sql) -> None:
+    """Reads the base dropped at its snapshot arrive in the extension: by members who had joined
+    and did not send the message, of messages of the last 3 days, never a second read."""
+    late, oldest = sql(
+        """SELECT count(*), min(m."createdAt") FROM ext1_read_receipts r
+        JOIN base_messages m ON m.id = r."messageId" """
+    )[0]
+    assert late > 10 and oldest >= datetime(2025, 12, 29, tzinfo=UTC)
+    wrong = one(
+        sql,
+        """SELECT count(*) FROM ext1_read_receipts r JOIN base_messages m ON m.id = r."messageId"
+        LEFT JOIN base_conversation_users u ON u."conversationId" = m."conversationId"
+        AND u."userId" = r."userId" AND u."joinedAt" <= m."createdAt"
+        WHERE u."userId" IS NULL OR r."userId" = m."senderId" """,
+    )
+    assert wrong == 0
+    twice = one(
+        sql,
+        """SELECT count(*) - count(DISTINCT ("messageId", "userId")) FROM all_read_receipts""",
+    )
+    assert twice == 0
