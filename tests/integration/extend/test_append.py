@@ -79,6 +79,13 @@ def test_append_chain_exact_counts_and_refusals(chain: dict[str, Path], pg_dsn: 
     assert early.returncode == 1
     lines = early.stderr.strip().splitlines()
     assert len(lines) == 1 and "append the extensions in order" in lines[0], early.stderr
+    guarded = synthgen(
+        "load", str(chain["ext1"]), "--append", "--dsn", pg_dsn, "--schema", schema,
+        "--deny-pattern", ".",
+    )  # fmt: skip
+    assert guarded.returncode == 1 and "production guard (deny-pattern)" in guarded.stderr
+    assert len(guarded.stderr.strip().splitlines()) == 1
+    assert value(pg_dsn, f"SELECT count(*) FROM {schema}.synthgen_loads") == 1  # the base's
     for name in ("ext1", "ext2"):
         done = synthgen(
             "load", str(chain[name]), "--append", "--dsn", pg_dsn, "--schema", schema, "--quiet"
