@@ -45,6 +45,7 @@ from synthgen.report.run_html import write_run_report
 from synthgen.resultfiles import read_baseline_parameters, read_result
 from synthgen.schema import quote_ident
 from synthgen.shipped import DEFAULT_SPEC_PATH
+from synthgen.soak.run import SoakOptions, run_soak, soak_doc
 from synthgen.spec import Spec
 from synthgen.verify.baseline import DEFAULT_EXPLAIN_RUNS, DEFAULT_RUNS, run_baseline
 from synthgen.verify.compare import compare_baselines
@@ -112,6 +113,8 @@ class RunOptions:
     rehearse: RehearseStage | None = None
     # `--suggest`: suggest indexes and prove them instead of applying a given script
     suggest: bool = False
+    # `--extend-days N`: after the phase-2 indexes, soak N simulated days (synthgen.soak)
+    extend_days: int = 0
 
     def identity(self, spec: Spec) -> dict[str, Any]:
         """What must match for a rerun to continue this run rather than start another."""
@@ -126,10 +129,28 @@ class RunOptions:
             **({"loadtest": self.loadtest.identity()} if self.loadtest else {}),
             **({"rehearse": self.rehearse.identity()} if self.rehearse else {}),
             **({"suggest": True} if self.suggest else {}),
+            **({"extend_days": self.extend_days} if self.extend_days else {}),
         }
 
 
 Say = Callable[[str], None]
+
+
+def soak_stage(
+    opts: RunOptions, dataset: Path, files: dict[str, Path], say: Say, tick: Ticker | None
+) -> dict[str, Any]:
+    """`--extend-days`: the soak after the phase-2 indexes (synthgen.soak.run)."""
+    doc = run_soak(
+        SoakOptions(
+            opts.dsn, opts.schema, dataset, opts.out, opts.extend_days, files["pre"],
+            files["post"], opts.runs, "custom" if opts.plan_mode == "both" else opts.plan_mode,
+            opts.queries_dir, guard=opts.guard,
+        ),
+        say,
+        tick,
+    )  # fmt: skip
+    verdict = doc["verdict"]["decision"]
+    return {"summary": f"soak {verdict}: {doc['verdict']['reasons'][0]}", "verdict": verdict}
 
 
 def _write_json(path: Path, payload: Any) -> None:
@@ -385,6 +406,7 @@ def run_workflow(
             read_stage(opts.out) if opts.loadtest is not None else None,
             read_rehearsal(opts.out) if opts.rehearse is not None else None,
             json.loads((opts.out / "phase-2.json").read_text()) if opts.suggest else None,
+            soak_doc(opts.out) if opts.extend_days else None,
         )
         return {"summary": f"report at {files['report']}"}
 
@@ -409,6 +431,8 @@ def run_workflow(
         stage("baseline_post", lambda: baseline("post", files["pre"]))
     if opts.loadtest is not None:
         stage("loadtest_post", lambda: loadtest_stage("post"))
+    if opts.extend_days:
+        stage("soak", lambda: soak_stage(opts, dataset, files, say, tick))
     stage("compare", compare)
     if opts.loadtest is not None:
         stage("loadtest_compare", lambda: loadtest_stage("compare"))
@@ -422,6 +446,7 @@ def run_workflow(
             state["done"]["loadtest_compare"]["verdict"] if opts.loadtest is not None else None
         ),
         "rehearsal": state["done"]["indexes"].get("verdict") if opts.rehearse else None,
+        "soak": state["done"]["soak"]["verdict"] if opts.extend_days else None,
         "plan_changes": state["done"]["compare"].get("plan_changes", []),
         "reasons": comparison["reasons"],
         "mitigations": comparison["mitigations"],

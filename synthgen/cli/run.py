@@ -230,6 +230,13 @@ def finished_stages(out: Path) -> set[str]:
     "for real (at most 15 runs per query x class), and gate the kept set (phase-2.sql and "
     "prove.txt in --out).",
 )
+@click.option(
+    "--extend-days",
+    type=click.IntRange(0, 366),
+    default=0,
+    help="After the phase-2 indexes, soak N simulated days (extend, append, measure each day; "
+    "then a post-soak baseline): does the phase-2 gain hold? A NO-GO exits 3 like the gates.",
+)
 @click.option("--overwrite", is_flag=True, help="Start over, replacing an earlier run in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the final summary as JSON.")
 def run(
@@ -265,6 +272,7 @@ def run(
     rehearse_seconds: int,
     ci: tuple[Path | None, Path | None],
     suggest: bool,
+    extend_days: int,
     overwrite: bool,
     as_json: bool,
 ) -> None:
@@ -278,6 +286,11 @@ def run(
     Example: synthgen run --band dev --mapping app.json --migrations schema.sql --queries
     app/queries --indexes app/phase-2.sql --out out/run-app
     """
+    if extend_days and (suggest or mapping_path is not None):
+        raise click.UsageError(
+            "--extend-days soaks the contract tables after --indexes: not with --suggest or "
+            "--mapping"
+        )
     if suggest and indexes_file is not None:
         raise click.UsageError("--suggest writes the index script: drop --indexes")
     if mapping_path is not None:
@@ -375,6 +388,7 @@ def run(
         loadtest=stage,
         rehearse=_rehearse_stage(rehearse, rehearse_rate, rehearse_seconds),
         suggest=suggest,
+        extend_days=extend_days,
     )
     summary = _run_with_ci(spec, opts, ci)
     if as_json:
@@ -382,6 +396,7 @@ def run(
     else:
         lt = f"; load test: {summary['loadtest']}" if summary["loadtest"] else ""
         lt += f"; rehearsal: {summary['rehearsal']}" if summary["rehearsal"] else ""
+        lt += f"; soak: {summary['soak']}" if summary["soak"] else ""
         click.echo(
             f"fidelity gate: {summary['fidelity']}; index gate: {summary['index_gate']}{lt} — "
             f"{'; '.join(summary['reasons'])}"
@@ -392,6 +407,6 @@ def run(
             click.echo(f"  mitigation: {m}")
         click.echo(f"report: {summary['artifacts']['report']}")
     # --force only lets the run go on (past a fidelity NO-GO or a full disk); verdicts count.
-    verdicts = ("index_gate", "fidelity", "loadtest", "rehearsal")
+    verdicts = ("index_gate", "fidelity", "loadtest", "rehearsal", "soak")
     if "NO-GO" in (summary[v] for v in verdicts):
         raise click.exceptions.Exit(EXIT_NO_GO)

@@ -109,6 +109,12 @@ def _loaded(conn: Connection, schema: str) -> tuple[str | None, str | None, dict
     return (complete and str(complete)), (str(last[0][0]) if last else None), options
 
 
+def appended(conn: Connection, schema: str, delta: Path) -> bool:
+    """Whether the schema's last complete load is this delta."""
+    complete, _, _ = _loaded(conn, schema)
+    return complete == read_manifest(delta)["dataset_sha256"]
+
+
 def append_delta(opts: AppendOptions, ticker: Ticker | None = None) -> AppendReport:
     """Write the delta into the schema; see the module docstring."""
     started = time.perf_counter()

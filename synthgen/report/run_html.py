@@ -16,6 +16,7 @@ from synthgen.files import write_text_atomic
 from synthgen.report.per_query import per_query_html
 from synthgen.report.proven_html import proven_section
 from synthgen.resultfiles import read_result
+from synthgen.soak.html import soak_section
 from synthgen.verify.findings import BRIEF_NOTE
 from synthgen.verify.gains import gain_lines
 
@@ -163,6 +164,7 @@ def render_run_report(
     loadtest: tuple[dict[str, Any], list[dict[str, Any]]] | None = None,
     rehearsal: dict[str, Any] | None = None,
     proven: dict[str, Any] | None = None,
+    soak: dict[str, Any] | None = None,
 ) -> str:
     charts = "".join(
         f'<figure data-check="{escape(check["name"])}">'
@@ -198,6 +200,9 @@ def render_run_report(
     if rehearsal is not None:
         lt_badge += f" &nbsp; Rehearsal {decision_badge(rehearsal['decision'])}"
         lt_section += rehearsal_section(rehearsal)
+    if soak is not None:  # `run --extend-days`
+        lt_badge += f" &nbsp; Soak {decision_badge(soak['verdict']['decision'])}"
+        lt_section += soak_section(soak)
     f_verdict = fidelity["decision"]["verdict"]
     return (
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
@@ -237,11 +242,14 @@ def write_run_report(
     loadtest: tuple[dict[str, Any], list[dict[str, Any]]] | None = None,
     rehearsal: dict[str, Any] | None = None,
     proven: dict[str, Any] | None = None,
+    soak: dict[str, Any] | None = None,
 ) -> Path:
     """Assemble the page from the stages' JSON artifacts (with `run --suggest`, prove's report
     too) and write it atomically."""
     kinds = ("fidelity report", "comparison", "baseline", "baseline")
     paths = (fidelity_json, compare_json, pre_json, post_json)
     docs = [read_result(p, kind) for p, kind in zip(paths, kinds, strict=True)]
-    html = render_run_report(docs[0], docs[1], docs[2], docs[3], state, loadtest, rehearsal, proven)
+    html = render_run_report(
+        docs[0], docs[1], docs[2], docs[3], state, loadtest, rehearsal, proven, soak
+    )
     return write_text_atomic(path, html)

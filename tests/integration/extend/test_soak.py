@@ -1,0 +1,54 @@
+"""`synthgen run --extend-days 2` through the installed executable: the soak's figures per day,
+its section of the report with a chart per figure, its verdict in the summary and exit code."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from .conftest import synthgen
+
+pytestmark = pytest.mark.postgres
+
+
+def test_run_extend_days_soaks_and_reports(pg_dsn: str, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = synthgen(
+        "run", "--band", "dev", "--scale", "0.02", "--out", str(out), "--dsn", pg_dsn,
+        "--schema", "soak_run", "--extend-days", "2", "--runs", "3",
+    )  # fmt: skip
+    assert result.returncode in (0, 3), result.stderr
+    done = json.loads((out / "run-state.json").read_text())["done"]
+    verdicts = [done[k]["verdict"] for k in ("validate", "compare", "soak")]
+    assert done["validate"]["verdict"] == "GO"
+    assert result.returncode == (3 if "NO-GO" in verdicts else 0)
+    assert f"soak: {done['soak']['verdict']}" in result.stdout
+    assert list(done).index("soak") == list(done).index("baseline_post") + 1
+    doc = json.loads((out / "soak" / "soak.json").read_text())
+    assert done["soak"]["verdict"] == doc["verdict"]["decision"]
+    assert [d["day"] for d in doc["days"]] == [0, 1, 2]
+    assert doc["bloat_method"] in ("pgstattuple", "statistics")
+    day0, day1, day2 = doc["days"]
+    assert day1["wal_bytes"] > 100_000 and day2["wal_bytes"] > 100_000
+    sizes = [d["tables"]["messages"]["bytes"] for d in doc["days"]]
+    assert sizes[0] < sizes[1] < sizes[2]
+    # cursors move every day: updated rows leave dead versions behind
+    assert day1["tables"]["conversations"]["dead"] > 0
+    assert all(d["w1_p50_ms"] > 0 for d in doc["days"])
+    assert day2["rows"] > day1["rows"]  # the schema's rows after each day
+    html = (out / "report.html").read_text()
+    section = html[html.index("<h2>Soak:") :]
+    assert len(re.findall(r"<svg", section)) >= 8
+    assert "the phase-2 gain holds after 2 days when" in section
+    assert (out / "soak" / "baseline-soak.json").is_file()
+
+
+def test_extend_days_is_refused_with_suggest(tmp_path: Path) -> None:
+    refused = synthgen(
+        "run", "--band", "dev", "--scale", "0.02", "--out", str(tmp_path / "x"),
+        "--extend-days", "2", "--suggest",
+    )  # fmt: skip
+    assert refused.returncode == 2 and "--extend-days" in refused.stderr
