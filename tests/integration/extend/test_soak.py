@@ -31,7 +31,7 @@ def test_run_extend_days_soaks_and_reports(pg_dsn: str, tmp_path: Path) -> None:
     assert done["soak"]["verdict"] == doc["verdict"]["decision"]
     assert [d["day"] for d in doc["days"]] == [0, 1, 2]
     assert doc["bloat_method"] in ("pgstattuple", "statistics")
-    day0, day1, day2 = doc["days"]
+    _, day1, day2 = doc["days"]
     assert day1["wal_bytes"] > 100_000 and day2["wal_bytes"] > 100_000
     sizes = [d["tables"]["messages"]["bytes"] for d in doc["days"]]
     assert sizes[0] < sizes[1] < sizes[2]
