@@ -36,6 +36,16 @@ def bloat_method(conn: Connection) -> str:
         return "statistics"
 
 
+def _functions(conn: Connection) -> str:
+    """The schema pgstattuple's functions live in (wherever an earlier session created them)."""
+    schema = fetch_value(
+        conn,
+        "SELECT n.nspname FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace "
+        "WHERE e.extname = 'pgstattuple'",
+    )
+    return quote_ident(str(schema))
+
+
 def snapshot(conn: Connection, schema: str, method: str) -> dict[str, Any]:
     """Every contract table's and index's figures now."""
     execute(conn, "SELECT pg_stat_clear_snapshot()")
@@ -78,9 +88,8 @@ def _table_bloat(
 ) -> float:
     if method == "pgstattuple":
         target = quote_literal(f"{quote_ident(schema)}.{quote_ident(table)}")
-        row = fetch_all(
-            conn, f"SELECT dead_tuple_percent + free_percent FROM pgstattuple({target})"
-        )[0]
+        share = f"SELECT dead_tuple_percent + free_percent FROM {_functions(conn)}.pgstattuple"
+        row = fetch_all(conn, f"{share}({target})")[0]
         return round(float(row[0]) / 100.0, 4)
     return round(dead / (live + dead), 4) if live + dead else 0.0
 
@@ -89,7 +98,8 @@ def _index_bloat(conn: Connection, schema: str, index: str, method: str) -> floa
     if method != "pgstattuple":
         return None
     target = quote_literal(f"{quote_ident(schema)}.{quote_ident(index)}")
-    rows = fetch_all(conn, f"SELECT avg_leaf_density FROM pgstatindex({target})")
+    query = f"SELECT avg_leaf_density FROM {_functions(conn)}.pgstatindex"
+    rows = fetch_all(conn, f"{query}({target})")
     density = float(rows[0][0]) if rows and rows[0][0] is not None else float("nan")
     # leaf pages are filled to 90 % (the B-tree default fillfactor): the rest is slack
     return round(max(0.0, 1.0 - density / 90.0), 4) if density == density else None
