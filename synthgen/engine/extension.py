@@ -93,6 +93,8 @@ def draw_arrivals(
     )
     all_created = np.concatenate([world.user_created_us, user_created])
     rooms = _room_members(spec, rng, world, all_created, room_created, kind)
+    soon = np.flatnonzero(rooms[2] < end)  # who would join after the end joins in a later one
+    rooms = (rooms[0][soon], rooms[1][soon], rooms[2][soon], rooms[3][soon])
     joins = _first_joins(rng, world, user_created, end)
     leave_row, leave_us = _leaves(spec, rng, world, window)
     member = tuple(np.concatenate([r, j]) for r, j in zip(rooms, joins, strict=True))
