@@ -144,7 +144,7 @@ def soak_stage(
         SoakOptions(
             opts.dsn, opts.schema, dataset, opts.out, opts.extend_days, files["pre"],
             files["post"], opts.runs, "custom" if opts.plan_mode == "both" else opts.plan_mode,
-            opts.queries_dir, guard=opts.guard,
+            opts.queries_dir, guard=opts.guard, fresh=opts.overwrite,
         ),
         say,
         tick,
