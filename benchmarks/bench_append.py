@@ -26,8 +26,8 @@ from pathlib import Path
 import pyarrow.compute as pc
 from _common import SYNTHGEN, generate_cmd
 
+from synthgen.load import append
 from synthgen.manifest import read_manifest
-from synthgen.postgres import append
 from synthgen.postgres.connect import connect, execute
 from synthgen.units import US_PER_DAY
 

@@ -71,7 +71,7 @@ def _sql(dsn: str, *statements: str) -> list[tuple[Any, ...]]:
 
 def fresh_messages_table(dsn: str, schema: str) -> None:
     """A bare messages table exactly as the loader creates it; then a checkpoint."""
-    from synthgen.postgres.keys import autovacuum_sql
+    from synthgen.load.keys import autovacuum_sql
     from synthgen.schema import TABLES, create_table_sql
 
     _sql(
@@ -86,9 +86,9 @@ def fresh_messages_table(dsn: str, schema: str) -> None:
 
 def ingest_child(dataset: Path, dsn: str, schema: str, jobs: int) -> None:
     """Child process: load the messages shards with the loader's code path; print JSON."""
-    from synthgen.postgres.loader import ingest_shard
-    from synthgen.postgres.pool import Pool, run_parallel
-    from synthgen.postgres.shards import open_dataset
+    from synthgen.load.contract import ingest_shard
+    from synthgen.load.pool import Pool, run_parallel
+    from synthgen.load.shards import open_dataset
 
     data = open_dataset(dataset)
     shards = sorted(

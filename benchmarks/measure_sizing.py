@@ -69,8 +69,8 @@ def validate(dataset: Path, limit: str | None = None) -> tuple[float, int]:
 
 def load_and_index(dataset: Path, dsn: str, schema: str, jobs: int) -> dict[str, Any]:
     """Load, add the phase-2 indexes, measure every relation; the schema is dropped after."""
+    from synthgen.load.contract import LoadOptions, load_dataset
     from synthgen.postgres.connect import connect, execute, fetch_all
-    from synthgen.postgres.loader import LoadOptions, load_dataset
     from synthgen.verify.indexes import DEFAULT_APPLY, read_script, run_script
 
     start = time.perf_counter()

@@ -12,9 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from synthgen.appschema.load import MappedLoadOptions, load_mapped
 from synthgen.appschema.migrate import run_migrations
-from synthgen.appschema.params import mapped_parameters
 from synthgen.errors import EXIT_NO_GO, SynthgenError
 from synthgen.fidelity import validate_dataset
 from synthgen.fidelity.html import write_html
@@ -23,6 +21,10 @@ from synthgen.files import write_json_atomic
 from synthgen.gate import DEFAULT_TOLERANCE
 from synthgen.generate.build import BuildOptions, build_dataset
 from synthgen.generate.resume import describe_differences
+from synthgen.load.contract import LoadOptions, load_dataset
+from synthgen.load.keys import VACUUM_STEP
+from synthgen.load.mapped.loader import MappedLoadOptions, load_mapped
+from synthgen.load.mapped.params import mapped_parameters
 from synthgen.loadtest.stage import (
     LoadTestStage,
     build_stage_workload,
@@ -32,11 +34,9 @@ from synthgen.loadtest.stage import (
 )
 from synthgen.loadtest.suggest_stage import suggest_and_prove
 from synthgen.mapping import load_mapping
-from synthgen.postgres.audit import audit_schema_for
 from synthgen.postgres.connect import connect, execute, validate_schema_name
 from synthgen.postgres.guard import GuardSettings, check_dsn
-from synthgen.postgres.keys import VACUUM_STEP
-from synthgen.postgres.loader import LoadOptions, load_dataset
+from synthgen.postgres.mapped import audit_schema_for
 from synthgen.progress import Ticker, index_ticks
 from synthgen.rehearse.stage import RehearseStage, run_rehearsal_stage
 from synthgen.rehearse.stage import read_stage as read_rehearsal

@@ -12,8 +12,8 @@ from pathlib import Path
 from urllib.parse import quote
 
 from synthgen.errors import LoadError
-from synthgen.postgres.audit import audit_schema_for
 from synthgen.postgres.connect import connect, execute, fetch_all, validate_schema_name
+from synthgen.postgres.mapped import audit_schema_for
 from synthgen.schema import quote_ident
 
 MIGRATION_TIMEOUT_S = 1800

@@ -26,7 +26,7 @@ def append_command(
     as_json: bool,
 ) -> None:
     """Refuse what does not apply, then append day by day with a bar in simulated days."""
-    from synthgen.postgres.append import AppendOptions, append_delta
+    from synthgen.load.append import AppendOptions, append_delta
 
     if days_per_minute is not None and as_fast_as_possible:
         raise click.UsageError("--days-per-minute and --as-fast-as-possible exclude each other")

@@ -18,6 +18,7 @@ from synthgen.cli.common import (
 from synthgen.cli.dboptions import dsn_option, mapped_schema_option, public_option, schema_option
 from synthgen.cli.guarding import guard_options
 from synthgen.cli.progress import StepBar
+from synthgen.load.driver import ORDERS
 from synthgen.machine import default_workers
 from synthgen.postgres.connect import DEFAULT_SCHEMA, resolve_dsn
 from synthgen.postgres.guard import GuardSettings, check_environment
@@ -67,7 +68,7 @@ def _with_progress(work: Callable[[Callable[[int, int], None] | None], T], quiet
 @click.option("--unlogged", is_flag=True, help="Create UNLOGGED tables (fast; lost on a crash).")
 @click.option(
     "--order",
-    type=click.Choice(["arrival", "room"]),
+    type=click.Choice(ORDERS),
     default="arrival",
     show_default=True,
     help="Rows in each table's arrival order, as production's heap (arrival), or shard after "
@@ -128,7 +129,7 @@ def load(
 
     Example: synthgen load out/dev --mapping examples/prisma-chat/mapping.json --plan
     """
-    from synthgen.postgres.loader import LoadOptions, load_dataset
+    from synthgen.load.contract import LoadOptions, load_dataset
 
     check_environment(guard)  # before starting a local cluster on demand
     if plan_only and mapping_path is None:
@@ -210,8 +211,8 @@ def _load_mapped(
     as_json: bool,
     order: str = "arrival",
 ) -> None:
-    from synthgen.appschema.load import MappedLoadOptions, load_mapped
-    from synthgen.appschema.load import plan_only as describe_plan
+    from synthgen.load.mapped.loader import MappedLoadOptions, load_mapped
+    from synthgen.load.mapped.loader import plan_only as describe_plan
 
     opts = MappedLoadOptions(
         dataset_dir, dsn, mapping_path, schema, jobs, resume, replace, guard=guard, order=order
@@ -279,7 +280,7 @@ def teardown(
 
     Example: synthgen teardown --schema app --drop-app-schema --yes
     """
-    from synthgen.postgres.teardown import teardown_schema
+    from synthgen.load.teardown import teardown_schema
 
     shown: list[Any] = []
 

@@ -56,7 +56,7 @@ def _parameters(
         )
     execute(conn, f"SET search_path TO {quote_ident(schema)}, public")
     if names is not None:
-        from synthgen.appschema.params import mapped_parameters
+        from synthgen.load.mapped.params import mapped_parameters
 
         return mapped_parameters(conn, names, dataset_dir)
     from synthgen.verify.params import sample_parameters

@@ -195,7 +195,7 @@ def baseline(
     conn = connect(target, autocommit=True)
     try:
         if names is not None and parameters is None:
-            from synthgen.appschema.params import mapped_parameters
+            from synthgen.load.mapped.params import mapped_parameters
 
             parameters = mapped_parameters(conn, names, dataset_dir)
         doc = run_baseline(

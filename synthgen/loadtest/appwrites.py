@@ -1,6 +1,6 @@
 """W1 (send a message) and W2 (mark read) on an application's own schema, through its mapping.
 
-Every column a write sets is decided by the mapped load's plan (`synthgen.appschema.plan`), so a
+Every column a write sets is decided by the mapped load's plan (`synthgen.load.mapped.plan`), so a
 sent message fills the application's required columns as the load filled them: its own id in
 the table's id format, the enum label the mapping gives 'TEXT', `{"unique": PREFIX}` fills as
 PREFIX + the new id, `{"from": COLUMN}` fills from the new row's own values, automatic fills by
@@ -27,8 +27,8 @@ from typing import Any
 import pyarrow as pa
 
 from synthgen.appschema.catalog import TargetColumn, read_catalog
-from synthgen.appschema.plan import ColumnPlan, LoadPlan, SourceFigures, TablePlan, make_load_plan
 from synthgen.errors import LoadTestError
+from synthgen.load.mapped.plan import ColumnPlan, LoadPlan, SourceFigures, TablePlan, make_load_plan
 from synthgen.mapping import EPOCH_UNITS, Mapping, Names
 from synthgen.postgres.connect import Connection, execute
 from synthgen.schema import TABLES, quote_ident, quote_literal

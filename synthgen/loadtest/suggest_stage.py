@@ -42,7 +42,7 @@ def suggest_and_prove(
         hypopg = require_hypopg(conn)
         execute(conn, f"SET search_path TO {quote_ident(schema)}, public")
         if names is not None:
-            from synthgen.appschema.params import mapped_parameters
+            from synthgen.load.mapped.params import mapped_parameters
 
             params = mapped_parameters(conn, names, dataset)
         else:

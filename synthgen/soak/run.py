@@ -17,8 +17,8 @@ from typing import Any
 from synthgen.errors import SynthgenError
 from synthgen.files import read_json, write_json_atomic
 from synthgen.generate.extend import extend_dataset
+from synthgen.load.append import AppendOptions, append_delta, appended
 from synthgen.manifest import MANIFEST_NAME
-from synthgen.postgres.append import AppendOptions, append_delta, appended
 from synthgen.postgres.connect import connect
 from synthgen.postgres.guard import GuardSettings, check_dsn
 from synthgen.progress import Ticker

@@ -27,8 +27,8 @@ from typing import Any
 from synthgen import __version__
 from synthgen.errors import VerifyError
 from synthgen.mapping import Mapping
-from synthgen.postgres.audit import audit_schema_for
 from synthgen.postgres.connect import Connection, execute, fetch_all, fetch_value
+from synthgen.postgres.mapped import audit_schema_for
 from synthgen.schema import TABLES, quote_ident, quote_literal
 from synthgen.verify.explain import analyze
 from synthgen.verify.params import bind, class_combinations, sample_parameters

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from synthgen.load.contract import LoadOptions, load_dataset
 from synthgen.postgres.guard import GuardSettings
-from synthgen.postgres.loader import LoadOptions, load_dataset
 from synthgen.schema import TABLES
 from synthgen.verify.indexes import DEFAULT_ROLLBACK, run_script
 

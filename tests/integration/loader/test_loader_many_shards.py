@@ -15,8 +15,8 @@ import pytest
 
 from synthgen.appschema.migrate import run_migrations
 from synthgen.generate.build import BuildOptions, build_dataset
-from synthgen.postgres.arrival import SPILL_PARENT, SPILL_PREFIX
-from synthgen.postgres.merge import MAX_FAN_IN
+from synthgen.load.arrival_units import SPILL_PARENT, SPILL_PREFIX
+from synthgen.load.merge import MAX_FAN_IN
 from synthgen.spec import DEFAULT_SPEC_PATH, load_spec
 
 pytestmark = pytest.mark.postgres

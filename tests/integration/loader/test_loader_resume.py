@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from synthgen.postgres.shards import DEFAULT_BATCH_ROWS
+from synthgen.load.shards import DEFAULT_BATCH_ROWS
 from synthgen.schema import TABLES
 
 pytestmark = pytest.mark.postgres
@@ -189,7 +189,7 @@ def test_a_second_loader_on_the_same_schema_is_refused_while_the_first_holds_it(
     pg_dsn: str, dataset_one_shard: Path, schema: str, load: Any
 ) -> None:
     from synthgen.errors import LoadError
-    from synthgen.postgres.audit import lock_schema
+    from synthgen.load.audit import lock_schema
     from synthgen.postgres.connect import connect
 
     with connect(pg_dsn, autocommit=True) as first:

@@ -161,7 +161,7 @@ def test_load_ends_with_settled_tables(
     row, so no scan needs them visible. (Its own load: all-visible needs no older snapshot
     open on the server while the vacuum runs, which earlier tests' killed loads cannot promise
     for the module's shared load.)"""
-    from synthgen.postgres.loader import LoadOptions, load_dataset
+    from synthgen.load.contract import LoadOptions, load_dataset
 
     schema = "t_roundtrip_settled"
     report = load_dataset(

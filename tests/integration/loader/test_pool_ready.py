@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import pytest
 
+from synthgen.load.pool import Pool, run_ready
 from synthgen.postgres.connect import Connection, fetch_all
-from synthgen.postgres.pool import Pool, run_ready
 
 
 def _timed(

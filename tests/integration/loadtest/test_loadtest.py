@@ -22,9 +22,9 @@ from typing import Any
 import pytest
 
 from synthgen.generate.build import BuildOptions, build_dataset
+from synthgen.load.contract import LoadOptions, load_dataset
 from synthgen.loadtest.workload import MESSAGE_ID_BASE
 from synthgen.postgres.connect import connect, fetch_all, fetch_value
-from synthgen.postgres.loader import LoadOptions, load_dataset
 from synthgen.spec import load_spec
 
 from ..terminal import in_terminal

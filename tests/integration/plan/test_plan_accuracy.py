@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from synthgen.generate.build import BuildOptions, build_dataset
+from synthgen.load.contract import LoadOptions, load_dataset
 from synthgen.manifest import read_manifest
 from synthgen.postgres.connect import connect, execute, fetch_all
-from synthgen.postgres.loader import LoadOptions, load_dataset
 from synthgen.preview import Preview, make_preview
 from synthgen.spec import load_spec
 from synthgen.verify.indexes import DEFAULT_APPLY, read_script, run_script

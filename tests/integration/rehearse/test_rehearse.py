@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from synthgen.generate.build import BuildOptions, build_dataset
+from synthgen.load.contract import LoadOptions, load_dataset
 from synthgen.postgres.connect import connect, execute, fetch_all
-from synthgen.postgres.loader import LoadOptions, load_dataset
 from synthgen.spec import load_spec
 
 SCHEMA = "rehearse_gate"

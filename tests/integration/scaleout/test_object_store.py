@@ -17,9 +17,9 @@ import pytest
 
 from synthgen.appschema.migrate import run_migrations
 from synthgen.errors import DatasetError
+from synthgen.load.merge import merged
+from synthgen.load.shards import check_contract, open_dataset, verify_checksums
 from synthgen.postgres.connect import connect
-from synthgen.postgres.merge import merged
-from synthgen.postgres.shards import check_contract, open_dataset, verify_checksums
 from synthgen.storage import StoredPath, dataset_path
 
 from .conftest import BUCKET, SYNTHGEN, digests, without_timings

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from synthgen.generate.build import BuildOptions, build_dataset
-from synthgen.postgres.loader import LoadOptions, load_dataset
+from synthgen.load.contract import LoadOptions, load_dataset
 from synthgen.spec import load_spec
 
 SCHEMA = "verify_gate"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from synthgen.generate.build import BuildOptions, build_dataset
+from synthgen.load.contract import LoadOptions, load_dataset
 from synthgen.postgres.connect import connect, execute, fetch_all
-from synthgen.postgres.loader import LoadOptions, load_dataset
 from synthgen.spec import load_spec
 
 SYNTHGEN = Path(sys.executable).parent / "synthgen"

@@ -23,9 +23,9 @@ import pytest
 
 from synthgen.appschema.migrate import run_migrations
 from synthgen.generate.build import BuildOptions, build_dataset
+from synthgen.load.contract import LoadOptions, load_dataset
 from synthgen.postgres.cluster import ensure_cluster
 from synthgen.postgres.connect import connect, execute, fetch_all
-from synthgen.postgres.loader import LoadOptions, load_dataset
 from synthgen.report.proven_html import proven_section
 from synthgen.spec import load_spec
 from synthgen.verify.duplicates import parse_index

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from synthgen.appschema.ids import IdClock, format_ids, scramble60
+from synthgen.load.mapped.ids import IdClock, format_ids, scramble60
 
 CUID = re.compile(r"^c[0-9a-z]{24}$")
 

@@ -17,8 +17,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from synthgen.load import arrival_units as arrival
+from synthgen.load import merge
 from synthgen.manifest import FileEntry
-from synthgen.postgres import arrival, merge
 from synthgen.schema import TABLES
 
 STAMP = pa.timestamp("us", tz="UTC")

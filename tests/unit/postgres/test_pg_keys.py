@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from synthgen.postgres.keys import post_load_steps
+from synthgen.load.keys import post_load_steps
 from synthgen.schema import PHASE1_INDEXES, TABLES
 
 BIGGEST_FIRST = ["messages", "read_receipts", "attachments", "conversation_users", "users"]

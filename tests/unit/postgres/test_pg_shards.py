@@ -9,8 +9,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from synthgen.errors import DatasetError, LoadError
+from synthgen.load.shards import Dataset, check_contract, shard_reader, verify_checksums
 from synthgen.manifest import FileEntry, file_sha256
-from synthgen.postgres.shards import Dataset, check_contract, shard_reader, verify_checksums
 from synthgen.schema import TABLES
 
 ROWS = 1000

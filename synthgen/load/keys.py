@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from synthgen.load.pool import Pool, run_parallel, run_statements
 from synthgen.postgres.connect import Connection, autocommit, execute, fetch_all
-from synthgen.postgres.pool import Pool, run_parallel, run_statements
 from synthgen.schema import (
     PHASE1_INDEXES,
     TABLES,

@@ -18,13 +18,13 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from synthgen.appschema.ids import TIME_ORDERED, format_ids
-from synthgen.appschema.plan import id_formats
-from synthgen.appschema.transform import _all_rows_clock
 from synthgen.errors import VerifyError
+from synthgen.load.mapped.ids import TIME_ORDERED, format_ids
+from synthgen.load.mapped.plan import id_formats
+from synthgen.load.mapped.transform import _all_rows_clock
 from synthgen.mapping import Mapping
-from synthgen.postgres.audit import audit_schema_for
 from synthgen.postgres.connect import Connection, DatabaseError, fetch_value
+from synthgen.postgres.mapped import audit_schema_for
 from synthgen.schema import quote_ident, quote_literal
 from synthgen.verify.params import timestamp_classes
 

@@ -12,15 +12,14 @@ migrations.
 4. exact counts; settle each table (``VACUUM (ANALYZE)``, its autovacuum setting back: it is
    off during the load); recreate keys, unique constraints and indexes as they were, foreign
    keys ``NOT VALID`` then validated; check the catalog matches what the migrations made — see
-   appschema.restore.
+   load.mapped.restore.
 """
 
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,20 +28,35 @@ import pyarrow as pa
 import pyarrow.compute
 import pyarrow.parquet as pq
 
-from synthgen.appschema import restore
-from synthgen.appschema import transform as tf
 from synthgen.appschema.catalog import SavedObject, drop_sql, read_catalog, saved_objects
-from synthgen.appschema.dataerror import data_error
-from synthgen.appschema.figures import measure
-from synthgen.appschema.parents import parent_batch
-from synthgen.appschema.plan import LOAD_ORDER, LoadPlan, TablePlan, make_load_plan
 from synthgen.errors import LoadError
+from synthgen.load import audit
+from synthgen.load.arrival_units import Unit, load_units, table_units
+from synthgen.load.driver import (
+    AuditTarget,
+    Progress,
+    Record,
+    RowCounter,
+    check_options,
+    unit_transaction,
+)
+from synthgen.load.mapped import restore
+from synthgen.load.mapped import transform as tf
+from synthgen.load.mapped.dataerror import data_error
+from synthgen.load.mapped.figures import measure
+from synthgen.load.mapped.parents import parent_batch
+from synthgen.load.mapped.plan import LOAD_ORDER, LoadPlan, TablePlan, make_load_plan
+from synthgen.load.pool import Pool, run_parallel, run_statements
+from synthgen.load.shards import (
+    DEFAULT_BATCH_ROWS,
+    Dataset,
+    check_contract,
+    open_dataset,
+    verify_checksums,
+)
 from synthgen.machine import default_workers
 from synthgen.manifest import FileEntry
 from synthgen.mapping import EPOCH_UNITS, Mapping, load_mapping
-from synthgen.postgres import audit
-from synthgen.postgres.arrival import Unit, load_units, table_units
-from synthgen.postgres.audit import audit_schema_for
 from synthgen.postgres.connect import (
     Connection,
     DatabaseError,
@@ -53,22 +67,12 @@ from synthgen.postgres.connect import (
 )
 from synthgen.postgres.dsn import mask_dsn
 from synthgen.postgres.guard import GuardSettings, check_database, check_environment
-from synthgen.postgres.mapped import SAVED_OBJECTS
-from synthgen.postgres.pool import Pool, run_parallel, run_statements
-from synthgen.postgres.shards import (
-    DEFAULT_BATCH_ROWS,
-    Dataset,
-    check_contract,
-    open_dataset,
-    verify_checksums,
-)
+from synthgen.postgres.mapped import SAVED_OBJECTS, audit_schema_for
 from synthgen.schema import qualified as _q
 from synthgen.schema import quote_ident, quote_literal
 from synthgen.storage import DatasetPath, describe, read_parquet_table, readable
 
 SAVED = SAVED_OBJECTS
-ORDERS = ("arrival", "room")
-Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -82,7 +86,7 @@ class MappedLoadOptions:
     replace: bool = False
     batch_rows: int = DEFAULT_BATCH_ROWS
     guard: GuardSettings = field(default_factory=GuardSettings)
-    order: str = "arrival"  # each table in arrival order (as production's heap), or "room"
+    order: str = "arrival"  # one of driver.ORDERS
     unit_rows: int = DEFAULT_BATCH_ROWS
 
 
@@ -123,8 +127,7 @@ def plan_only(opts: MappedLoadOptions) -> list[str]:
 def load_mapped(opts: MappedLoadOptions, progress: Progress | None = None) -> MappedLoadReport:
     """Load the dataset into the application's existing tables; see the module docstring."""
     started = time.perf_counter()
-    if opts.resume and opts.replace:
-        raise LoadError("--resume and --replace exclude each other")
+    check_options(opts.resume, opts.replace, opts.order)
     check_environment(opts.guard)
     dataset = open_dataset(opts.dataset_dir)
     control = connect(opts.dsn, autocommit=True)
@@ -270,8 +273,6 @@ def _run(
 ) -> MappedLoadReport:
     steps: dict[str, float] = {}
     mode = _decide(control, dataset, opts, plan, audit_schema)
-    if opts.order not in ORDERS:
-        raise LoadError(f"--order: {opts.order!r} is not one of {', '.join(ORDERS)}")
     entries = _entries(dataset, plan)
     recorded = audit.recorded_shards(control, audit_schema) if mode == "resume" else {}
     units = {
@@ -344,12 +345,11 @@ def _run(
         )
         steps["prepare ids"] = round(time.perf_counter() - start, 3)
         start = time.perf_counter()
+        where = AuditTarget(audit_schema, load_id, opts.dsn)
         if opts.order == "arrival":
-            _load_units(
-                pool, dataset, opts, plan, ctx, entries, units, (audit_schema, load_id), progress
-            )
+            _load_units(pool, dataset, opts, plan, ctx, entries, units, where, progress)
         else:
-            _load_shards(pool, dataset, opts, plan, ctx, pending, audit_schema, load_id, progress)
+            _load_shards(pool, dataset, opts, plan, ctx, pending, where, progress)
         steps["load shards"] = round(time.perf_counter() - start, 3)
         start = time.perf_counter()
         counts = restore.settle_and_build(pool, control, plan, audit_schema, saved, dataset.counts)
@@ -397,33 +397,23 @@ def _load_shards(
     plan: LoadPlan,
     ctx: tf.Context,
     pending: list[tuple[FileEntry, int]],
-    audit_schema: str,
-    load_id: int,
+    where: AuditTarget,
     progress: Progress | None,
 ) -> None:
     """--order room: shard after shard, each committed with its audit record."""
     by_source = _by_source(plan)
-    total = sum(e.rows for e, _ in pending)
-    done = [0]
-    lock = threading.Lock()
-    record = audit.record_shard_sql(audit_schema)
+    counter = RowCounter(sum(e.rows for e, _ in pending), progress)
     ordered = sorted(pending, key=lambda item: (-item[0].bytes, item[0].path))
 
     def load_one(conn: Connection, item: tuple[FileEntry, int]) -> None:
         entry, offset = item
-        begun = time.perf_counter()
-        with _unit_transaction(conn, entry.path, opts.dsn) as cur:
+        with unit_transaction(conn, where, Record.of_shard(entry)) as cur:
             source = pq.ParquetFile(readable(dataset.root / entry.path))
             for table in by_source[entry.table]:
                 columns = tf.source_columns(table)
                 batches = source.iter_batches(batch_size=opts.batch_rows, columns=columns)
                 _ingest(cur, _transformed(batches, table, plan, ctx, offset), table, plan)
-            params = (entry.path, entry.table, entry.shard, entry.sha256, entry.rows)
-            cur.execute(record, (*params, entry.bytes, load_id, time.perf_counter() - begun))
-        with lock:
-            done[0] += entry.rows
-            if progress is not None:
-                progress(done[0], total)
+        counter.add(entry.rows)
 
     run_parallel(pool, ordered, load_one)
 
@@ -436,18 +426,14 @@ def _load_units(
     ctx: tf.Context,
     entries: dict[str, list[tuple[FileEntry, int]]],
     units: dict[str, list[Unit]],
-    audit_target: tuple[str, int],
+    where: AuditTarget,
     progress: Progress | None,
 ) -> None:
     """Each table in its arrival order (the loader's streaming merge of its shards), cut into
     units of `unit_rows` rows, each transformed and committed with its audit record; generated
     ids number rows in that order. `progress` hears the contract rows committed so far."""
     by_source = _by_source(plan)
-    audit_schema, load_id = audit_target
-    record = audit.record_shard_sql(audit_schema)
-    total = sum(u.rows for left in units.values() for u in left)
-    done = [0]
-    lock = threading.Lock()
+    counter = RowCounter(sum(u.rows for left in units.values() for u in left), progress)
 
     def prepare(unit: Unit, rows: pa.Table) -> tuple[list[tuple[TablePlan, list[Any]]], int]:
         """The unit's rows transformed for every table it feeds, on its merge thread."""
@@ -461,21 +447,13 @@ def _load_units(
     def load_unit(
         conn: Connection, unit: Unit, prepared: tuple[list[tuple[TablePlan, list[Any]]], int]
     ) -> None:
-        begun = time.perf_counter()
         targets, nbytes = prepared
-        with _unit_transaction(conn, unit.path, opts.dsn) as cur:
+        with unit_transaction(conn, where, Record.of_unit(unit, nbytes), True) as cur:
             for table, batches in targets:
                 _ingest(cur, batches, table, plan)
-            cur.execute("SET LOCAL synchronous_commit = on")  # VACUUM sees flushed commits
-            params = (unit.path, unit.table, unit.index, unit.sha256, unit.rows)
-            cur.execute(record, (*params, nbytes, load_id, time.perf_counter() - begun))
-        with lock:
-            done[0] += unit.rows
-            if progress is not None:
-                progress(done[0], total)
+        counter.add(unit.rows)
 
-    if progress is not None:
-        progress(0, total)
+    counter.start()
     files = {table: [e for e, _ in listed] for table, listed in entries.items()}
     wanted = {table: left for table, left in units.items() if left}
     load_units(
@@ -490,22 +468,6 @@ def _by_source(plan: LoadPlan) -> dict[str, list[TablePlan]]:
     for t in plan.tables:
         out.setdefault(t.source, []).append(t)
     return out
-
-
-@contextlib.contextmanager
-def _unit_transaction(conn: Connection, path: str, dsn: str) -> Iterator[Any]:
-    """A cursor whose work (a unit's or shard's rows and its audit record) commits as one
-    transaction, or rolls back; a server error becomes a LoadError naming the unit."""
-    try:
-        with conn.cursor() as cur:
-            yield cur
-        conn.commit()
-    except BaseException as exc:
-        with contextlib.suppress(Exception):
-            conn.rollback()
-        if isinstance(exc, DatabaseError):
-            raise LoadError(f"{path}: {error_text(exc, dsn)}") from exc
-        raise
 
 
 def _transformed(

@@ -4,7 +4,7 @@ Production inserts every row when it happens, so its heap is in arrival order: m
 createdAt, receipts by readAt, and so on. Each shard is written in that order (its own rows),
 but every message shard spans the whole window, so loading shard after shard would lay the heap
 out room group by room group. Here a table's shards are merged on their arrival key, with
-bounded memory (postgres.merge: at most 32 files open per table, spilling sorted runs to local
+bounded memory (load.merge: at most 32 files open per table, spilling sorted runs to local
 disk when a table has more shards than that), and the merged stream is cut into units of
 `unit_rows` rows: unit k of a table is always the same rows, so it is what a load records and a
 resume skips. Units go to the loader's connections in order; concurrent units of one table
@@ -28,16 +28,16 @@ from typing import Any
 
 import pyarrow as pa
 
-from synthgen.manifest import FileEntry
-from synthgen.postgres.connect import Connection
-from synthgen.postgres.merge import (
+from synthgen.load.merge import (
     MAX_FAN_IN,
     Gauge,
     MergeStopped,
     merge_batch_rows,
     merged,
 )
-from synthgen.postgres.pool import Pool, run_threads
+from synthgen.load.pool import Pool, run_threads
+from synthgen.manifest import FileEntry
+from synthgen.postgres.connect import Connection
 from synthgen.storage import DatasetPath
 
 
@@ -89,7 +89,7 @@ def unit_tables(
 ) -> Iterator[tuple[int, pa.Table]]:
     """(unit index, its rows) for every unit `wanted` says to load, in order; units not wanted
     are still read through (the merge cannot seek) but never materialised together. A table of
-    more than `fan_in` files spills runs into `spill` first (postgres.merge)."""
+    more than `fan_in` files spills runs into `spill` first (load.merge)."""
     pending: list[pa.Table] = []
     held = 0
     index = 0

@@ -15,11 +15,11 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
-from synthgen.appschema.counters import build_counter, counter_key, counter_values
-from synthgen.appschema.ids import TIME_ORDERED, IdClock, format_ids
-from synthgen.appschema.parents import spread
-from synthgen.appschema.plan import REFERENCED, TIME_COLUMN, ColumnPlan, LoadPlan, TablePlan
-from synthgen.appschema.related import build_pairs, needs_ids, ref_key, ref_values, table_ids
+from synthgen.load.mapped.counters import build_counter, counter_key, counter_values
+from synthgen.load.mapped.ids import TIME_ORDERED, IdClock, format_ids
+from synthgen.load.mapped.parents import spread
+from synthgen.load.mapped.plan import REFERENCED, TIME_COLUMN, ColumnPlan, LoadPlan, TablePlan
+from synthgen.load.mapped.related import build_pairs, needs_ids, ref_key, ref_values, table_ids
 from synthgen.mapping import EPOCH_UNITS
 from synthgen.schema import TABLES, quote_literal
 from synthgen.storage import DatasetPath, attach_duckdb, read_parquet_table, readable, sql_path
@@ -41,7 +41,7 @@ class Context:
     formatted: dict[tuple[str, bool], tuple[NDArray[np.int64], pa.Array]] = field(
         default_factory=dict
     )
-    # ref fills: (key, related id) lookups and the referenced tables' ids (appschema.related)
+    # ref fills: (key, related id) lookups and the referenced tables' ids (load.mapped.related)
     pairs: dict[str, tuple[NDArray[np.int64], NDArray[np.int64]]] = field(default_factory=dict)
     ref_ids: dict[str, NDArray[np.int64]] = field(default_factory=dict)
     counters: dict[str, tuple[NDArray[np.int64], NDArray[np.int64]]] = field(default_factory=dict)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from synthgen.errors import LoadError
-from synthgen.postgres.audit import AUDIT_TABLES, LOADS, lock_schema
+from synthgen.load.audit import AUDIT_TABLES, LOADS, lock_schema
 from synthgen.postgres.connect import (
     Connection,
     DatabaseError,

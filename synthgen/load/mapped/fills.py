@@ -10,9 +10,15 @@ from typing import Any
 import pyarrow as pa
 
 from synthgen.appschema.catalog import TargetColumn
-from synthgen.appschema.counters import COUNTS
-from synthgen.appschema.parents import SPREADS, parent_of, parent_of_table
-from synthgen.appschema.plantypes import (
+from synthgen.appschema.refs import (
+    REFERABLE,
+    check_ref,
+    default_ref,
+    referenced_table,
+)
+from synthgen.load.mapped.counters import COUNTS
+from synthgen.load.mapped.parents import SPREADS, parent_of, parent_of_table
+from synthgen.load.mapped.plantypes import (
     FILL_KINDS,
     INT_RANGE,
     LOAD_ORDER,
@@ -21,12 +27,6 @@ from synthgen.appschema.plantypes import (
     SourceFigures,
     fail,
     id_problem,
-)
-from synthgen.appschema.refs import (
-    REFERABLE,
-    check_ref,
-    default_ref,
-    referenced_table,
 )
 from synthgen.mapping import Mapping
 from synthgen.schema import TABLES, TIMESTAMP

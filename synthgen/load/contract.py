@@ -7,7 +7,7 @@ Order of work, so that nothing is written unless the whole load can start:
 2. create the tables bare (no keys, no indexes, autovacuum off until the end: it would rescan
    the growing tables during the load) plus the audit tables, in one transaction;
 3. load over ``jobs`` connections, each table in its arrival order (``--order arrival``, the
-   default: a merge of its shards cut into units, see postgres.arrival) or shard after shard
+   default: a merge of its shards cut into units, see load.arrival_units) or shard after shard
    (``--order room``); each unit's (shard's) rows and its audit record commit in one
    transaction, so a kill at any moment leaves whole units only;
 4. check row counts against the manifest; build primary keys, phase-1 indexes, foreign keys
@@ -17,7 +17,6 @@ Order of work, so that nothing is written unless the whole load can start:
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -26,10 +25,36 @@ from typing import Any
 import pyarrow as pa
 
 from synthgen.errors import LoadError
+from synthgen.load import audit
+from synthgen.load.arrival_units import Unit, load_units, table_units
+from synthgen.load.driver import (
+    AuditTarget,
+    Progress,
+    Record,
+    RowCounter,
+    ShardError,
+    check_options,
+    unit_transaction,
+)
+from synthgen.load.keys import (
+    StepError,
+    autovacuum_sql,
+    existing_keys,
+    post_load_steps,
+    run_steps,
+)
+from synthgen.load.pool import Pool, run_parallel, run_statements
+from synthgen.load.shards import (
+    DEFAULT_BATCH_ROWS,
+    Dataset,
+    check_contract,
+    open_dataset,
+    shard_reader,
+    verify_checksums,
+)
+from synthgen.load.teardown import drop_schema
 from synthgen.machine import default_workers
 from synthgen.manifest import FileEntry
-from synthgen.postgres import audit
-from synthgen.postgres.arrival import Unit, load_units, table_units
 from synthgen.postgres.connect import (
     DEFAULT_SCHEMA,
     Connection,
@@ -41,28 +66,9 @@ from synthgen.postgres.connect import (
 )
 from synthgen.postgres.dsn import mask_dsn
 from synthgen.postgres.guard import GuardSettings, check_database, check_environment
-from synthgen.postgres.keys import (
-    StepError,
-    autovacuum_sql,
-    existing_keys,
-    post_load_steps,
-    run_steps,
-)
-from synthgen.postgres.pool import Pool, run_parallel, run_statements
-from synthgen.postgres.shards import (
-    DEFAULT_BATCH_ROWS,
-    Dataset,
-    check_contract,
-    open_dataset,
-    shard_reader,
-    verify_checksums,
-)
-from synthgen.postgres.teardown import drop_schema
 from synthgen.schema import TABLES, create_table_sql, quote_ident
 from synthgen.storage import DatasetPath
 
-ORDERS = ("arrival", "room")
-Progress = Callable[[int, int], None]  # (rows loaded, rows to load)
 StepDone = Callable[[str, float], None]  # (step name, seconds)
 
 
@@ -80,9 +86,7 @@ class LoadOptions:
     allow_public: bool = False
     batch_rows: int = DEFAULT_BATCH_ROWS
     guard: GuardSettings = field(default_factory=GuardSettings)
-    # "arrival": every table in its arrival order (as production's heap); "room": shard after
-    # shard, as the files lie (the older, unrealistic layout)
-    order: str = "arrival"
+    order: str = "arrival"  # one of driver.ORDERS
     unit_rows: int = DEFAULT_BATCH_ROWS
 
 
@@ -120,26 +124,15 @@ class _Target:
     steps: dict[str, float]
 
 
-class ShardError(LoadError):
-    """Loading one shard failed; its transaction was rolled back."""
-
-    def __init__(self, path: str, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
-        self.path = path
-
-
 def load_dataset(
     opts: LoadOptions, progress: Progress | None = None, on_step: StepDone | None = None
 ) -> LoadReport:
     """Load the dataset in ``opts.dataset_dir`` into ``opts.schema``; see the module docstring."""
     started = time.perf_counter()
     schema = validate_schema_name(opts.schema, opts.allow_public)
-    if opts.resume and opts.replace:
-        raise LoadError("--resume and --replace exclude each other")
+    check_options(opts.resume, opts.replace, opts.order)
     if opts.jobs < 1 or opts.batch_rows < 1 or opts.unit_rows < 1:
         raise LoadError("--jobs and the batch size must be at least 1")
-    if opts.order not in ORDERS:
-        raise LoadError(f"--order: {opts.order!r} is not one of {', '.join(ORDERS)}")
     check_environment(opts.guard)
     dataset = open_dataset(opts.dataset_dir)
     control = connect(opts.dsn, autocommit=True)
@@ -370,67 +363,29 @@ def _load_shards(
 ) -> None:
     """Stream every pending shard (or arrival unit) over up to ``opts.jobs`` connections, one
     transaction each."""
-    if opts.order == "arrival":
-        total = sum(u.rows for u in target.units)
-    else:
-        total = sum(s.rows for s in target.pending)
-    done = [0]
-    lock = threading.Lock()
-
-    def on_batch(rows: int) -> None:
-        with lock:
-            done[0] += rows
-            if progress is not None:
-                progress(done[0], total)
-
-    record = audit.record_shard_sql(schema)
+    arrival = opts.order == "arrival"
+    total = sum(u.rows for u in target.units) if arrival else sum(s.rows for s in target.pending)
+    counter = RowCounter(total, progress)
+    where = AuditTarget(schema, target.load_id, opts.dsn)
 
     def load_one(conn: Connection, entry: FileEntry) -> None:
-        start = time.perf_counter()
-        try:
-            ingest_shard(conn, dataset.root, entry, schema, opts.batch_rows, on_batch)
-            seconds = time.perf_counter() - start
-            params = (entry.path, entry.table, entry.shard, entry.sha256, entry.rows)
-            with conn.cursor() as cur:
-                cur.execute(record, (*params, entry.bytes, target.load_id, seconds))
-            conn.commit()  # the shard's rows and its record: one transaction
-        except BaseException as exc:
-            with contextlib.suppress(Exception):
-                conn.rollback()
-            if isinstance(exc, DatabaseError):
-                raise ShardError(entry.path, error_text(exc, opts.dsn)) from exc
-            raise
+        with unit_transaction(conn, where, Record.of_shard(entry)):
+            ingest_shard(conn, dataset.root, entry, schema, opts.batch_rows, counter.add)
 
     def load_unit(conn: Connection, unit: Unit, rows: pa.Table) -> None:
-        start = time.perf_counter()
-        try:
-            reader = pa.RecordBatchReader.from_batches(
-                rows.schema, rows.to_batches(max_chunksize=opts.batch_rows)
-            )
-            with conn.cursor() as cur:
-                # A synchronous commit per unit (one WAL flush per 65,536 rows): VACUUM can mark
-                # a page all-visible only once its inserters' commits are flushed, and units
-                # committed asynchronously left ~5 % of messages' pages not all-visible after the
-                # post-load VACUUM (FREEZE) in the tests.
-                cur.execute("SET LOCAL synchronous_commit = on")
-                taken = cur.adbc_ingest(unit.table, reader, mode="append", db_schema_name=schema)
-                if taken not in (-1, unit.rows) or rows.num_rows != unit.rows:
-                    raise ShardError(unit.path, f"{rows.num_rows} rows merged, {unit.rows} due")
-                params = (unit.path, unit.table, unit.index, unit.sha256, unit.rows)
-                seconds = time.perf_counter() - start
-                cur.execute(record, (*params, rows.nbytes, target.load_id, seconds))
-            conn.commit()  # the unit's rows and its record: one transaction
-            on_batch(unit.rows)
-        except BaseException as exc:
-            with contextlib.suppress(Exception):
-                conn.rollback()
-            if isinstance(exc, DatabaseError):
-                raise ShardError(unit.path, error_text(exc, opts.dsn)) from exc
-            raise
+        reader = pa.RecordBatchReader.from_batches(
+            rows.schema, rows.to_batches(max_chunksize=opts.batch_rows)
+        )
+        # synchronous: units committed asynchronously left ~5 % of messages' pages not
+        # all-visible after the post-load VACUUM (FREEZE)
+        with unit_transaction(conn, where, Record.of_unit(unit, rows.nbytes), True) as cur:
+            taken = cur.adbc_ingest(unit.table, reader, mode="append", db_schema_name=schema)
+            if taken not in (-1, unit.rows) or rows.num_rows != unit.rows:
+                raise ShardError(unit.path, f"{rows.num_rows} rows merged, {unit.rows} due")
+        counter.add(unit.rows)
 
-    if progress is not None:
-        progress(0, total)
-    if opts.order == "arrival":
+    counter.start()
+    if arrival:
         files: dict[str, list[FileEntry]] = {}
         for entry in dataset.shards:
             files.setdefault(entry.table, []).append(entry)

@@ -1,6 +1,6 @@
 """The load plan's types: what a plan says per column and table, the Arrow type each of the
 target's column types loads as, the id formats' lengths, and the figures of the data it is
-checked against (see appschema.plan)."""
+checked against (see load.mapped.plan)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,11 @@ from typing import Any
 import pyarrow as pa
 
 from synthgen.appschema.catalog import TargetColumn
-from synthgen.appschema.parents import ParentPlan
 from synthgen.appschema.refs import (
     describe_ref,
 )
 from synthgen.errors import LoadError
+from synthgen.load.mapped.parents import ParentPlan
 from synthgen.schema import TIMESTAMP
 
 # the contract tables in load order, and the column that says when each row came to be

@@ -17,8 +17,9 @@ from dataclasses import replace
 import pyarrow as pa
 
 from synthgen.appschema.catalog import Catalog, TargetColumn
-from synthgen.appschema.derived import derived_plan
-from synthgen.appschema.fills import (
+from synthgen.appschema.refs import mismatch
+from synthgen.load.mapped.derived import derived_plan
+from synthgen.load.mapped.fills import (
     check_fits,
     epoch_of,
     fill_is_time,
@@ -29,9 +30,9 @@ from synthgen.appschema.fills import (
     text_values,
     time_named,
 )
-from synthgen.appschema.ids import FORMATS
-from synthgen.appschema.parents import parent_plans
-from synthgen.appschema.plantypes import (
+from synthgen.load.mapped.ids import FORMATS
+from synthgen.load.mapped.parents import parent_plans
+from synthgen.load.mapped.plantypes import (
     FILL_KINDS,
     INT_RANGE,
     LOAD_ORDER,
@@ -48,7 +49,6 @@ from synthgen.appschema.plantypes import (
     fail,
     id_problem,
 )
-from synthgen.appschema.refs import mismatch
 from synthgen.mapping import ENUM_COLUMNS, Mapping
 from synthgen.schema import TABLES
 

@@ -20,7 +20,6 @@ from synthgen import __version__
 from synthgen.errors import LoadError
 from synthgen.postgres.connect import Connection, execute, fetch_all, fetch_value
 from synthgen.postgres.mapped import AUDIT_TABLE
-from synthgen.postgres.mapped import audit_schema_for as audit_schema_for  # callers' old home
 from synthgen.schema import TABLES
 from synthgen.schema import qualified as _q
 

@@ -18,7 +18,7 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
-from synthgen.appschema.related import Pairs, files_of, looked_up, query_pairs
+from synthgen.load.mapped.related import Pairs, files_of, looked_up, query_pairs
 from synthgen.storage import DatasetPath
 
 COUNTS = {"conversations": ("messages",), "conversation_users": ("messages", "read")}

@@ -29,10 +29,10 @@ import time
 from typing import Any
 
 from synthgen.appschema.catalog import SavedObject, saved_objects, text_array
-from synthgen.appschema.plan import LoadPlan
 from synthgen.errors import LoadError
+from synthgen.load.mapped.plan import LoadPlan
+from synthgen.load.pool import Pool, run_parallel, run_ready, run_statements
 from synthgen.postgres.connect import Connection, autocommit, execute, fetch_all
-from synthgen.postgres.pool import Pool, run_parallel, run_ready, run_statements
 from synthgen.schema import qualified as _q
 from synthgen.schema import quote_ident, quote_literal
 

@@ -26,8 +26,8 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from synthgen.appschema.catalog import Catalog, TargetColumn
-from synthgen.appschema.ids import FORMATS, format_ids, scramble60
 from synthgen.errors import LoadError
+from synthgen.load.mapped.ids import FORMATS, format_ids, scramble60
 
 SPREADS = ("zipf", "uniform")
 ZIPF_S = 1.1

@@ -16,9 +16,9 @@ from typing import Any
 import pyarrow as pa
 
 from synthgen.appschema.catalog import Catalog, TargetColumn, TargetTable
-from synthgen.appschema.fills import epoch_of, fill_is_time, fill_plan, fill_required, time_named
-from synthgen.appschema.ids import FORMATS
-from synthgen.appschema.plantypes import (
+from synthgen.load.mapped.fills import epoch_of, fill_is_time, fill_plan, fill_required, time_named
+from synthgen.load.mapped.ids import FORMATS
+from synthgen.load.mapped.plantypes import (
     STATE_TIMES,
     ColumnPlan,
     SourceFigures,

@@ -24,8 +24,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from synthgen.errors import LoadError
+from synthgen.load import audit
 from synthgen.manifest import describe_problems, file_entries, file_problems, read_manifest
-from synthgen.postgres import audit
 from synthgen.postgres.connect import (
     Connection,
     DatabaseError,

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 from numpy.typing import NDArray
 
-from synthgen.appschema.ids import scramble60
+from synthgen.load.mapped.ids import scramble60
 from synthgen.schema import TABLES, quote_ident, quote_literal
 from synthgen.storage import DatasetPath, attach_duckdb, read_parquet_table, sql_path
 
