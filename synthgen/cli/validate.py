@@ -16,7 +16,7 @@ from synthgen.cli.common import (
     spec_option,
     storage_options_option,
 )
-from synthgen.errors import EXIT_NO_GO, EXIT_OK, DatasetError
+from synthgen.errors import DatasetError, gate_exit_code
 from synthgen.fidelity import parse_tolerance, validate_dataset
 from synthgen.fidelity.dataset import DEFAULT_MEMORY_LIMIT
 from synthgen.fidelity.html import write_html
@@ -170,4 +170,4 @@ def _run_against(
         click.echo(render_against(report))
         click.echo()
     click.echo(render_verdict(report))
-    return EXIT_OK if report.go else EXIT_NO_GO
+    return gate_exit_code(report.go)

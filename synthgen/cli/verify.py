@@ -10,11 +10,11 @@ from typing import Any
 import click
 
 from synthgen.cli.ci import ci_options, comparison_ci, write_ci
-from synthgen.cli.common import DomainCommand, emit_json
+from synthgen.cli.common import DomainCommand, emit_json, exit_for_verdict
 from synthgen.cli.dboptions import dsn_option, mapped_schema_option
 from synthgen.cli.guarding import guard_options, guarded_dsn
 from synthgen.cli.progress import StepBar
-from synthgen.errors import EXIT_NO_GO, VerifyError
+from synthgen.errors import VerifyError
 from synthgen.files import write_json_atomic
 from synthgen.postgres.connect import DEFAULT_SCHEMA, connect, validate_schema_name
 from synthgen.postgres.guard import GuardSettings
@@ -354,8 +354,7 @@ def compare(
         write_json(json_path, result.to_dict())
     if any(ci):
         write_ci(comparison_ci(result.to_dict(), []), *ci)
-    if not result.go:
-        raise click.exceptions.Exit(EXIT_NO_GO)
+    exit_for_verdict(result.go)
 
 
 @verify.command("plans", cls=DomainCommand)
@@ -379,8 +378,7 @@ def plans(a: Path, b: Path, json_path: Path | None) -> None:
         click.echo(line)
     if json_path:
         write_json(json_path, {"compared": compared, "changes": [asdict(c) for c in changes]})
-    if changes:
-        raise click.exceptions.Exit(EXIT_NO_GO)
+    exit_for_verdict(not changes)
 
 
 @click.group()

@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 
 from synthgen import __version__
-from synthgen.errors import EXIT_NO_GO, EXIT_OK, DatasetError, SpecError
+from synthgen.errors import DatasetError, SpecError, gate_exit_code
 from synthgen.fidelity.brief import BriefRow, brief_rows
 from synthgen.fidelity.checks import CHECKS
 from synthgen.fidelity.context import CheckContext
@@ -42,7 +42,7 @@ class FidelityReport:
     @property
     def exit_code(self) -> int:
         """0 on GO, 3 on NO-GO."""
-        return EXIT_OK if self.decision.go else EXIT_NO_GO
+        return gate_exit_code(self.decision.go)
 
     def to_dict(self) -> dict[str, Any]:
         """The full report as JSON-ready data."""
