@@ -10,7 +10,7 @@ import numpy as np
 from synthgen.calibrate import bursts, fit
 from synthgen.calibrate.section import Section, ordered, shares, sig
 from synthgen.sample.buckets import Bucket
-from synthgen.spec import parse_spec
+from synthgen.spec import ReceiptsPer, parse_spec
 
 MIN_SURVIVAL = 0.05  # a delay band the window keeps less of than this is not fitted
 
@@ -177,7 +177,7 @@ def receipts(s: Section) -> None:
     # with one receipt per message (read_rate per message, the first read's delay)
     s.given(
         "read_receipts.per",
-        "message",
+        ReceiptsPer.MESSAGE.value,
         "the sampler measures each message's first receipt, not every reader's",
     )
     s.spec["read_receipts"].pop("per_member_max_members", None)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from synthgen.engine.arrival import arrival
-from synthgen.engine.messages import receipt_delays_us
+from synthgen.engine.receipts import receipt_delays_us
 from synthgen.errors import SynthgenError
 from synthgen.generate.plan import Plan, make_plan
 from synthgen.preview.figures import human_bytes, parse_size
