@@ -20,7 +20,6 @@ from synthgen.errors import DatasetError, gate_exit_code
 from synthgen.fidelity import parse_tolerance, validate_dataset
 from synthgen.fidelity.dataset import DEFAULT_MEMORY_LIMIT
 from synthgen.fidelity.html import write_html
-from synthgen.fidelity.model import ToleranceError
 from synthgen.fidelity.report import (
     REPORT_NAME,
     render_brief,
@@ -28,6 +27,7 @@ from synthgen.fidelity.report import (
     render_table,
     write_json,
 )
+from synthgen.fidelity.results import ToleranceError
 from synthgen.gate import DEFAULT_TOLERANCE_NAME, TOLERANCES
 from synthgen.spec import DEFAULT_SPEC_PATH, load_spec
 from synthgen.storage import DatasetPath

@@ -38,7 +38,7 @@ from synthgen.verify.indexes import (
     read_script,
     run_script,
 )
-from synthgen.verify.plans import compare_plan_docs
+from synthgen.verify.plan_shapes import compare_plan_docs
 from synthgen.verify.queries import DEFAULT_QUERIES, load_queries, skipped_queries
 from synthgen.verify.targets import MIN_TARGET_IMPROVEMENT, parse_targets, script_targets
 

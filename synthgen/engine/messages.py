@@ -1,7 +1,7 @@
 """One message shard: messages, their attachments and read receipts, from the skeleton's slice.
 
 Messages of a shard are ordered by createdAt across its conversations (as rows arrive in a real
-heap) and take their ids from the shard's offsets per time bucket (engine.arrival), so ids rise
+heap) and take their ids from the shard's offsets per time bucket (engine.arrival_ids), so ids rise
 with createdAt across the whole dataset; attachments likewise; receipts are ordered by readAt.
 """
 
@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 from synthgen.contract import TEXT_TYPE
 from synthgen.engine import distributions as dist
 from synthgen.engine import text
-from synthgen.engine.arrival import arrival, assign_ids, buckets_of
+from synthgen.engine.arrival_ids import arrival, assign_ids, buckets_of
 from synthgen.engine.receipts import ShardMessages, shard_receipts
 from synthgen.engine.streams import stream
 from synthgen.spec import Spec
@@ -76,7 +76,7 @@ def mime_types(spec: Spec) -> list[str]:
 
 @dataclass(frozen=True)
 class ArrivalIds:
-    """Where a shard's ids start in each time bucket (see engine.arrival)."""
+    """Where a shard's ids start in each time bucket (see engine.arrival_ids)."""
 
     window: tuple[int, int]
     buckets: int

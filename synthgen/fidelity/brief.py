@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from synthgen.fidelity import expected as ex
-from synthgen.fidelity.model import CheckResult
+from synthgen.fidelity.results import CheckResult
 from synthgen.spec import ReceiptsPer, Spec
 
 DEPARTS = 0.10  # "~" figures: within 10 % the model is taken to meet the brief

@@ -6,8 +6,8 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from synthgen.fidelity.model import CheckResult, Status
 from synthgen.fidelity.report import fmt, write_text_atomically
+from synthgen.fidelity.results import CheckResult, Status
 from synthgen.fidelity.runner import FidelityReport
 from synthgen.fidelity.svg import chart_svg
 from synthgen.verdict import GO

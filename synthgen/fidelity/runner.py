@@ -16,7 +16,7 @@ from synthgen.fidelity.checks import CHECKS
 from synthgen.fidelity.context import CheckContext
 from synthgen.fidelity.dataset import Dataset, connect, open_dataset
 from synthgen.fidelity.expected import band_counts
-from synthgen.fidelity.model import CheckResult, Decision, check_status, decide, needed_scale
+from synthgen.fidelity.results import CheckResult, Decision, check_status, decide, needed_scale
 from synthgen.gate import NOISE_Z
 from synthgen.shipped import DEFAULT_SPEC_PATH
 from synthgen.spec import Spec, critical_able_checks

@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 
 from synthgen.engine.timemodel import IntensityGrid
 from synthgen.fidelity.expected_time import delay_cdf
-from synthgen.generate.plan import Plan
+from synthgen.generate.blueprint import Plan
 from synthgen.spec import ReceiptsPer, Spec
 from synthgen.units import US_PER_SECOND
 

@@ -26,8 +26,8 @@ from synthgen.fidelity.facts import (
     message_times,
     receipt_profile,
 )
-from synthgen.fidelity.model import Chart, Metric, Outcome, exact, relative
 from synthgen.fidelity.readers import reader_pairs
+from synthgen.fidelity.results import Chart, Metric, Outcome, exact, relative
 from synthgen.gate import NOISE_Z
 from synthgen.spec import ReceiptsPer
 

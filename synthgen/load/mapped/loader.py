@@ -35,7 +35,7 @@ from synthgen.load.mapped import restore, rows, saved
 from synthgen.load.mapped import transform as tf
 from synthgen.load.mapped.dataerror import data_error
 from synthgen.load.mapped.figures import measure
-from synthgen.load.mapped.plan import LOAD_ORDER, LoadPlan, make_load_plan
+from synthgen.load.mapped.load_plan import LOAD_ORDER, LoadPlan, make_load_plan
 from synthgen.load.pool import Pool, run_statements
 from synthgen.load.shards import (
     DEFAULT_BATCH_ROWS,

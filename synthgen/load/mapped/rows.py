@@ -15,8 +15,8 @@ import pyarrow.parquet as pq
 from synthgen.load.arrival_units import Unit, load_units
 from synthgen.load.driver import AuditTarget, Progress, Record, RowCounter, unit_transaction
 from synthgen.load.mapped import transform as tf
+from synthgen.load.mapped.load_plan import LoadPlan, TablePlan
 from synthgen.load.mapped.parents import parent_batch
-from synthgen.load.mapped.plan import LoadPlan, TablePlan
 from synthgen.load.pool import Pool, run_parallel
 from synthgen.load.shards import Dataset
 from synthgen.manifest import FileEntry

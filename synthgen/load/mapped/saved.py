@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from synthgen.appschema.catalog import SavedObject, drop_sql, saved_objects
 from synthgen.load.mapped import restore
-from synthgen.load.mapped.plan import LoadPlan
+from synthgen.load.mapped.load_plan import LoadPlan
 from synthgen.load.pool import Pool, run_statements
 from synthgen.postgres.connect import Connection, fetch_all
 from synthgen.postgres.mapped import SAVED_OBJECTS as SAVED
