@@ -34,9 +34,9 @@ from _common import ROOT, generate_cmd
 
 def profile(seed: str, lines: int) -> None:
     """cProfile (CPU clock) of the dev band's biggest shard task, 3 runs after a warm-up."""
+    from synthgen.generate.blueprint import make_plan
     from synthgen.generate.executors import LocalPool
     from synthgen.generate.ids import arrival_offsets
-    from synthgen.generate.plan import make_plan
     from synthgen.generate.shard import ShardTask, run_shard
     from synthgen.spec import load_spec
 

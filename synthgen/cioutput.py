@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from synthgen.files import write_text_atomic
+from synthgen.verdict import GO, NO_GO, decision
 
 MAX_ROWS = 40  # a pull-request comment stays readable; the HTML report has everything
 
@@ -42,13 +43,13 @@ class CiReport:
 
     @property
     def go(self) -> bool:
-        return self.verdict == "GO"
+        return self.verdict == GO
 
 
 def combine(gate: str, parts: list[CiReport], links: list[tuple[str, Path]]) -> CiReport:
     """Several gates as one: NO-GO when any is not GO; a row per gate; each gate's cases
     prefixed with its name; each gate's reasons when it is not GO."""
-    verdict = "GO" if all(p.go for p in parts) else "NO-GO"
+    verdict = decision(all(p.go for p in parts))
     reasons = [f"{p.gate}: {r}" for p in parts if not p.go for r in p.reasons]
     reasons = reasons or [f"{p.gate}: GO" for p in parts]
     rows = [
@@ -139,7 +140,7 @@ def junit_tree(report: CiReport) -> ET.Element:
         if case.skipped:
             ET.SubElement(node, "skipped", message=case.message)
         elif not case.ok:
-            failure = ET.SubElement(node, "failure", message=case.message, type="NO-GO")
+            failure = ET.SubElement(node, "failure", message=case.message, type=NO_GO)
             failure.text = case.message
         elif case.message:
             ET.SubElement(node, "system-out").text = case.message

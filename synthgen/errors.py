@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from synthgen.verdict import GO
+
 # Exit codes, the one place they are written: pipelines read them.
 EXIT_OK = 0  # success, or GO
 EXIT_FAILED = 1  # bad input or a failed step (one line naming the culprit)
 EXIT_USAGE = 2  # click's usage errors
 EXIT_NO_GO = 3  # a gate said NO-GO
 EXIT_INTERRUPTED = 130  # Ctrl-C
+
+
+def gate_exit_code(decision_or_go: str | bool) -> int:
+    """A gate's exit code: 0 on GO, 3 on NO-GO (a verdict's decision, or whether it is GO)."""
+    go = decision_or_go == GO if isinstance(decision_or_go, str) else decision_or_go
+    return EXIT_OK if go else EXIT_NO_GO
 
 
 class SynthgenError(Exception):

@@ -8,6 +8,7 @@ NaN passes a JSON Schema's bounds). Failures raise FieldError(dotted path, messa
 
 from __future__ import annotations
 
+import enum
 import math
 import types
 from collections.abc import Mapping
@@ -88,4 +89,6 @@ def _convert(hint: Any, value: Any, path: tuple[str, ...], sort: bool = False) -
             raise FieldError(dotted(path), f"must be a finite number (got {value})") from None
     if hint in (int, str):
         return hint(value)
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return hint(value)  # the schema has already refused any other value
     raise TypeError(f"field {dotted(path)}: no conversion for {hint!r}")

@@ -18,6 +18,7 @@ import jsonschema
 from synthgen.errors import SynthgenError
 from synthgen.files import read_json
 from synthgen.jsonmodel import dotted
+from synthgen.verdict import DECISIONS
 
 
 class ResultFileError(SynthgenError):
@@ -96,7 +97,7 @@ COMPARISON: dict[str, Any] = {
     "type": "object",
     "required": ["decision", "reasons", "mitigations", "average_improvement"],
     "properties": {
-        "decision": {"enum": ["GO", "NO-GO"]},
+        "decision": {"enum": list(DECISIONS)},
         "reasons": _STRINGS,
         "mitigations": _STRINGS,
         "average_improvement": _NUMBER,
@@ -111,7 +112,7 @@ FIDELITY_REPORT: dict[str, Any] = {
         "decision": {
             "type": "object",
             "required": ["verdict", "reasons"],
-            "properties": {"verdict": {"enum": ["GO", "NO-GO"]}, "reasons": _STRINGS},
+            "properties": {"verdict": {"enum": list(DECISIONS)}, "reasons": _STRINGS},
         },
         "checks": {
             "type": "array",

@@ -14,9 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
+from enum import StrEnum
 from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
@@ -232,17 +234,30 @@ class DelayMixture:
         return max(d.max_seconds for d in self.components)
 
 
+class ReceiptsPer(StrEnum):
+    """`read_receipts.per`: one receipt per read message, or one per reading member."""
+
+    MESSAGE = "message"
+    MEMBER = "member"
+
+
 @dataclass(frozen=True)
 class ReadReceipts:
     read_rate: float
     delay_mixture: DelayMixture
-    per: str = "message"
+    per: ReceiptsPer = ReceiptsPer.MESSAGE
     per_member_max_members: int | None = None
 
-    def writes_rows(self, room_members: int) -> bool:
-        """Whether a room of this many members gets receipt rows (else only lastReadAt)."""
-        cap = self.per_member_max_members
-        return cap is None or room_members <= cap
+    @property
+    def room_cap(self) -> int | None:
+        """The most members a room may have and still write receipt rows (bigger rooms keep only
+        lastReadAt); None: every room writes them."""
+        return self.per_member_max_members if self.per == ReceiptsPer.MEMBER else None
+
+    def writes_rows(self, room_members: Any) -> Any:
+        """Whether rooms of these sizes (an int, or a NumPy array of them) get receipt rows."""
+        cap = self.room_cap
+        return room_members <= (cap if cap is not None else sys.maxsize)
 
 
 @dataclass(frozen=True)
@@ -434,10 +449,10 @@ def _rules(spec: Spec) -> Iterator[tuple[str, str]]:
                 f"min ({component.min_seconds:g}) must be below max ({component.max_seconds:g})",
             )
     receipts = spec.read_receipts
-    if receipts.per != "member" and receipts.per_member_max_members is not None:
+    if receipts.per != ReceiptsPer.MEMBER and receipts.per_member_max_members is not None:
         yield (
             "read_receipts.per_member_max_members",
-            f"applies only when read_receipts.per is 'member' (it is {receipts.per!r})",
+            f"applies only when read_receipts.per is 'member' (it is '{receipts.per}')",
         )
     diurnal = spec.time.diurnal
     for i, (start, end) in enumerate([*diurnal.peak_hours, diurnal.trough_hours]):

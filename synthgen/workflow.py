@@ -50,7 +50,7 @@ from synthgen.spec import Spec
 from synthgen.verify.baseline import DEFAULT_EXPLAIN_RUNS, DEFAULT_RUNS, run_baseline
 from synthgen.verify.compare import compare_baselines
 from synthgen.verify.indexes import DEFAULT_APPLY, run_script
-from synthgen.verify.plans import compare_plan_docs
+from synthgen.verify.plan_shapes import compare_plan_docs
 from synthgen.verify.queries import load_queries
 from synthgen.verify.targets import script_targets
 

@@ -17,7 +17,7 @@ from synthgen.calibrate.section import FittedParam, Section, TooLittleData
 from synthgen.errors import SpecError
 from synthgen.files import write_json_atomic
 from synthgen.gate import DEFAULT_TOLERANCE
-from synthgen.generate.plan import largest_scale, smallest_scale
+from synthgen.generate.blueprint import largest_scale, smallest_scale
 from synthgen.sample.errors import CalibrationError
 from synthgen.sample.metrics import ShapeMetrics
 from synthgen.spec import DEFAULT_SPEC_PATH, Spec, parse_spec

@@ -9,10 +9,13 @@ import numpy as np
 
 from synthgen.calibrate import bursts, fit
 from synthgen.calibrate.section import Section, ordered, shares, sig
+from synthgen.fidelity.expected_time import delay_component_cdfs
+from synthgen.jsonmodel import from_json
 from synthgen.sample.buckets import Bucket
-from synthgen.spec import parse_spec
+from synthgen.spec import DelayMixture, ReadReceipts, ReceiptsPer, parse_spec
 
 MIN_SURVIVAL = 0.05  # a delay band the window keeps less of than this is not fitted
+SURVIVAL_POINTS = 20_001  # per grid: the CDF averaged over the window (trapezoid rule)
 
 
 def _spread(buckets: list[Bucket], size: int) -> np.ndarray:
@@ -177,7 +180,7 @@ def receipts(s: Section) -> None:
     # with one receipt per message (read_rate per message, the first read's delay)
     s.given(
         "read_receipts.per",
-        "message",
+        ReceiptsPer.MESSAGE.value,
         "the sampler measures each message's first receipt, not every reader's",
     )
     s.spec["read_receipts"].pop("per_member_max_members", None)
@@ -213,32 +216,17 @@ def _delay_shapes(s: Section, data: fit.Binned, edges: list[float]) -> None:
 
 def _survival(d: dict[str, Any], window_s: float) -> dict[str, float]:
     """Per delay band, the share of receipts landing before the window's end, for messages
-    spread evenly over the window: the mean of max(0, 1 - delay / window) over the band."""
-
-    def mean_kept(points: np.ndarray, weights: np.ndarray) -> float:
-        kept = np.clip(1.0 - points / window_s, 0.0, 1.0)
-        return float(np.sum(weights * kept) / np.sum(weights))
-
-    grid = np.linspace(0.0, 1.0, 2001)
-    near_lo, near_hi = d["near_term"]["min_seconds"], d["near_term"]["max_seconds"]
-    near = near_lo + grid * (near_hi - near_lo)
-    scale = max(d["near_term"]["mean_seconds"] - near_lo, 1.0)
-    del_lo, del_hi = math.log(d["delayed"]["min_seconds"]), math.log(d["delayed"]["max_seconds"])
-    u = del_lo + grid * (del_hi - del_lo)
-    delayed = d["delayed"]["lognormal"]
-    z = (u - delayed["mu"]) / delayed["sigma"]
-    stale = np.exp(
-        math.log(d["stale"]["min_seconds"])
-        + grid * math.log(d["stale"]["max_seconds"] / d["stale"]["min_seconds"])
+    spread evenly over the window: the mean of max(0, 1 - delay / window) over the band, which
+    is the band's CDF (the gate's, fidelity.expected_time) averaged over [0, window]."""
+    mixture = from_json(DelayMixture, d, ("read_receipts", "delay_mixture"))
+    # even steps for the long bands, log steps for the short ones (seconds in a window of days)
+    x = np.union1d(
+        np.linspace(0.0, window_s, SURVIVAL_POINTS),
+        np.geomspace(1e-3, window_s, SURVIVAL_POINTS),
     )
-    return {
-        "immediate": mean_kept(
-            0.5 + grid * (d["immediate"]["max_seconds"] - 0.5), np.ones_like(grid)
-        ),
-        "near_term": mean_kept(near, np.exp(-(near - near_lo) / scale)),
-        "delayed": mean_kept(np.exp(u), np.exp(-0.5 * z * z)),
-        "stale": mean_kept(stale, np.ones_like(grid)),
-    }
+    cdfs = delay_component_cdfs(ReadReceipts(1.0, mixture), x)
+    kept = np.asarray(np.trapezoid(cdfs, x, axis=1), dtype=np.float64) / window_s
+    return {name: float(kept[i]) for i, name in enumerate(mixture.names)}
 
 
 def _count_between(data: fit.Binned, lo: float, hi: float) -> float:

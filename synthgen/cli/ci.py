@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from synthgen.cioutput import Case, CiReport, combine, write_ci
+from synthgen.verdict import GO
 
 __all__ = ["ci_options", "write_ci"]
 
@@ -84,7 +85,7 @@ def comparison_ci(result: dict[str, Any], links: list[tuple[str, Path]]) -> CiRe
                 "DEGRADED" if c["degraded"] else c["plan_change"],
             ]
         )
-    if result["decision"] != "GO":  # the gate's own rules: average, sorts, degraded count
+    if result["decision"] != GO:  # the gate's own rules: average, sorts, degraded count
         cases += [Case(f"rule: {reason}", False, reason) for reason in result["reasons"]]
     return CiReport(
         "index gate",
@@ -122,7 +123,7 @@ def loadtest_ci(doc: dict[str, Any], links: list[tuple[str, Path]]) -> CiReport:
         ]
         for r in doc["rows"]
     ]
-    if doc["decision"] != "GO":
+    if doc["decision"] != GO:
         cases += [Case(f"rule: {reason}", False, reason) for reason in doc["reasons"]]
     return CiReport(
         "load test",

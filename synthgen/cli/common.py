@@ -10,11 +10,24 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from synthgen.errors import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, SynthgenError
+from synthgen.errors import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    SynthgenError,
+    gate_exit_code,
+)
 from synthgen.shipped import DEFAULT_SPEC_PATH
 
 if TYPE_CHECKING:
     from synthgen.storage import DatasetPath
+
+
+def exit_for_verdict(decision_or_go: str | bool) -> None:
+    """End a gate's command with exit code 3 when its verdict is NO-GO; on GO, return."""
+    code = gate_exit_code(decision_or_go)
+    if code != EXIT_OK:
+        raise click.exceptions.Exit(code)
 
 
 def run_cli(group: click.Group, args: list[str] | None = None) -> int:

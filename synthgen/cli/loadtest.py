@@ -8,11 +8,10 @@ from typing import Any
 import click
 
 from synthgen.cli.ci import ci_options, loadtest_ci, write_ci
-from synthgen.cli.common import DomainCommand, emit_json
+from synthgen.cli.common import DomainCommand, emit_json, exit_for_verdict
 from synthgen.cli.dboptions import dsn_option, mapped_schema_option, public_option
 from synthgen.cli.guarding import guard_options, guarded_dsn
 from synthgen.cli.progress import StepBar
-from synthgen.errors import EXIT_NO_GO
 from synthgen.postgres.connect import DEFAULT_SCHEMA
 from synthgen.postgres.guard import GuardSettings
 
@@ -272,8 +271,7 @@ def compare(
             click.echo(f"wrote {' and '.join(written)}")
     if any(ci):
         write_ci(loadtest_ci(result, [("load test", html_path)] if html_path else []), *ci)
-    if result["decision"] != "GO":
-        click.get_current_context().exit(EXIT_NO_GO)
+    exit_for_verdict(result["decision"])
 
 
 def _echo_comparison(result: dict[str, Any]) -> None:

@@ -9,10 +9,9 @@ from typing import Any
 import click
 
 from synthgen.cli.ci import ci_options, write_ci
-from synthgen.cli.common import DomainCommand, DomainFailure
+from synthgen.cli.common import DomainCommand, DomainFailure, exit_for_verdict
 from synthgen.cli.dboptions import dsn_option, schema_option
 from synthgen.cli.guarding import guard_options, guarded_dsn
-from synthgen.errors import EXIT_NO_GO
 from synthgen.postgres.guard import GuardSettings
 from synthgen.shipped import DEFAULT_INDEX_SCRIPT
 
@@ -159,8 +158,7 @@ def rehearse(
     else:
         for line in summary_lines(doc):
             click.echo(line)
-    if doc["decision"] != "GO":
-        raise click.exceptions.Exit(EXIT_NO_GO)
+    exit_for_verdict(doc["decision"])
 
 
 def run_rehearsal(target: str, schema: str, path: Path, kw: dict[str, Any]) -> dict[str, Any]:

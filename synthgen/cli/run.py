@@ -15,13 +15,14 @@ from synthgen.cli.common import (
     DomainFailure,
     ScaleType,
     emit_json,
+    exit_for_verdict,
     spec_option,
     workers_option,
 )
 from synthgen.cli.guarding import guard_options
 from synthgen.cli.plan import disk_shortfall, min_free_option
 from synthgen.cli.validate import ToleranceType
-from synthgen.errors import EXIT_NO_GO, SynthgenError
+from synthgen.errors import SynthgenError
 from synthgen.gate import DEFAULT_TOLERANCE_NAME
 from synthgen.machine import default_workers
 from synthgen.postgres.connect import DEFAULT_SCHEMA, resolve_dsn
@@ -29,6 +30,7 @@ from synthgen.postgres.guard import GuardSettings, check_dsn, check_environment
 from synthgen.preview import make_preview
 from synthgen.preview.disk import bytes_under
 from synthgen.spec import load_spec
+from synthgen.verdict import NO_GO
 from synthgen.verify.baseline import DEFAULT_RUNS
 from synthgen.verify.queries import load_queries
 from synthgen.workflow import STATE_NAME, RunOptions, run_workflow
@@ -408,5 +410,4 @@ def run(
         click.echo(f"report: {summary['artifacts']['report']}")
     # --force only lets the run go on (past a fidelity NO-GO or a full disk); verdicts count.
     verdicts = ("index_gate", "fidelity", "loadtest", "rehearsal", "soak")
-    if "NO-GO" in (summary[v] for v in verdicts):
-        raise click.exceptions.Exit(EXIT_NO_GO)
+    exit_for_verdict(NO_GO not in (summary[v] for v in verdicts))

@@ -9,10 +9,10 @@ from typing import Any
 
 import click
 
-from synthgen.cli.common import DomainCommand
+from synthgen.cli.common import DomainCommand, exit_for_verdict
 from synthgen.cli.dboptions import dsn_option, mapped_schema_option
 from synthgen.cli.guarding import guard_options, guarded_dsn
-from synthgen.errors import EXIT_NO_GO, VerifyError
+from synthgen.errors import VerifyError
 from synthgen.mapping import Mapping
 from synthgen.postgres.connect import (
     DEFAULT_SCHEMA,
@@ -230,5 +230,5 @@ def prove(
     for line in table_lines(report):
         click.echo(line)
     click.echo(f"written: {', '.join(map(str, paths))}")
-    if report["together"] is not None and report["together"]["decision"] != "GO":
-        raise click.exceptions.Exit(EXIT_NO_GO)
+    if report["together"] is not None:
+        exit_for_verdict(report["together"]["decision"])

@@ -16,11 +16,10 @@ from synthgen.cli.common import (
     spec_option,
     storage_options_option,
 )
-from synthgen.errors import EXIT_NO_GO, EXIT_OK, DatasetError
+from synthgen.errors import DatasetError, gate_exit_code
 from synthgen.fidelity import parse_tolerance, validate_dataset
 from synthgen.fidelity.dataset import DEFAULT_MEMORY_LIMIT
 from synthgen.fidelity.html import write_html
-from synthgen.fidelity.model import ToleranceError
 from synthgen.fidelity.report import (
     REPORT_NAME,
     render_brief,
@@ -28,6 +27,7 @@ from synthgen.fidelity.report import (
     render_table,
     write_json,
 )
+from synthgen.fidelity.results import ToleranceError
 from synthgen.gate import DEFAULT_TOLERANCE_NAME, TOLERANCES
 from synthgen.spec import DEFAULT_SPEC_PATH, load_spec
 from synthgen.storage import DatasetPath
@@ -177,4 +177,4 @@ def _run_against(
         click.echo(render_against(report))
         click.echo()
     click.echo(render_verdict(report))
-    return EXIT_OK if report.go else EXIT_NO_GO
+    return gate_exit_code(report.go)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -10,15 +9,13 @@ from typing import Any
 import click
 
 from synthgen.cli.ci import ci_options, comparison_ci, write_ci
-from synthgen.cli.common import DomainCommand, emit_json
+from synthgen.cli.common import DomainCommand, exit_for_verdict
 from synthgen.cli.dboptions import dsn_option, mapped_schema_option
 from synthgen.cli.guarding import guard_options, guarded_dsn
-from synthgen.cli.progress import StepBar
-from synthgen.errors import EXIT_NO_GO, VerifyError
+from synthgen.errors import VerifyError
 from synthgen.files import write_json_atomic
 from synthgen.postgres.connect import DEFAULT_SCHEMA, connect, validate_schema_name
 from synthgen.postgres.guard import GuardSettings
-from synthgen.progress import index_ticks
 from synthgen.report.gate_text import baseline_lines, comparison_lines, plan_change_lines
 from synthgen.report.per_query import per_query_lines
 from synthgen.resultfiles import read_baseline_parameters, read_result
@@ -31,14 +28,7 @@ from synthgen.verify.baseline import (
 from synthgen.verify.compare import FLOOR_MS, Comparison, compare_baselines
 from synthgen.verify.findings import mode_findings
 from synthgen.verify.gains import read_builds
-from synthgen.verify.indexes import (
-    DEFAULT_APPLY,
-    DEFAULT_ROLLBACK,
-    IndexStep,
-    read_script,
-    run_script,
-)
-from synthgen.verify.plans import compare_plan_docs
+from synthgen.verify.plan_shapes import compare_plan_docs
 from synthgen.verify.queries import DEFAULT_QUERIES, load_queries, skipped_queries
 from synthgen.verify.targets import MIN_TARGET_IMPROVEMENT, parse_targets, script_targets
 
@@ -354,8 +344,7 @@ def compare(
         write_json(json_path, result.to_dict())
     if any(ci):
         write_ci(comparison_ci(result.to_dict(), []), *ci)
-    if not result.go:
-        raise click.exceptions.Exit(EXIT_NO_GO)
+    exit_for_verdict(result.go)
 
 
 @verify.command("plans", cls=DomainCommand)
@@ -379,152 +368,4 @@ def plans(a: Path, b: Path, json_path: Path | None) -> None:
         click.echo(line)
     if json_path:
         write_json(json_path, {"compared": compared, "changes": [asdict(c) for c in changes]})
-    if changes:
-        raise click.exceptions.Exit(EXIT_NO_GO)
-
-
-@click.group()
-def indexes() -> None:
-    """Apply or roll back the phase-2 index script.
-
-    Example: synthgen indexes apply --schema perf_synthetic
-    """
-
-
-def _report(steps: list[IndexStep], as_json: bool) -> None:
-    if as_json:
-        emit_json(
-            [
-                {
-                    "index": s.index,
-                    "seconds": round(s.seconds, 3),
-                    "size_bytes": s.size_bytes,
-                    "findings": s.findings,
-                    "columns": s.columns,
-                    "rows": s.rows,
-                }
-                for s in steps
-            ]
-        )
-        return
-    for s in steps:
-        if s.index:
-            size = f"{s.size_bytes / 1e6:.1f} MB" if s.size_bytes is not None else "dropped"
-            click.echo(f"{s.index:<42} {s.seconds:7.2f} s  {size}")
-        elif s.rows:
-            click.echo("  " + " | ".join(s.columns))
-            for row in s.rows:
-                click.echo("  " + " | ".join(str(v) for v in row))
-
-
-def _run(
-    action: str,
-    file: Path | None,
-    dsn: str | None,
-    schema: str,
-    guard: GuardSettings,
-    quiet: bool,
-    as_json: bool,
-) -> None:
-    validate_schema_name(schema, allow_public=True)
-    path = file or (DEFAULT_APPLY if action == "apply" else DEFAULT_ROLLBACK)
-    # Any --file runs here, whatever it holds: the guard clears the database first.
-    target = guarded_dsn(dsn, schema, guard)
-    with StepBar(quiet) as bar:
-        steps = run_script(
-            target,
-            schema,
-            path,
-            index_ticks(bar),
-            None if as_json else lambda line: click.echo(f"finding: {line}"),
-        )
-    _report(steps, as_json)
-
-
-_options: list[Callable[[Any], Any]] = [
-    click.option(
-        "--file",
-        type=click.Path(path_type=Path),
-        help=f"Index script [default: apply {DEFAULT_APPLY}, rollback {DEFAULT_ROLLBACK}].",
-    ),
-    click.option("--dsn", help="libpq URI (default $SYNTHGEN_DSN, else the local cluster)."),
-    click.option("--schema", default=DEFAULT_SCHEMA, show_default=True, help="Target schema."),
-    guard_options,
-    click.option("--quiet", is_flag=True, help="No progress bar."),
-    click.option("--json", "as_json", is_flag=True, help="Machine-readable result on stdout."),
-]
-
-
-def _with_options(fn: Any) -> Any:
-    for option in reversed(_options):
-        fn = option(fn)
-    return fn
-
-
-@indexes.command("show", cls=DomainCommand)
-@click.option("--rollback", is_flag=True, help="Show the rollback script instead.")
-@click.option("--file", type=click.Path(path_type=Path), help="Index script to show.")
-def show(rollback: bool, file: Path | None) -> None:
-    """Print the statements an index script runs (and its file), touching no database.
-
-    Example: synthgen indexes show --rollback
-    """
-    path = file or (DEFAULT_ROLLBACK if rollback else DEFAULT_APPLY)
-    steps = read_script(path)
-    click.echo(f"-- {path}: {len(steps)} statements")
-    for step in steps:
-        click.echo(f"{step.sql.strip()};")
-
-
-@indexes.command("apply", cls=DomainCommand)
-@_with_options
-def apply(
-    file: Path | None,
-    dsn: str | None,
-    schema: str,
-    guard: GuardSettings,
-    quiet: bool,
-    as_json: bool,
-) -> None:
-    """Build the phase-2 indexes concurrently, with progress, sizes and build times.
-
-    Example: synthgen indexes apply --schema perf_synthetic
-    """
-    _run("apply", file, dsn, schema, guard, quiet, as_json)
-
-
-@indexes.command("rollback", cls=DomainCommand)
-@_with_options
-def rollback(
-    file: Path | None,
-    dsn: str | None,
-    schema: str,
-    guard: GuardSettings,
-    quiet: bool,
-    as_json: bool,
-) -> None:
-    """Drop the phase-2 indexes concurrently.
-
-    Example: synthgen indexes rollback --schema perf_synthetic
-    """
-    _run("rollback", file, dsn, schema, guard, quiet, as_json)
-
-
-def _add_rehearse() -> None:
-    from synthgen.cli.rehearse import rehearse
-
-    indexes.add_command(rehearse)
-
-
-_add_rehearse()
-
-
-def _register_suggest() -> None:
-    # suggest and prove live in their own module (cli/suggest.py); the group is this one
-    from synthgen.cli.suggest import prove, suggest
-
-    indexes.add_command(suggest)
-    indexes.add_command(prove)
-
-
-_register_suggest()
+    exit_for_verdict(not changes)

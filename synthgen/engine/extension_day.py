@@ -9,7 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from synthgen.contract import TEXT_TYPE
-from synthgen.engine.arrival import arrival, bucket_counts, shard_offsets
+from synthgen.engine.arrival_ids import arrival, bucket_counts, shard_offsets
 from synthgen.engine.extension_late import LateReads
 from synthgen.engine.messages import ArrivalIds, MessageShard, ShardSlice, generate_message_shard
 from synthgen.engine.streams import stream

@@ -1,7 +1,7 @@
 """One message shard: messages, their attachments and read receipts, from the skeleton's slice.
 
 Messages of a shard are ordered by createdAt across its conversations (as rows arrive in a real
-heap) and take their ids from the shard's offsets per time bucket (engine.arrival), so ids rise
+heap) and take their ids from the shard's offsets per time bucket (engine.arrival_ids), so ids rise
 with createdAt across the whole dataset; attachments likewise; receipts are ordered by readAt.
 """
 
@@ -15,8 +15,8 @@ from numpy.typing import NDArray
 from synthgen.contract import TEXT_TYPE
 from synthgen.engine import distributions as dist
 from synthgen.engine import text
-from synthgen.engine.arrival import arrival, assign_ids, buckets_of
-from synthgen.engine.receipts import per_member, receipt_delays_us
+from synthgen.engine.arrival_ids import arrival, assign_ids, buckets_of
+from synthgen.engine.receipts import ShardMessages, shard_receipts
 from synthgen.engine.streams import stream
 from synthgen.spec import Spec
 
@@ -76,7 +76,7 @@ def mime_types(spec: Spec) -> list[str]:
 
 @dataclass(frozen=True)
 class ArrivalIds:
-    """Where a shard's ids start in each time bucket (see engine.arrival)."""
+    """Where a shard's ids start in each time bucket (see engine.arrival_ids)."""
 
     window: tuple[int, int]
     buckets: int
@@ -113,23 +113,19 @@ def generate_message_shard(
     att_kind = mtype[media_rows]
     att_mime, att_size = _attachments(rng, spec, att_kind)
 
-    if spec.read_receipts.per == "member":
-        read_rows, reader_row, read_us, component, member_last_read = per_member(
-            spec,
+    read_rows, reader_row, read_us, component, member_last_read = shard_receipts(
+        spec,
+        ShardMessages(
             seed,
             shard_slice.shard,
+            rng,
             shard_slice.member_offsets,
             local_conv,
             created,
             eligible,
             sender_row,
-        )
-    else:
-        read_rows, reader_row, read_us, component = _receipts(
-            rng, spec, shard_slice, local_conv, created, eligible, sender_row
-        )
-        member_last_read = np.zeros(len(shard_slice.member_user), dtype=np.int64)
-        np.maximum.at(member_last_read, reader_row, read_us)
+        ),
+    )
     # receipts in the order they are written in production: by readAt, ties by message, reader
     by_read = np.lexsort((shard_slice.member_user[reader_row], read_rows, read_us))
     read_rows, reader_row, read_us, component = (
@@ -268,25 +264,3 @@ def _attachments(rng: np.random.Generator, spec: Spec, kind: NDArray[np.int8]) -
         )
         mime_base += len(model.mime_types)
     return mime, size
-
-
-def _receipts(
-    rng: np.random.Generator,
-    spec: Spec,
-    shard_slice: ShardSlice,
-    local_conv: I64,
-    created: I64,
-    eligible: I64,
-    sender_row: I64,
-) -> tuple[I64, I64, I64, NDArray[np.int8]]:
-    """One receipt for a read message, by a member other than the sender who had joined by then."""
-    n = len(created)
-    read = rng.random(n) < spec.read_receipts.read_rate
-    delay, component = receipt_delays_us(rng, spec, n)
-    first = shard_slice.member_offsets[:-1][local_conv]
-    pick = (rng.random(n) * (eligible - 1)).astype(np.int64)
-    sender_local = sender_row - first
-    reader_row = first + pick + (pick >= sender_local)
-    read_us = created + delay
-    keep = np.flatnonzero(read & (read_us <= spec.time.snapshot_us) & (eligible >= 2))
-    return keep, reader_row[keep], read_us[keep], component[keep]

@@ -1,31 +1,71 @@
-"""Read receipts: the delay mixture, and one receipt per reading member ("member" model).
+"""Read receipts: the delay mixture and both receipt models, chosen by `read_receipts.per`
+(`shard_receipts`).
 
-With `read_receipts.per = "member"`, every member of a message's room other than its sender who
-had joined by the message's time reads it with probability `read_rate`, after a delay drawn from
-the spec's mixture; a read whose time would pass the snapshot is not written. Rooms with more
-members than `per_member_max_members` write no receipt rows: their reads still set each member's
-lastReadAt (the member's latest read), as applications that keep only a read cursor for big
-groups do. Pairs are drawn as a repeat over each message's eligible members, in chunks of at
-most CHUNK_PAIRS pairs, so a shard's memory does not grow with its rooms' sizes (only with the
-rows it writes).
+"message": a read message gets one receipt, by one member other than its sender who had joined
+by then, drawn on the shard's messages stream. "member": every such member reads it with
+probability `read_rate`, on the shard's receipts stream. Either way a read lands after a delay
+drawn from the spec's mixture, and one past the snapshot is not written. Under "member", rooms
+with more members than `per_member_max_members` write no receipt rows, only each member's
+lastReadAt (as applications that keep only a read cursor for big groups do); pairs are drawn
+in chunks of at most CHUNK_PAIRS, so a shard's memory grows only with the rows it writes.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
 from synthgen.engine import distributions as dist
 from synthgen.engine.streams import stream
-from synthgen.spec import Spec
+from synthgen.spec import ReceiptsPer, Spec
 from synthgen.units import US_PER_SECOND
 
 I64 = NDArray[np.int64]
 # (message, member) pairs drawn at once: ~15 MB of temporaries. Part of the output: changing it
 # changes which random numbers fall to which pair.
 CHUNK_PAIRS = 1 << 18
+# (message row, reader member row, readAt, delay component) of the rows to write, and every
+# member's latest read (0 when none), rooms that write no rows included
+Receipts = tuple[I64, I64, I64, NDArray[np.int8], I64]
+
+
+@dataclass(frozen=True)
+class ShardMessages:
+    """What a receipt model reads of one message shard."""
+
+    seed: str
+    shard: int
+    rng: np.random.Generator  # the shard's messages stream, after its messages were drawn
+    member_offsets: I64  # the slice's conversations' members (CSR)
+    local_conv: I64  # each message's conversation, in the slice
+    created: I64
+    eligible: I64  # members who had joined by each message, its sender included
+    sender_row: I64
+
+
+def shard_receipts(spec: Spec, messages: ShardMessages) -> Receipts:
+    """The shard's receipts under the spec's receipt model."""
+    return RECEIPT_MODELS[spec.read_receipts.per](spec, messages)
+
+
+def per_message(spec: Spec, m: ShardMessages) -> Receipts:
+    """One receipt for a read message, by a member other than the sender who had joined by then."""
+    n = len(m.created)
+    read = m.rng.random(n) < spec.read_receipts.read_rate
+    delay, component = receipt_delays_us(m.rng, spec, n)
+    first = m.member_offsets[:-1][m.local_conv]
+    pick = (m.rng.random(n) * (m.eligible - 1)).astype(np.int64)
+    sender_local = m.sender_row - first
+    reader_row = first + pick + (pick >= sender_local)
+    read_us = m.created + delay
+    keep = np.flatnonzero(read & (read_us <= spec.time.snapshot_us) & (m.eligible >= 2))
+    last_read = np.zeros(int(m.member_offsets[-1]), dtype=np.int64)
+    np.maximum.at(last_read, reader_row[keep], read_us[keep])
+    return keep, reader_row[keep], read_us[keep], component[keep], last_read
 
 
 def receipt_delays_us(rng: np.random.Generator, spec: Spec, n: int) -> tuple[I64, NDArray[np.int8]]:
@@ -73,24 +113,15 @@ def _truncated_lognormal(
     return np.clip(out, lo, np.nextafter(hi, lo))
 
 
-def per_member(
-    spec: Spec,
-    seed: str,
-    shard: int,
-    member_offsets: I64,
-    local_conv: I64,
-    created: I64,
-    eligible: I64,
-    sender_row: I64,
-) -> tuple[I64, I64, I64, NDArray[np.int8], I64]:
-    """Receipts of one shard under the "member" model: (message row, reader member row, readAt,
-    delay component) of the rows to write, and every member's latest read (0 when none), rooms above
-    the cap included."""
+def per_member(spec: Spec, m: ShardMessages) -> Receipts:
+    """One receipt per reading member, on the shard's own receipts stream."""
     r = spec.read_receipts
-    rng = stream(seed, "receipts", shard)
+    member_offsets, local_conv, created = m.member_offsets, m.local_conv, m.created
+    eligible, sender_row = m.eligible, m.sender_row
+    rng = stream(m.seed, "receipts", m.shard)
     first = member_offsets[:-1][local_conv]
     sender_local = sender_row - first
-    room_writes = np.diff(member_offsets) <= (r.per_member_max_members or np.iinfo(np.int64).max)
+    room_writes = r.writes_rows(np.diff(member_offsets))
     readers = np.maximum(eligible - 1, 0)
     last_read = np.zeros(int(member_offsets[-1]), dtype=np.int64)
     writes = room_writes[local_conv]
@@ -162,3 +193,9 @@ def _chunks(counts: I64, limit: int) -> list[tuple[int, int]]:
     cuts = np.searchsorted(total, np.arange(limit, int(total[-1]), limit), side="right")
     bounds = np.unique(np.concatenate([[0], cuts, [len(counts)]]))
     return [(int(a), int(b)) for a, b in itertools.pairwise(bounds.tolist())]
+
+
+RECEIPT_MODELS: dict[ReceiptsPer, Callable[[Spec, ShardMessages], Receipts]] = {
+    ReceiptsPer.MESSAGE: per_message,
+    ReceiptsPer.MEMBER: per_member,
+}

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from synthgen.fidelity import expected as ex
-from synthgen.fidelity.model import CheckResult
-from synthgen.spec import Spec
+from synthgen.fidelity.results import CheckResult
+from synthgen.spec import ReceiptsPer, Spec
 
 DEPARTS = 0.10  # "~" figures: within 10 % the model is taken to meet the brief
 
@@ -128,12 +128,12 @@ def _burst_note(spec: Spec, fig: BriefFigure, model: float) -> str:
 
 def _receipts_note(spec: Spec, fig: BriefFigure, model: float) -> str:
     r = spec.read_receipts
-    if r.per != "member":
+    if r.per != ReceiptsPer.MEMBER:
         return (
             f"one receipt per read message (read_receipts.per 'message') gives {model:.3g}; "
             "less than the read rate only by receipts past the snapshot"
         )
-    cap = r.per_member_max_members
+    cap = r.room_cap
     rooms = f"rooms of at most {cap} members (bigger ones keep only lastReadAt)"
     return (
         f"one receipt per reading member (read_receipts.per 'member') in "

@@ -104,6 +104,14 @@ def delay_component_cdfs(receipts: ReadReceipts, seconds: F64) -> F64:
     return out
 
 
+def delay_cdf(receipts: ReadReceipts, seconds: F64) -> F64:
+    """P(delay <= x) under the whole mixture: each component's CDF weighted by its share."""
+    x = np.asarray(seconds, dtype=np.float64)
+    shares = np.array([b.share for b in receipts.delay_mixture.components])
+    flat = shares @ delay_component_cdfs(receipts, x.reshape(-1))
+    return np.asarray(flat.reshape(x.shape), dtype=np.float64)
+
+
 def receipt_expectation(
     receipts: ReadReceipts, age_seconds: F64, age_counts: F64, old_messages: float
 ) -> tuple[float, F64]:

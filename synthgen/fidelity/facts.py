@@ -212,8 +212,8 @@ def message_times(ctx: CheckContext) -> MessageTimes:
 def room_filter(ctx: CheckContext, column: str) -> str:
     """An SQL condition on a conversation id column: the room writes receipt rows (true unless
     the spec caps per-member receipts by room size)."""
-    cap = ctx.spec.read_receipts.per_member_max_members
-    if ctx.spec.read_receipts.per != "member" or cap is None:
+    cap = ctx.spec.read_receipts.room_cap
+    if cap is None:
         return "TRUE"
     return (
         f'{column} IN (SELECT "conversationId" FROM conversation_users GROUP BY 1 '

@@ -6,10 +6,11 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
-from synthgen.fidelity.model import CheckResult, Status
 from synthgen.fidelity.report import fmt, write_text_atomically
+from synthgen.fidelity.results import CheckResult, Status
 from synthgen.fidelity.runner import FidelityReport
 from synthgen.fidelity.svg import chart_svg
+from synthgen.verdict import GO
 
 STYLE = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:24px;color:#222}
@@ -28,7 +29,7 @@ figcaption{margin-bottom:4px}pre{white-space:pre-wrap;font-size:12px;background:
 
 def decision_badge(verdict: str) -> str:
     """A verdict as a badge: green for GO / PASS, red otherwise (run and load-test pages)."""
-    colour = "#1a7f37" if verdict in ("GO", "PASS") else "#cf222e"
+    colour = "#1a7f37" if verdict in (GO, "PASS") else "#cf222e"
     return f'<span class="badge" style="background:{colour};color:#fff">{escape(verdict)}</span>'
 
 

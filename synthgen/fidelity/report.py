@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 
 from synthgen.errors import DatasetError
-from synthgen.fidelity.model import Metric, Status
+from synthgen.fidelity.results import Metric, Status
 from synthgen.fidelity.runner import FidelityReport
 from synthgen.files import write_text_atomic
 from synthgen.storage import DatasetPath, StoredPath

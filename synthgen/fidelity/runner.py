@@ -10,13 +10,13 @@ from typing import Any
 import duckdb
 
 from synthgen import __version__
-from synthgen.errors import EXIT_NO_GO, EXIT_OK, DatasetError, SpecError
+from synthgen.errors import DatasetError, SpecError, gate_exit_code
 from synthgen.fidelity.brief import BriefRow, brief_rows
 from synthgen.fidelity.checks import CHECKS
 from synthgen.fidelity.context import CheckContext
 from synthgen.fidelity.dataset import Dataset, connect, open_dataset
 from synthgen.fidelity.expected import band_counts
-from synthgen.fidelity.model import CheckResult, Decision, check_status, decide, needed_scale
+from synthgen.fidelity.results import CheckResult, Decision, check_status, decide, needed_scale
 from synthgen.gate import NOISE_Z
 from synthgen.shipped import DEFAULT_SPEC_PATH
 from synthgen.spec import Spec, critical_able_checks
@@ -42,7 +42,7 @@ class FidelityReport:
     @property
     def exit_code(self) -> int:
         """0 on GO, 3 on NO-GO."""
-        return EXIT_OK if self.decision.go else EXIT_NO_GO
+        return gate_exit_code(self.decision.go)
 
     def to_dict(self) -> dict[str, Any]:
         """The full report as JSON-ready data."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from html import escape
 
-from synthgen.fidelity.model import Chart
+from synthgen.fidelity.results import Chart
 
 WIDTH, HEIGHT = 600, 280
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 28, 52

@@ -19,10 +19,10 @@ from synthgen.engine.streams import stream
 from synthgen.engine.text import vocabulary
 from synthgen.errors import DatasetError
 from synthgen.generate import batches
+from synthgen.generate.blueprint import Plan, make_plan
 from synthgen.generate.executors import LocalPool, Pool
 from synthgen.generate.ids import COUNTS_FILE, arrival_offsets
 from synthgen.generate.manifest import build_manifest, write_manifest
-from synthgen.generate.plan import Plan, make_plan
 from synthgen.generate.result import Folded
 from synthgen.generate.resume import (
     RUN_FILE,

@@ -1,6 +1,6 @@
 """The id pass of a build: every shard's id offsets per time bucket, before the shards run.
 
-Each shard's messages' times and types are drawn once more (engine.arrival, their own random
+Each shard's messages' times and types are drawn once more (engine.arrival_ids, their own random
 stream) and counted per time bucket; prefix sums over (bucket, shard) give each shard where its
 ids start in every bucket. The counts are a small shards x buckets matrix, kept in the resume
 state, so a resumed build does not redraw them.
@@ -13,12 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
-from synthgen.engine import arrival
+from synthgen.engine import arrival_ids as arrival
 from synthgen.engine.messages import ArrivalIds, ShardSlice
 from synthgen.errors import DatasetError
 from synthgen.files import atomic_path
+from synthgen.generate.blueprint import Plan
 from synthgen.generate.executors import Pool
-from synthgen.generate.plan import Plan
 from synthgen.spec import Spec
 from synthgen.units import US_PER_DAY
 

@@ -14,7 +14,7 @@ import numpy as np
 from synthgen import __version__
 from synthgen.contract import ALL_TABLES
 from synthgen.files import write_json_atomic
-from synthgen.generate.plan import Plan
+from synthgen.generate.blueprint import Plan
 from synthgen.generate.result import Folded, log2_hist
 from synthgen.generate.write import WrittenFile
 from synthgen.manifest import FORMAT_VERSION, MANIFEST_NAME, FileEntry, dataset_digest

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from synthgen.generate.plan import Plan
+from synthgen.generate.blueprint import Plan
 from synthgen.generate.write import WrittenFile
 
 LOG2_BINS = 40

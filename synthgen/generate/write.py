@@ -3,10 +3,10 @@
 A shard either exists complete under its final name or not at all: a crash or a full disk leaves
 at most a `.tmp-*` file, which the next run removes.
 
-Files are not fsynced (that cost ~10 % of a dev build's wall time): a killed process loses
-nothing the kernel already holds, and after a power loss every reader that trusts a shard checks
-it first (a resumed build re-verifies each kept shard's sha256, the loader every file's against the
-manifest), so a file torn by a lost page cache is rebuilt or refused, never used.
+Files are not fsynced (a measurable share of a build: benchmarks/README.md): a killed process
+loses nothing the kernel already holds, and after a power loss every reader that trusts a shard
+checks it first (a resumed build re-verifies each kept shard's sha256, the loader every file's
+against the manifest), so a file torn by a lost page cache is rebuilt or refused, never used.
 """
 
 from __future__ import annotations

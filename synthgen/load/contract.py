@@ -1,17 +1,11 @@
-"""Load a dataset's Parquet shards into one PostgreSQL schema over ADBC (binary COPY).
+"""The contract target: a dataset's Parquet shards into synthgen's own tables, over ADBC.
 
-Order of work, so that nothing is written unless the whole load can start:
-
-1. refuse: a bad schema name, a production-looking target (guard), a schema holding something
-   else, corrupted shards (sha256) or shards off the column contract;
-2. create the tables bare (no keys, no indexes, autovacuum off until the end: it would rescan
-   the growing tables during the load) plus the audit tables, in one transaction;
-3. load over ``jobs`` connections, each table in its arrival order (``--order arrival``, the
-   default: a merge of its shards cut into units, see load.arrival_units) or shard after shard
-   (``--order room``); each unit's (shard's) rows and its audit record commit in one
-   transaction, so a kill at any moment leaves whole units only;
-4. check row counts against the manifest; build primary keys, phase-1 indexes, foreign keys
-   (``NOT VALID``, then validated), ``ANALYZE``; record the outcome in ``synthgen_loads``.
+Nothing is written unless the whole load can start: a bad schema name, a production-looking
+target (guard), a schema holding something else, corrupted or off-contract shards are refused
+first. Then the bare tables (autovacuum off: it would rescan growing tables) and the audit
+tables in one transaction; the units through load.driver (each committed with its audit
+record); exact counts against the manifest; keys, phase-1 indexes, foreign keys (``NOT VALID``,
+then validated), ``ANALYZE``; the outcome in ``synthgen_loads``.
 """
 
 from __future__ import annotations
@@ -376,8 +370,7 @@ def _load_shards(
         reader = pa.RecordBatchReader.from_batches(
             rows.schema, rows.to_batches(max_chunksize=opts.batch_rows)
         )
-        # synchronous: units committed asynchronously left ~5 % of messages' pages not
-        # all-visible after the post-load VACUUM (FREEZE)
+        # synchronous: the post-load VACUUM (FREEZE) marks all-visible only flushed commits
         with unit_transaction(conn, where, Record.of_unit(unit, rows.nbytes), True) as cur:
             taken = cur.adbc_ingest(unit.table, reader, mode="append", db_schema_name=schema)
             if taken not in (-1, unit.rows) or rows.num_rows != unit.rows:

@@ -1,13 +1,14 @@
 """W1 (send a message) and W2 (mark read) on an application's own schema, through its mapping.
 
-Every column a write sets is decided by the mapped load's plan (`synthgen.load.mapped.plan`), so a
-sent message fills the application's required columns as the load filled them: its own id in
-the table's id format, the enum label the mapping gives 'TEXT', `{"unique": PREFIX}` fills as
-PREFIX + the new id, `{"from": COLUMN}` fills from the new row's own values, automatic fills by
-type. New ids cannot collide with loaded ones: text and cuid ids are ``'lt' || nextval(...)``
-(loaded ids are decimals or start with 'c'), uuids ``gen_random_uuid()`` (122 random bits),
-bigints a sequence from 4·10^18. Times are written in each column's own type: a ``timestamp``
-without time zone holds UTC, as the load wrote it; ``timestamp(3)`` rounds to milliseconds.
+Every column a write sets is decided by the mapped load's plan
+(`synthgen.load.mapped.load_plan`), so a sent message fills the application's required columns
+as the load filled them: its own id in the table's id format, the enum label the mapping gives
+'TEXT', `{"unique": PREFIX}` fills as PREFIX + the new id, `{"from": COLUMN}` fills from the new
+row's own values, automatic fills by type. New ids cannot collide with loaded ones: text and
+cuid ids are ``'lt' || nextval(...)`` (loaded ids are decimals or start with 'c'), uuids
+``gen_random_uuid()`` (122 random bits), bigints a sequence from 4·10^18. Times are written in
+each column's own type: a ``timestamp`` without time zone holds UTC, as the load wrote it;
+``timestamp(3)`` rounds to milliseconds.
 
 W1 touches the room first — the conversation columns the plan fills from the contract's
 ``updatedAt`` or from the room's last message (``lastMessageAt``/``lastMessageId``-style) — with
@@ -28,7 +29,13 @@ import pyarrow as pa
 
 from synthgen.appschema.catalog import TargetColumn, read_catalog
 from synthgen.errors import LoadTestError
-from synthgen.load.mapped.plan import ColumnPlan, LoadPlan, SourceFigures, TablePlan, make_load_plan
+from synthgen.load.mapped.load_plan import (
+    ColumnPlan,
+    LoadPlan,
+    SourceFigures,
+    TablePlan,
+    make_load_plan,
+)
 from synthgen.mapping import EPOCH_UNITS, Mapping, Names
 from synthgen.postgres.connect import Connection, execute
 from synthgen.schema import TABLES, quote_ident, quote_literal

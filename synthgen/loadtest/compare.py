@@ -18,6 +18,7 @@ from typing import Any
 
 from synthgen.errors import LoadTestError
 from synthgen.loadtest.offered import compare_offered
+from synthgen.verdict import Verdict
 
 DEFAULT_WRITE_BUDGET = 0.20
 METRICS = ("p50_ms", "p95_ms", "p99_ms", "tps")
@@ -103,23 +104,24 @@ def compare_closed_loop(
         }
         for key in writes
     }
-    decision = "NO-GO" if reasons else "GO"
-    if not reasons:
-        reasons.append(
+    verdict = Verdict.of(
+        reasons,
+        lambda: (
             f"reads p95 {read_change:+.1%}; writes within the {budget:.0%} budget"
             + "".join(f", {k} {per_query[k]:+.1%}" for k in writes)
-        )
+        ),
+    )
     return {
         "kind": "synthgen-loadtest-compare",
         "mode": "closed-loop",
-        "decision": decision,
+        "decision": verdict.decision,
         "rule": (
             f"{CLOSED_LOOP_LABEL}: GO when the read queries' p95 improves (geometric mean of "
             f"post/pre over every client count < 1, none worse than {budget:.0%}) and no "
             f"write's p95 grows by more than {budget:.0%}"
         ),
         "write_budget": budget,
-        "reasons": reasons,
+        "reasons": verdict.reasons,
         "read_p95_change": read_change,
         "p95_change_by_query": per_query,
         "write_overhead": overhead,

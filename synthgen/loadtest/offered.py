@@ -13,6 +13,7 @@ from typing import Any
 
 from synthgen.errors import LoadTestError
 from synthgen.loadtest.capacity import MIN_SAMPLES, find_capacity
+from synthgen.verdict import Verdict
 
 CAPACITY_TOLERANCE = 0.10  # a short step's throughput moves by this much run to run
 NOISE_FLOOR_MS = 2.0  # a p95 growth smaller than this is the scheduler, not the change
@@ -167,16 +168,14 @@ def compare_offered(pre: dict[str, Any], post: dict[str, Any], budget: float) ->
             f"({capacity['change']:+.0%}, more than the {CAPACITY_TOLERANCE:.0%} tolerance) "
             f"under the same SLOs; after: {capacity['post']['reason']}"
         )
-    decision = "NO-GO" if reasons else "GO"
-    if not reasons:
-        reasons.append(_go_reason(rows, capacity, budget))
+    verdict = Verdict.of(reasons, lambda: _go_reason(rows, capacity, budget))
     return {
         "kind": "synthgen-loadtest-compare",
         "mode": "offered",
-        "decision": decision,
+        "decision": verdict.decision,
         "rule": rule_text(budget),
         "write_budget": budget,
-        "reasons": reasons,
+        "reasons": verdict.reasons,
         "capacity": capacity,
         "held_equal": _held_equal(pre),
         "p95_change_by_query": _worst(rows + fallback),

@@ -26,6 +26,7 @@ from synthgen.loadtest.workload import DEFAULT_MIX, WRITES, WorkloadOptions, bui
 from synthgen.mapping import Mapping
 from synthgen.postgres.connect import connect
 from synthgen.progress import Tick
+from synthgen.verdict import all_go
 from synthgen.verify.queries import load_queries
 
 POOLS = ("none", "pgbouncer", "both")
@@ -162,7 +163,7 @@ def judge_stage(out: Path, settings: LoadTestStage) -> dict[str, Any]:
         post = read_result(result_path(out, "post", pool))
         results += [pre, post]
         pools[pool] = compare_results(pre, post, settings.write_budget)
-    decision = "GO" if all(c["decision"] == "GO" for c in pools.values()) else "NO-GO"
+    decision = all_go(c["decision"] for c in pools.values())
     reasons = [f"{_pool_name(p)}: {r}" for p, c in pools.items() for r in c["reasons"]]
     doc = {
         "kind": "synthgen-run-loadtest",

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from synthgen.generate.plan import make_plan
+from synthgen.generate.blueprint import make_plan
 from synthgen.preview.disk import DiskCheck, check_disks
 from synthgen.preview.figures import (
     TableSize,

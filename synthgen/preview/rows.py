@@ -22,8 +22,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from synthgen.engine.timemodel import IntensityGrid
-from synthgen.generate.plan import Plan
-from synthgen.spec import ReadReceipts, Spec
+from synthgen.fidelity.expected_time import delay_cdf
+from synthgen.generate.blueprint import Plan
+from synthgen.spec import ReceiptsPer, Spec
 from synthgen.units import US_PER_SECOND
 
 SPREAD_SIGMAS = 3.0  # the "±" printed and tested: three binomial standard deviations
@@ -74,16 +75,12 @@ def table_rows(spec: Spec, plan: Plan) -> dict[str, RowEstimate]:
 
 def receipt_model_name(spec: Spec) -> str:
     """The spec's receipt model: 'message' (one receipt per read message) unless it says other."""
-    return spec.read_receipts.per
+    return str(spec.read_receipts.per)
 
 
 def receipt_rows(spec: Spec, plan: Plan) -> RowEstimate:
-    """Expected receipts under the spec's receipt model."""
-    name = receipt_model_name(spec)
-    estimator = RECEIPT_ESTIMATORS.get(name)
-    if estimator is None:
-        raise ValueError(f"read_receipts.per: no row estimator for receipt model {name!r}")
-    return estimator(spec, plan)
+    """Expected receipts under the spec's receipt model (the spec admits no other)."""
+    return RECEIPT_ESTIMATORS[spec.read_receipts.per](spec, plan)
 
 
 def _per_message(spec: Spec, plan: Plan) -> RowEstimate:
@@ -171,12 +168,11 @@ def _per_member(spec: Spec, plan: Plan) -> RowEstimate:
     """
     r = spec.read_receipts
     rw = _ReadWeights.of(spec)
-    cap = r.per_member_max_members or np.iinfo(np.int64).max
     mean = var = 0.0
     for t in plan.shard_slices:
         local = t.piece_conv - t.conv_first
         size = np.diff(t.member_offsets)[local]
-        pieces = np.flatnonzero(size <= cap)
+        pieces = np.flatnonzero(r.writes_rows(size))
         if len(pieces) == 0:
             continue
         lo, hi = t.piece_lo_us[pieces].astype(np.float64), t.piece_hi_us[pieces].astype(np.float64)
@@ -197,41 +193,7 @@ def _per_member(spec: Spec, plan: Plan) -> RowEstimate:
     return RowEstimate(mean, math.sqrt(max(var, 0.0)), exact=False)
 
 
-RECEIPT_ESTIMATORS: dict[str, ReceiptEstimator] = {"message": _per_message, "member": _per_member}
-
-
-def delay_cdf(model: ReadReceipts, seconds: NDArray[np.float64]) -> NDArray[np.float64]:
-    """P(delay <= x) under the spec's four-band mixture, as the engine draws it: uniform,
-    truncated exponential, truncated log-normal, log-uniform."""
-    x = np.asarray(seconds, dtype=np.float64)
-    m = model.delay_mixture
-    immediate, near, delayed, stale = m.immediate, m.near_term, m.delayed, m.stale
-    out = np.zeros_like(x)
-    low, high = immediate.min_seconds, immediate.max_seconds
-    out += immediate.share * np.clip((x - low) / (high - low), 0, 1)
-    scale = max(near.mean_seconds - near.min_seconds, 1.0)
-    top = 1.0 - math.exp(-(near.max_seconds - near.min_seconds) / scale)
-    part = (1.0 - np.exp(-np.maximum(x - near.min_seconds, 0) / scale)) / top
-    out += near.share * np.clip(part, 0, 1)
-    mu, sigma = delayed.lognormal.mu, delayed.lognormal.sigma
-    phi_lo, phi_hi = (
-        _normal_cdf((math.log(v) - mu) / sigma) for v in (delayed.min_seconds, delayed.max_seconds)
-    )
-    z = (np.log(np.clip(x, delayed.min_seconds, delayed.max_seconds)) - mu) / sigma
-    out += delayed.share * np.clip((_normal_cdf_array(z) - phi_lo) / (phi_hi - phi_lo), 0, 1)
-    lo, hi = math.log(stale.min_seconds), math.log(stale.max_seconds)
-    part = (np.log(np.clip(x, stale.min_seconds, stale.max_seconds)) - lo) / (hi - lo)
-    out += stale.share * np.clip(part, 0, 1)
-    return out
-
-
-def _normal_cdf(z: float) -> float:
-    return 0.5 * (1.0 + math.erf(z / math.sqrt(2.0)))
-
-
-_ERF = np.frompyfunc(math.erf, 1, 1)
-
-
-def _normal_cdf_array(z: NDArray[np.float64]) -> NDArray[np.float64]:
-    erf = np.asarray(_ERF(z / math.sqrt(2.0)), dtype=np.float64)
-    return np.asarray(0.5 * (1.0 + erf), dtype=np.float64)
+RECEIPT_ESTIMATORS: dict[ReceiptsPer, ReceiptEstimator] = {
+    ReceiptsPer.MESSAGE: _per_message,
+    ReceiptsPer.MEMBER: _per_member,
+}

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from synthgen.verdict import Verdict
+
 MIN_TRANSACTIONS = 5  # fewer in a window: its p99 says nothing, the script is not judged on it
 
 
@@ -126,10 +128,16 @@ def judge(
         }
     )
     reasons = [f"{c['name']}: {c['message']}" for c in checks if not c["ok"]]
-    decision = "NO-GO" if reasons else "GO"
-    if not reasons:
-        reasons.append(
+    verdict = Verdict.of(
+        reasons,
+        lambda: (
             f"{len(statements)} statements ran; no workload wait over {limits.block_s:g} s, "
             f"p99 within {limits.p99_factor:g}x"
-        )
-    return {"decision": decision, "reasons": reasons, "checks": checks, "rule": limits.rule()}
+        ),
+    )
+    return {
+        "decision": verdict.decision,
+        "reasons": verdict.reasons,
+        "checks": checks,
+        "rule": limits.rule(),
+    }

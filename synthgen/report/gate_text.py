@@ -8,7 +8,7 @@ from typing import Any
 from synthgen.verify.compare import Comparison
 from synthgen.verify.findings import BRIEF_NOTE
 from synthgen.verify.gains import gain_lines
-from synthgen.verify.plans import PlanChange
+from synthgen.verify.plan_shapes import PlanChange
 
 
 def _ci(bounds: list[float]) -> str:

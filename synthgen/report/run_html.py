@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from synthgen.fidelity.html import STYLE, decision_badge
-from synthgen.fidelity.model import Chart
+from synthgen.fidelity.results import Chart
 from synthgen.fidelity.svg import chart_svg
 from synthgen.files import write_text_atomic
 from synthgen.report.per_query import per_query_html

@@ -29,6 +29,7 @@ from synthgen.sample.metrics import ShapeMetrics, load_metrics
 from synthgen.sample.synthetic import SyntheticHistograms
 from synthgen.spec import Spec, parse_spec
 from synthgen.storage import DatasetPath, read_dataset_manifest
+from synthgen.verdict import GO, Verdict
 
 KS_NOISE = 1.95  # two-sample KS critical value at alpha = 0.001, times sqrt(1/n + 1/m)
 TV_NOISE_SIGMAS = 3.0
@@ -106,7 +107,7 @@ class AgainstReport:
 
     @property
     def go(self) -> bool:
-        return self.verdict == "GO"
+        return self.verdict == GO
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (scores included)."""
@@ -281,7 +282,7 @@ def compare_against(
         )
     critical = tuple(spec.fidelity.critical)
     checks, reasons, warnings = decide(comparisons, critical, spec.fidelity.max_warnings)
-    verdict = "NO-GO" if reasons else "GO"
+    verdict = Verdict.of(reasons).decision
     return AgainstReport(
         comparisons,
         checks,

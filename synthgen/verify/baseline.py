@@ -32,7 +32,7 @@ from synthgen.postgres.mapped import audit_schema_for
 from synthgen.schema import TABLES, quote_ident, quote_literal
 from synthgen.verify.explain import analyze
 from synthgen.verify.params import bind, class_combinations, sample_parameters
-from synthgen.verify.plans import plan_shape, total_cost
+from synthgen.verify.plan_shapes import plan_shape, total_cost
 from synthgen.verify.production import production_weights
 from synthgen.verify.queries import Query
 from synthgen.verify.settle import (

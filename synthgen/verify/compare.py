@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from synthgen.errors import VerifyError
+from synthgen.verdict import GO, Verdict
 from synthgen.verify.findings import (
     expectations,
     mode_findings,
@@ -107,7 +108,7 @@ class Comparison:
 
     @property
     def go(self) -> bool:
-        return self.decision == "GO"
+        return self.decision == GO
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -212,7 +213,7 @@ def compare_baselines(
     # the brief's expectations are about the shipped Q1..Q5; captured files reuse the keys
     result.expectations = [] if pre.get("production") else expectations(changes)
     result.new_indexes = new_index_gains(changes, pre, post, builds)
-    if result.decision == "NO-GO":
+    if not result.go:
         result.mitigations = mitigations(changes, post, pre)
     return result
 
@@ -237,11 +238,12 @@ def _per_query(
     if not targets:
         return
     reasons = targeted_reasons(result.queries, targets, minimum, result.floor_ms)
-    result.decision = "NO-GO" if reasons else "GO"
     named = ", ".join(t.upper() for t in targets)
-    result.reasons = reasons or [
-        f"every targeted query ({named}) improved by at least {minimum:.0%}; none degraded"
-    ]
+    verdict = Verdict.of(
+        reasons,
+        lambda: f"every targeted query ({named}) improved by at least {minimum:.0%}; none degraded",
+    )
+    result.decision, result.reasons = verdict.decision, verdict.reasons
 
 
 def _samples(result: dict[str, Any], metric: str) -> list[float]:
@@ -333,20 +335,20 @@ def _decide(changes: list[QueryChange], metric: str, plan_mode: str, floor_ms: f
             f"{len(degraded)} queries degraded beyond noise and the {floor_ms:g} ms floor "
             f"({', '.join(degraded)}); at most {MAX_DEGRADED_QUERIES} allowed"
         )
-    decision = "NO-GO" if reasons else "GO"
-    if not reasons:
-        sorts = (
-            f"{share:.0%} of sorts eliminated"
-            if share is not None
-            else "sorts eliminated: not applicable (no non-trivial sort before)"
-        )
-        reasons.append(f"average improvement {average:.0%}, {sorts}, {len(degraded)} degraded")
+    sorts = (
+        f"{share:.0%} of sorts eliminated"
+        if share is not None
+        else "sorts eliminated: not applicable (no non-trivial sort before)"
+    )
+    verdict = Verdict.of(
+        reasons, lambda: f"average improvement {average:.0%}, {sorts}, {len(degraded)} degraded"
+    )
     return Comparison(
         metric=metric,
         plan_mode=plan_mode,
         floor_ms=floor_ms,
-        decision=decision,
-        reasons=reasons,
+        decision=verdict.decision,
+        reasons=verdict.reasons,
         average_improvement=average,
         arithmetic_improvement=arithmetic,
         sorts_before=sorts_before,

@@ -8,7 +8,7 @@ import math
 from collections import defaultdict
 from typing import TYPE_CHECKING, Any
 
-from synthgen.verify.plans import PlanShape, shape_differences
+from synthgen.verify.plan_shapes import PlanShape, shape_differences
 
 if TYPE_CHECKING:
     from synthgen.verify.compare import QueryChange

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from synthgen.engine.skeleton import DIRECT, LARGE, SMALL
 from synthgen.errors import PlanError
-from synthgen.generate.plan import check_scale, largest_scale, make_plan, smallest_scale
+from synthgen.generate.blueprint import check_scale, largest_scale, make_plan, smallest_scale
 from synthgen.spec import load_spec, parse_spec
 from synthgen.units import US_PER_DAY
 

@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from synthgen.engine.arrival import arrival
-from synthgen.engine.messages import receipt_delays_us
+from synthgen.engine.arrival_ids import arrival
+from synthgen.engine.receipts import receipt_delays_us
 from synthgen.errors import SynthgenError
-from synthgen.generate.plan import Plan, make_plan
+from synthgen.generate.blueprint import Plan, make_plan
 from synthgen.preview.figures import human_bytes, parse_size
 from synthgen.preview.rows import RECEIPT_ESTIMATORS, delay_cdf, receipt_rows, table_rows
 from synthgen.spec import Spec, load_spec

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from synthgen import spec_docs
 from synthgen.errors import PlanError, SpecError
-from synthgen.generate.plan import make_plan
+from synthgen.generate.blueprint import make_plan
 from synthgen.spec import DEFAULT_SPEC_PATH, Spec, parse_spec, spec_schema
 
 DEFAULT: dict[str, Any] = json.loads(DEFAULT_SPEC_PATH.read_text())

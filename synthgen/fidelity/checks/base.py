@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from synthgen.fidelity.context import CheckContext
 from synthgen.fidelity.expected import Pmf
-from synthgen.fidelity.model import Chart, Outcome
+from synthgen.fidelity.results import Chart, Outcome
 
 DISTRIBUTION = "distribution"
 INTEGRITY = "integrity"

@@ -15,7 +15,7 @@ from synthgen.fidelity import expected as ex
 from synthgen.fidelity.checks.base import DISTRIBUTION, Check, histogram_quantile, log_binned_chart
 from synthgen.fidelity.context import CheckContext
 from synthgen.fidelity.facts import message_profile
-from synthgen.fidelity.model import Metric, Outcome, exact, relative, skipped
+from synthgen.fidelity.results import Metric, Outcome, exact, relative, skipped
 from synthgen.gate import NOISE_Z
 
 

@@ -17,7 +17,7 @@ from synthgen.fidelity import expected as ex
 from synthgen.fidelity.checks.base import DISTRIBUTION, Check, share
 from synthgen.fidelity.context import CheckContext
 from synthgen.fidelity.facts import conversation_table
-from synthgen.fidelity.model import Chart, Metric, Outcome, exact, relative
+from synthgen.fidelity.results import Chart, Metric, Outcome, exact, relative
 from synthgen.gate import NOISE_Z
 
 

@@ -24,7 +24,7 @@ from synthgen.fidelity.checks.base import DISTRIBUTION, Check, share
 from synthgen.fidelity.classes import heavy_by_count
 from synthgen.fidelity.context import CheckContext
 from synthgen.fidelity.facts import conversation_table
-from synthgen.fidelity.model import Metric, Outcome, at_least, exact, relative, skipped
+from synthgen.fidelity.results import Metric, Outcome, at_least, exact, relative, skipped
 from synthgen.gate import NOISE_Z
 
 

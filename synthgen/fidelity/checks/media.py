@@ -7,7 +7,7 @@ import math
 from synthgen.fidelity.checks.base import DISTRIBUTION, Check, share
 from synthgen.fidelity.context import CheckContext
 from synthgen.fidelity.facts import attachment_profile, message_profile
-from synthgen.fidelity.model import (
+from synthgen.fidelity.results import (
     Chart,
     Finding,
     Metric,

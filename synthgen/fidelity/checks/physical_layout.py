@@ -18,7 +18,7 @@ from pathlib import PurePath
 
 from synthgen.fidelity.checks.base import INTEGRITY, Check
 from synthgen.fidelity.context import CheckContext
-from synthgen.fidelity.model import Finding, Metric, Outcome, at_least, exact, skipped
+from synthgen.fidelity.results import Finding, Metric, Outcome, at_least, exact, skipped
 
 MIN_RANK_CORRELATION = 0.99
 SAMPLE_ROWS = 200_000

@@ -17,7 +17,7 @@ from synthgen.contract import free_text_columns
 from synthgen.fidelity.checks.base import INTEGRITY, Check
 from synthgen.fidelity.context import CheckContext
 from synthgen.fidelity.facts import SUSPECT, message_profile
-from synthgen.fidelity.model import Finding, Metric, Outcome, exact
+from synthgen.fidelity.results import Finding, Metric, Outcome, exact
 from synthgen.schema import TABLES, quote_literal
 
 RESERVED_EMAIL = r"[^@\s]+@([a-z0-9-]+\.)*(example\.(com|org|net)|test|example|invalid|localhost)"

@@ -26,9 +26,10 @@ from synthgen.fidelity.facts import (
     message_times,
     receipt_profile,
 )
-from synthgen.fidelity.model import Chart, Metric, Outcome, exact, relative
 from synthgen.fidelity.readers import reader_pairs
+from synthgen.fidelity.results import Chart, Metric, Outcome, exact, relative
 from synthgen.gate import NOISE_Z
+from synthgen.spec import ReceiptsPer
 
 CHART_DECADES = (-1, 7)  # delay chart from 0.1 s to 10**7 s
 
@@ -40,11 +41,11 @@ def run(ctx: CheckContext) -> Outcome:
     times = message_times(ctx)
     prof = receipt_profile(ctx)
     messages = float(times.hour_count.sum())
-    if r.per == "member":
+    if r.per == ReceiptsPer.MEMBER:
         pairs = reader_pairs(ctx)
         age_bin, age_count, old, units = pairs.age_bin, pairs.age_count, pairs.old, pairs.total
         label = "read rate per (message, eligible member) pair"
-        cap = r.per_member_max_members
+        cap = r.room_cap
         where = f" in rooms of at most {cap} members" if cap is not None else ""
         note = (
             f"spec read_rate {r.read_rate} per member who had joined, sender excluded{where}, "
@@ -64,7 +65,7 @@ def run(ctx: CheckContext) -> Outcome:
     metrics: list[Metric] = [
         relative(label, want_rate, share(receipts, units), tol, noise, note=note),
     ]
-    if r.per == "member":
+    if r.per == ReceiptsPer.MEMBER:
         metrics.append(
             relative(
                 "receipts per message",

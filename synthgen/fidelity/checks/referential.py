@@ -21,7 +21,7 @@ from synthgen.fidelity.facts import (
     message_violations,
     receipt_profile,
 )
-from synthgen.fidelity.model import Finding, Metric, Outcome, exact
+from synthgen.fidelity.results import Finding, Metric, Outcome, exact
 from synthgen.schema import TABLES
 
 # messages.type is checked with the message profile below (one scan for all message facts)

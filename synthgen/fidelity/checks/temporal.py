@@ -21,7 +21,7 @@ from synthgen.fidelity.checks.base import DISTRIBUTION, Check
 from synthgen.fidelity.context import CheckContext
 from synthgen.fidelity.expected_bursts import expected_median_cv
 from synthgen.fidelity.facts import conversation_table, message_times
-from synthgen.fidelity.model import Chart, Metric, Outcome, relative, skipped
+from synthgen.fidelity.results import Chart, Metric, Outcome, relative, skipped
 from synthgen.gate import NOISE_Z
 from synthgen.units import EPOCH_WEEKDAY_SHIFT, US_PER_DAY, US_PER_HOUR
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from synthgen.fidelity.checks.base import INTEGRITY, Check
 from synthgen.fidelity.context import CheckContext
 from synthgen.fidelity.facts import conversation_table, message_violations, receipt_profile
-from synthgen.fidelity.model import Finding, Metric, Outcome, exact
+from synthgen.fidelity.results import Finding, Metric, Outcome, exact
 from synthgen.schema import TABLES, TIMESTAMP
 
 SAMPLES = 5

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from synthgen.load.mapped.plan import LoadPlan
+from synthgen.load.mapped.load_plan import LoadPlan
 from synthgen.postgres.connect import DatabaseError, error_text
 
 # SQLSTATE classes of errors the data causes: 22 data exception, 23 integrity constraint violation

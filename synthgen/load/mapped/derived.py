@@ -18,7 +18,7 @@ import pyarrow as pa
 from synthgen.appschema.catalog import Catalog, TargetColumn, TargetTable
 from synthgen.load.mapped.fills import epoch_of, fill_is_time, fill_plan, fill_required, time_named
 from synthgen.load.mapped.ids import FORMATS
-from synthgen.load.mapped.plantypes import (
+from synthgen.load.mapped.load_plan_types import (
     STATE_TIMES,
     ColumnPlan,
     SourceFigures,

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from synthgen.appschema.catalog import Catalog
-from synthgen.load.mapped.plan import SourceFigures
+from synthgen.load.mapped.load_plan import SourceFigures
 from synthgen.mapping import Mapping
 from synthgen.schema import TABLES, Table, quote_ident, quote_literal
 from synthgen.storage import DatasetPath, attach_duckdb, readable, sql_path

@@ -17,8 +17,7 @@ from synthgen.appschema.refs import (
     referenced_table,
 )
 from synthgen.load.mapped.counters import COUNTS
-from synthgen.load.mapped.parents import SPREADS, parent_of, parent_of_table
-from synthgen.load.mapped.plantypes import (
+from synthgen.load.mapped.load_plan_types import (
     FILL_KINDS,
     INT_RANGE,
     LOAD_ORDER,
@@ -28,6 +27,7 @@ from synthgen.load.mapped.plantypes import (
     fail,
     id_problem,
 )
+from synthgen.load.mapped.parents import SPREADS, parent_of, parent_of_table
 from synthgen.mapping import Mapping
 from synthgen.schema import TABLES, TIMESTAMP
 

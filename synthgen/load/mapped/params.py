@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from synthgen.errors import VerifyError
 from synthgen.load.mapped.ids import TIME_ORDERED, format_ids
-from synthgen.load.mapped.plan import id_formats
+from synthgen.load.mapped.load_plan import id_formats
 from synthgen.load.mapped.transform import _all_rows_clock
 from synthgen.mapping import Mapping
 from synthgen.postgres.connect import Connection, DatabaseError, fetch_value

@@ -30,7 +30,7 @@ from typing import Any
 
 from synthgen.appschema.catalog import SavedObject, saved_objects, text_array
 from synthgen.errors import LoadError
-from synthgen.load.mapped.plan import LoadPlan
+from synthgen.load.mapped.load_plan import LoadPlan
 from synthgen.load.pool import Pool, run_parallel, run_ready, run_statements
 from synthgen.postgres.connect import Connection, autocommit, execute, fetch_all
 from synthgen.schema import qualified as _q

@@ -17,8 +17,8 @@ from numpy.typing import NDArray
 
 from synthgen.load.mapped.counters import build_counter, counter_key, counter_values
 from synthgen.load.mapped.ids import TIME_ORDERED, IdClock, format_ids
+from synthgen.load.mapped.load_plan import REFERENCED, TIME_COLUMN, ColumnPlan, LoadPlan, TablePlan
 from synthgen.load.mapped.parents import spread
-from synthgen.load.mapped.plan import REFERENCED, TIME_COLUMN, ColumnPlan, LoadPlan, TablePlan
 from synthgen.load.mapped.related import build_pairs, needs_ids, ref_key, ref_values, table_ids
 from synthgen.mapping import EPOCH_UNITS
 from synthgen.schema import TABLES, quote_literal

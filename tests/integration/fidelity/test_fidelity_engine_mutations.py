@@ -78,7 +78,7 @@ def test_engine_with_the_heavy_count_moved(
         return skeleton.Counts(**{**counts.__dict__, "heavy": counts.heavy + delta})
 
     monkeypatch.setattr(skeleton, "counts_for", moved)
-    monkeypatch.setattr("synthgen.generate.plan.counts_for", moved)
+    monkeypatch.setattr("synthgen.generate.blueprint.counts_for", moved)
     report = _build_and_validate(kit, tmp_path / "ds", {"heavy_rooms"})
     count = kit.metric(report, "heavy_rooms", "heavy-room count")
     assert (count["expected"], count["measured"], count["status"]) == (8, 8 + delta, "FAIL")

@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from synthgen.engine.arrival import bucket_count
+from synthgen.engine.arrival_ids import bucket_count
 from synthgen.generate.build import BuildOptions, build_dataset
 from synthgen.spec import load_spec
 from synthgen.units import US_PER_DAY

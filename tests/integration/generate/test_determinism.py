@@ -13,10 +13,10 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from synthgen.generate.blueprint import make_plan
 from synthgen.generate.build import BuildOptions, build_dataset
 from synthgen.generate.executors import LocalPool
 from synthgen.generate.ids import arrival_offsets
-from synthgen.generate.plan import make_plan
 from synthgen.generate.shard import ShardTask, run_shard
 from synthgen.spec import load_spec
 

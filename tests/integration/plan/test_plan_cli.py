@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from synthgen.generate.plan import make_plan
+from synthgen.generate.blueprint import make_plan
 from synthgen.preview.rows import table_rows
 from synthgen.spec import load_spec
 

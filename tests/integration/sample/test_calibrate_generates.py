@@ -25,10 +25,10 @@ from hypothesis import strategies as st
 from synthgen.calibrate.calibrate import calibrate
 from synthgen.engine.skeleton import LARGE, counts_for, heavy_per_class
 from synthgen.fidelity.checks.base import INTEGRITY
-from synthgen.fidelity.model import Status, parse_tolerance
+from synthgen.fidelity.results import Status, parse_tolerance
 from synthgen.fidelity.runner import validate_dataset
+from synthgen.generate.blueprint import make_plan
 from synthgen.generate.build import BuildOptions, build_dataset
-from synthgen.generate.plan import make_plan
 from synthgen.sample.errors import CalibrationError
 from synthgen.sample.histograms import Thresholds, registry
 from synthgen.sample.metrics import ShapeMetrics

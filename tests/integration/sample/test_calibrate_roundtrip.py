@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from synthgen.calibrate.calibrate import Calibration, calibrate
-from synthgen.cli.sample import calibrate as calibrate_command
+from synthgen.cli.calibrate import calibrate as calibrate_command
 from synthgen.generate.build import BuildOptions, build_dataset
 from synthgen.sample.against import compare_against
 from synthgen.sample.metrics import ShapeMetrics

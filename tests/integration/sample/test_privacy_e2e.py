@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from synthgen.cli import cli
-from synthgen.cli.sample import calibrate
+from synthgen.cli.calibrate import calibrate
 from synthgen.generate.build import BuildOptions, build_dataset
 from synthgen.sample.pii import find_pii
 from synthgen.spec import load_spec

@@ -6,8 +6,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from synthgen.engine import arrival
-from synthgen.generate.plan import make_plan
+from synthgen.engine import arrival_ids as arrival
+from synthgen.generate.blueprint import make_plan
 from synthgen.spec import load_spec
 
 

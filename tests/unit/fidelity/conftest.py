@@ -36,7 +36,7 @@ from synthgen.fidelity.checks import CHECKS
 from synthgen.fidelity.context import CheckContext
 from synthgen.fidelity.dataset import connect, open_dataset
 from synthgen.fidelity.expected import band_counts
-from synthgen.fidelity.model import Metric, Outcome, Status, check_status
+from synthgen.fidelity.results import Metric, Outcome, Status, check_status
 from synthgen.schema import TABLES
 from synthgen.spec import DEFAULT_SPEC_PATH, Spec, parse_spec
 

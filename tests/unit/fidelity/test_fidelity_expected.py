@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from synthgen.engine import distributions as dist
-from synthgen.engine.messages import receipt_delays_us
+from synthgen.engine.receipts import receipt_delays_us
 from synthgen.engine.skeleton import counts_for
 from synthgen.engine.timemodel import hourly_profile, median_gap_cv
 from synthgen.fidelity import expected as ex

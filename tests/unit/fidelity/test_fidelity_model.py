@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from synthgen.fidelity.model import (
+from synthgen.fidelity.results import (
     CheckResult,
     Metric,
     Outcome,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from synthgen.fidelity.model import Chart
+from synthgen.fidelity.results import Chart
 from synthgen.fidelity.svg import chart_svg
 
 

@@ -9,7 +9,8 @@ import pytest
 from click.testing import CliRunner
 
 from synthgen.cli import cli
-from synthgen.cli.sample import calibrate, sample
+from synthgen.cli.calibrate import calibrate
+from synthgen.cli.sample import sample
 
 
 @pytest.mark.parametrize("command", ["sample", "calibrate"])

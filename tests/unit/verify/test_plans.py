@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from synthgen.verify.plans import compare_plan_docs, plan_shape, shape_differences
+from synthgen.verify.plan_shapes import compare_plan_docs, plan_shape, shape_differences
 
 PLANS = Path(__file__).parent / "plans"
 SYNTHGEN = Path(sys.executable).parent / "synthgen"

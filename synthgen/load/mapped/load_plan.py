@@ -31,8 +31,7 @@ from synthgen.load.mapped.fills import (
     time_named,
 )
 from synthgen.load.mapped.ids import FORMATS
-from synthgen.load.mapped.parents import parent_plans
-from synthgen.load.mapped.plantypes import (
+from synthgen.load.mapped.load_plan_types import (
     FILL_KINDS,
     INT_RANGE,
     LOAD_ORDER,
@@ -49,6 +48,7 @@ from synthgen.load.mapped.plantypes import (
     fail,
     id_problem,
 )
+from synthgen.load.mapped.parents import parent_plans
 from synthgen.mapping import ENUM_COLUMNS, Mapping
 from synthgen.schema import TABLES
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from synthgen.errors import SynthgenError
 from synthgen.gate import BOUNDARY_SLACK, TOLERANCES, banded
+from synthgen.verdict import decision
 
 
 class Status(StrEnum):
@@ -332,7 +333,7 @@ class Decision:
     @property
     def verdict(self) -> str:
         """'GO' or 'NO-GO'."""
-        return "GO" if self.go else "NO-GO"
+        return decision(self.go)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""

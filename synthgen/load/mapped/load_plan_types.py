@@ -1,6 +1,6 @@
 """The load plan's types: what a plan says per column and table, the Arrow type each of the
 target's column types loads as, the id formats' lengths, and the figures of the data it is
-checked against (see load.mapped.plan)."""
+checked against (see load.mapped.load_plan)."""
 
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from synthgen.engine.arrival import skeleton_in_arrival_order
+from synthgen.engine.arrival_ids import skeleton_in_arrival_order
 from synthgen.engine.messages import ShardSlice
 from synthgen.engine.skeleton import (
     Counts,
