@@ -31,6 +31,7 @@ COMMANDS: dict[str, str] = {
     "workload": "synthgen.cli.loadtest:workload",
     "loadtest": "synthgen.cli.loadtest:loadtest",
     "run": "synthgen.cli.run:run",
+    "soak": "synthgen.cli.soak:soak",
     "mapping": "synthgen.cli.mapping:mapping",
 }
 

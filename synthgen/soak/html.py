@@ -113,3 +113,15 @@ def soak_section(doc: dict[str, Any]) -> str:
         f"<table><tr><th>query class plan</th><th>post-index</th><th>post-soak</th></tr>"
         f"{rows}</table>"
     )
+
+
+def soak_page(doc: dict[str, Any]) -> str:
+    """The soak's section as a page of its own (`synthgen soak`)."""
+    from synthgen.fidelity.html import STYLE
+
+    decision = doc.get("verdict", {}).get("decision", "NO-GO")
+    return (
+        "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
+        f"<title>synthgen soak: {escape(decision)}</title><style>{STYLE}</style></head><body>"
+        f"{soak_section(doc)}</body></html>\n"
+    )

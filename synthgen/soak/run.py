@@ -55,6 +55,8 @@ class SoakOptions:
 def run_soak(opts: SoakOptions, say: Say, tick: Ticker | None = None) -> dict[str, Any]:
     """Soak `opts.days` days (resuming after the last day measured) and decide."""
     check_dsn(opts.guard, opts.dsn, opts.schema)
+    for path in (opts.pre, opts.post):  # read before anything is written: a bad one is refused
+        read_result(path, "baseline")
     root = opts.out / "soak"
     doc = _state(root / SOAK_NAME, opts)
     if (opts.fresh or not doc["days"]) and root.exists():  # nothing of an earlier soak counts

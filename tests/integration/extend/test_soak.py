@@ -52,3 +52,27 @@ def test_extend_days_is_refused_with_suggest(tmp_path: Path) -> None:
         "--extend-days", "2", "--suggest",
     )  # fmt: skip
     assert refused.returncode == 2 and "--extend-days" in refused.stderr
+
+
+def test_the_soak_command_after_a_run(pg_dsn: str, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    ran = synthgen(
+        "run", "--band", "dev", "--scale", "0.02", "--out", str(out), "--dsn", pg_dsn,
+        "--schema", "soak_cmd", "--runs", "3",
+    )  # fmt: skip
+    assert ran.returncode in (0, 3), ran.stderr
+    args = [
+        "soak", str(out / "dataset"), "--days", "1", "--pre", str(out / "baseline-pre.json"),
+        "--out", str(tmp_path / "s"), "--dsn", pg_dsn, "--schema", "soak_cmd", "--runs", "3",
+    ]  # fmt: skip
+    missing = synthgen(*args, "--post", str(tmp_path / "nope.json"))
+    assert missing.returncode == 1 and "nope.json" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "s" / "soak").exists()  # refused before anything was written
+    soaked = synthgen(*args, "--post", str(out / "baseline-post.json"), "--quiet")
+    doc = json.loads((tmp_path / "s" / "soak" / "soak.json").read_text())
+    assert soaked.returncode == (0 if doc["verdict"]["decision"] == "GO" else 3), soaked.stderr
+    assert [d["day"] for d in doc["days"]] == [0, 1]
+    page = (tmp_path / "s" / "soak" / "soak.html").read_text()
+    assert len(re.findall(r"<svg", page)) >= 8
+    assert f"soak: {doc['verdict']['decision']}" in soaked.stdout
