@@ -23,6 +23,7 @@ from synthgen.verify.baseline import (
     DEFAULT_EXPLAIN_RUNS,
     DEFAULT_RUNS,
     DEFAULT_WARMUPS,
+    baseline_files,
     run_baseline,
 )
 from synthgen.verify.compare import FLOOR_MS, Comparison, compare_baselines
@@ -175,11 +176,9 @@ def baseline(
         raise click.UsageError("--dataset applies with --mapping only")
     schema = schema or DEFAULT_SCHEMA
     validate_schema_name(schema, allow_public=True)
-    out = out or Path(f"baseline-{label}.json")
+    out, params_from = baseline_files(label, out, params_from)
     queries = load_queries(queries_dir)
     _report_skipped(queries_dir)
-    if params_from is None and label == "post" and (out.parent / "baseline-pre.json").exists():
-        params_from = out.parent / "baseline-pre.json"
     parameters = read_baseline_parameters(params_from, "--params-from") if params_from else None
     target = guarded_dsn(dsn, schema, guard)  # it runs ANALYZE and pg_prewarm
     conn = connect(target, autocommit=True)

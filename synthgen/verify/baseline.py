@@ -22,6 +22,7 @@ import statistics
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from synthgen import __version__
@@ -86,6 +87,17 @@ DEFAULT_WARMUPS = 3
 DEFAULT_EXPLAIN_RUNS = 10
 
 Progress = Callable[[str], None]
+
+
+def baseline_files(
+    label: str, out: Path | None, params_from: Path | None
+) -> tuple[Path, Path | None]:
+    """Where a baseline goes (``baseline-LABEL.json`` unless given) and whose parameters it
+    reuses: the ones given, else for ``post`` the pre baseline beside it (paired parameters)."""
+    out = out or Path(f"baseline-{label}.json")
+    if params_from is None and label == "post" and (out.parent / "baseline-pre.json").exists():
+        params_from = out.parent / "baseline-pre.json"
+    return out, params_from
 
 
 def percentiles(samples_ms: list[float]) -> dict[str, Any]:
