@@ -33,7 +33,7 @@ from synthgen.spec import load_spec
 from synthgen.verdict import NO_GO
 from synthgen.verify.baseline import DEFAULT_RUNS
 from synthgen.verify.queries import load_queries
-from synthgen.workflow import STATE_NAME, RunOptions, run_workflow
+from synthgen.workflow import RunOptions, finished_stages, run_workflow
 
 if TYPE_CHECKING:
     from synthgen.rehearse.stage import RehearseStage
@@ -68,14 +68,6 @@ def _run_with_ci(
     if any(ci):
         write_ci(run_ci(summary), *ci)
     return summary
-
-
-def finished_stages(out: Path) -> set[str]:
-    """The stages an earlier run in `out` finished (none when there is no readable state)."""
-    try:
-        return set(json.loads((out / STATE_NAME).read_text())["done"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return set()
 
 
 @click.command(cls=DomainCommand)
