@@ -17,13 +17,12 @@ from synthgen.cli.common import (
     storage_options_option,
     workers_option,
 )
-from synthgen.errors import DatasetError, SpecError
 from synthgen.generate.build import BuildOptions, BuildProgress, build_dataset
 from synthgen.generate.dask_executor import DaskPool
+from synthgen.generate.rebuild import FlagConflict, is_extension, recorded_build
 from synthgen.generate.write import COMPRESSIONS
 from synthgen.machine import default_workers
-from synthgen.manifest import FORMAT_VERSION, read_manifest
-from synthgen.spec import Spec, load_spec, parse_spec
+from synthgen.spec import Spec, load_spec
 from synthgen.storage import is_remote, local_path, open_store, parse_options, staging_dir
 
 
@@ -76,26 +75,11 @@ def _resolve(
     from_manifest: Path | None,
 ) -> tuple[Spec, str, float, str, str, str | None]:
     if from_manifest is not None:
-        manifest = read_manifest(from_manifest)
-        if manifest.get("format") != FORMAT_VERSION:
-            raise DatasetError(
-                f"{from_manifest}: format: written by dataset format {manifest.get('format')} "
-                f"(synthgen {manifest.get('synthgen_version', '?')}); this synthgen builds format "
-                f"{FORMAT_VERSION}, so its rebuild would not be byte-identical. Rebuild it with "
-                "that version of synthgen"
-            )
-        spec = parse_spec(manifest["spec"], source=f"{from_manifest} (inline spec)")
-        if spec.digest != manifest.get("spec_sha256", spec.digest):
-            raise SpecError(f"{from_manifest}: inline spec does not match its spec_sha256")
-        _refuse_conflicts(from_manifest, manifest, spec, band, scale, seed, spec_path)
-        return (
-            spec,
-            manifest["band"],
-            float(manifest["scale"]),
-            str(manifest["seed"]),
-            compression or manifest.get("compression", "zstd"),
-            None,
-        )
+        try:
+            r = recorded_build(from_manifest, band, scale, seed, spec_path, compression)
+        except FlagConflict as exc:  # click's usage error: the usage line, then exit 2
+            raise click.UsageError(str(exc)) from exc
+        return r.spec, r.band, r.scale, r.seed, r.compression, None
     if band is None:
         raise click.UsageError("Missing option '--band' (or give --from-manifest).")
     spec = load_spec(spec_path)
@@ -108,41 +92,6 @@ def _resolve(
         compression or "zstd",
         str(spec_path) if spec_path else None,
     )
-
-
-def _is_extension(from_manifest: Path) -> bool:
-    """Whether --from-manifest names an extension's manifest (a chain to rebuild)."""
-    return "extension" in read_manifest(from_manifest)
-
-
-def _refuse_conflicts(
-    from_manifest: Path,
-    manifest: dict[str, Any],
-    spec: Spec,
-    band: str | None,
-    scale: float | None,
-    seed: str | None,
-    spec_path: Path | None,
-) -> None:
-    """A flag given beside --from-manifest must agree with the manifest: a rebuild that silently
-    ignored --seed would hand back another dataset than the one asked for."""
-    given = {
-        "--band": (band, manifest["band"]),
-        "--scale": (scale, float(manifest["scale"])),
-        "--seed": (seed, str(manifest["seed"])),
-    }
-    for flag, (value, recorded) in given.items():
-        if value is not None and value != recorded:
-            raise click.UsageError(
-                f"{flag} {value} conflicts with {from_manifest}, which was built with "
-                f"{flag} {recorded}; drop {flag} (the manifest decides) or build without "
-                "--from-manifest"
-            )
-    if spec_path is not None and load_spec(spec_path).digest != spec.digest:
-        raise click.UsageError(
-            f"--spec {spec_path} conflicts with {from_manifest}: its spec differs from the one "
-            "inline in the manifest; drop --spec (the manifest decides)"
-        )
 
 
 @click.command(cls=DomainCommand)
@@ -213,7 +162,7 @@ def generate(
 
     Example: synthgen generate --band dev --scale 0.01 --seed 42 --out out/dev-small
     """
-    if from_manifest is not None and _is_extension(from_manifest):
+    if from_manifest is not None and is_extension(from_manifest):
         from synthgen.cli.extend import rebuild
 
         rebuild(from_manifest, out, workers or default_workers(), overwrite, as_json)
