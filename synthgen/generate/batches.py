@@ -160,21 +160,12 @@ def receipt_batches(
     return _batches("read_receipts", columns, rows_per_group)
 
 
-def _words(vocab: list[bytes], picks: NDArray[np.int64], capital: bool) -> pa.Array:
-    table = pa.array([w.decode().capitalize() if capital else w.decode() for w in vocab])
-    return table.take(pa.array(picks))
-
-
-def user_batches(
-    sk: Skeleton,
-    vocab: list[bytes],
-    last_active_us: NDArray[np.int64],
-    rng: np.random.Generator,
-    rows_per_group: int,
-) -> Iterator[pa.RecordBatch]:
-    """Users with synthetic names and emails on reserved domains only (RFC 2606 / 6761)."""
-    n = len(sk.user_created_us)
-    ids = np.arange(1, n + 1, dtype=np.int64)
+def emails_and_names(
+    rng: np.random.Generator, vocab: list[bytes], ids: NDArray[np.int64]
+) -> tuple[pa.Array, pa.Array]:
+    """Each user's email (first.last<id>@ a reserved domain) and display name (First Last),
+    drawn first names, last names, then domains: the base and its extensions alike."""
+    n = len(ids)
     first = rng.integers(0, len(vocab), n)
     last = rng.integers(0, len(vocab), n)
     domain = _codes(EMAIL_DOMAINS, rng.integers(0, len(EMAIL_DOMAINS), n))
@@ -190,6 +181,25 @@ def user_batches(
     name = pc.binary_join_element_wise(
         _words(vocab, first, True), " ", _words(vocab, last, True), ""
     )
+    return email, name
+
+
+def _words(vocab: list[bytes], picks: NDArray[np.int64], capital: bool) -> pa.Array:
+    table = pa.array([w.decode().capitalize() if capital else w.decode() for w in vocab])
+    return table.take(pa.array(picks))
+
+
+def user_batches(
+    sk: Skeleton,
+    vocab: list[bytes],
+    last_active_us: NDArray[np.int64],
+    rng: np.random.Generator,
+    rows_per_group: int,
+) -> Iterator[pa.RecordBatch]:
+    """Users with synthetic names and emails on reserved domains only (RFC 2606 / 6761)."""
+    n = len(sk.user_created_us)
+    ids = np.arange(1, n + 1, dtype=np.int64)
+    email, name = emails_and_names(rng, vocab, ids)
     seen = np.maximum(last_active_us, sk.user_created_us)
     columns = {
         "id": pa.array(ids),

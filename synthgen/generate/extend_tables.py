@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 from synthgen.contract import CONVERSATION_TYPES, MEMBER_ROLES, SIZE_CLASSES
 from synthgen.engine.extension import DIRECT, Arrivals
 from synthgen.engine.extension_day import CHANGE_OPS, Changes
-from synthgen.generate.batches import EMAIL_DOMAINS, _batches, _codes, _ts, _words
+from synthgen.generate.batches import _batches, _codes, _ts, _words, emails_and_names
 from synthgen.schema import TIMESTAMP, Column, Table
 
 I64 = NDArray[np.int64]
@@ -39,20 +39,7 @@ def user_batches(
     """New users, ids after `first_id`, names from the base's vocabulary, reserved domains."""
     n = len(arrivals.user_created_us)
     ids = np.arange(first_id + 1, first_id + n + 1, dtype=np.int64)
-    first, last = rng.integers(0, len(vocab), n), rng.integers(0, len(vocab), n)
-    domain = _codes(EMAIL_DOMAINS, rng.integers(0, len(EMAIL_DOMAINS), n))
-    email = pc.binary_join_element_wise(
-        _words(vocab, first, False),
-        ".",
-        _words(vocab, last, False),
-        pc.cast(pa.array(ids), pa.string()),
-        "@",
-        domain,
-        "",
-    )
-    name = pc.binary_join_element_wise(
-        _words(vocab, first, True), " ", _words(vocab, last, True), ""
-    )
+    email, name = emails_and_names(rng, vocab, ids)
     columns = {
         "id": pa.array(ids),
         "email": email,
