@@ -96,11 +96,17 @@ def soak_section(doc: dict[str, Any]) -> str:
         f"<figure>{line_chart(title, unit, series)}</figure>"
         for title, unit, series in figures(doc)
     )
+    post_index, post_soak = doc.get("post_index", {}), doc.get("post_soak", {})
+    both = [k for k in post_index if k in post_soak]  # the soak re-measures one plan mode
     rows = "".join(
-        f"<tr><td>{escape(k)}</td><td>{v:.3f}</td>"
-        f"<td>{doc.get('post_soak', {}).get(k, float('nan')):.3f}</td></tr>"
-        for k, v in doc.get("post_index", {}).items()
+        f"<tr><td>{escape(k)}</td><td>{post_index[k]:.3f}</td><td>{post_soak[k]:.3f}</td>"
+        f"<td>{post_soak[k] / post_index[k]:.2f}x</td></tr>"
+        for k in both
+        if post_index[k] > 0
     )
+    unmeasured = len(post_index) - len(both)
+    have = "result has" if unmeasured == 1 else "results have"
+    left = f"<p>{unmeasured} post-index {have} no post-soak measurement (another plan mode).</p>"
     days = len(doc["days"]) - 1
     return (
         f"<h2>Soak: {days} simulated days after the indexes "
@@ -110,8 +116,8 @@ def soak_section(doc: dict[str, Any]) -> str:
         f"{escape(doc.get('bloat_method', 'statistics'))}.</p>"
         f"<div class=charts>{charts}</div>"
         "<h3>p50 (ms): post-index and post-soak baselines</h3>"
-        f"<table><tr><th>query class plan</th><th>post-index</th><th>post-soak</th></tr>"
-        f"{rows}</table>"
+        "<table><tr><th>query class plan</th><th>post-index</th><th>post-soak</th>"
+        f"<th>post-soak / post-index</th></tr>{rows}</table>{left if unmeasured else ''}"
     )
 
 
