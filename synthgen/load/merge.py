@@ -37,17 +37,18 @@ ARRIVAL_KEY: dict[str, tuple[str, ...]] = {
     "conversation_traits": ("conversationId",),
 }
 
-# Files open at once in one merge. 32 Parquet readers of messages shards hold ~70-110 MB; 32^2 =
-# 1 024 shards take one spill pass, more (perf's ~1 200) re-merge only the excess runs.
+# Files open at once in one merge: bounds the readers' memory whatever the shard count
+# (benchmarks/README.md, "Arrival merge memory vs shard count"); 32^2 = 1 024 shards take one
+# spill pass, more (perf's ~1 200) re-merge only the excess runs.
 MAX_FAN_IN = 32
 # A merge holds about two batches per source: its batch shrinks with the source count so that a
 # merge's buffers stay near this many rows.
 MERGE_BUDGET_ROWS = 1 << 16
 MIN_MERGE_BATCH = 1024
 # bytes per column read at a time; without it (and with pre-buffering) a reader holds its whole
-# row group, ~18 MB for a messages shard instead of a few MB
+# row group instead of a few MB
 READ_BUFFER = 1 << 16
-# zstd runs are about the size of the Parquet shards (lz4: 1.8x, none: 3.5x) at the same speed
+# zstd runs are about the size of the Parquet shards, larger with lz4 or none, at the same speed
 SPILL_CODEC = "zstd"
 
 
