@@ -7,7 +7,7 @@
 A parameter's kind says how it is sampled (`conversation`, `conversation_cursor`, `user`,
 `member_user`, `member_conversation`, `timestamp`), its type how it is bound; kinds pair on three
 axes (room, user, time). Pairings that cannot mean what they say, and unknown types, are refused
-when the file is parsed. docs/workflow.md describes the format.
+when the file is parsed. docs/design.md ("Query files") describes the kinds.
 """
 
 from __future__ import annotations
