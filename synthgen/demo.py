@@ -1,15 +1,11 @@
 """`make demo`: the whole workflow on a small scale of the dev band.
 
-`synthgen run` against a throwaway local cluster (started here and stopped again if the demo
-started it), from the system's PostgreSQL or else the embedded one synthgen depends on. When no
-server can run at all, the demo still generates and validates, then says loudly which stages it
-could not run and why, and exits 1: a demo that skipped half the workflow is not a success.
-
-`make demo CAPTURED=1` (`--captured`) first plays production: the cluster gets pg_stat_statements
-in shared_preload_libraries (and a restart), another dataset is loaded into a schema of its own,
-a known mix of the shipped queries runs against it, and `synthgen sample statements` captures
-what the server recorded. The run then measures the captured files, and its report shows
-production's calls and share of time beside each query's change.
+`synthgen run` against a throwaway local cluster (system PostgreSQL, else the embedded one),
+started here and stopped again if the demo started it. When no server can run, the demo still
+generates and validates, names the stages it could not run and exits 1. `--captured`
+(`make demo CAPTURED=1`) first plays production: pg_stat_statements, a known query mix on a
+second dataset, `synthgen sample statements`, so the report shows production's calls and share
+of time beside each query's change.
 """
 
 from __future__ import annotations

@@ -1,27 +1,13 @@
 """`--mapping`: the contract's table and column names (and enum values) in production's terms.
 
-Production rarely uses the contract's names. A mapping file says, per contract table, its name in
-production and the names of the columns that differ; unlisted tables and columns keep the
-contract's names. Enum values may be mapped too (e.g. production's 'dm' is the contract's
-DIRECT). Example::
+A mapping file says, per contract table, its name in production and the columns that differ;
+unlisted tables and columns keep the contract's names. Example::
 
-    {"schema": "app",
-     "tables": {"messages": {"name": "posts", "columns": {"conversationId": "chat_id"}}},
-     "values": {"messages.type": {"TEXT": "text", "IMAGE": "photo"}}}
+    {"schema": "app", "tables": {"messages": {"name": "posts"}},
+     "values": {"messages.type": {"TEXT": "text"}}}
 
-The same file drives `synthgen load --mapping` (shards -> the application's tables made by its
-migrations), which reads four more keys (see `synthgen.appschema` and docs/app-schema.md):
-per table ``"id"`` (the id format, or a generated id column for a table the contract keys by a
-pair), ``"fill"`` (values for columns the contract does not produce) and ``"skip"``, and at the
-top ``"derived"`` (tables built from a contract table, e.g. per-recipient delivery states),
-``"parents"`` (tables the contract has no rows for, e.g. tenants) and ``"epoch"`` (the unit of
-a time in an integer column). The sampler ignores them.
-
-Every name is quoted as an SQL identifier and every value as an SQL literal, never spliced raw.
-
-`Names` is the mapping as the load-test workload reads it: every table and column name of the
-target schema looked up in one place (the contract's names on synthgen's own schema, see
-`synthgen.loadtest.appwrites.app_names` for an application's).
+`synthgen load --mapping` reads more keys (docs/app-schema.md). Every name is quoted as an SQL
+identifier and every value as a literal. `Names` is the table and column lookup of the load test.
 """
 
 from __future__ import annotations

@@ -1,25 +1,11 @@
 """Where a dataset lives: a local directory, or a prefix of an object store (s3://, gs://).
 
-Every build works on a local directory. With an object store as --out, that directory is a
-staging copy of the run's small state (run parameters, done-records, arrival counts, skeleton
-tables, manifest) and `Store` keeps the store in step with it: the client pulls the state before
-a build and pushes each small file as it is written; each shard task writes its files in a
-temporary directory on its worker and uploads them itself (the client never relays shard data).
-
-Object stores have no atomic rename, but a single PUT is atomic: an object is either whole or
-absent. A task uploads its Parquet files first and its done-record last, and a resumed build
-keeps a shard only when its record exists and every file it lists hashes to the recorded sha256
-(read back from the store), so an object left by a killed worker never counts.
-
-The reading commands (validate, load) read a stored dataset where it lies: `StoredPath` stands
-where they take a local Path, pyarrow opens its Parquet objects for random access (ranged GETs)
-and DuckDB reads them through the same filesystem, registered with its connection (fsspec's
-wrapper of a pyarrow filesystem). Nothing is copied to local disk; memory stays as bounded as
-for a local dataset.
-
-Credentials and endpoint come from the standard environment variables (AWS_ACCESS_KEY_ID,
-AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL, AWS_REGION, ...) or from --storage-option key=value,
-passed to pyarrow's S3FileSystem / GcsFileSystem.
+Every build works on a local directory; with an object store as --out, `Store` keeps the store in
+step with its small state, and each shard task uploads its own files, done-record last (a single
+PUT is atomic, so a resumed build keeps only shards whose record and hashes match). Reading
+commands read a stored dataset in place through `StoredPath` (pyarrow and DuckDB share one
+filesystem). Credentials come from the standard environment variables or --storage-option;
+docs/scale-out.md has the details.
 """
 
 from __future__ import annotations

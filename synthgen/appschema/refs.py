@@ -1,18 +1,11 @@
 """Foreign keys of the application the contract has no column for: which related row fills them.
 
-A ``ref`` fill names the contract table whose row a column points at, and how that row is
-chosen (each a pure function of the row's own data, so every load gives the same rows):
-
-- ``{"ref": "users", "through": "senderId"}``: the row's own foreign key to that table;
-- ``{"ref": "users", "through": "messageId.senderId"}``: one step further — the sender of the
-  row's message (an attachment's uploader is its message's sender);
-- ``{"ref": "users", "member": "owner"}`` (conversations only): the conversation's earliest
-  member with the OWNER role, else its earliest member (``"earliest"``: roles ignored);
-- ``{"ref": "users"}``: a row of the referenced table chosen from the row's own id by a hash
-  (deterministic, spread evenly).
-
-Without a fill, a required column with a foreign key to a mapped table gets the first rule that
-applies, in that order (`default_ref`); one to a table the mapping does not load is refused.
+A ``ref`` fill names the contract table a column points at and how its row is chosen, always as a
+pure function of the row's own data (every load gives the same rows): ``through`` a foreign key
+of the row (or one step further, ``messageId.senderId``), a conversation's ``member``
+(``owner`` or ``earliest``), or a hash of the row's own id. Without a fill, a required column
+with a foreign key to a mapped table gets the first rule that applies (`default_ref`); one to a
+table the mapping does not load is refused. docs/app-schema.md lists the forms.
 """
 
 from __future__ import annotations

@@ -1,19 +1,10 @@
 """Ids in arrival order across shards, without a global sort.
 
-A shard holds whole pieces of conversations, each spanning its own slice of the window, so every
-shard covers the whole window and its messages cannot simply be numbered from a prefix sum of
-shard sizes (ids would then follow shards, not time). Instead, in two passes:
-
-1. each shard draws its messages' times and types (`arrival`, from their own random stream) and
-   counts its messages and attachments per fine time bucket (`bucket_counts`);
-2. prefix sums over (bucket, shard) — every earlier bucket of every shard, then this bucket of
-   every earlier shard — give each shard an id offset per bucket (`shard_offsets`), and the shard
-   numbers its rows from it in time order (`assign_ids`).
-
-Ids therefore follow (time bucket, shard, createdAt inside the shard): sorted by time up to the
-bucket's width, and strictly increasing with createdAt inside every conversation (a
-conversation's pieces lie in consecutive shards, in time order). The result depends only on the
-spec, seed and plan, never on the worker count or the order shards finish in.
+Every shard covers the whole window, so ids cannot be a prefix sum of shard sizes. Two passes:
+each shard counts its messages and attachments per fine time bucket (`bucket_counts`); prefix
+sums over (bucket, shard) give each shard an id offset per bucket (`shard_offsets`), from which
+the shard numbers its rows in time order (`assign_ids`). Ids follow (time bucket, shard,
+createdAt) and depend only on spec, seed and plan (docs/model.md, "Ids, ordering and the heap").
 """
 
 from __future__ import annotations

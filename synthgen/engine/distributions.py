@@ -52,7 +52,8 @@ def capped_lognormal_int(
 
 
 # up to this many categories, `categorical` counts the cdf steps at or below each draw with one
-# comparison per step (~10x faster than searchsorted's binary search per draw for a handful)
+# comparison per step: for a handful that beats searchsorted's binary search per draw
+# (benchmarks/README.md, "where a shard's CPU goes")
 FEW_CATEGORIES = 16
 
 

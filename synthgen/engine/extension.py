@@ -1,18 +1,8 @@
 """What happens after the snapshot (`synthgen extend`): NumPy only, no I/O.
 
-The timeline continues from the seam with the spec's own rates:
-
-- each room keeps its rate per unit of intensity (its messages so far over the diurnal x weekly
-  mass of its life), so heavy rooms stay heavy and the curve continues across the seam;
-- users sign up at the spec's in-window rate: users x new_user_share spread over
-  new_user_signup_within of the window;
-- rooms open at the rate the spec's opening curve has at its latest point: regular rooms open at
-  fraction U**skew x regular_within, whose density there is 1 / (skew x regular_within), so
-  regular rooms / (skew x regular_within x window_days) per day; their kind follows the mix and a
-  new room talks at the rate of a base room of its kind (drawn);
-- each new user joins one group room (a member row drawn uniformly, so rooms by size) within a day
-  of signing up;
-- group members other than the owner leave at churn.leave_rate per day.
+The timeline continues from the seam with the spec's own rates: each room keeps its rate per unit
+of intensity, users sign up and rooms open at the spec's in-window rates, each new user joins one
+group room, and group members leave at churn.leave_rate per day. docs/extend.md gives each rule.
 """
 
 from __future__ import annotations

@@ -1,23 +1,10 @@
 """The median inter-arrival CV the spec's burst model implies for rooms like the dataset's.
 
-No closed form gives it: the spec's `inter_arrival_cv` sets how often a message opens a burst,
-but the CV measured in a room also depends on the diurnal x weekly intensity (a sharp evening
-peak crowds bursts together and raises it), on the room's span (it opens during the window and
-runs to the snapshot) and on its size (a CV from a few dozen gaps is biased low). So the gate
-runs its own small Monte Carlo of the spec's model, written from the spec's definition
-(docs/model.md, "Time"), independently of the engine's code:
-
-- a room's first message opens a burst; every later one opens a new burst with probability
-  q = 2 / (cv^2 + 1) (a mix of short and long gaps then has a CV of about sqrt(2/q - 1) = cv);
-- bursts start at times drawn from the window's intensity restricted to the room's span
-  (inverse CDF of the cumulative hourly intensity);
-- inside a burst the gaps are exponential with mean `in_burst_gap_seconds`, but at most
-  `max_gap_share_of_mean` of the room's mean gap (span / messages);
-- a time past the snapshot wraps round to the room's start (so rooms keep their size), and the
-  room's times are sorted: the CV is that of the sorted times' gaps, as the check measures it.
-
-An engine that opens no bursts, or ignores the profile, then measures far from this figure.
-Randomness is one fixed stream (the figure is reproducible and smooth in the spec's cv).
+No closed form gives it (it depends on the intensity profile, each room's span and its size), so
+the gate runs its own small Monte Carlo of the spec's burst model, written from the spec's
+definition (docs/model.md, "Time") independently of the engine's code, and measures the CV as the
+check does. The steps are in docs/design.md ("The fidelity gate"). Randomness is one fixed
+stream, so the figure is reproducible and smooth in the spec's cv.
 """
 
 from __future__ import annotations

@@ -1,19 +1,10 @@
 """The extension gate: a base and its deltas judged together (`synthgen validate BASE DELTA...`).
 
 Expectations come from the spec and the data before each seam, with this module's own code (the
-gate never imports the generator):
-
-- daily messages of the rooms that existed at the seam: each room's rate is its messages so far
-  (hard deletes excluded) over the intensity mass of its life, the intensity being the spec's
-  hourly profile times its weekday factor; a day's expected count is the sum of rate x the day's
-  mass, and the count is Poisson around it (NOISE_Z standard deviations allowed);
-- new users and new rooms: the spec's in-window sign-up rate and the opening curve's rate at its
-  latest point (docs/extend.md), Poisson;
-- churn: each new message is hard / soft deleted or edited with the spec's rate if the change's
-  exponential delay ends before the extension does; members leave at the daily rate: binomial;
-- what must be exact: no time before the seam or after the end, per-room createdAt strictly
-  rising across every seam, no read of a hard-deleted message after its delete, no read or
-  message by a member after they left, every foreign key resolving.
+gate never imports the generator): daily messages of the rooms that existed at the seam, new
+users and rooms, churn (Poisson or binomial around the spec's rates), and the rules that must
+hold exactly (times inside the extension, createdAt rising per room across every seam, no read
+or message after a delete or a leave, every foreign key resolving). See docs/extend.md.
 """
 
 from __future__ import annotations

@@ -1,15 +1,10 @@
 """Results of the fidelity gate: metrics, check results, tolerance and the judging rules.
 
-A metric compares a measured figure with the value the spec's model implies. Four rules exist:
-`relative` (deviation relative to the expected value, against the tolerance), `exact` (a count of
-violations that must be zero), `at_least` (a floor, e.g. the heavy-room threshold) and `skipped`
-(not enough data to judge; the reason is kept and shown).
-
-Sampling noise: at small scales a figure can differ from its expectation by chance alone. Each
-relative metric may carry the model's sampling noise, as a relative half-width of a NOISE_Z-sigma
-band (asymmetric for quantiles). Where that noise is within the tolerance the tolerance rule
-applies unchanged. Where it is wider, the tolerance cannot be confirmed from this much data: a
-deviation inside the noise is SKIP ("insufficient data"), beyond it WARN, beyond twice it FAIL.
+A metric compares a measured figure with the value the spec's model implies, by one of four
+rules: `relative` (against the tolerance), `exact` (violations must be zero), `at_least` (a
+floor) and `skipped` (too little data; the reason is kept). A relative metric may carry its
+sampling noise (a NOISE_Z-sigma half-width); where that is wider than the tolerance, a deviation
+inside the noise is SKIP, beyond it WARN, beyond twice it FAIL.
 """
 
 from __future__ import annotations

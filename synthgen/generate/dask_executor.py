@@ -23,8 +23,8 @@ R = TypeVar("R")
 INSTALL_HINT = "pip install 'synthgen[dask]'"
 # The LocalCluster's workers: Dask's nanny sets MALLOC_TRIM_THRESHOLD_=65536 in every worker, which
 # also turns off glibc's adaptive mmap threshold, so each large NumPy temporary is a fresh mmap and
-# its page faults; with its statistical profiler on too, a shard task measured 1.3-1.9x slower in
-# a worker than in-process, and the same without both (benchmarks/README.md, "Dask executor").
+# its page faults; with its statistical profiler on too, a shard task runs slower in a worker
+# than in-process, and as fast without both (benchmarks/README.md, "Dask executor").
 # A cluster of your own: start its workers with the same two settings (docs/scale-out.md).
 LOCAL_WORKER_CONFIG = {
     "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,

@@ -1,19 +1,11 @@
 """A table's shards merged into its arrival order, with at most `fan_in` files open at once.
 
-Every shard is sorted by its table's arrival key, so one k-way merge of all of them gives the
-table's order. But each open Parquet reader holds a few MB (its pages, decompression and read
-buffers: ~2-3.5 MB for a messages shard), so a merge of every shard at once needs memory in
-proportion to the shard count: ~1 GB at 400 shards. With more than `fan_in` shards the merge
-therefore goes in two steps, as an external sort does: the smallest sources are merged, `fan_in`
-at a time, into spill runs (Arrow IPC streams, zstd) in a private directory on local disk, until
-no more than `fan_in` sources remain; the final merge streams those. Memory is then `fan_in`
-readers whatever the shard count, for the cost of writing and reading each row once more; a
-table with at most `fan_in` shards (the dev band's 20) is merged in one step, as before. Run
-files are removed as soon as they are merged; the caller removes the directory.
-
-The order is exact whatever the grouping: every merge orders rows by the table's whole arrival
-key, so runs are sorted by it, and merging runs gives the same rows in the same order as merging
-the shards.
+Every shard is sorted by its table's arrival key, so a k-way merge gives the table's order. Each
+open Parquet reader holds a few MB, so with more than `fan_in` shards the merge goes in two steps,
+as an external sort does: sources merged `fan_in` at a time into spill runs (Arrow IPC, zstd) in
+a private directory, then the final merge streams those. The order is exact whatever the
+grouping, since every merge orders by the whole arrival key. Run files are removed once merged;
+the caller removes the directory.
 """
 
 from __future__ import annotations
@@ -45,17 +37,18 @@ ARRIVAL_KEY: dict[str, tuple[str, ...]] = {
     "conversation_traits": ("conversationId",),
 }
 
-# Files open at once in one merge. 32 Parquet readers of messages shards hold ~70-110 MB; 32^2 =
-# 1 024 shards take one spill pass, more (perf's ~1 200) re-merge only the excess runs.
+# Files open at once in one merge: bounds the readers' memory whatever the shard count
+# (benchmarks/README.md, "Arrival merge memory vs shard count"); 32^2 = 1 024 shards take one
+# spill pass, more (perf's ~1 200) re-merge only the excess runs.
 MAX_FAN_IN = 32
 # A merge holds about two batches per source: its batch shrinks with the source count so that a
 # merge's buffers stay near this many rows.
 MERGE_BUDGET_ROWS = 1 << 16
 MIN_MERGE_BATCH = 1024
 # bytes per column read at a time; without it (and with pre-buffering) a reader holds its whole
-# row group, ~18 MB for a messages shard instead of a few MB
+# row group instead of a few MB
 READ_BUFFER = 1 << 16
-# zstd runs are about the size of the Parquet shards (lz4: 1.8x, none: 3.5x) at the same speed
+# zstd runs are about the size of the Parquet shards, larger with lz4 or none, at the same speed
 SPILL_CODEC = "zstd"
 
 

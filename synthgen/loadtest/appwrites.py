@@ -1,22 +1,11 @@
 """W1 (send a message) and W2 (mark read) on an application's own schema, through its mapping.
 
 Every column a write sets is decided by the mapped load's plan
-(`synthgen.load.mapped.load_plan`), so a sent message fills the application's required columns
-as the load filled them: its own id in the table's id format, the enum label the mapping gives
-'TEXT', `{"unique": PREFIX}` fills as PREFIX + the new id, `{"from": COLUMN}` fills from the new
-row's own values, automatic fills by type. New ids cannot collide with loaded ones: text and
-cuid ids are ``'lt' || nextval(...)`` (loaded ids are decimals or start with 'c'), uuids
-``gen_random_uuid()`` (122 random bits), bigints a sequence from 4·10^18. Times are written in
-each column's own type: a ``timestamp`` without time zone holds UTC, as the load wrote it;
-``timestamp(3)`` rounds to milliseconds.
-
-W1 touches the room first — the conversation columns the plan fills from the contract's
-``updatedAt`` or from the room's last message (``lastMessageAt``/``lastMessageId``-style) — with
-``greatest(now, previous + 1 ms)``: the row lock orders concurrent senders of one room, so the
-message's ``createdAt`` (the touched time) increases strictly per room. W2 reads the room's
-latest 50 messages the member has not read (an anti-join on the reads table, as applications
-count unread), records the reads (and the delivery states stamped at read time), and moves the
-member's ``lastReadAt`` up.
+(`synthgen.load.mapped.load_plan`), so a sent message fills the application's columns as the load
+did, with new ids that cannot collide with loaded ones. W1 touches the room first (its row lock
+orders concurrent senders, so createdAt rises strictly per room); W2 reads the room's latest 50
+unread messages by an anti-join, records the reads and moves the member's ``lastReadAt`` up.
+docs/design.md ("Load tests") says why.
 """
 
 from __future__ import annotations

@@ -2,13 +2,9 @@
 indexes, and a GO/NO-GO.
 
 Open-loop results (the default) are judged at equal offered load (`synthgen.loadtest.offered`).
-Closed-loop results (`--closed-loop`) keep the older rule, labelled as such, since a faster
-server is offered more load by the same clients:
-
-Closed-loop rule (stated in the report): GO when reads got better — the geometric mean of the
-read queries' p95 ratios (post / pre) over every common client count is below 1, and no read
-query is worse than the budget — and writes are not worse than the budget: each write's p95
-ratio (geometric mean over client counts) at most 1 + budget (default 20 %).
+Closed-loop results (`--closed-loop`) are judged by the closed-loop rule, labelled as such in the
+report (docs/loadtest.md): reads better by the geometric mean of p95 ratios and none worse than
+the budget, each write's p95 ratio at most 1 + budget.
 """
 
 from __future__ import annotations

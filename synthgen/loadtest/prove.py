@@ -1,17 +1,11 @@
 """`synthgen indexes prove`: build each suggested index for real, one at a time and then the kept
 ones together, and keep only those that pay for themselves.
 
-Per index: its build time and size; client-timed baselines of the queries and classes (the same
-code as `verify baseline`, custom plans) against the baseline without it — the read gain, beside
-the planner's estimate from `indexes suggest`; and short pgbench runs of the load test's write
-transactions (W1 send, W2 mark read) against runs without it — the write cost: the largest rise
-of a write transaction's p50 latency (W2 reads before it writes, so an index may speed it up: a
-negative cost). An index is kept when some query and class it was suggested for reads at least
-`min_gain` faster (p50) and no write transaction's p50 rises by more than `max_write_cost`.
-The kept set is then built together and judged by the index gate (compare_baselines) on every
-query; the database is left as it was found (every index proven here is dropped again). Each
-read row says whether the planner was right, and with captured production numbers each index's
-read gain is also weighted by production's time (prove_reads).
+Per index: its build time and size, client-timed baselines of the queries it was suggested for
+(its read gain), and short pgbench runs of the write transactions W1/W2 (its write cost). An
+index is kept when some query reads at least `min_gain` faster (p50) and no write's p50 rises by
+more than `max_write_cost`; the kept set is then judged by the index gate, and every index built
+here is dropped again. docs/workflow.md describes the report.
 """
 
 from __future__ import annotations

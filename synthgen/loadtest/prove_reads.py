@@ -1,16 +1,10 @@
 """`indexes prove`'s read rows: the measured gain beside the planner's estimate, where the planner
-was wrong, and the index's read gain weighted by production's time when the query files carry
-captured numbers (`synthgen sample statements` writes a `-- production:` line into each).
+was wrong, and the gain weighted by production's time when the query files carry captured numbers.
 
-The planner "expected a gain" for a query x class when its hypothetical plan used the index and
-removed a sort or cut the estimated cost by at least the keep rule's `min_gain`; the index
-"measured a gain" when the client-timed p50 fell by at least `min_gain`. The planner was wrong
-where the two differ: a gain it expected that the clock did not show, or the reverse.
-
-The production-weighted read gain of an index is compare's weighted improvement on the index
-alone: 1 - exp(sum of share_q * log ratio_q) over the query files, share_q being the query's
-share of production's total time and ratio_q the geometric mean of its post/pre p50 over its
-classes; a query the index was not timed on (it serves none of its classes) counts unchanged.
+The planner was wrong where its hypothetical plan promised a gain of `min_gain` that the
+client-timed p50 did not show, or the reverse. The production-weighted gain is
+1 - exp(sum of share_q * log ratio_q): share_q is the query's share of production's time, ratio_q
+the geometric mean of its post/pre p50; a query the index was not timed on counts unchanged.
 """
 
 from __future__ import annotations

@@ -1,18 +1,10 @@
 """`synthgen workload`: pgbench scripts and the parameter tables that give them the data's skew.
 
-Method (also written at the top of every script): each draw table holds one row per room (or
-user) with ``hi``, the running sum of its weight in id order. A transaction draws
-``r = random(1, total weight)`` and takes the first row with ``hi >= r`` (an index scan on the
-primary key), so a room is drawn with probability messages / all messages and a user with
-probability messages sent / all messages sent — the data's own skew, not a generic Zipf. The
-lookup costs one primary-key probe (a few tens of microseconds) inside each transaction. A
-`timestamp` parameter is one of its classes (1h, 1d, 7d before the newest message) drawn
-uniformly from a three-row table, as a time or in the schema's epoch units.
-
-Write transactions use ids that cannot collide with generated ones: new message ids come from the
-sequence ``synthgen_lt_message_id`` starting at 4e18 (generated ids are small consecutive
-integers); read receipts are keyed by (message, user) and never overwrite one (ON CONFLICT DO
-NOTHING).
+Each draw table holds one row per room (or user) with ``hi``, the running sum of its weight; a
+transaction draws ``r`` in the total weight and takes the first row with ``hi >= r`` (one
+primary-key probe), so rooms and users are drawn with the data's own skew. Timestamps are one of
+their classes (1h, 1d, 7d) drawn uniformly. Writes use ids that cannot collide with generated
+ones and never overwrite a receipt (docs/design.md, "Load tests").
 """
 
 from __future__ import annotations

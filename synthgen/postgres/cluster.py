@@ -1,15 +1,10 @@
 """A throwaway local PostgreSQL cluster tuned for bulk loading.
 
-A cluster directory (default ``.synthgen/postgres`` under the current directory) holds::
-
-    cluster.json   the remembered port, server binaries and version
-    data/          PGDATA; owned by the ``postgres`` system user when synthgen runs as root
-    socket/        the Unix socket directory
-    .lock          serialises concurrent ensure_cluster / stop_cluster calls
-
-The server listens on 127.0.0.1 only and trusts the local superuser ``postgres``. Its tuned
-settings live in ``data/synthgen.conf`` (included from ``postgresql.conf``), rewritten on every
-start; the server log is ``data/server.log``.
+A cluster directory (default ``.synthgen/postgres``) holds ``cluster.json`` (port, binaries,
+version), ``data/`` (PGDATA, owned by ``postgres`` when synthgen runs as root), ``socket/`` and a
+``.lock`` that serialises ensure_cluster / stop_cluster. The server listens on 127.0.0.1 only and
+trusts the local superuser; its tuned settings are rewritten into ``data/synthgen.conf`` on every
+start, and its log is ``data/server.log``.
 """
 
 from __future__ import annotations

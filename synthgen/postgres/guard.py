@@ -1,15 +1,9 @@
 """The production guard: refuse to touch a database that looks like production.
 
-Three rules, each named in the refusal so the user knows which one fired:
-
-- ``environment``: ``SYNTHGEN_ENV=production`` or ``NODE_ENV=production`` (the application's own
-  tooling sets the latter);
-- ``deny-pattern``: the database name or a host in the DSN matches a regular expression
-  (default ``prod``, case-insensitive);
-- ``foreign-rows``: some table outside the target schema holds more than a threshold of rows.
-  Schemas created by synthgen (they hold a ``synthgen_loads`` table) do not count, nor do the
-  application tables a mapped load wrote (recorded in its audit schema, see postgres.mapped).
-
+Three rules, each named in the refusal: ``environment`` (``SYNTHGEN_ENV`` or ``NODE_ENV`` is
+``production``), ``deny-pattern`` (the database name or a DSN host matches a regular expression,
+default ``prod``) and ``foreign-rows`` (a table outside the target schema holds more than a
+threshold of rows; synthgen's own schemas and a mapped load's tables do not count).
 ``--i-know-this-is-not-production`` turns every rule off.
 """
 

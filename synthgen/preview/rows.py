@@ -1,15 +1,10 @@
 """Rows per table for a plan, without generating: exact where the plan fixes them, an expectation
 and its spread where the engine draws them.
 
-Users, conversations, memberships and messages come from the plan's skeleton, so they are exact.
-Attachments and read receipts are random draws: each message is media with probability
-`media.ratio` (one attachment each), and each message is read with probability `read_rate`,
-its receipt written only if its delay lands before the snapshot — or, with
-`read_receipts.per = "member"`, each (message, eligible member) pair is. Their expectations are
-sums of per-message (per-pair) probabilities, their spread the binomial standard deviation.
-
-The receipt figure is computed by the estimator registered for the spec's receipt model
-(`RECEIPT_ESTIMATORS`, keyed by `read_receipts.per`).
+Users, conversations, memberships and messages come from the plan's skeleton (exact).
+Attachments and read receipts are sums of per-message (or per message-member pair) probabilities,
+with a binomial spread; the receipt figure comes from the estimator registered for the spec's
+receipt model (`RECEIPT_ESTIMATORS`, keyed by `read_receipts.per`).
 """
 
 from __future__ import annotations

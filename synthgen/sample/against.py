@@ -1,14 +1,9 @@
 """Fidelity against production: a synthetic dataset's distributions vs the sampled shape metrics.
 
-Each comparison puts the synthetic values into production's published buckets and measures a
-distance: Kolmogorov-Smirnov for ordered histograms, total variation for categorical ones
-(hour-of-day and day-of-week are cyclic, so they are compared as categories; day-of-week as
-rates per day of the week in each window). The score is 1 - distance, between 0 and 1.
-
-Judging follows the fidelity gate's rules: within the tolerance PASS, within twice it WARN,
-beyond FAIL; where sampling noise (the smaller of the two samples) is wider than the tolerance,
-a distance inside the noise is SKIP. Comparisons belong to the gate's checks; a critical check
-must PASS, any FAIL is NO-GO, and non-critical WARNs count against the spec's max_warnings.
+The synthetic values go into production's published buckets; the distance is Kolmogorov-Smirnov
+for ordered histograms and total variation for categorical ones (hour and weekday included), and
+the score is 1 - distance. Judging follows the fidelity gate's rules (PASS / WARN / FAIL, SKIP
+inside the sampling noise; a critical check must PASS, any FAIL is NO-GO).
 """
 
 from __future__ import annotations

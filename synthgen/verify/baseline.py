@@ -1,18 +1,10 @@
 """Baselines: settle, warm up, ANALYZE, then time every query x parameter class x plan mode.
 
-Before measuring: refuse (or wait) while anything else works on the tables, warm heap and every
-index (settle.py). Then per query x class, under `plan_cache_mode = force_custom_plan` and
-`force_generic_plan`:
-
-1. untimed warm-up executions;
-2. EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) runs of the prepared statement, for the plan, the
-   buffer hit ratio and the server's own execution time;
-3. client-timed runs of the same parameterised query through the driver — what the application
-   sees, and what the gate decides on (EXPLAIN ANALYZE's per-node timing inflates small
-   queries; the driver adds its own overhead; both are recorded, with every sample).
-
-The ADBC driver streams results with COPY, which cannot wrap EXPLAIN; a session-local plpgsql
-function runs EXPLAIN and returns its JSON as a value instead.
+After settle.py has the tables quiet and warm, per query x class and per plan mode
+(`force_custom_plan`, `force_generic_plan`): untimed warm-ups, EXPLAIN (ANALYZE, BUFFERS) runs for
+the plan, hit ratio and server time, then client-timed runs through the driver, which the gate
+decides on (docs/design.md, "The index gate"). EXPLAIN runs inside a session-local plpgsql
+function, because the ADBC driver's COPY cannot wrap it.
 """
 
 from __future__ import annotations

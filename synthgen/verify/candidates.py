@@ -1,18 +1,10 @@
 """Candidate B-tree indexes read from a query's own plan. Pure: EXPLAIN (VERBOSE, FORMAT JSON) of
 the query's generic plan in, candidates out.
 
-The generic plan shows what the query fixes by a parameter (`m."conversationId" = $1`), what it
-fixes by a constant written in the SQL (`m."deletedAt" IS NULL`, `cu."isActive"`), its range
-conditions, the order its Sort nodes impose and the columns each scan outputs. Per relation of
-the plan (per alias), the candidates are, simplest last:
-
-- equality columns, then the Sort's keys with their directions (or the range column);
-- equality columns, then the range column (when it differs from the sort);
-- the equality columns alone;
-- the first of these with INCLUDE of the scan's other output columns, when they are narrow
-  (an index-only scan becomes possible without a wide index).
-
-Constant filters become the partial predicate of every candidate (`WHERE "isActive"`).
+Per relation (alias) of the plan, most complete first: the equality columns then the Sort's keys
+(or the range column); the equality columns then the range column; the equality columns alone;
+and the first with INCLUDE of the scan's other narrow output columns. Constant filters
+(`m."deletedAt" IS NULL`) become every candidate's partial predicate.
 """
 
 from __future__ import annotations

@@ -1,20 +1,11 @@
 """Compare a pre and a post baseline into GO / NO-GO, with mitigations drawn from the plan and
 the catalog.
 
-GO when the average latency improvement (geometric) is above 30 %, more than 60 % of the
-non-trivial sorts present before are gone (not applicable when there were none: the decision
-then rests on the other rules), and at most one query degraded.
-
-The decision uses what the application sees: client-timed runs through the driver (`client`,
-default), in every plan mode measured (`both`: custom and generic plans). EXPLAIN ANALYZE's
-server time explains it and is reported beside it. A query x class x plan mode is *degraded*
-only when its slowdown is beyond run-to-run noise AND big enough to feel AND the server shows
-it: the post samples are larger than the pre samples by a one-sided Mann-Whitney U test
-(p < 0.01), the post median is more than 10 % above the pre median and by more than an absolute
-floor (1 ms by default), and the server's median time rose by more than 10 % too (a client-only
-slowdown is the driver or the machine; it is reported as a finding). One cold run can move a p95
-of 30 runs; it cannot move a median or a rank test. The average improvement is 1 - the geometric
-mean of the post/pre median ratios (see geometric_improvement).
+GO when the average latency improvement (1 - geometric mean of post/pre medians) is above 30 %,
+more than 60 % of the non-trivial sorts are gone (when there were any) and at most one query
+degraded. Degraded means slower beyond noise (Mann-Whitney U, p < 0.01), by more than 10 % and an
+absolute floor, and on the server too; the decision uses client-timed runs by default.
+docs/design.md ("The index gate") says why.
 """
 
 from __future__ import annotations

@@ -1,19 +1,10 @@
-"""Which indexes duplicate which: one set of rules for `indexes apply` (a new index against the
-table's existing ones), `verify compare` (a query that moved from an existing index to a new one
-without gaining) and anything that must drop a candidate an existing index already covers.
+"""Which indexes duplicate which: the one set of rules for `indexes apply`, `verify compare` and
+anything that drops a candidate an existing index already covers.
 
-Two indexes of one table and one access method with the same predicate are related when their
-key columns are
-- the same, in the same order and directions (a duplicate);
-- the same, every direction reversed (a duplicate read backward: a B-tree scans both ways) — or
-  reversed after leading columns a query pins by equality (`(room, at DESC)` and `(room, at)`
-  serve `WHERE room = $1 ORDER BY at DESC` alike);
-- the same either way, differing only by INCLUDE columns (a near-duplicate);
-- one a prefix of the other (either way): the longer index serves the shorter one's queries.
-
-Both sides are read from `CREATE INDEX` text — the phase-2 script's statements before anything is
-built, and `pg_get_indexdef` for the catalog's — through one normaliser: unquoted identifiers
-fold to lower case, quotes and casts (`'x'::text`) and outer parentheses are dropped.
+Two indexes of one table, access method and predicate are related when their keys are the same
+(also read backward, or reversed after equality-pinned columns), differ only by INCLUDE columns,
+or one is a prefix of the other. Both sides are read from `CREATE INDEX` text through one
+normaliser (identifiers folded, quotes, casts and outer parentheses dropped).
 """
 
 from __future__ import annotations

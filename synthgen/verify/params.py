@@ -1,17 +1,9 @@
 """Parameter classes drawn from the loaded data, so queries run on the real skew.
 
-Conversations: a median-size room, a p95 room and a heavy room (from conversation_traits).
-Users: a median-activity user and a top-1 % user (activity = active memberships).
-A user's `conversation` is the busiest room they are an active member of (member_conversation).
-Timestamps (a time not tied to a room): `1h`, `1d` and `7d` before the newest message's
-createdAt, each as the time (`at`) and in epoch units (`epoch`, milliseconds here; an
-application's mapping unit for its schema) for a `bigint` parameter compared with an integer
-time column.
-Ties are broken by a hash of (id, seed), so the same seed picks the same ids on the same data.
-
-A query runs once per class of each axis it draws from (queries.Query.axes); a query with a user
-and a room runs over every pair of their classes, labelled `median×heavy` (its parameters'
-order), and likewise with a timestamp (`median×1d`).
+Conversations: a median, a p95 and a heavy room. Users: a median-activity and a top-1 % user, and
+their busiest room. Timestamps: `1h`, `1d`, `7d` before the newest message, as a time or in epoch
+units. Ties are broken by a hash of (id, seed). A query runs over the cross product of the
+classes of its axes (queries.Query.axes), labelled in its parameters' order (`median×heavy`).
 """
 
 from __future__ import annotations

@@ -3,28 +3,11 @@
     -- name: Q1 message history
     -- purpose: the latest 50 messages of a conversation, newest first.
     -- param $1 bigint conversation: conversationId of a sampled room
-    -- param $2 timestamptz conversation_cursor: createdAt in the middle of that room
 
-A parameter's kind says how it is sampled: `conversation` (a room per conversation class),
-`conversation_cursor` (a createdAt inside that room), `user` (a user per activity class), or for
-a query about one member of one room, `member_user` and `member_conversation` (a user per
-activity class and the busiest room they are a member of), or `timestamp` (a point in time not
-tied to a room, e.g. `WHERE "createdAt" > $1` for recent activity across rooms). Types: bigint,
-timestamptz, and for an application's own schema text, uuid and timestamp (without time zone,
-UTC).
-
-A `timestamp` is drawn from the data: its classes are `1h`, `1d` and `7d` before the newest
-message's createdAt. Declared `timestamptz` or `timestamp` it is that time; declared `bigint` it
-is the time in epoch units (milliseconds on synthgen's tables; on an application's schema the
-mapping's `epoch` unit, as its integer time columns are loaded), so `WHERE createat > $1`
-compares like with like. Any other type is refused.
-
-Kinds pair on three independent axes: a room (`conversation`, with an optional
-`conversation_cursor` inside it), a user (`user`, or `member_user` with an optional
-`member_conversation`, one of that user's rooms) and a time (`timestamp`). A query with more
-than one runs over the cross product of their classes, labelled in the order of its parameters
-(e.g. `median×heavy` for a user then a room, `median×1d` for a user then a timestamp). Pairings
-that cannot mean what they say are refused when the file is parsed, before anything connects.
+A parameter's kind says how it is sampled (`conversation`, `conversation_cursor`, `user`,
+`member_user`, `member_conversation`, `timestamp`), its type how it is bound; kinds pair on three
+axes (room, user, time). Pairings that cannot mean what they say, and unknown types, are refused
+when the file is parsed. docs/design.md ("Query files") describes the kinds.
 """
 
 from __future__ import annotations

@@ -1,14 +1,10 @@
-"""`synthgen indexes suggest`: candidate indexes from each query's plan, those an existing index
-already covers dropped (duplicates.py's rules), the rest asked of the planner with HypoPG per
-parameter class; kept when the hypothetical plan uses the index and removes a sort or cuts the
-estimated cost by `threshold`; candidates serving several queries merged; a phase-2 script and
-its rollback written.
+"""`synthgen indexes suggest`: candidate indexes from each query's plan, asked of the planner with
+HypoPG per parameter class, and a phase-2 script with its rollback.
 
-Per query and alias, candidates come most complete first (candidates.py). When the first — the
-equality columns and the query's order — is covered by an existing index, the query is served:
-nothing is proposed, and the existing index is named. Otherwise the variant with the lowest
-estimated cost over the classes wins; a covering (INCLUDE) variant must beat the plain one by
-COVERING_EDGE to be worth its width.
+Candidates an existing index covers are dropped (duplicates.py); when a query's most complete
+candidate is covered, the query is served and nothing is proposed. Otherwise the variant with the
+lowest estimated cost wins (a covering one must beat the plain one by COVERING_EDGE), kept when it
+removes a sort or cuts the cost by `threshold`; candidates serving several queries are merged.
 """
 
 from __future__ import annotations

@@ -1,20 +1,10 @@
-"""Check 6: heavy rooms — their count, their labels, their classes, their minimum size, their
-message share.
+"""Check 6: heavy rooms — their count, labels, classes, minimum size and message share.
 
-Which rooms are heavy is decided from the data and the spec (classes.heavy_rule): where the scaled
-threshold lies above the regular rooms' maximum, a room is heavy exactly when it reaches the
-threshold; below that scale the generator's labels are used, held to what the counts allow
-(labelled heavy: at least the threshold; labelled regular: at most the regular maximum). The
-count is exact, max(1, round(conversations x fraction)), as the class counts are: an engine that
-makes one heavy room more or fewer fails. Classes come from the members (facts.data_class).
-
-Heavy rooms are the largest rooms available: large groups; small groups only once every large
-group is heavy; DIRECT conversations only once every group is.
-
-The share is derived, as the engine's resolution order says: band totals are exact and regular
-rooms keep their power law, so heavy rooms hold what is left. Expected share = 1 - (regular rooms
-x mean of the truncated power law) / messages; its noise comes from the exact distribution of a
-sum of that many power-law draws.
+Which rooms are heavy is decided from the data and the spec (classes.heavy_rule); the count is
+exact, max(1, round(conversations x fraction)). Heavy rooms must be the largest rooms available
+(large groups, then small groups, then DIRECT). The expected share is what regular rooms leave:
+1 - (regular rooms x mean of the truncated power law) / messages, with the noise of a sum of that
+many power-law draws (docs/design.md, "The fidelity gate").
 """
 
 from __future__ import annotations

@@ -1,15 +1,9 @@
 """Check 11: physical layout — ids and rows in arrival order, as an append-only database has them.
 
-The dataset contract says which order each table's rows arrive in (README, "Ids and arrival
-order"): user ids by sign-up, message and attachment ids by createdAt; inside every file, rows in
-that order (memberships by joinedAt, receipts by readAt). The loader inserts in that order by
-merging the files, so a file out of order would give the heap another layout than production's.
-
-Measured on the Parquet: the rank correlation of each id with its table's time column (on a
-fixed sample of large tables), which must be at least MIN_RANK_CORRELATION, and the
-rows out of arrival order inside each file, which must be none. Conversation ids are in draw
-order by contract (renumbered by creation they would correlate messages.conversationId with the
-heap): their correlation is reported, not judged.
+Measured on the Parquet: the rank correlation of each id with its table's time column (on a fixed
+sample of large tables), at least MIN_RANK_CORRELATION, and the rows out of arrival order inside
+each file, which must be none (README, "Ids and arrival order"). Conversation ids are in draw
+order by contract: their correlation is reported, not judged.
 """
 
 from __future__ import annotations

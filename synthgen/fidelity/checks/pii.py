@@ -1,14 +1,9 @@
 """Check 8: no real-looking personal data.
 
-Every user email must be on a reserved domain (RFC 2606 / 6761: example.com/.org/.net, *.test,
-*.example, *.invalid, *.localhost). No other free-text column may hold an email address, a phone
-number, a Luhn-valid payment-card number or a national-ID number (US SSN, UK NINO). The columns
-come from the contract: every column `synthgen/schema.py` marks free text (today
-users.displayName, conversations.title, messages.content, attachments.storageKey), so a column
-added there is scanned without a change here. Every pattern needs a digit or an '@', so each
-scan keeps only rows holding one before running the regular expressions (for message bodies that
-count comes from the shared content scan, which skips the scan when it is zero). Findings show a
-masked fragment only: the first and last two characters.
+Every user email must be on a reserved domain (RFC 2606 / 6761). No free-text column of the
+contract (`schema.py`) may hold an email address, a phone number, a Luhn-valid card number or a
+national-ID number (US SSN, UK NINO). Only rows holding a digit or an '@' reach the regular
+expressions. Findings show a masked fragment only: the first and last two characters.
 """
 
 from __future__ import annotations

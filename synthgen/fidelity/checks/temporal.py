@@ -27,7 +27,7 @@ from synthgen.units import EPOCH_WEEKDAY_SHIFT, US_PER_DAY, US_PER_HOUR
 
 BURST_MIN_MESSAGES = 100
 BURST_MIN_ROOMS = 5
-BURST_SIMULATED_MESSAGES = 5_000_000  # bounds the simulation's time (~1 s); memory is bounded
+BURST_SIMULATED_MESSAGES = 5_000_000  # bounds the simulation's time; memory is bounded
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
