@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Debian packages the tests need (installed by scripts/system-packages.sh when missing):
 # postgresql-15 is the system server the suite runs on first (the embedded 18 comes from pip);
-# chromium renders the HTML reports in tests/integration/test_reports_in_browser.py;
+# chromium renders the HTML reports in tests/integration/report/test_reports_in_browser.py;
 # postgresql-15-hypopg gives `indexes suggest` its hypothetical indexes (the embedded 18 has none)
 SYSTEM_PACKAGES := postgresql-15 pgbouncer chromium postgresql-15-hypopg
 
