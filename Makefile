@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # Debian packages the tests need (installed by scripts/system-packages.sh when missing):
 # postgresql-15 is the system server the suite runs on first (the embedded 18 comes from pip);
-# chromium renders the HTML reports in tests/integration/test_reports_in_browser.py;
+# chromium renders the HTML reports in tests/integration/report/test_reports_in_browser.py;
 # postgresql-15-hypopg gives `indexes suggest` its hypothetical indexes (the embedded 18 has none)
 SYSTEM_PACKAGES := postgresql-15 pgbouncer chromium postgresql-15-hypopg
 
@@ -43,12 +43,27 @@ system-packages:
 	scripts/system-packages.sh $(SYSTEM_PACKAGES)
 	scripts/server-account.sh
 
-# The whole suite on the system's PostgreSQL 15, then the PostgreSQL tests again on the
-# embedded PostgreSQL 18 (plans, catalogs and settings differ between versions), but for the
-# end-to-end walks (marked one_server: their version-sensitive parts are the focused tests')
+# The whole suite on the system's PostgreSQL 15, then again on the embedded PostgreSQL 18 the
+# tests of what differs between server versions: the servers themselves (cluster, embedded),
+# what keeps production safe (the guard, teardown, the sampler's SELECT-only session), the
+# catalogs synthgen reads (mapping introspection, pg_stat_statements, the progress and lock
+# views rehearse watches), the loader's COPY and physical layout (16+ extends tables in bulk:
+# page counts, VACUUM's visibility map, plan's size estimates), SQL quoting, plans (the index
+# gate reads EXPLAIN), and one pgbench load test (pgbench is the server's own).
+# Not again: the end-to-end walks (marked one_server), and what only runs plain SQL that the
+# tests above already run there: the sampler's window and privacy pipeline (SELECTs, then
+# files), the other load tests (timing verdicts on the same statements), S3 loads (the S3 side
+# does not depend on the server), and the CLI's exit codes.
+PG_BOTH := tests/integration/postgres tests/integration/load tests/integration/appschema \
+	tests/integration/verify tests/integration/rehearse tests/integration/preview \
+	tests/integration/sample/test_sampler.py tests/integration/sample/test_statements.py \
+	tests/integration/loadtest/test_loadtest.py tests/unit/postgres/test_sql_quoting.py
+PG_FIRST_ONLY := tests/integration/verify/test_installed_exit_codes.py
+
 test: lint system-packages
 	SYNTHGEN_TEST_PG=system $(BIN)/pytest -q
-	SYNTHGEN_TEST_PG=embedded $(BIN)/pytest -q -m "postgres and not one_server"
+	SYNTHGEN_TEST_PG=embedded $(BIN)/pytest -q -m "postgres and not one_server" $(PG_BOTH) \
+		$(addprefix --ignore=,$(PG_FIRST_ONLY))
 
 e2e: $(STAMP) system-packages
 	SYNTHGEN_REQUIRE_POSTGRES=1 $(BIN)/pytest -q tests/integration/sample/test_privacy_e2e.py

@@ -155,6 +155,22 @@ def pg_dsn(request: pytest.FixtureRequest) -> str:
         _postgres_unavailable(str(exc))
 
 
+# --- one tiny dataset for the whole run ----------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Some valid small dataset (dev band x 0.02, default spec), built once per test run, for
+    the tests that only read it (load it, query it, draw a workload from it). A test that
+    changes its files, or needs a given seed, scale or spec, builds its own."""
+    from synthgen.generate.build import BuildOptions, build_dataset
+    from synthgen.spec import load_spec
+
+    out = tmp_path_factory.mktemp("tiny") / "ds"
+    build_dataset(load_spec(), BuildOptions("dev", 0.02, "tiny", out, workers=2))
+    return out
+
+
 # --- the visibility map after the load's VACUUM (FREEZE) -------------------------------------
 # PostgreSQL 16+ extends a table by several pages at once during COPY (bulk extension), which
 # can leave all-zero, never-initialised pages at its end. VACUUM never sets the visibility map

@@ -5,30 +5,21 @@ exit code and each file it names checked."""
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from synthgen.postgres.connect import connect, execute
-
-from .doc_commands import REPO, command_lines, fresh_checkout, named_files, run_line
+from support.doc_commands import (
+    REPO,
+    command_lines,
+    fresh_checkout,
+    fresh_database,
+    named_files,
+    run_line,
+)
+from synthgen.postgres.connect import connect
 
 pytestmark = [pytest.mark.postgres, pytest.mark.one_server]
-
-
-def fresh_database(dsn: str, name: str) -> str:
-    conn = connect(dsn, autocommit=True)
-    try:
-        execute(conn, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        execute(conn, f"CREATE DATABASE {name}")
-    finally:
-        conn.close()
-    if re.match(r"\s*postgres(?:ql)?://", dsn, re.IGNORECASE):
-        return urlunsplit(urlsplit(dsn.strip())._replace(path=f"/{name}"))
-    others = re.sub(r"\bdbname\s*=\s*\S+", "", dsn)
-    return f"{others} dbname={name}".strip()
 
 
 def test_the_harness_reads_blocks_as_a_shell_does() -> None:

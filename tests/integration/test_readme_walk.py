@@ -15,8 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from .doc_commands import REPO, command_lines, fresh_checkout, named_files, run_line
-from .test_documented_commands import fresh_database
+from support.doc_commands import (
+    REPO,
+    command_lines,
+    fresh_checkout,
+    fresh_database,
+    named_files,
+    run_line,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.one_server]
 
@@ -47,10 +53,12 @@ SKIPPED = {
         "production: make e2e walks it"
     ),
     "synthgen validate out/mine --against shape-metrics.json": "production: make e2e walks it",
-    "synthgen postgres up": "tests/integration/test_postgres_cluster.py (a cluster of its own)",
-    "synthgen postgres up --embedded": "tests/integration/test_postgres_embedded.py",
-    "synthgen postgres status": "tests/integration/test_postgres_cluster.py",
-    "synthgen postgres down": "tests/integration/test_postgres_cluster.py",
+    "synthgen postgres up": (
+        "tests/integration/postgres/test_postgres_cluster.py (a cluster of its own)"
+    ),
+    "synthgen postgres up --embedded": "tests/integration/postgres/test_postgres_embedded.py",
+    "synthgen postgres status": "tests/integration/postgres/test_postgres_cluster.py",
+    "synthgen postgres down": "tests/integration/postgres/test_postgres_cluster.py",
     "synthgen sample statements --dsn postgresql://reader@db/app --mapping mapping.json --top 10 "
     "--out captured/": "production: tests/integration/sample/test_statements.py walks it",
     "synthgen verify baseline --label pre --mapping mapping.json --queries captured/ ...": (

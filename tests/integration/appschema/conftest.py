@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from support.paths import EXAMPLE
+from support.pg import run_sql
 from synthgen.appschema.migrate import run_migrations
 from synthgen.generate.build import BuildOptions, build_dataset
-from synthgen.postgres.connect import connect, execute, fetch_all
 from synthgen.spec import load_spec
-
-EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "prisma-chat"
-SYNTHGEN = Path(sys.executable).parent / "synthgen"
 
 
 @pytest.fixture(scope="session")
@@ -24,23 +21,6 @@ def app_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("app") / "ds"
     build_dataset(load_spec(), BuildOptions("dev", 0.05, "app", out, workers=2))
     return out
-
-
-def query(dsn: str, sql: str) -> list[tuple[Any, ...]]:
-    conn = connect(dsn, autocommit=True)
-    try:
-        return fetch_all(conn, sql)
-    finally:
-        conn.close()
-
-
-def run_sql(dsn: str, *statements: str) -> None:
-    conn = connect(dsn, autocommit=True)
-    try:
-        for sql in statements:
-            execute(conn, sql)
-    finally:
-        conn.close()
 
 
 @pytest.fixture()

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .conftest import SYNTHGEN, query, run_sql
+from support.paths import SYNTHGEN
+from support.pg import query, run_sql
 
 MakeSchema = Callable[..., tuple[str, Path]]
 

@@ -15,9 +15,9 @@ from typing import Any
 import duckdb
 import pytest
 
+from support.paths import SYNTHGEN
+from support.pg import query, run_sql
 from synthgen.appschema.migrate import run_migrations
-
-from .conftest import SYNTHGEN, query, run_sql
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "go-chat"
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ..terminal import in_terminal
+from support.terminal import in_terminal
 
 pytestmark = pytest.mark.postgres
 FRAME = re.compile(r"rows\b[^\r\n]*?([\d,]+|\?)/([\d,]+|\?)")

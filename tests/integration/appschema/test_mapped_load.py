@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from support.paths import EXAMPLE, SYNTHGEN
+from support.pg import query, run_sql
 from synthgen.appschema.catalog import saved_objects
 from synthgen.cli import cli
 from synthgen.postgres.connect import connect
-
-from .conftest import EXAMPLE, SYNTHGEN, query, run_sql
 
 MakeSchema = Callable[..., tuple[str, Path]]
 CUID = re.compile(r"^c[0-9a-z]{24}$")

@@ -12,11 +12,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
+from support.paths import EXAMPLE, SYNTHGEN
+from support.pg import query, run_sql
 from synthgen.appschema.migrate import run_migrations
 from synthgen.errors import GuardError
 from synthgen.postgres.guard import GuardSettings, check_dsn
-
-from .conftest import EXAMPLE, SYNTHGEN, query, run_sql
 
 pytestmark = pytest.mark.postgres
 LIMIT = ["--max-foreign-rows", "1000"]  # far below the mapped load's Message rows

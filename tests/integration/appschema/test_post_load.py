@@ -11,7 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .conftest import SYNTHGEN, query, run_sql
+from support.paths import SYNTHGEN
+from support.pg import query, run_sql
 
 MakeSchema = Callable[..., tuple[str, Path]]
 # a foreign key the data must break: message texts are no users' e-mail addresses

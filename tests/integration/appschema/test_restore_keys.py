@@ -10,7 +10,8 @@ import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
-from .conftest import SYNTHGEN, query, run_sql
+from support.paths import SYNTHGEN
+from support.pg import query, run_sql
 
 MakeSchema = Callable[..., tuple[str, Path]]
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from support.paths import SYNTHGEN
+from support.pg import query, run_sql
 from synthgen.appschema.migrate import run_migrations
 from synthgen.loadtest.pgbench import find_pgbench
 from synthgen.postgres.dsn import with_search_path
-
-from .conftest import SYNTHGEN, query, run_sql
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "go-chat"
 SCHEMA = "go_chat_times"

@@ -12,9 +12,9 @@ from typing import Any
 import duckdb
 import pytest
 
+from support.extend import synthgen
+from support.paths import SYNTHGEN
 from synthgen.postgres.connect import connect, fetch_value
-
-from .conftest import SYNTHGEN, synthgen
 
 pytestmark = pytest.mark.postgres
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .conftest import CHURN, ok, synthgen
+from support.extend import CHURN, ok, synthgen
 
 Sql = Callable[[str], list[tuple[Any, ...]]]
 SEAM = datetime(2026, 1, 1, tzinfo=UTC)  # the default spec's snapshot

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import synthgen
+from support.extend import synthgen
 
 pytestmark = pytest.mark.postgres
 

@@ -13,9 +13,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from support.extend import synthgen
 from synthgen.manifest import FileEntry, dataset_digest, file_sha256
-
-from .conftest import synthgen
 
 US_PER_DAY = 86_400_000_000
 

@@ -7,12 +7,11 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from support.specs import small_shard_spec
 from synthgen.engine.arrival_ids import bucket_count
 from synthgen.generate.build import BuildOptions, build_dataset
 from synthgen.spec import load_spec
 from synthgen.units import US_PER_DAY
-
-from .conftest import small_shard_spec
 
 
 @pytest.fixture(scope="module")

@@ -16,24 +16,22 @@ from synthgen.spec import load_spec
 Query = Callable[[str], list[tuple[Any, ...]]]
 
 
-def test_schemas_match_the_contract(small_dataset: Path) -> None:
+def test_schemas_match_the_contract(tiny_dataset: Path) -> None:
     for name, table in TABLES.items():
-        files = sorted((small_dataset / name).glob("part-*.parquet"))
+        files = sorted((tiny_dataset / name).glob("part-*.parquet"))
         assert files, name
         for f in files:
             assert pq.read_schema(f).remove_metadata() == table.arrow_schema, f
 
 
-def test_counts_are_exact_and_match_the_manifest(small_dataset: Path, query: Query) -> None:
-    manifest = json.loads((small_dataset / "manifest.json").read_text())
+def test_counts_are_exact_and_match_the_manifest(tiny_dataset: Path, query: Query) -> None:
+    manifest = json.loads((tiny_dataset / "manifest.json").read_text())
     assert manifest["counts"]["messages"] == 100_000
     assert manifest["counts"]["users"] == 100
     assert manifest["counts"]["conversations"] == 160
     for table, rows in manifest["counts"].items():
         assert query(f"SELECT count(*) FROM {table}")[0][0] == rows, table
-    assert manifest["command"].startswith(
-        "synthgen generate --band dev --scale 0.02 --seed fixture"
-    )
+    assert manifest["command"].startswith("synthgen generate --band dev --scale 0.02 --seed tiny")
 
 
 def test_conversation_mix_and_traits(query: Query) -> None:
@@ -158,9 +156,9 @@ def test_no_text_starts_or_ends_with_a_space(query: Query) -> None:
     assert edges[0] == 0 and edges[1] == 0 and edges[2] > 50_000
 
 
-def test_columns_are_written_in_their_tables_encoding(small_dataset: Path) -> None:
+def test_columns_are_written_in_their_tables_encoding(tiny_dataset: Path) -> None:
     for name, table in TABLES.items():
-        meta = pq.ParquetFile(sorted((small_dataset / name).glob("part-*.parquet"))[0]).metadata
+        meta = pq.ParquetFile(sorted((tiny_dataset / name).glob("part-*.parquet"))[0]).metadata
         group = meta.row_group(0)
         for i, column in enumerate(table.columns):
             chunk = group.column(i)

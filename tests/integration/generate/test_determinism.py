@@ -13,14 +13,13 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from support.specs import small_shard_spec
 from synthgen.generate.blueprint import make_plan
 from synthgen.generate.build import BuildOptions, build_dataset
 from synthgen.generate.executors import LocalPool
 from synthgen.generate.ids import arrival_offsets
 from synthgen.generate.shard import ShardTask, run_shard
 from synthgen.spec import load_spec
-
-from .conftest import small_shard_spec
 
 
 def _digests(out: Path) -> dict[str, str]:

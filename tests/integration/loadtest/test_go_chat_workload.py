@@ -14,9 +14,7 @@ from typing import Any
 import pytest
 
 from synthgen.appschema.migrate import run_migrations
-from synthgen.generate.build import BuildOptions, build_dataset
 from synthgen.postgres.connect import connect, execute, fetch_all
-from synthgen.spec import load_spec
 
 SCHEMA = "lt_go"
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "go-chat"
@@ -40,16 +38,15 @@ def _drop(dsn: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def go_run(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Any:
+def go_run(pg_dsn: str, tiny_dataset: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
     root = tmp_path_factory.mktemp("lt-go")
-    build_dataset(load_spec(), BuildOptions("dev", 0.02, "lt-go", root / "ds", workers=2))
     _drop(pg_dsn)
     run_migrations(pg_dsn, SCHEMA, str(EXAMPLE / "schema.sql"))
     mapping = json.loads((EXAMPLE / "mapping.json").read_text())
     mapping["schema"] = SCHEMA
     (root / "mapping.json").write_text(json.dumps(mapping))
     common = ["--dsn", pg_dsn, "--mapping", str(root / "mapping.json")]
-    loaded = synthgen("load", str(root / "ds"), *common, "--jobs", "2", "--quiet")
+    loaded = synthgen("load", str(tiny_dataset), *common, "--jobs", "2", "--quiet")
     assert loaded.returncode == 0, loaded.stderr
     made = synthgen(
         "workload", *common, "--queries", str(EXAMPLE / "queries"),

@@ -21,13 +21,12 @@ from typing import Any
 
 import pytest
 
+from support.terminal import in_terminal
 from synthgen.generate.build import BuildOptions, build_dataset
 from synthgen.load.contract import LoadOptions, load_dataset
 from synthgen.loadtest.workload import MESSAGE_ID_BASE
 from synthgen.postgres.connect import connect, fetch_all, fetch_value
 from synthgen.spec import load_spec
-
-from ..terminal import in_terminal
 
 SCHEMA = "loadtest_gate"
 SYNTHGEN = Path(sys.executable).parent / "synthgen"
@@ -55,6 +54,7 @@ class Sweeps:
 @pytest.fixture(scope="module")
 def sweeps(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Sweeps:
     root = tmp_path_factory.mktemp("loadtest")
+    # its own seed, not the session's tiny dataset: the GO/NO-GO margins were measured on it
     build_dataset(load_spec(), BuildOptions("dev", 0.02, "loadtest", root / "ds", workers=2))
     load_dataset(LoadOptions(root / "ds", pg_dsn, schema=SCHEMA, jobs=2, replace=True))
     common = ["--dsn", pg_dsn]

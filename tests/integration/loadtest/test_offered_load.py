@@ -73,6 +73,7 @@ class Lab:
 @pytest.fixture(scope="module")
 def lab(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     root = tmp_path_factory.mktemp("offered")
+    # its own seed, not the session's tiny dataset: the GO/NO-GO margins were measured on it
     build_dataset(load_spec(), BuildOptions("dev", 0.02, "offered", root / "ds", workers=2))
     load_dataset(LoadOptions(root / "ds", pg_dsn, schema=SCHEMA, jobs=2, replace=True))
     made = synthgen("workload", "--dsn", pg_dsn, "--schema", SCHEMA, "--mix", MIX,

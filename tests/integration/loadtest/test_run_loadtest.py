@@ -6,50 +6,32 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from synthgen.postgres.connect import connect, execute
+from support.runs import LOADTEST, RUN_SCHEMA, LoadtestRun, drop_run_schemas, synthgen_run
 from synthgen.workflow import LOADTEST_STAGES
 
 pytestmark = pytest.mark.one_server
 
-SYNTHGEN = Path(sys.executable).parent / "synthgen"
 QUERIES = ("Q1", "Q2", "Q3", "Q4", "Q5", "W1")
 
 
-def _run(dsn: str, out: Path, *extra: str, scale: float = 0.03) -> subprocess.CompletedProcess[str]:
-    assert SYNTHGEN.is_file(), f"{SYNTHGEN}: the console script is not installed"
-    args = ["run", "--band", "dev", "--scale", f"{scale:g}", "--seed", "lt-run", "--out", str(out)]
-    args += ["--dsn", dsn, "--schema", "run_lt", "--runs", "2", "--workers", "2"]
-    return subprocess.run(
-        [str(SYNTHGEN), *args, *extra], capture_output=True, text=True, timeout=900
-    )
-
-
-# every script often enough that each runs in 3 s at 1 client before the indexes (~20 tx/s)
 @pytest.fixture(autouse=True)
 def _drop_schemas(pg_dsn: str) -> Iterator[None]:
-    """Drop the runs' schemas afterwards: a table of more than 100 000 rows left in another
-    schema would make the production guard refuse the next test's target."""
     yield
-    with connect(pg_dsn, autocommit=True) as conn:
-        for name in ("run_lt", "run_lt_app"):
-            for schema in (name, f"synthgen_{name}"):
-                execute(conn, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    drop_run_schemas(pg_dsn, RUN_SCHEMA, "run_lt_app")
 
 
-LOADTEST = ("--loadtest", "--loadtest-clients", "1,4", "--loadtest-duration", "3",
-            "--loadtest-mix", "Q1=3,Q2=2,Q3=2,Q4=2,Q5=2,W1=2")  # fmt: skip
-
-
-def test_run_with_load_tests_pre_and_post_direct_and_pooled(pg_dsn: str, tmp_path: Path) -> None:
-    out = tmp_path / "run"
-    proc = _run(pg_dsn, out, *LOADTEST, "--pool", "both", "--json")
+def test_run_with_load_tests_pre_and_post_direct_and_pooled(
+    pg_dsn: str, loadtest_run: LoadtestRun, tmp_path: Path
+) -> None:
+    out = tmp_path / "run"  # a copy: the exit-code part below edits the run's files
+    shutil.copytree(loadtest_run.out, out)
+    proc = loadtest_run.proc
     summary = json.loads(proc.stdout)
     judged = json.loads((out / "loadtest-compare.json").read_text())
     # the phase-2 indexes at equal offered load: GO directly and through the pool alike
@@ -107,7 +89,7 @@ def test_run_with_load_tests_pre_and_post_direct_and_pooled(pg_dsn: str, tmp_pat
         (out / "run-state.json").write_text(json.dumps(state))
         compare = json.loads((out / "compare.json").read_text())
         (out / "compare.json").write_text(json.dumps({**compare, "decision": "GO"}))
-        rerun = _run(pg_dsn, out, *LOADTEST, "--pool", "both")
+        rerun = synthgen_run(pg_dsn, out, *LOADTEST, "--pool", "both")
         assert rerun.returncode == code, rerun.stdout + rerun.stderr
         assert f"index gate: GO; load test: {verdict}" in rerun.stdout
         assert "[loadtest_post] done earlier, skipped" in rerun.stderr
@@ -115,15 +97,15 @@ def test_run_with_load_tests_pre_and_post_direct_and_pooled(pg_dsn: str, tmp_pat
 
 def test_bad_load_test_flags(pg_dsn: str, tmp_path: Path) -> None:
     out = tmp_path / "bad"
-    zero = _run(pg_dsn, out, "--loadtest", "--loadtest-clients", "0,4")
+    zero = synthgen_run(pg_dsn, out, "--loadtest", "--loadtest-clients", "0,4")
     assert zero.returncode == 2 and "--loadtest-clients" in zero.stderr, zero.stderr
-    pool = _run(pg_dsn, out, "--loadtest", "--pool", "some")
+    pool = synthgen_run(pg_dsn, out, "--loadtest", "--pool", "some")
     assert pool.returncode == 2 and "--pool" in pool.stderr
-    mix = _run(pg_dsn, out, "--loadtest", "--loadtest-mix", "Q9=5")
+    mix = synthgen_run(pg_dsn, out, "--loadtest", "--loadtest-mix", "Q9=5")
     assert mix.returncode == 1 and "--loadtest-mix Q9" in mix.stderr, mix.stderr
-    form = _run(pg_dsn, out, "--loadtest", "--loadtest-mix", "Q1")
+    form = synthgen_run(pg_dsn, out, "--loadtest", "--loadtest-mix", "Q1")
     assert form.returncode == 1 and "--loadtest-mix 'Q1'" in form.stderr, form.stderr
-    alone = _run(pg_dsn, out, "--pool", "pgbouncer")
+    alone = synthgen_run(pg_dsn, out, "--pool", "pgbouncer")
     assert alone.returncode == 2 and "--pool applies with --loadtest only" in alone.stderr
     assert not out.exists()  # refused before anything was written
 
@@ -138,7 +120,7 @@ def test_run_with_load_tests_on_an_application_schema(pg_dsn: str, tmp_path: Pat
     # room's 14x), so either verdict would have been the machine's noise
     indexes = tmp_path / "phase-2.sql"
     indexes.write_text("-- targets: Q1, Q2\n" + (example / "phase-2.sql").read_text())
-    proc = _run(
+    proc = synthgen_run(
         pg_dsn, out, "--schema", "run_lt_app", "--mapping", str(example / "mapping.json"),
         "--migrations", str(example / "schema.sql"), "--queries", str(example / "queries"),
         "--indexes", str(indexes), "--loadtest", "--loadtest-clients", "2",

@@ -65,7 +65,7 @@ def _binned(values: np.ndarray, edges: tuple[float, ...]) -> np.ndarray:
 def productions(draw: st.DrawFn) -> dict[str, Any]:
     """A production's conversation structure: present classes hold at least a ninth of the
     rooms (a class rarer than 1 in 80 needs a scale above 0.01, which `generate` says; tested
-    in tests/unit/test_plan.py), absent classes none."""
+    in tests/unit/generate/test_plan.py), absent classes none."""
     weights = draw(st.lists(st.integers(0, 4), min_size=3, max_size=3).filter(lambda w: sum(w) > 0))
     rooms = draw(st.one_of(st.integers(1, 40), st.integers(40, 4000)))
     counts = {

@@ -20,7 +20,7 @@ from synthgen.sample.pii import find_pii
 from synthgen.spec import load_spec
 
 pytestmark = pytest.mark.postgres
-# production's shape as built by production.sql (see conftest.TRUTH and HOUR_WEIGHTS)
+# production's shape as built by production.sql (see support.production: TRUTH and HOUR_WEIGHTS)
 TRUE_MIX = {"direct": 0.2, "small_group": 0.5, "large_group": 0.3}
 TRUE_MEDIA_RATIO = 0.40
 EVENING_PEAK = {19, 20, 21}

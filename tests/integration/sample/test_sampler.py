@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from support.production import SALT  # the session's sample ran with it: its fingerprint is recorded
 from synthgen.cli.sample import sample
 from synthgen.sample.buckets import MEMBER_EDGES
 from synthgen.sample.errors import PrivacyError, SampleError
@@ -21,7 +22,6 @@ from synthgen.sample.publish import NEIGHBOURING
 from synthgen.sample.session import read_only_session
 
 pytestmark = pytest.mark.postgres
-SALT = "e2e-test-salt-0123456789abcdef"  # the conftest's: its fingerprint must be recorded
 K = 10
 
 

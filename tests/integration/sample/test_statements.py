@@ -23,10 +23,7 @@ from typing import Any
 import pytest
 from adbc_driver_postgresql import dbapi
 
-from synthgen.verify.production import production_numbers, todo_lines
-from synthgen.verify.queries import load_queries, parse_query
-
-from .conftest import (
+from support.production import (
     HERE,
     MAPPING,
     SCHEMA,
@@ -35,6 +32,8 @@ from .conftest import (
     query,
     with_database,
 )
+from synthgen.verify.production import production_numbers, todo_lines
+from synthgen.verify.queries import load_queries, parse_query
 
 SYNTHGEN = str(Path(sys.executable).parent / "synthgen")
 # the known mix: (calls, SQL with bound parameters, a function of the call number -> parameters)

@@ -5,9 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,26 +12,9 @@ from typing import Any
 import pyarrow.fs as pafs
 import pytest
 
+from support.scaleout import BUCKET, CREDENTIALS, free_port
 from synthgen.generate.build import BuildOptions, build_dataset
 from synthgen.spec import DEFAULT_SPEC_PATH, load_spec
-
-SYNTHGEN = shutil.which("synthgen", path=str(Path(sys.executable).parent))
-BUCKET = "synthgen-test"
-CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def digests(manifest: dict[str, Any]) -> dict[str, str]:
-    return {f["path"]: f["sha256"] for f in manifest["files"]}
-
-
-def without_timings(manifest: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in manifest.items() if k != "timings"}
 
 
 @pytest.fixture(scope="session")

@@ -14,11 +14,11 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from support.paths import SYNTHGEN
+from support.scaleout import digests, without_timings
 from synthgen.generate.build import BuildOptions, BuildProgress, build_dataset
 from synthgen.generate.dask_executor import DaskPool
 from synthgen.spec import load_spec
-
-from .conftest import SYNTHGEN, digests, without_timings
 
 
 def _opts(out: Path, spec: Path) -> BuildOptions:
@@ -178,7 +178,7 @@ def test_without_dask_the_executor_says_how_to_install_it(tmp_path: Path) -> Non
 
 
 def test_an_unreachable_scheduler_is_one_line_and_exit_1(tmp_path: Path) -> None:
-    from .conftest import free_port
+    from support.scaleout import free_port
 
     args = _generate(tmp_path / "ds", tmp_path, f"tcp://127.0.0.1:{free_port()}")
     args[args.index("--spec") + 1 : args.index("--spec") + 2] = []

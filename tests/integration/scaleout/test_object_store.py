@@ -15,14 +15,14 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 import pytest
 
+from support.paths import SYNTHGEN
+from support.scaleout import BUCKET, digests, without_timings
 from synthgen.appschema.migrate import run_migrations
 from synthgen.errors import DatasetError
 from synthgen.load.merge import merged
 from synthgen.load.shards import check_contract, open_dataset, verify_checksums
 from synthgen.postgres.connect import connect
 from synthgen.storage import StoredPath, dataset_path
-
-from .conftest import BUCKET, SYNTHGEN, digests, without_timings
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "prisma-chat"
 

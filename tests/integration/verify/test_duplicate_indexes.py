@@ -11,10 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from synthgen.generate.build import BuildOptions, build_dataset
 from synthgen.load.contract import LoadOptions, load_dataset
 from synthgen.postgres.connect import connect, execute, fetch_all
-from synthgen.spec import load_spec
 
 SYNTHGEN = Path(sys.executable).parent / "synthgen"
 SCHEMA = "dup_apply"
@@ -110,12 +108,10 @@ DUPLICATE = """CREATE INDEX CONCURRENTLY IF NOT EXISTS "idx_messages_room_recent
 
 
 @pytest.fixture(scope="module")
-def gate_schema(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+def gate_schema(pg_dsn: str, tiny_dataset: Path) -> str:
     """A small dataset whose messages have one existing index for Q1: (room, time) carrying the
     content too — the new index of the script duplicates it, smaller, so the planner moves."""
-    out = tmp_path_factory.mktemp("dups") / "ds"
-    build_dataset(load_spec(), BuildOptions("dev", 0.02, "dups", out, workers=2))
-    load_dataset(LoadOptions(out, pg_dsn, schema="dup_gate", jobs=2, replace=True))
+    load_dataset(LoadOptions(tiny_dataset, pg_dsn, schema="dup_gate", jobs=2, replace=True))
     with connect(pg_dsn, autocommit=True) as conn:
         execute(conn, 'DROP INDEX dup_gate."messages_conversationId_idx"')
         execute(

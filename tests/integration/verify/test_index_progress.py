@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from support.terminal import in_terminal
 from synthgen.postgres.connect import connect, execute
-
-from ..terminal import in_terminal
 
 pytestmark = pytest.mark.postgres
 SCHEMA = "idx_progress"

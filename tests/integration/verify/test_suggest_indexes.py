@@ -21,6 +21,7 @@ from typing import Any, NoReturn
 
 import pytest
 
+from support.browser import Browser, find_chromium
 from synthgen.appschema.migrate import run_migrations
 from synthgen.generate.build import BuildOptions, build_dataset
 from synthgen.load.contract import LoadOptions, load_dataset
@@ -29,8 +30,6 @@ from synthgen.postgres.connect import connect, execute, fetch_all
 from synthgen.report.proven_html import proven_section
 from synthgen.spec import load_spec
 from synthgen.verify.duplicates import parse_index
-
-from ..browser import Browser, find_chromium
 
 pytestmark = pytest.mark.one_server
 

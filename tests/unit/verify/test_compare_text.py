@@ -3,10 +3,9 @@ it averages (and each class), and plain words for a reversed or sort-free compar
 
 from __future__ import annotations
 
+from support.baselines import baseline, result, runs
 from synthgen.report.gate_text import comparison_lines
 from synthgen.verify.compare import compare_baselines
-
-from .test_compare import baseline, result, runs
 
 PRE = baseline(
     [

@@ -104,7 +104,7 @@ def test_verify_plans_exit_codes_from_the_installed_command(tmp_path: Path) -> N
 def test_verify_compare_exit_codes_from_the_installed_command(
     tmp_path: Path, post_medians: tuple[float, float], code: int, decision: str
 ) -> None:
-    from tests.unit.verify.test_compare import PRE, baseline, result, runs
+    from support.baselines import PRE, baseline, result, runs
 
     post = baseline(
         [
@@ -143,7 +143,7 @@ def test_verify_compare_refuses_a_malformed_baseline_in_one_line(
 ) -> None:
     """A baseline missing what the comparison reads: exit 1, one line naming the file and the
     field (it was a KeyError)."""
-    from tests.unit.verify.test_compare import PRE
+    from support.baselines import PRE
 
     pre_path, post_path = tmp_path / "pre.json", tmp_path / "post.json"
     pre_path.write_text(json.dumps(PRE))

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
+from support.baselines import baseline, result, runs
 from synthgen.errors import VerifyError
 from synthgen.verify.compare import compare_baselines
 from synthgen.verify.targets import script_targets
-from tests.unit.verify.test_compare import baseline, result, runs
 
 SYNTHGEN = str(Path(sys.executable).parent / "synthgen")
 IDX = ["messages_conversationId_idx"]

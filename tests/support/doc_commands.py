@@ -17,6 +17,9 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from synthgen.postgres.connect import connect, execute
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -69,3 +72,16 @@ def run_line(command: str, cwd: Path, env: dict[str, str], timeout: float = 900)
         timeout=timeout,
     )  # fmt: skip
     return Ran(command, done.returncode, done.stdout, done.stderr)
+
+
+def fresh_database(dsn: str, name: str) -> str:
+    conn = connect(dsn, autocommit=True)
+    try:
+        execute(conn, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        execute(conn, f"CREATE DATABASE {name}")
+    finally:
+        conn.close()
+    if re.match(r"\s*postgres(?:ql)?://", dsn, re.IGNORECASE):
+        return urlunsplit(urlsplit(dsn.strip())._replace(path=f"/{name}"))
+    others = re.sub(r"\bdbname\s*=\s*\S+", "", dsn)
+    return f"{others} dbname={name}".strip()

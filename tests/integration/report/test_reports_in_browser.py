@@ -6,36 +6,26 @@ in .ci/artifacts/reports/ (gitignored; CI uploads it as an artifact)."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NoReturn
 
 import pytest
 
-from .browser import Browser, find_chromium
+from support.browser import Browser, find_chromium
+from support.paths import REPO
+from support.runs import LoadtestRun
 
 pytestmark = [pytest.mark.postgres, pytest.mark.one_server]
-REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / ".ci" / "artifacts" / "reports"
-SYNTHGEN = Path(sys.executable).parent / "synthgen"
 PAGES = ("report.html", "fidelity.html", "loadtest.html")
 
 
 @pytest.fixture(scope="module")
-def run_dir(pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A whole `synthgen run` with its load test, at a small scale: every page it writes."""
-    out = tmp_path_factory.mktemp("browser") / "run"
-    done = subprocess.run(
-        [str(SYNTHGEN), "run", "--band", "dev", "--scale", "0.03", "--seed", "browser",
-         "--out", str(out), "--dsn", pg_dsn, "--schema", "browser_run", "--runs", "3",
-         "--workers", "2", "--loadtest", "--loadtest-clients", "1,2", "--loadtest-duration",
-         "2", "--pool", "both"],
-        capture_output=True, text=True, timeout=1200,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr  # the shipped indexes: GO
-    return out
+def run_dir(loadtest_run: LoadtestRun) -> Path:
+    """The session's whole `synthgen run` with its load test (dev x 0.03): every page it writes."""
+    assert loadtest_run.proc.returncode == 0, loadtest_run.proc.stderr  # the shipped indexes: GO
+    return loadtest_run.out
 
 
 @pytest.fixture(scope="module")
