@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -285,13 +286,19 @@ def test_run_on_the_app_schema(app_dataset: Path, pg_dsn: str, tmp_path: Path) -
     # 0.02 the heavy room is too small for its sort to cost much, and the average rule over
     # every query said NO-GO once on PostgreSQL 18 (sub-millisecond queries the indexes do not
     # touch, within their noise) -- see test_run_loadtest.py for the figures
+    # and only on them: a non-targeted query of a few ms that its noise on a loaded 2-core
+    # machine slowed by over the 1 ms floor turned the targeted decision NO-GO in CI
     indexes = tmp_path / "phase-2.sql"
     indexes.write_text("-- targets: Q1, Q2\n" + (EXAMPLE / "phase-2.sql").read_text())
+    queries = tmp_path / "queries"
+    queries.mkdir()
+    for name in ("q1_history_page.sql", "q2_older_page.sql"):
+        shutil.copy(EXAMPLE / "queries" / name, queries / name)
     try:
         result = synthgen(
             "run", "--band", "dev", "--scale", "0.1", "--seed", "app-run", "--dsn", pg_dsn,
             "--out", str(tmp_path / "run"), "--mapping", str(tmp_path / "mapping.json"),
-            "--migrations", str(EXAMPLE / "schema.sql"), "--queries", str(EXAMPLE / "queries"),
+            "--migrations", str(EXAMPLE / "schema.sql"), "--queries", str(queries),
             "--indexes", str(indexes), "--runs", "5", "--workers", "2",
         )  # fmt: skip
         state = json.loads((tmp_path / "run" / "run-state.json").read_text())
