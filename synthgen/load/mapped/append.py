@@ -125,6 +125,12 @@ def append_mapped(opts: MappedAppendOptions, ticker: Ticker | None = None) -> Ap
     try:
         check_database(opts.guard, conn, opts.dsn, schema)  # the guard first
         audit.lock_schema(conn, audit_schema)
+        chain = chain_of(opts.delta)
+        catalog = read_catalog(conn, schema)
+        plan = make_load_plan(mapping, catalog, measure(chain[0], mapping, catalog))
+        _check_plan(plan)
+        changes = contract_append.read_table(opts.delta, manifest, "changes")
+        ch.check_expressible(plan, ch.ops_in(changes))
         complete, last, last_options = contract_append._loaded(conn, audit_schema)
         sha, ext = str(manifest["dataset_sha256"]), manifest["extension"]
         resuming = complete != sha and last == sha
@@ -135,12 +141,6 @@ def append_mapped(opts: MappedAppendOptions, ticker: Ticker | None = None) -> Ap
                 f"{opts.delta}: extends dataset {ext['parent_dataset_sha256'][:12]}, but schema "
                 f"{schema!r} holds {str(complete)[:12]}; append the extensions in order"
             )
-        chain = chain_of(opts.delta)
-        plan = make_load_plan(mapping, read_catalog(conn, schema), measure(chain[0], mapping,
-                              read_catalog(conn, schema)))  # fmt: skip
-        _check_plan(plan)
-        changes = contract_append.read_table(opts.delta, manifest, "changes")
-        ch.check_expressible(plan, ch.ops_in(changes))
         with tempfile.TemporaryDirectory(prefix="synthgen-append-") as tmp:
             job = _job(chain, manifest, plan, audit_schema, changes, Path(tmp))
         before = last_options.get("before") or {} if resuming else _counts(conn, plan)

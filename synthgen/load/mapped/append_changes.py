@@ -16,7 +16,8 @@ import pyarrow.compute as pc
 from synthgen.load.mapped import transform as tf
 from synthgen.load.mapped.ids import TIME_ORDERED, format_ids
 from synthgen.load.mapped.load_plan import LoadPlan, TablePlan
-from synthgen.load.mapped.load_plan_types import fail
+from synthgen.load.mapped.load_plan_types import ColumnPlan, fail
+from synthgen.mapping import EPOCH_UNITS
 from synthgen.schema import qualified, quote_ident
 
 STAGING = "synthgen_append_changes"
@@ -47,13 +48,23 @@ def column_of(table: TablePlan, source: str) -> str | None:
     return None
 
 
-def columns_of(table: TablePlan, source: str) -> list[str]:
+def columns_of(table: TablePlan, source: str) -> list[ColumnPlan]:
     """Every target column holding a contract column (a cursor may feed two)."""
     return [
-        c.target.name
+        c
         for c in table.columns
         if c.source == source or (c.action == "fill" and c.fill.get("from") == source)
     ]
+
+
+def as_stored(c: ColumnPlan, expr: str) -> str:
+    """A timestamptz expression as the column stores it: an epoch column's count of its unit,
+    rounded as the load rounds (load.mapped.transform._cast)."""
+    if not c.epoch:
+        return expr
+    per = EPOCH_UNITS[c.epoch]
+    us = f"(extract(epoch FROM {expr}) * 1000000)::bigint"
+    return f"(({us} + {per // 2}) / {per})" if per > 1 else us
 
 
 def app_has(table: TablePlan, name: str) -> bool:
@@ -174,11 +185,11 @@ def change_sql(plan: LoadPlan, audit_schema: str) -> list[str]:
         if where is None:
             key = "uid" if op == "seen" else "cid"
             where = f"x.{quote_ident(id_column(t)[0])} = e.{key}"
-        for name in columns_of(t, column):
-            n = quote_ident(name)
+        for cursor in columns_of(t, column):
+            n = quote_ident(cursor.target.name)
+            at = as_stored(cursor, 'e."changedAt"')
             statements.append(
-                f'UPDATE {q(t)} x SET {n} = greatest(x.{n}, e."changedAt") '
-                f"FROM {of(op)} e WHERE {where}"
+                f"UPDATE {q(t)} x SET {n} = greatest(x.{n}, {at}) FROM {of(op)} e WHERE {where}"
             )
     return statements
 

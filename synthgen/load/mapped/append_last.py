@@ -9,8 +9,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from synthgen.load.mapped import transform as tf
-from synthgen.load.mapped.append_changes import id_column, ids_as, table_of
+from synthgen.load.mapped.append_changes import as_stored, id_column, ids_as, table_of
 from synthgen.load.mapped.load_plan import LoadPlan, TablePlan
+from synthgen.load.mapped.load_plan_types import ColumnPlan
 from synthgen.schema import qualified, quote_ident
 
 STAGING = "synthgen_append_last"
@@ -18,11 +19,15 @@ STAGING = "synthgen_append_last"
 
 def kept(plan: LoadPlan) -> dict[str, str]:
     """{"createdAt" | "id": target column} of the rooms' last-message fills."""
+    return {key: c.target.name for key, c in _fills(plan).items()}
+
+
+def _fills(plan: LoadPlan) -> dict[str, ColumnPlan]:
     rooms = table_of(plan, "conversations")
     if rooms is None:
         return {}
     return {
-        str(c.fill["last_message"]): c.target.name
+        str(c.fill["last_message"]): c
         for c in rooms.columns
         if c.action == "fill" and c.fill.get("last_message")
     }
@@ -74,18 +79,14 @@ def update_sql(plan: LoadPlan, audit_schema: str) -> str:
     """The staged last messages into the rooms, only ever forward."""
     rooms = table_of(plan, "conversations")
     assert rooms is not None
-    columns = kept(plan)
-    sets = []
+    columns, fills = kept(plan), _fills(plan)
+    sets, forward = [], ""
     if "createdAt" in columns:
-        sets.append(f"{quote_ident(columns['createdAt'])} = l.at")
+        at, name = as_stored(fills["createdAt"], "l.at"), quote_ident(columns["createdAt"])
+        sets.append(f"{name} = {at}")
+        forward = f" AND (r.{name} IS NULL OR r.{name} <= {at})"
     if "id" in columns:
         sets.append(f"{quote_ident(columns['id'])} = l.mid")
-    forward = (
-        f" AND (r.{quote_ident(columns['createdAt'])} IS NULL OR "
-        f"r.{quote_ident(columns['createdAt'])} <= l.at)"
-        if "createdAt" in columns
-        else ""
-    )
     return (
         f"UPDATE {qualified(plan.schema, rooms.target)} r SET {', '.join(sets)} "
         f"FROM {qualified(audit_schema, STAGING)} l "

@@ -166,6 +166,35 @@ def test_append_into_the_app_schema(chain: dict[str, Path], pg_dsn: str, tmp_pat
     assert value(pg_dsn, f"SELECT count(*) {moved}") == matched + dangling
 
 
+def test_a_second_extension_chains(chain: dict[str, Path], pg_dsn: str, tmp_path: Path) -> None:
+    schema = "app_chain"
+    mapping = app_schema(pg_dsn, schema, tmp_path)
+    load_base(pg_dsn, chain["base"], mapping)
+    for name in ("ext1", "ext2"):
+        done = append(pg_dsn, chain[name], mapping)
+        assert done.returncode == 0, done.stderr
+    assert app_counts(pg_dsn, schema) == wanted(chain["base"], chain["ext1"], chain["ext2"])
+    fks = orphans(pg_dsn, schema)
+    assert len(fks) == 9 and set(fks.values()) == {0}, fks
+
+
+def test_a_mapping_with_a_counter_is_refused_before_writing(
+    chain: dict[str, Path], pg_dsn: str, tmp_path: Path
+) -> None:
+    go_chat = EXAMPLE.parent / "go-chat"
+    run_migrations(pg_dsn, "chat_ext", str(go_chat / "schema.sql"))
+    mapping = json.loads((go_chat / "mapping.json").read_text())
+    mapping["schema"] = "chat_ext"
+    path = tmp_path / "go-chat.json"
+    path.write_text(json.dumps(mapping))
+    refused = append(pg_dsn, chain["ext1"], path)
+    assert refused.returncode == 1
+    lines = refused.stderr.strip().splitlines()
+    assert len(lines) == 1 and "tables.conversations.fill.totalmsgcount" in lines[0], lines
+    made = value(pg_dsn, "SELECT count(*) FROM pg_namespace WHERE nspname = 'synthgen_chat_ext'")
+    assert made == 0
+
+
 def test_a_killed_mapped_append_resumes(
     chain: dict[str, Path], pg_dsn: str, tmp_path: Path
 ) -> None:
