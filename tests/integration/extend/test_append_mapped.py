@@ -231,3 +231,56 @@ def test_a_mapping_without_a_churn_column_is_refused(
     lines = refused.stderr.strip().splitlines()
     assert len(lines) == 1 and "tables.conversation_users.columns.isActive" in lines[0], lines
     assert value(pg_dsn, f"SELECT count(*) FROM synthgen_{schema}.synthgen_loads") == 1
+
+
+def test_an_epoch_schema_without_counters(
+    chain: dict[str, Path], pg_dsn: str, tmp_path: Path
+) -> None:
+    """go-chat (text ids, times as epoch milliseconds) with its counters dropped from the
+    mapping and an isActive column added: the cursors and a room's last post in milliseconds."""
+    go_chat, schema = EXAMPLE.parent / "go-chat", "chat_epoch"
+    conn = connect(pg_dsn, autocommit=True)
+    try:
+        execute(conn, f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        run_migrations(pg_dsn, schema, str(go_chat / "schema.sql"))
+        execute(conn, f'ALTER TABLE {schema}.channelmembers ADD "isActive" boolean '
+                "NOT NULL DEFAULT true")  # fmt: skip
+    finally:
+        conn.close()
+    mapping = json.loads((go_chat / "mapping.json").read_text())
+    mapping["schema"] = schema
+    del mapping["tables"]["conversations"]["fill"]["totalmsgcount"]
+    del mapping["tables"]["conversation_users"]["fill"]["msgcount"]
+    path = tmp_path / "go-chat.json"
+    path.write_text(json.dumps(mapping))
+    load_base(pg_dsn, chain["base"], path)
+    done = append(pg_dsn, chain["ext1"], path)
+    assert done.returncode == 0, done.stderr
+    counts = expected_counts(chain["base"], chain["ext1"])
+    for table, source in (("users", "users"), ("channels", "conversations"),
+                          ("channelmembers", "conversation_users"), ("posts", "messages"),
+                          ("fileinfo", "attachments")):  # fmt: skip
+        assert value(pg_dsn, f"SELECT count(*) FROM {schema}.{table}") == counts[source], table
+    behind = value(
+        pg_dsn,
+        f"""SELECT count(*) FROM {schema}.channels c JOIN (SELECT channelid,
+        max(createat) AS latest FROM {schema}.posts GROUP BY 1) p ON p.channelid = c.id
+        WHERE c.lastpostat < p.latest""",
+    )
+    assert behind == 0
+    seam_ms = 1767225600000  # 2026-01-01 in epoch milliseconds
+    moved = value(
+        pg_dsn,
+        f"""SELECT count(*) FROM {schema}.channels c WHERE c.createat < {seam_ms}
+        AND c.lastpostat >= {seam_ms} AND EXISTS (SELECT 1 FROM {schema}.posts p
+        WHERE p.channelid = c.id AND p.createat = c.lastpostat)""",
+    )
+    assert moved > 10
+    read_after = value(
+        pg_dsn,
+        f"""SELECT count(*) FROM {schema}.channelmembers
+        WHERE lastviewedat >= {seam_ms + 86_400_000}""",
+    )
+    assert read_after > 10
+    left = value(pg_dsn, f'SELECT count(*) FROM {schema}.channelmembers WHERE NOT "isActive"')
+    assert left > 0
