@@ -77,6 +77,7 @@ class _Job:
     tables: dict[str, pa.Table]  # the delta's rows per contract table, in time order
     offsets: dict[str, int]  # rows of the chain before the delta, per contract table
     changes: pa.Table
+    times: dict[str, np.ndarray] = field(default_factory=dict)  # each table's time column, µs
 
 
 def chain_of(delta: Path) -> list[Path]:
@@ -185,7 +186,12 @@ def _job(
         if name in TIME_COLUMN and rows.num_rows:  # time order: an hour is one contiguous run
             rows = rows.sort_by([(TIME_COLUMN[name], "ascending")])
         tables[name] = rows
-    return _Job(plan, audit_schema, ctx, tables, offsets, changes)
+    times = {
+        name: rows.column(TIME_COLUMN[name]).cast(pa.int64()).to_numpy()
+        for name, rows in tables.items()
+        if name in TIME_COLUMN
+    }
+    return _Job(plan, audit_schema, ctx, tables, offsets, changes, times)
 
 
 def _run_days(
@@ -241,9 +247,8 @@ def _run_days(
     return report
 
 
-def _span(rows: pa.Table, column: str, lo: int, hi: int) -> tuple[int, int]:
-    """The [first, last) positions of a time-sorted table's rows in [lo, hi)."""
-    times = rows.column(column).cast(pa.int64()).to_numpy()
+def _span(times: np.ndarray, lo: int, hi: int) -> tuple[int, int]:
+    """The [first, last) positions of sorted times in [lo, hi)."""
     return int(np.searchsorted(times, lo, "left")), int(np.searchsorted(times, hi, "left"))
 
 
@@ -278,7 +283,7 @@ def _slice(job: _Job, name: str, lo: int, hi: int, new_rooms: pa.Array) -> tuple
     rows = job.tables[name]
     if name not in TIME_COLUMN:  # traits: of the rooms opened in this slice
         return rows.filter(pc.is_in(rows.column("conversationId"), new_rooms)), 0
-    a, b = _span(rows, TIME_COLUMN[name], lo, hi) if rows.num_rows else (0, 0)
+    a, b = _span(job.times[name], lo, hi)
     return rows.slice(a, b - a), job.offsets.get(name, 0) + a
 
 
