@@ -106,6 +106,11 @@ def test_append_into_the_app_schema(chain: dict[str, Path], pg_dsn: str, tmp_pat
     early = append(pg_dsn, chain["ext2"], mapping)
     assert early.returncode == 1 and "append the extensions in order" in early.stderr
     assert len(early.stderr.strip().splitlines()) == 1
+    guarded = synthgen("load", str(chain["ext1"]), "--append", "--mapping", str(mapping),
+                       "--dsn", pg_dsn, "--deny-pattern", ".")  # fmt: skip
+    assert guarded.returncode == 1 and "production guard (deny-pattern)" in guarded.stderr
+    assert len(guarded.stderr.strip().splitlines()) == 1
+    assert value(pg_dsn, f"SELECT count(*) FROM synthgen_{schema}.synthgen_loads") == 1
     done = append(pg_dsn, chain["ext1"], mapping)
     assert done.returncode == 0, done.stderr
     assert app_counts(pg_dsn, schema) == wanted(chain["base"], chain["ext1"])
