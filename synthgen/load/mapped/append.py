@@ -7,7 +7,9 @@ the value the base load wrote (a cuid's clock is the same for every base id) and
 at the base's users, rooms and messages; generated ids (members, reads, deliveries) continue
 after the rows of the datasets before. Day by day (one transaction per simulated day with its
 audit record in ``synthgen_<schema>``, so a killed append resumes exactly), hour by hour: the
-hour's new rows, then its changes (load.mapped.append_changes). Refused unless the audit
+hour's new rows (a room's last message moved: load.mapped.append_last), then its changes
+(load.mapped.append_changes), then the counters of what the hour touched
+(load.mapped.append_counters). Refused unless the audit
 schema's last complete load is the delta's parent (or this delta, to resume it); the production
 guard runs before anything else touches the database.
 """
@@ -31,7 +33,7 @@ from synthgen.load import append as contract_append
 from synthgen.load import audit
 from synthgen.load.append import AppendReport, Ticker
 from synthgen.load.mapped import append_changes as ch
-from synthgen.load.mapped import append_last
+from synthgen.load.mapped import append_counters, append_last
 from synthgen.load.mapped import rows as mapped_rows
 from synthgen.load.mapped import transform as tf
 from synthgen.load.mapped.counters import counter_key
@@ -104,14 +106,14 @@ def _joined_root(chain: list[Path], into: Path) -> Path:
 
 
 def _check_plan(plan: LoadPlan) -> None:
-    """Counters would need every earlier row recounted: refused, naming the field."""
-    for t in plan.tables:
-        for c in t.columns:
-            if c.action == "fill" and counter_key(t.source, c.fill):
-                raise fail(
-                    f"tables.{t.source}.fill.{c.target.name}: a counter; --append does not "
-                    "keep counters yet (drop the fill to append)"
-                )
+    """A user's last sent message is not kept yet: refused, naming the field."""
+    for source, c in append_counters.counters(plan):
+        if counter_key(source, c.fill) == "last_sent":
+            raise fail(
+                f"tables.{source}.fill.{c.target.name}: a user's last sent message; --append "
+                "does not keep it yet (drop the fill to append)"
+            )
+    append_counters.check(plan)
 
 
 def append_mapped(opts: MappedAppendOptions, ticker: Ticker | None = None) -> AppendReport:
@@ -211,6 +213,9 @@ def _run_days(
         execute(work, ch.staging_ddl(job.plan, job.audit_schema))
         if append_last.kept(job.plan):
             execute(work, append_last.staging_ddl(job.plan, job.audit_schema))
+        if append_counters.counters(job.plan):
+            for statement in append_counters.staging_ddl(job.plan, job.audit_schema):
+                execute(work, statement)
         work.commit()
         paced_from = time.monotonic()
         for day in range(days):
@@ -261,8 +266,10 @@ def _apply_day(conn: Connection, job: _Job, window: tuple[int, int]) -> int:
     with conn.cursor() as cur:
         for lo in range(window[0], window[1], US_PER_HOUR):
             hi, new_rooms = lo + US_PER_HOUR, pa.array([], pa.int64())
+            hour: dict[str, pa.Table] = {}
             for name in SOURCES:
                 rows, first = _slice(job, name, lo, hi, new_rooms)
+                hour[name] = rows
                 if name == "conversations":
                     new_rooms = rows.column("id").combine_chunks()
                 if not rows.num_rows:
@@ -275,7 +282,36 @@ def _apply_day(conn: Connection, job: _Job, window: tuple[int, int]) -> int:
                 if name == "messages" and append_last.kept(job.plan):
                     _move_last(cur, job, rows)
             written += _apply_changes(cur, job, lo, hi)
+            if append_counters.counters(job.plan):
+                _recount(cur, job, hour, contract_append.between(job.changes, "changedAt", lo, hi))
     return written
+
+
+def _ids(table: pa.Table, column: str) -> np.ndarray:
+    return np.asarray(table.column(column).to_numpy(), dtype=np.int64)
+
+
+def _recount(cur: Any, job: _Job, hour: dict[str, pa.Table], changes: pa.Table) -> None:
+    """The counters of the rooms and members the hour touched, recounted."""
+    hard = changes.filter(pc.equal(changes.column("op"), "hard_delete"))
+    moved = changes.filter(pc.equal(changes.column("op"), "read_cursor"))
+    members = hour["conversation_users"]
+    rooms = np.concatenate([_ids(hour["conversations"], "id"),
+                            _ids(hour["messages"], "conversationId"),
+                            _ids(hard, "conversationId")])  # fmt: skip
+    pairs = (
+        np.concatenate([_ids(members, "conversationId"), _ids(moved, "conversationId")]),
+        np.concatenate([_ids(members, "userId"), _ids(moved, "userId")]),
+    )
+    if not len(rooms) and not len(pairs[0]):
+        return
+    cur.execute(f"TRUNCATE {qualified(job.audit_schema, append_counters.TOUCHED)}")
+    data = append_counters.touched(job.plan, job.ctx, rooms, pairs)
+    reader = pa.RecordBatchReader.from_batches(data.schema, data.to_batches())
+    cur.adbc_ingest(append_counters.TOUCHED, reader, mode="append",
+                    db_schema_name=job.audit_schema)  # fmt: skip
+    for statement in append_counters.recount_sql(job.plan, job.audit_schema):
+        cur.execute(statement)
 
 
 def _slice(job: _Job, name: str, lo: int, hi: int, new_rooms: pa.Array) -> tuple[pa.Table, int]:

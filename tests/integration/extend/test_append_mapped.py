@@ -183,19 +183,20 @@ def test_a_second_extension_chains(chain: dict[str, Path], pg_dsn: str, tmp_path
     assert len(fks) == 9 and set(fks.values()) == {0}, fks
 
 
-def test_a_mapping_with_a_counter_is_refused_before_writing(
+def test_a_counter_without_its_cursor_is_refused_before_writing(
     chain: dict[str, Path], pg_dsn: str, tmp_path: Path
 ) -> None:
     go_chat = EXAMPLE.parent / "go-chat"
     run_migrations(pg_dsn, "chat_ext", str(go_chat / "schema.sql"))
     mapping = json.loads((go_chat / "mapping.json").read_text())
     mapping["schema"] = "chat_ext"
+    del mapping["tables"]["conversation_users"]["fill"]["lastviewedat"]
     path = tmp_path / "go-chat.json"
     path.write_text(json.dumps(mapping))
     refused = append(pg_dsn, chain["ext1"], path)
     assert refused.returncode == 1
     lines = refused.stderr.strip().splitlines()
-    assert len(lines) == 1 and "tables.conversations.fill.totalmsgcount" in lines[0], lines
+    assert len(lines) == 1 and "tables.conversation_users.fill.msgcount" in lines[0], lines
     made = value(pg_dsn, "SELECT count(*) FROM pg_namespace WHERE nspname = 'synthgen_chat_ext'")
     assert made == 0
 
@@ -238,11 +239,9 @@ def test_a_mapping_without_a_churn_column_is_refused(
     assert value(pg_dsn, f"SELECT count(*) FROM synthgen_{schema}.synthgen_loads") == 1
 
 
-def test_an_epoch_schema_without_counters(
-    chain: dict[str, Path], pg_dsn: str, tmp_path: Path
-) -> None:
-    """go-chat (text ids, times as epoch milliseconds) with its counters dropped from the
-    mapping and an isActive column added: the cursors and a room's last post in milliseconds."""
+def test_an_epoch_schema_with_counters(chain: dict[str, Path], pg_dsn: str, tmp_path: Path) -> None:
+    """go-chat (text ids, times as epoch milliseconds, counters) with an isActive column added:
+    the cursors and a room's last post in milliseconds, the counters recounted."""
     go_chat, schema = EXAMPLE.parent / "go-chat", "chat_epoch"
     conn = connect(pg_dsn, autocommit=True)
     try:
@@ -254,8 +253,6 @@ def test_an_epoch_schema_without_counters(
         conn.close()
     mapping = json.loads((go_chat / "mapping.json").read_text())
     mapping["schema"] = schema
-    del mapping["tables"]["conversations"]["fill"]["totalmsgcount"]
-    del mapping["tables"]["conversation_users"]["fill"]["msgcount"]
     path = tmp_path / "go-chat.json"
     path.write_text(json.dumps(mapping))
     load_base(pg_dsn, chain["base"], path)
@@ -289,3 +286,15 @@ def test_an_epoch_schema_without_counters(
     assert read_after > 10
     left = value(pg_dsn, f'SELECT count(*) FROM {schema}.channelmembers WHERE NOT "isActive"')
     assert left > 0
+    miscounted = value(
+        pg_dsn,
+        f"""SELECT count(*) FROM {schema}.channels c
+        WHERE c.totalmsgcount <> (SELECT count(*) FROM {schema}.posts p
+                                  WHERE p.channelid = c.id)""",
+    )
+    assert miscounted == 0
+    counted = f"""(SELECT count(*) FROM {schema}.posts p WHERE p.channelid = m.channelid
+        AND p.createat <= m.lastviewedat)"""
+    touched = f"FROM {schema}.channelmembers m WHERE m.lastviewedat >= {seam_ms}"
+    assert value(pg_dsn, f"SELECT count(*) {touched} AND m.msgcount <> {counted}") == 0
+    assert value(pg_dsn, f"SELECT count(*) {touched} AND m.msgcount > 0") > 10
