@@ -36,10 +36,8 @@ from synthgen.load.mapped import append_changes as ch
 from synthgen.load.mapped import append_counters, append_last
 from synthgen.load.mapped import rows as mapped_rows
 from synthgen.load.mapped import transform as tf
-from synthgen.load.mapped.counters import counter_key
 from synthgen.load.mapped.figures import measure
 from synthgen.load.mapped.load_plan import TIME_COLUMN, LoadPlan, make_load_plan
-from synthgen.load.mapped.load_plan_types import fail
 from synthgen.manifest import read_manifest
 from synthgen.mapping import load_mapping
 from synthgen.postgres.connect import (
@@ -105,17 +103,6 @@ def _joined_root(chain: list[Path], into: Path) -> Path:
     return into
 
 
-def _check_plan(plan: LoadPlan) -> None:
-    """A user's last sent message is not kept yet: refused, naming the field."""
-    for source, c in append_counters.counters(plan):
-        if counter_key(source, c.fill) == "last_sent":
-            raise fail(
-                f"tables.{source}.fill.{c.target.name}: a user's last sent message; --append "
-                "does not keep it yet (drop the fill to append)"
-            )
-    append_counters.check(plan)
-
-
 def append_mapped(opts: MappedAppendOptions, ticker: Ticker | None = None) -> AppendReport:
     """Write the delta into the application's tables; see the module docstring."""
     started = time.perf_counter()
@@ -131,7 +118,7 @@ def append_mapped(opts: MappedAppendOptions, ticker: Ticker | None = None) -> Ap
         chain = chain_of(opts.delta)
         catalog = read_catalog(conn, schema)
         plan = make_load_plan(mapping, catalog, measure(chain[0], mapping, catalog))
-        _check_plan(plan)
+        append_counters.check(plan)
         changes = contract_append.read_table(opts.delta, manifest, "changes")
         ch.check_expressible(plan, ch.ops_in(changes))
         complete, last, last_options = contract_append._loaded(conn, audit_schema)
@@ -178,6 +165,8 @@ def _job(
     ctx = tf.build_context(root, plan, list(messages))
     if append_last.kept(plan):  # the rooms it opens: their last message set as it arrives
         ctx.last_message = append_last.none_yet()
+    if append_counters.last_sent(plan):  # the users it opens: their last sent as it arrives
+        ctx.counters["last_sent"] = append_counters.none_sent()
     offsets = {t: 0 for t in SOURCES}
     for earlier in chain[:-1]:
         for t, n in read_manifest(earlier)["counts"].items():
@@ -216,6 +205,8 @@ def _run_days(
         if append_counters.counters(job.plan):
             for statement in append_counters.staging_ddl(job.plan, job.audit_schema):
                 execute(work, statement)
+        if append_counters.last_sent(job.plan):
+            execute(work, append_counters.sent_ddl(job.plan, job.audit_schema))
         work.commit()
         paced_from = time.monotonic()
         for day in range(days):
@@ -281,6 +272,8 @@ def _apply_day(conn: Connection, job: _Job, window: tuple[int, int]) -> int:
                 written += rows.num_rows
                 if name == "messages" and append_last.kept(job.plan):
                     _move_last(cur, job, rows)
+                if name == "messages" and append_counters.last_sent(job.plan):
+                    _move_sent(cur, job, rows)
             written += _apply_changes(cur, job, lo, hi)
             if append_counters.counters(job.plan):
                 _recount(cur, job, hour, contract_append.between(job.changes, "changedAt", lo, hi))
@@ -330,6 +323,16 @@ def _move_last(cur: Any, job: _Job, messages: pa.Table) -> None:
     reader = pa.RecordBatchReader.from_batches(data.schema, data.to_batches())
     cur.adbc_ingest(append_last.STAGING, reader, mode="append", db_schema_name=job.audit_schema)
     cur.execute(append_last.update_sql(job.plan, job.audit_schema))
+
+
+def _move_sent(cur: Any, job: _Job, messages: pa.Table) -> None:
+    """The senders' last-sent columns moved to the hour's new messages."""
+    cur.execute(f"TRUNCATE {qualified(job.audit_schema, append_counters.SENT)}")
+    data = append_counters.sent(messages, job.plan, job.ctx)
+    reader = pa.RecordBatchReader.from_batches(data.schema, data.to_batches())
+    cur.adbc_ingest(append_counters.SENT, reader, mode="append", db_schema_name=job.audit_schema)
+    for statement in append_counters.sent_sql(job.plan, job.audit_schema):
+        cur.execute(statement)
 
 
 def _apply_changes(cur: Any, job: _Job, lo: int, hi: int) -> int:

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 
 from synthgen.load.mapped import transform as tf
-from synthgen.load.mapped.append_changes import column_of, id_column, ids_as, table_of
+from synthgen.load.mapped.append_changes import as_stored, column_of, id_column, ids_as, table_of
 from synthgen.load.mapped.counters import counter_key
 from synthgen.load.mapped.load_plan import LoadPlan
 from synthgen.load.mapped.load_plan_types import ColumnPlan, fail
@@ -98,3 +98,49 @@ def recount_sql(plan: LoadPlan, audit_schema: str) -> list[str]:
                 f"AND (t.uid IS NULL OR t.uid = x.{user}))"
             )
     return out
+
+
+SENT = "synthgen_append_sent"  # (uid, at): each sender's last new message of the hour
+
+
+def last_sent(plan: LoadPlan) -> list[ColumnPlan]:
+    """The users' last-sent-message fills."""
+    return [c for s, c in counters(plan) if counter_key(s, c.fill) == "last_sent"]
+
+
+def sent_ddl(plan: LoadPlan, audit_schema: str) -> str:
+    u = table_of(plan, "users")
+    assert u is not None
+    return (
+        f"CREATE UNLOGGED TABLE IF NOT EXISTS {qualified(audit_schema, SENT)} AS SELECT "
+        f"u.{quote_ident(id_column(u)[0])} AS uid, NULL::timestamptz AS at "
+        f"FROM {qualified(plan.schema, u.target)} u WITH NO DATA"
+    )
+
+
+def sent(messages: pa.Table, plan: LoadPlan, ctx: tf.Context) -> pa.Table:
+    """Per sender, the latest createdAt of `messages`, the sender's id in the app's format."""
+    u = table_of(plan, "users")
+    assert u is not None
+    latest = messages.group_by("senderId", use_threads=False).aggregate([("createdAt", "max")])
+    senders = np.asarray(latest.column("senderId").to_numpy(), dtype=np.int64)
+    at = latest.column("createdAt_max").cast(pa.timestamp("us", tz="UTC"))
+    return pa.table({"uid": ids_as(ctx, plan, "users", senders, id_column(u)[1]), "at": at})
+
+
+def sent_sql(plan: LoadPlan, audit_schema: str) -> list[str]:
+    """Each sender's last-sent columns moved forward (greatest ignores a NULL)."""
+    u = table_of(plan, "users")
+    assert u is not None
+    key = quote_ident(id_column(u)[0])
+    return [
+        f"UPDATE {qualified(plan.schema, u.target)} x SET {quote_ident(c.target.name)} = "
+        f"greatest(x.{quote_ident(c.target.name)}, {as_stored(c, 'l.at')}) "
+        f"FROM {qualified(audit_schema, SENT)} l WHERE x.{key} = l.uid"
+        for c in last_sent(plan)
+    ]
+
+
+def none_sent() -> tuple[np.ndarray, np.ndarray]:
+    """The users an append opens have sent nothing yet (their messages arrive after them)."""
+    return np.full(1, -1, dtype=np.int64), np.full(1, -1, dtype=np.int64)

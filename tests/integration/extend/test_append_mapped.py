@@ -32,7 +32,7 @@ SOURCES = {
 }
 
 
-def app_schema(dsn: str, name: str, tmp: Path, *ddl: str) -> Path:
+def app_schema(dsn: str, name: str, tmp: Path, *ddl: str, sent_column: str = "") -> Path:
     """The example's migrations in schema `name` (then `ddl`); the mapping pointed at it."""
     conn = connect(dsn, autocommit=True)
     try:
@@ -46,6 +46,8 @@ def app_schema(dsn: str, name: str, tmp: Path, *ddl: str) -> Path:
         conn.close()
     mapping = json.loads((EXAMPLE / "mapping.json").read_text())
     mapping["schema"] = name
+    if sent_column:  # a user's last sent message, kept by the application
+        mapping["tables"]["users"]["fill"][sent_column] = {"last_message": "createdAt"}
     path = tmp / f"{name}.json"
     path.write_text(json.dumps(mapping))
     return path
@@ -173,7 +175,8 @@ def test_append_into_the_app_schema(chain: dict[str, Path], pg_dsn: str, tmp_pat
 
 def test_a_second_extension_chains(chain: dict[str, Path], pg_dsn: str, tmp_path: Path) -> None:
     schema = "app_chain"
-    mapping = app_schema(pg_dsn, schema, tmp_path)
+    add = f'ALTER TABLE {schema}."User" ADD "lastSentAt" timestamp(3)'
+    mapping = app_schema(pg_dsn, schema, tmp_path, add, sent_column="lastSentAt")
     load_base(pg_dsn, chain["base"], mapping)
     for name in ("ext1", "ext2"):
         done = append(pg_dsn, chain[name], mapping)
@@ -181,6 +184,13 @@ def test_a_second_extension_chains(chain: dict[str, Path], pg_dsn: str, tmp_path
     assert app_counts(pg_dsn, schema) == wanted(chain["base"], chain["ext1"], chain["ext2"])
     fks = orphans(pg_dsn, schema)
     assert len(fks) == 9 and set(fks.values()) == {0}, fks
+    # each user's last sent message moved with the new ones (never behind a message they sent)
+    latest = f"""FROM {schema}."User" u JOIN (SELECT "senderId", max("createdAt") AS at
+        FROM {schema}."Message" GROUP BY 1) m ON m."senderId" = u.id"""
+    assert value(pg_dsn, f'SELECT count(*) {latest} WHERE u."lastSentAt" IS NULL '
+                 'OR u."lastSentAt" < m.at') == 0  # fmt: skip
+    assert value(pg_dsn, f"""SELECT count(*) {latest} WHERE u."lastSentAt" = m.at
+                 AND m.at >= '2026-01-04'""") > 10  # fmt: skip
 
 
 def test_a_counter_without_its_cursor_is_refused_before_writing(
