@@ -30,11 +30,28 @@ def append_command(
 
     if days_per_minute is not None and as_fast_as_possible:
         raise click.UsageError("--days-per-minute and --as-fast-as-possible exclude each other")
-    if any(excluded):
+    mapping_path, *others = excluded
+    if any(others):
         raise click.UsageError(
-            "--append does not take --mapping, --resume (it resumes by itself), --replace or "
-            "--unlogged"
+            "--append does not take --resume (it resumes by itself), --replace or --unlogged"
         )
+    if mapping_path is not None:
+        from synthgen.load.mapped.append import MappedAppendOptions, append_mapped
+
+        mapped = MappedAppendOptions(
+            delta=Path(dataset),
+            dsn=resolve_dsn(dsn),
+            mapping_path=Path(mapping_path),
+            schema=schema,
+            days_per_minute=days_per_minute,
+            guard=guard,
+        )
+        with StepBar(quiet=quiet or as_json) as bar:
+            report = append_mapped(
+                mapped, lambda done, total: bar("simulated days", done, total, "d")
+            )
+        _show(dataset, report, as_json)
+        return
     opts = AppendOptions(
         delta=Path(dataset),
         dsn=resolve_dsn(dsn),
@@ -44,6 +61,10 @@ def append_command(
     )
     with StepBar(quiet=quiet or as_json) as bar:
         report = append_delta(opts, lambda done, total: bar("simulated days", done, total, "d"))
+    _show(dataset, report, as_json)
+
+
+def _show(dataset: str, report: Any, as_json: bool) -> None:
     if as_json:
         emit_json(asdict(report))
         return

@@ -77,7 +77,8 @@ def _with_progress(work: Callable[[Callable[[int, int], None] | None], T], quiet
 @click.option(
     "--append",
     is_flag=True,
-    help="DATASET is an extension (`synthgen extend`): write it into the loaded schema with its "
+    help="DATASET is an extension (`synthgen extend`): write it into the loaded schema (with "
+    "--mapping: the application's tables) with its "
     "indexes and constraints in place, day by day in time order (resumable).",
 )
 @click.option(
