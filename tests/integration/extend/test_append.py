@@ -7,69 +7,14 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 import duckdb
 import pytest
 
-from support.extend import synthgen
+from support.extend import expected_counts, load_base, synthgen, table_counts, value
 from support.paths import SYNTHGEN
-from synthgen.postgres.connect import connect, fetch_value
 
 pytestmark = pytest.mark.postgres
-
-
-def value(dsn: str, sql: str) -> Any:
-    conn = connect(dsn, autocommit=True)
-    try:
-        return fetch_value(conn, sql)
-    finally:
-        conn.close()
-
-
-def expected_counts(*roots: Path) -> dict[str, int]:
-    """Rows each table holds once the chain is applied, from the files (DuckDB, not the loader):
-    every inserted row less the hard-deleted messages and their attachments and receipts."""
-    con = duckdb.connect()
-
-    def files(table: str) -> str:
-        found = [str(p) for r in roots for p in sorted((r / table).glob("*.parquet"))]
-        return "[" + ", ".join(f"'{f}'" for f in found) + "]"
-
-    deleted = f"""(SELECT "messageId" FROM read_parquet({files("changes")})
-                  WHERE op = 'hard_delete')"""
-    counts = {}
-    for table in ("users", "conversations", "conversation_users", "conversation_traits"):
-        counts[table] = con.execute(
-            f"SELECT count(*) FROM read_parquet({files(table)})"
-        ).fetchone()[0]
-    for table, key in (
-        ("messages", "id"),
-        ("attachments", '"messageId"'),
-        ("read_receipts", '"messageId"'),
-    ):
-        counts[table] = con.execute(
-            f"SELECT count(*) FROM read_parquet({files(table)}) WHERE {key} NOT IN {deleted}"
-        ).fetchone()[0]
-    return counts
-
-
-def table_counts(dsn: str, schema: str) -> dict[str, int]:
-    tables = (
-        "users",
-        "conversations",
-        "conversation_users",
-        "conversation_traits",
-        "messages",
-        "attachments",
-        "read_receipts",
-    )
-    return {t: int(value(dsn, f'SELECT count(*) FROM {schema}."{t}"')) for t in tables}
-
-
-def load_base(dsn: str, schema: str, base: Path) -> None:
-    result = synthgen("load", str(base), "--dsn", dsn, "--schema", schema, "--quiet", "--jobs", "1")
-    assert result.returncode == 0, result.stderr
 
 
 def test_append_chain_exact_counts_and_refusals(chain: dict[str, Path], pg_dsn: str) -> None:

@@ -14,11 +14,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from support.extend import expected_counts, synthgen, value
+from support.paths import SYNTHGEN
 from synthgen.appschema.migrate import run_migrations
 from synthgen.postgres.connect import connect, execute
-
-from .conftest import SYNTHGEN, synthgen
-from .test_append import expected_counts, value
 
 pytestmark = pytest.mark.postgres
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "prisma-chat"
