@@ -75,11 +75,11 @@ class AppendReport:
     seconds: float
 
 
-def _unit_path(sha: str, day: int) -> str:
+def unit_path(sha: str, day: int) -> str:
     return f"append/{sha[:16]}/day-{day:05d}"
 
 
-def _open_delta(delta: Path) -> dict[str, Any]:
+def open_delta(delta: Path) -> dict[str, Any]:
     manifest = read_manifest(delta)
     if not isinstance(manifest.get("extension"), dict):
         raise LoadError(f"{delta}: is not an extension (`synthgen extend` writes those)")
@@ -89,7 +89,7 @@ def _open_delta(delta: Path) -> dict[str, Any]:
     return manifest
 
 
-def _loaded(conn: Connection, schema: str) -> tuple[str | None, str | None, dict[str, Any]]:
+def loaded_state(conn: Connection, schema: str) -> tuple[str | None, str | None, dict[str, Any]]:
     """The last complete load's dataset, the very last load's dataset and its options."""
     state = audit.inspect_schema(conn, schema)
     if not state.is_synthgen:
@@ -111,7 +111,7 @@ def _loaded(conn: Connection, schema: str) -> tuple[str | None, str | None, dict
 
 def appended(conn: Connection, schema: str, delta: Path) -> bool:
     """Whether the schema's last complete load is this delta."""
-    complete, _, _ = _loaded(conn, schema)
+    complete, _, _ = loaded_state(conn, schema)
     return complete == read_manifest(delta)["dataset_sha256"]
 
 
@@ -121,13 +121,13 @@ def append_delta(opts: AppendOptions, ticker: Ticker | None = None) -> AppendRep
     schema = validate_schema_name(opts.schema)
     if opts.days_per_minute is not None and opts.days_per_minute <= 0:
         raise LoadError(f"--days-per-minute: must be above 0 (got {opts.days_per_minute:g})")
-    manifest = _open_delta(opts.delta)
+    manifest = open_delta(opts.delta)
     ext, sha = manifest["extension"], str(manifest["dataset_sha256"])
     conn = connect(opts.dsn, autocommit=True)
     try:
         check_database(opts.guard, conn, opts.dsn, schema)
         audit.lock_schema(conn, schema)
-        complete, last, last_options = _loaded(conn, schema)
+        complete, last, last_options = loaded_state(conn, schema)
         resuming = complete != sha and last == sha
         if complete == sha:
             raise LoadError(f"schema {schema!r} already holds {opts.delta} (appended and complete)")
@@ -157,7 +157,7 @@ def append_delta(opts: AppendOptions, ticker: Ticker | None = None) -> AppendRep
         finally:
             with contextlib.suppress(DatabaseError):
                 work.close()
-        counts = _check(conn, schema, before, _net(opts.delta, manifest))
+        counts = _check(conn, schema, before, net_rows(opts.delta, manifest))
         audit.finish_load(conn, schema, load_id, "complete", counts, {})
         report.counts, report.seconds = counts, round(time.perf_counter() - started, 3)
         return report
@@ -194,7 +194,7 @@ def _days(
     for day in range(days):  # simulated days: one transaction each
         if ticker:
             ticker(day, days)
-        path = _unit_path(sha, day)
+        path = unit_path(sha, day)
         if path in done:
             report.days_skipped += 1
             continue
@@ -303,7 +303,7 @@ def _counts(conn: Connection, schema: str) -> dict[str, int]:
     }
 
 
-def _net(delta: Path, manifest: dict[str, Any]) -> dict[str, int]:
+def net_rows(delta: Path, manifest: dict[str, Any]) -> dict[str, int]:
     """Rows each table gains: the delta's inserts less the hard deletes and their children."""
     changes = read_table(delta, manifest, "changes")
     hard = changes.filter(pc.equal(changes.column("op"), "hard_delete")).column("messageId")

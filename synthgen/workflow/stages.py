@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ from synthgen.workflow.options import GateFailed, RunOptions, Say
 from synthgen.workflow.state import RunState
 
 Info = dict[str, Any]
+Work = Callable[["RunContext"], Info]
 
 # the run directory's files, by the name the stages and the summary use
 FILES = {
@@ -163,7 +165,7 @@ def workload(ctx: RunContext) -> Info:
     return {"summary": f"{len(doc['scripts'])} pgbench scripts, mix {mix}"}
 
 
-def loadtest_sweep(label: str) -> Any:
+def loadtest_sweep(label: str) -> Work:
     def sweep(ctx: RunContext) -> Info:
         assert ctx.opts.loadtest is not None
         return sweep_stage(ctx.opts.dsn, ctx.opts.out, ctx.opts.loadtest, label, ctx.tick)
@@ -185,7 +187,7 @@ def suggest(ctx: RunContext) -> Info:
     )  # fmt: skip
 
 
-def baseline(label: str) -> Any:
+def baseline(label: str) -> Work:
     def measure(ctx: RunContext) -> Info:
         opts, files = ctx.opts, ctx.files
         # the post baseline binds the pre baseline's parameters

@@ -108,7 +108,7 @@ def append_mapped(opts: MappedAppendOptions, ticker: Ticker | None = None) -> Ap
     started = time.perf_counter()
     if opts.days_per_minute is not None and opts.days_per_minute <= 0:
         raise LoadError(f"--days-per-minute: must be above 0 (got {opts.days_per_minute:g})")
-    manifest = contract_append._open_delta(opts.delta)
+    manifest = contract_append.open_delta(opts.delta)
     mapping = load_mapping(opts.mapping_path, opts.schema)
     schema, audit_schema = mapping.schema, audit_schema_for(mapping.schema)
     conn = connect(opts.dsn, autocommit=True)
@@ -121,7 +121,7 @@ def append_mapped(opts: MappedAppendOptions, ticker: Ticker | None = None) -> Ap
         append_counters.check(plan)
         changes = contract_append.read_table(opts.delta, manifest, "changes")
         ch.check_expressible(plan, ch.ops_in(changes))
-        complete, last, last_options = contract_append._loaded(conn, audit_schema)
+        complete, last, last_options = contract_append.loaded_state(conn, audit_schema)
         sha, ext = str(manifest["dataset_sha256"]), manifest["extension"]
         resuming = complete != sha and last == sha
         if complete == sha:
@@ -141,7 +141,7 @@ def append_mapped(opts: MappedAppendOptions, ticker: Ticker | None = None) -> Ap
             "mapping": str(opts.mapping_path), "tables": [t.target for t in plan.tables],
         })  # fmt: skip
         report = _run_days(conn, opts, manifest, job, load_id, done, ticker)
-        counts = _check(conn, plan, before, contract_append._net(opts.delta, manifest))
+        counts = _check(conn, plan, before, contract_append.net_rows(opts.delta, manifest))
         audit.finish_load(conn, audit_schema, load_id, "complete", counts, {})
         report.counts, report.seconds = counts, round(time.perf_counter() - started, 3)
         return report
@@ -212,7 +212,7 @@ def _run_days(
         for day in range(days):
             if ticker:
                 ticker(day, days)
-            path = contract_append._unit_path(sha, day)
+            path = contract_append.unit_path(sha, day)
             if path in done:
                 report.days_skipped += 1
                 continue
