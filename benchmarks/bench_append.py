@@ -27,6 +27,7 @@ import pyarrow.compute as pc
 from _common import SYNTHGEN, generate_cmd
 
 from synthgen.load import append
+from synthgen.load.append_driver import between, read_table
 from synthgen.manifest import read_manifest
 from synthgen.postgres.connect import connect, execute
 from synthgen.units import US_PER_DAY
@@ -40,7 +41,7 @@ def copy_day(dsn: str, delta: Path, manifest: dict, window: tuple[int, int]) -> 
     """The day's new rows by plain COPY (one per table, key order) in one transaction."""
     conn = connect(dsn)
     try:
-        tables = {name: append.read_table(delta, manifest, name) for name, _ in append.INSERT_ORDER}
+        tables = {name: read_table(delta, manifest, name) for name, _ in append.INSERT_ORDER}
         started = time.perf_counter()
         rows = 0
         new_rooms = None
@@ -50,7 +51,7 @@ def copy_day(dsn: str, delta: Path, manifest: dict, window: tuple[int, int]) -> 
                     pc.is_in(tables[name].column("conversationId"), new_rooms)
                 )
             else:
-                part = append.between(tables[name], column, *window)
+                part = between(tables[name], column, *window)
             if name == "conversations":
                 new_rooms = part.column("id").combine_chunks()
             if part.num_rows:
@@ -102,12 +103,12 @@ def main() -> None:
     conn.close()
     manifest = read_manifest(delta)
     start = int(manifest["extension"]["start_us"])
-    changes = append.read_table(delta, manifest, "changes")
+    changes = read_table(delta, manifest, "changes")
     print(f"dev x {args.scale}, {args.days} days, load average {os.getloadavg()[0]:.2f}")
     print("day | inserted | changes | append s | append rows/s | COPY s | COPY rows/s | x COPY")
     for day in range(args.days):
         window = (start + day * US_PER_DAY, start + (day + 1) * US_PER_DAY)
-        n_changes = append.between(changes, "changedAt", *window).num_rows
+        n_changes = between(changes, "changedAt", *window).num_rows
         order = [append_day, copy_day] if day % 2 == 0 else [copy_day, append_day]
         timed = {fn.__name__: fn(dsn, delta, manifest, window) for fn in order}
         (written, a_s), (rows, c_s) = timed["append_day"], timed["copy_day"]

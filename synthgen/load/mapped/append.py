@@ -1,24 +1,17 @@
 """`synthgen load DELTA --append --mapping M`: an extension written into the application's own
-tables through its mapping, with the application's keys, indexes and foreign keys in place.
+tables through its mapping, keys, indexes and foreign keys in place; the mapped target of
+`load.append_driver` (which walks the days and refuses a delta that does not follow the last load).
 
-The delta's rows go through the mapped load's transforms (load.mapped.transform) with a context
-built over the whole chain (base and every delta up to this one), so an id converts to exactly
-the value the base load wrote (a cuid's clock is the same for every base id) and new rows point
-at the base's users, rooms and messages; generated ids (members, reads, deliveries) continue
-after the rows of the datasets before. Day by day (one transaction per simulated day with its
-audit record in ``synthgen_<schema>``, so a killed append resumes exactly), hour by hour: the
-hour's new rows (a room's last message moved: load.mapped.append_last), then its changes
-(load.mapped.append_changes), then the counters of what the hour touched
-(load.mapped.append_counters). Refused unless the audit
-schema's last complete load is the delta's parent (or this delta, to resume it); the production
-guard runs before anything else touches the database.
+The delta's rows go through the mapped load's transforms with a context built over the whole
+chain (base and every delta up to this one), so ids convert to the values the base load wrote
+and generated ids continue after the earlier datasets'. Each hour: its new rows (a room's last
+message moved: `append_last`), its changes (`append_changes`), then its counters
+(`append_counters`).
 """
 
 from __future__ import annotations
 
-import contextlib
 import tempfile
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,9 +22,14 @@ import pyarrow.compute as pc
 
 from synthgen.appschema.catalog import read_catalog
 from synthgen.errors import LoadError
-from synthgen.load import append as contract_append
-from synthgen.load import audit
-from synthgen.load.append import AppendReport, Ticker
+from synthgen.load.append_driver import (
+    AppendReport,
+    AppendRun,
+    Ticker,
+    between,
+    read_table,
+    run_append,
+)
 from synthgen.load.mapped import append_changes as ch
 from synthgen.load.mapped import append_counters, append_last
 from synthgen.load.mapped import rows as mapped_rows
@@ -39,19 +37,16 @@ from synthgen.load.mapped import transform as tf
 from synthgen.load.mapped.figures import measure
 from synthgen.load.mapped.load_plan import TIME_COLUMN, LoadPlan, make_load_plan
 from synthgen.manifest import read_manifest
-from synthgen.mapping import load_mapping
+from synthgen.mapping import Mapping, load_mapping
 from synthgen.postgres.connect import (
     Connection,
-    DatabaseError,
-    connect,
-    error_text,
     execute,
     fetch_value,
 )
-from synthgen.postgres.guard import GuardSettings, check_database
+from synthgen.postgres.guard import GuardSettings
 from synthgen.postgres.mapped import audit_schema_for
 from synthgen.schema import qualified
-from synthgen.units import US_PER_DAY, US_PER_HOUR
+from synthgen.units import US_PER_HOUR
 
 SOURCES = ("users", "conversations", "conversation_traits", "conversation_users", "messages",
            "attachments", "read_receipts")  # fmt: skip
@@ -105,62 +100,105 @@ def _joined_root(chain: list[Path], into: Path) -> Path:
 
 def append_mapped(opts: MappedAppendOptions, ticker: Ticker | None = None) -> AppendReport:
     """Write the delta into the application's tables; see the module docstring."""
-    started = time.perf_counter()
-    if opts.days_per_minute is not None and opts.days_per_minute <= 0:
-        raise LoadError(f"--days-per-minute: must be above 0 (got {opts.days_per_minute:g})")
-    manifest = contract_append.open_delta(opts.delta)
-    mapping = load_mapping(opts.mapping_path, opts.schema)
-    schema, audit_schema = mapping.schema, audit_schema_for(mapping.schema)
-    conn = connect(opts.dsn, autocommit=True)
-    try:
-        check_database(opts.guard, conn, opts.dsn, schema)  # the guard first
-        audit.lock_schema(conn, audit_schema)
-        chain = chain_of(opts.delta)
-        catalog = read_catalog(conn, schema)
-        plan = make_load_plan(mapping, catalog, measure(chain[0], mapping, catalog))
+    run = AppendRun(opts.delta, opts.dsn, opts.days_per_minute, opts.guard)
+
+    def target_for(manifest: dict[str, Any]) -> _Mapped:
+        return _Mapped(opts, manifest, load_mapping(opts.mapping_path, opts.schema))
+
+    return run_append(run, target_for, ticker)
+
+
+@dataclass
+class _Mapped:
+    """The application's tables as an append target (`load.append_driver.AppendTarget`)."""
+
+    opts: MappedAppendOptions
+    manifest: dict[str, Any]
+    mapping: Mapping
+    _plan: LoadPlan | None = None
+    _chain: list[Path] = field(default_factory=list)
+    _changes: pa.Table | None = None
+    _job: _Job | None = None
+
+    @property
+    def schema(self) -> str:
+        return self.mapping.schema
+
+    @property
+    def audit_schema(self) -> str:
+        return audit_schema_for(self.mapping.schema)
+
+    @property
+    def plan(self) -> LoadPlan:
+        assert self._plan is not None, "check() makes the plan"
+        return self._plan
+
+    @property
+    def job(self) -> _Job:
+        assert self._job is not None, "prepare() makes the job"
+        return self._job
+
+    def check(self, conn: Connection) -> None:
+        """The load plan over the live catalog; a change it cannot express is refused."""
+        self._chain = chain_of(self.opts.delta)
+        catalog = read_catalog(conn, self.schema)
+        figures = measure(self._chain[0], self.mapping, catalog)
+        self._plan = plan = make_load_plan(self.mapping, catalog, figures)
         append_counters.check(plan)
-        changes = contract_append.read_table(opts.delta, manifest, "changes")
+        self._changes = changes = read_table(self.opts.delta, self.manifest, "changes")
         ch.check_expressible(plan, ch.ops_in(changes))
-        complete, last, last_options = contract_append.loaded_state(conn, audit_schema)
-        sha, ext = str(manifest["dataset_sha256"]), manifest["extension"]
-        resuming = complete != sha and last == sha
-        if complete == sha:
-            raise LoadError(f"schema {schema!r} already holds {opts.delta} (appended and complete)")
-        if not resuming and complete != ext["parent_dataset_sha256"]:
-            raise LoadError(
-                f"{opts.delta}: extends dataset {ext['parent_dataset_sha256'][:12]}, but schema "
-                f"{schema!r} holds {str(complete)[:12]}; append the extensions in order"
-            )
+
+    def prepare(self) -> None:
+        """The context over the whole chain and the delta's rows in time order."""
+        assert self._changes is not None, "check() reads the changes"
         with tempfile.TemporaryDirectory(prefix="synthgen-append-") as tmp:
-            job = _job(chain, manifest, plan, audit_schema, changes, Path(tmp))
-        before = last_options.get("before") or {} if resuming else _counts(conn, plan)
-        audit.mark_interrupted(conn, audit_schema)
-        done = set(audit.recorded_shards(conn, audit_schema))
-        load_id = audit.begin_load(conn, audit_schema, manifest, {
-            "mode": "append", "before": before, "delta": str(opts.delta), "schema": schema,
-            "mapping": str(opts.mapping_path), "tables": [t.target for t in plan.tables],
-        })  # fmt: skip
-        report = _run_days(conn, opts, manifest, job, load_id, done, ticker)
-        counts = _check(conn, plan, before, contract_append.net_rows(opts.delta, manifest))
-        audit.finish_load(conn, audit_schema, load_id, "complete", counts, {})
-        report.counts, report.seconds = counts, round(time.perf_counter() - started, 3)
-        return report
-    except DatabaseError as exc:
-        raise LoadError(error_text(exc, opts.dsn)) from None
-    finally:
-        with contextlib.suppress(DatabaseError):
-            conn.close()
+            chain, changes = self._chain, self._changes
+            self._job = _new_job(chain, self.manifest, self.plan, self.audit_schema, changes, tmp)
+
+    def options(self) -> dict[str, Any]:
+        return {"schema": self.schema, "mapping": str(self.opts.mapping_path),
+                "tables": [t.target for t in self.plan.tables]}  # fmt: skip
+
+    def counts(self, conn: Connection) -> dict[str, int]:
+        return {
+            t.target: int(
+                fetch_value(conn, f"SELECT count(*) FROM {qualified(self.schema, t.target)}")
+            )
+            for t in self.plan.tables
+        }
+
+    def staging(self, work: Connection) -> None:
+        plan, audit_schema = self.plan, self.audit_schema
+        execute(work, ch.staging_ddl(plan, audit_schema))
+        if append_last.kept(plan):
+            execute(work, append_last.staging_ddl(plan, audit_schema))
+        if append_counters.counters(plan):
+            for statement in append_counters.staging_ddl(plan, audit_schema):
+                execute(work, statement)
+        if append_counters.last_sent(plan):
+            execute(work, append_counters.sent_ddl(plan, audit_schema))
+
+    def apply_day(self, work: Connection, window: tuple[int, int]) -> int:
+        execute(work, "SET LOCAL TIME ZONE 'UTC'")  # staged times meet timestamp columns
+        return _apply_day(work, self.job, window)
+
+    def expected(self, before: dict[str, int], net: dict[str, int]) -> dict[str, int]:
+        """Each target gains its source's net rows (times its delivery states)."""
+        return {
+            t.target: before[t.target] + net[t.source] * t.rows_per_source_row
+            for t in self.plan.tables
+        }
 
 
-def _job(
+def _new_job(
     chain: list[Path],
     manifest: dict[str, Any],
     plan: LoadPlan,
     audit_schema: str,
     changes: pa.Table,
-    tmp: Path,
+    tmp: str,
 ) -> _Job:
-    root = _joined_root(chain, tmp)
+    root = _joined_root(chain, Path(tmp))
     messages = sorted((root / "messages").glob("*.parquet"))
     ctx = tf.build_context(root, plan, list(messages))
     if append_last.kept(plan):  # the rooms it opens: their last message set as it arrives
@@ -173,7 +211,7 @@ def _job(
             offsets[t] = offsets.get(t, 0) + int(n)
     tables = {}
     for name in SOURCES:
-        rows = contract_append.read_table(chain[-1], manifest, name)
+        rows = read_table(chain[-1], manifest, name)
         if name in TIME_COLUMN and rows.num_rows:  # time order: an hour is one contiguous run
             rows = rows.sort_by([(TIME_COLUMN[name], "ascending")])
         tables[name] = rows
@@ -183,64 +221,6 @@ def _job(
         if name in TIME_COLUMN
     }
     return _Job(plan, audit_schema, ctx, tables, offsets, changes, times)
-
-
-def _run_days(
-    conn: Connection,
-    opts: MappedAppendOptions,
-    manifest: dict[str, Any],
-    job: _Job,
-    load_id: int,
-    done: set[str],
-    ticker: Ticker | None,
-) -> AppendReport:
-    ext, sha = manifest["extension"], str(manifest["dataset_sha256"])
-    days, start = int(ext["days"]), int(ext["start_us"])
-    report = AppendReport(job.plan.schema, sha, 0, 0, {}, [], 0.0)
-    work = connect(opts.dsn)  # the days' transactions; `conn` keeps the lock
-    try:
-        execute(work, ch.staging_ddl(job.plan, job.audit_schema))
-        if append_last.kept(job.plan):
-            execute(work, append_last.staging_ddl(job.plan, job.audit_schema))
-        if append_counters.counters(job.plan):
-            for statement in append_counters.staging_ddl(job.plan, job.audit_schema):
-                execute(work, statement)
-        if append_counters.last_sent(job.plan):
-            execute(work, append_counters.sent_ddl(job.plan, job.audit_schema))
-        work.commit()
-        paced_from = time.monotonic()
-        for day in range(days):
-            if ticker:
-                ticker(day, days)
-            path = contract_append.unit_path(sha, day)
-            if path in done:
-                report.days_skipped += 1
-                continue
-            if opts.days_per_minute:
-                wait = paced_from + 60.0 * report.days_applied / opts.days_per_minute
-                time.sleep(max(0.0, wait - time.monotonic()))
-            began = time.perf_counter()
-            execute(work, "SET LOCAL TIME ZONE 'UTC'")  # staged times meet timestamp columns
-            rows = _apply_day(work, job, (start + day * US_PER_DAY, start + (day + 1) * US_PER_DAY))
-            execute(work, audit.record_shard_sql(job.audit_schema), (
-                path, "append", day, sha, rows, 0, load_id, time.perf_counter() - began,
-            ))  # fmt: skip
-            work.commit()  # the day's rows, changes and record: one transaction
-            report.days_applied += 1
-            report.seconds_per_day.append(round(time.perf_counter() - began, 3))
-    except BaseException as exc:
-        with contextlib.suppress(Exception):
-            work.rollback()
-        reason = error_text(exc, opts.dsn) if isinstance(exc, DatabaseError) else str(exc)
-        with contextlib.suppress(Exception):
-            audit.finish_load(conn, job.audit_schema, load_id, "failed", {}, {}, reason or "?")
-        raise
-    finally:
-        with contextlib.suppress(DatabaseError):
-            work.close()
-    if ticker:
-        ticker(days, days)
-    return report
 
 
 def _span(times: np.ndarray, lo: int, hi: int) -> tuple[int, int]:
@@ -276,7 +256,7 @@ def _apply_day(conn: Connection, job: _Job, window: tuple[int, int]) -> int:
                     _move_sent(cur, job, rows)
             written += _apply_changes(cur, job, lo, hi)
             if append_counters.counters(job.plan):
-                _recount(cur, job, hour, contract_append.between(job.changes, "changedAt", lo, hi))
+                _recount(cur, job, hour, between(job.changes, "changedAt", lo, hi))
     return written
 
 
@@ -336,7 +316,7 @@ def _move_sent(cur: Any, job: _Job, messages: pa.Table) -> None:
 
 
 def _apply_changes(cur: Any, job: _Job, lo: int, hi: int) -> int:
-    changes = contract_append.between(job.changes, "changedAt", lo, hi)
+    changes = between(job.changes, "changedAt", lo, hi)
     if not changes.num_rows:
         return 0
     cur.execute(f"TRUNCATE {qualified(job.audit_schema, ch.STAGING)}")
@@ -346,22 +326,3 @@ def _apply_changes(cur: Any, job: _Job, lo: int, hi: int) -> int:
     for statement in ch.change_sql(job.plan, job.audit_schema):
         cur.execute(statement)
     return changes.num_rows
-
-
-def _counts(conn: Connection, plan: LoadPlan) -> dict[str, int]:
-    return {
-        t.target: int(fetch_value(conn, f"SELECT count(*) FROM {qualified(plan.schema, t.target)}"))
-        for t in plan.tables
-    }
-
-
-def _check(
-    conn: Connection, plan: LoadPlan, before: dict[str, int], net: dict[str, int]
-) -> dict[str, int]:
-    """Exact counts: each target gains its source's net rows (times its delivery states)."""
-    counts = _counts(conn, plan)
-    want = {t.target: before[t.target] + net[t.source] * t.rows_per_source_row for t in plan.tables}
-    differ = [f"{t} {counts[t]:,} != {want[t]:,}" for t in counts if counts[t] != want[t]]
-    if differ:
-        raise LoadError(f"row counts after the append differ: {'; '.join(differ)}")
-    return counts
