@@ -10,7 +10,7 @@ import click
 
 from synthgen.calibrate.calibrate import Calibration, load_base, write_spec
 from synthgen.calibrate.calibrate import calibrate as calibrate_metrics
-from synthgen.cli.common import DomainCommand, emit_json
+from synthgen.cli.common import DomainCommand, emit_json, json_option
 from synthgen.gate import DEFAULT_TOLERANCE
 from synthgen.sample.metrics import load_metrics
 from synthgen.shipped import DEFAULT_SPEC_PATH
@@ -52,7 +52,7 @@ def _print_calibration(calibration: Calibration) -> None:
     required=True,
     help="Where to write the calibrated spec.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the fitted values as JSON.")
+@json_option("Print the fitted values as JSON.")
 def calibrate(metrics: Path, base: Path | None, out: Path, as_json: bool) -> None:
     """Fit a spec to production's shape metrics (from `synthgen sample`).
 

@@ -114,6 +114,45 @@ class ScaleType(click.ParamType):
         return scale
 
 
+def with_options(*options: Callable[[F], F]) -> Callable[[F], F]:
+    """One decorator applying `options` as if stacked in this order above the function."""
+
+    def apply(fn: F) -> F:
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return apply
+
+
+def quiet_option(help_text: str = "No progress bar.") -> Callable[[F], F]:
+    """--quiet, passed as `quiet`."""
+    return click.option("--quiet", is_flag=True, help=help_text)
+
+
+def json_option(help_text: str = "Print a machine-readable summary.") -> Callable[[F], F]:
+    """--json: the result as JSON on stdout, passed as `as_json`."""
+    return click.option("--json", "as_json", is_flag=True, help=help_text)
+
+
+def band_option(required: bool = True) -> Callable[[F], F]:
+    """--band NAME: a size band of the spec."""
+    return click.option(
+        "--band", required=required, help="Size band from the spec: dev, staging or perf."
+    )
+
+
+def scale_option() -> Callable[[F], F]:
+    """--scale F (> 0), 1 when not given."""
+    return click.option(
+        "--scale",
+        type=ScaleType(),
+        default=1.0,
+        show_default=True,
+        help="Multiply the band's counts.",
+    )
+
+
 def spec_option(
     help_text: str = f"Spec JSON [default: {DEFAULT_SPEC_PATH}].",
 ) -> Callable[[F], F]:

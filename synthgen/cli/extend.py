@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from synthgen.cli.common import DomainCommand, emit_json
+from synthgen.cli.common import DomainCommand, emit_json, json_option
 from synthgen.generate.extend import extend_dataset
 from synthgen.generate.extend_chain import rebuild_chain
 
@@ -19,7 +19,7 @@ from synthgen.generate.extend_chain import rebuild_chain
     "--out", type=click.Path(path_type=Path), required=True, help="The delta's directory."
 )
 @click.option("--overwrite", is_flag=True, help="Replace an existing delta in --out.")
-@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+@json_option("Print a machine-readable summary on stdout.")
 def extend(dataset: Path, days: int, out: Path, overwrite: bool, as_json: bool) -> None:
     """Continue DATASET (a base or an extension of one) from its snapshot for N days: the same
     rooms keep talking at their rates, new users and rooms arrive, members join and leave,

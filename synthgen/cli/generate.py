@@ -12,7 +12,10 @@ import click
 from synthgen.cli.common import (
     DomainCommand,
     ScaleType,
+    band_option,
     emit_json,
+    json_option,
+    quiet_option,
     spec_option,
     storage_options_option,
     workers_option,
@@ -95,7 +98,7 @@ def _resolve(
 
 
 @click.command(cls=DomainCommand)
-@click.option("--band", help="Size band from the spec: dev, staging or perf.")
+@band_option(required=False)
 @click.option("--scale", type=ScaleType(), help="Multiply the band's counts by F (> 0). Default 1.")
 @click.option("--seed", help="Seed text; the same seed gives byte-identical files. Default 0.")
 @spec_option()
@@ -133,8 +136,8 @@ def _resolve(
     type=click.Path(path_type=Path),
     help="Rebuild the dataset a manifest describes, byte for byte.",
 )
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary on stdout.")
+@quiet_option()
+@json_option("Print a machine-readable summary on stdout.")
 @click.option(
     "--dry-run",
     is_flag=True,

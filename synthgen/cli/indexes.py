@@ -3,16 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import click
 
-from synthgen.cli.common import DomainCommand, emit_json
+from synthgen.cli.common import DomainCommand, emit_json, json_option, quiet_option, with_options
+from synthgen.cli.dboptions import dsn_option, schema_option
 from synthgen.cli.guarding import guard_options, guarded_dsn
 from synthgen.cli.progress import StepBar
-from synthgen.postgres.connect import DEFAULT_SCHEMA, validate_schema_name
+from synthgen.postgres.connect import validate_schema_name
 from synthgen.postgres.guard import GuardSettings
 from synthgen.progress import index_ticks
 from synthgen.verify.indexes import (
@@ -82,24 +81,18 @@ def _run(
     _report(steps, as_json)
 
 
-_options: list[Callable[[Any], Any]] = [
+_with_options = with_options(
     click.option(
         "--file",
         type=click.Path(path_type=Path),
         help=f"Index script [default: apply {DEFAULT_APPLY}, rollback {DEFAULT_ROLLBACK}].",
     ),
-    click.option("--dsn", help="libpq URI (default $SYNTHGEN_DSN, else the local cluster)."),
-    click.option("--schema", default=DEFAULT_SCHEMA, show_default=True, help="Target schema."),
+    dsn_option,
+    schema_option,
     guard_options,
-    click.option("--quiet", is_flag=True, help="No progress bar."),
-    click.option("--json", "as_json", is_flag=True, help="Machine-readable result on stdout."),
-]
-
-
-def _with_options(fn: Any) -> Any:
-    for option in reversed(_options):
-        fn = option(fn)
-    return fn
+    quiet_option(),
+    json_option("Machine-readable result on stdout."),
+)
 
 
 @indexes.command("show", cls=DomainCommand)

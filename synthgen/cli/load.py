@@ -12,7 +12,9 @@ from synthgen.cli.common import (
     DomainCommand,
     dataset_argument,
     emit_json,
+    json_option,
     open_dataset_dir,
+    quiet_option,
     storage_options_option,
 )
 from synthgen.cli.dboptions import dsn_option, mapped_schema_option, public_option
@@ -94,8 +96,8 @@ def _with_progress(work: Callable[[Callable[[int, int], None] | None], T], quiet
 )
 @public_option
 @guard_options
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
+@quiet_option()
+@json_option()
 def load(
     dataset: str,
     storage_options: tuple[str, ...],

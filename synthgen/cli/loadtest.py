@@ -8,8 +8,14 @@ from typing import Any
 import click
 
 from synthgen.cli.ci import ci_options, loadtest_ci, write_ci
-from synthgen.cli.common import DomainCommand, emit_json, exit_for_verdict
-from synthgen.cli.dboptions import dsn_option, mapped_schema_option, public_option
+from synthgen.cli.common import (
+    DomainCommand,
+    emit_json,
+    exit_for_verdict,
+    json_option,
+    quiet_option,
+)
+from synthgen.cli.dboptions import dsn_option, mapped_schema_option, pool_options, public_option
 from synthgen.cli.guarding import guard_options, guarded_dsn
 from synthgen.cli.progress import StepBar
 from synthgen.postgres.connect import DEFAULT_SCHEMA
@@ -53,7 +59,7 @@ def _clients(text: str) -> list[int]:
 @click.option("--out", type=click.Path(path_type=Path), required=True, help="Workload directory.")
 @public_option
 @guard_options
-@click.option("--json", "as_json", is_flag=True, help="Print workload.json.")
+@json_option("Print workload.json.")
 def workload(
     dsn: str | None,
     schema: str | None,
@@ -117,9 +123,7 @@ def workload(
 @click.option("--clients", default="1,4,16,64", show_default=True, help="Client counts to sweep.")
 @click.option("--duration", type=click.IntRange(min=1, max=3600), default=30, show_default=True,
               help="Seconds per client count; every step stops by itself.")  # fmt: skip
-@click.option("--pool", type=click.Choice(["none", "pgbouncer"]), default="none", show_default=True)
-@click.option("--pool-size", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Server connections of the PgBouncer pool.")  # fmt: skip
+@pool_options(None, "Server connections of the PgBouncer pool.")
 @click.option("--label", default="pre", show_default=True, help="pre, post or any name.")
 @click.option("--mix", default=None, help="Override the workload's weights, e.g. W1=1.")
 @click.option("--closed-loop", is_flag=True,
@@ -139,8 +143,8 @@ def workload(
               "N users x 1/think time).")  # fmt: skip
 @click.option("--out", type=click.Path(path_type=Path), help="Result JSON (HTML beside it).")
 @guard_options
-@click.option("--json", "as_json", is_flag=True, help="Print the result JSON.")
-@click.option("--quiet", is_flag=True, help="No progress bar (each step's seconds, on stderr).")
+@json_option("Print the result JSON.")
+@quiet_option("No progress bar (each step's seconds, on stderr).")
 @click.pass_context
 def loadtest(ctx: click.Context, workload_dir: Path | None, out: Path | None, **kw: Any) -> None:
     """Run a workload with pgbench once per client count; TPS, p50/p95/p99/max, the knee.
@@ -242,7 +246,7 @@ def _offered_options(kw: dict[str, Any]) -> dict[str, Any]:
               help="Largest accepted p95 growth of a write (0.20 = 20 %).")  # fmt: skip
 @click.option("--html", "html_path", type=click.Path(path_type=Path), help="Write loadtest.html.")
 @click.option("--out", type=click.Path(path_type=Path), help="Write the comparison JSON.")
-@click.option("--json", "as_json", is_flag=True, help="Print the comparison JSON.")
+@json_option("Print the comparison JSON.")
 @ci_options
 def compare(
     pre: Path, post: Path, write_budget: float, html_path: Path | None, out: Path | None,

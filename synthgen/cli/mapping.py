@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from synthgen.cli.common import DomainCommand
+from synthgen.cli.dboptions import dsn_option
 from synthgen.errors import SynthgenError
 from synthgen.postgres.connect import resolve_dsn
 
@@ -21,7 +22,7 @@ def mapping() -> None:
 
 
 @mapping.command("init", cls=DomainCommand)
-@click.option("--dsn", help="libpq URI [default: $SYNTHGEN_DSN, else the local cluster].")
+@dsn_option
 @click.option("--schema", required=True, help="The application's schema (made by its migrations).")
 @click.option(
     "--out",

@@ -8,7 +8,14 @@ from typing import Any, TypeVar
 
 import click
 
-from synthgen.cli.common import DomainCommand, ScaleType, emit_json, spec_option
+from synthgen.cli.common import (
+    DomainCommand,
+    band_option,
+    emit_json,
+    json_option,
+    scale_option,
+    spec_option,
+)
 from synthgen.errors import SynthgenError
 from synthgen.preview import DEFAULT_MIN_FREE, Preview, make_preview
 from synthgen.preview.figures import human_bytes, parse_size
@@ -70,10 +77,8 @@ def disk_shortfall(preview: Preview) -> str:
 
 
 @click.command(cls=DomainCommand)
-@click.option("--band", required=True, help="Size band from the spec: dev, staging or perf.")
-@click.option(
-    "--scale", type=ScaleType(), default=1.0, show_default=True, help="Multiply the band's counts."
-)
+@band_option()
+@scale_option()
 @click.option(
     "--seed",
     default=None,
@@ -101,7 +106,7 @@ def disk_shortfall(preview: Preview) -> str:
     show_default=True,
     help="The fidelity gate's DuckDB memory cap, for its expected peak.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@json_option("Print the plan as JSON.")
 def plan(
     band: str,
     scale: float,

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from synthgen.cli.common import DomainCommand, emit_json
+from synthgen.cli.common import DomainCommand, emit_json, json_option
+from synthgen.cli.dboptions import dsn_option
 from synthgen.cli.guarding import guard_options
 from synthgen.postgres.cluster import (
     DEFAULT_CLUSTER_DIR,
@@ -90,7 +91,7 @@ def down(directory: Path) -> None:
 
 @postgres.command("status", cls=DomainCommand)
 @_dir_option
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON object instead of text.")
+@json_option("Print a JSON object instead of text.")
 def status(directory: Path, as_json: bool) -> None:
     """Show whether the cluster runs, its port, pid, version, DSN and server binaries (system or
     embedded, their path and version; for a directory without a cluster, those `up` would use).
@@ -127,11 +128,7 @@ def status(directory: Path, as_json: bool) -> None:
     required=True,
     help="The schema to migrate (created when missing): the one your mapping names.",
 )
-@click.option(
-    "--dsn",
-    help="libpq URI of the target database [default: $SYNTHGEN_DSN, else the local cluster of "
-    "`synthgen postgres up`, started on demand].",
-)
+@dsn_option
 @click.option(
     "--replace",
     is_flag=True,

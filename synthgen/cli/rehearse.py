@@ -9,8 +9,8 @@ from typing import Any
 import click
 
 from synthgen.cli.ci import ci_options, write_ci
-from synthgen.cli.common import DomainCommand, DomainFailure, exit_for_verdict
-from synthgen.cli.dboptions import dsn_option, schema_option
+from synthgen.cli.common import DomainCommand, DomainFailure, exit_for_verdict, json_option
+from synthgen.cli.dboptions import dsn_option, pool_options, schema_option
 from synthgen.cli.guarding import guard_options, guarded_dsn
 from synthgen.postgres.guard import GuardSettings
 from synthgen.shipped import DEFAULT_INDEX_SCRIPT
@@ -67,19 +67,9 @@ from synthgen.shipped import DEFAULT_INDEX_SCRIPT
     help="Longest the load goes on after the settle: it stops a few seconds after the script "
     "ends, at the latest then.",
 )
-@click.option(
-    "--pool",
-    type=click.Choice(["none", "pgbouncer"]),
-    default="none",
-    show_default=True,
-    help="The workload connects directly or through a PgBouncer.",
-)
-@click.option(
-    "--pool-size",
-    type=click.IntRange(min=1),
-    default=10,
-    show_default=True,
-    help="With --pool pgbouncer: its server connections.",
+@pool_options(
+    "The workload connects directly or through a PgBouncer.",
+    "With --pool pgbouncer: its server connections.",
 )
 @click.option(
     "--hold-transaction",
@@ -119,7 +109,7 @@ from synthgen.shipped import DEFAULT_INDEX_SCRIPT
 )
 @guard_options
 @ci_options
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@json_option("Print the result as JSON.")
 def rehearse(
     file: Path | None,
     dsn: str | None,

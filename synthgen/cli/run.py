@@ -13,17 +13,19 @@ from synthgen.cli.ci import ci_options
 from synthgen.cli.common import (
     DomainCommand,
     DomainFailure,
-    ScaleType,
+    band_option,
     emit_json,
     exit_for_verdict,
+    json_option,
+    scale_option,
     spec_option,
     workers_option,
 )
+from synthgen.cli.dboptions import dsn_option, plan_mode_option, pool_options
 from synthgen.cli.guarding import guard_options
 from synthgen.cli.plan import disk_shortfall, min_free_option
-from synthgen.cli.validate import ToleranceType
+from synthgen.cli.validate import tolerance_option
 from synthgen.errors import SynthgenError
-from synthgen.gate import DEFAULT_TOLERANCE_NAME
 from synthgen.machine import default_workers
 from synthgen.postgres.connect import DEFAULT_SCHEMA, resolve_dsn
 from synthgen.postgres.guard import GuardSettings, check_dsn, check_environment
@@ -71,10 +73,8 @@ def _run_with_ci(
 
 
 @click.command(cls=DomainCommand)
-@click.option("--band", required=True, help="Size band from the spec: dev, staging or perf.")
-@click.option(
-    "--scale", type=ScaleType(), default=1.0, show_default=True, help="Multiply the band's counts."
-)
+@band_option()
+@scale_option()
 @click.option("--seed", default="0", show_default=True, help="Seed text.")
 @spec_option()
 @click.option(
@@ -84,9 +84,7 @@ def _run_with_ci(
     show_default=True,
     help="Run directory: dataset, reports, baselines; a rerun resumes here.",
 )
-@click.option(
-    "--dsn", help="libpq URI (default $SYNTHGEN_DSN, else the local cluster, started on demand)."
-)
+@dsn_option
 @click.option(
     "--schema", default=DEFAULT_SCHEMA, show_default=True, help="Target schema (replaced)."
 )
@@ -97,26 +95,14 @@ def _run_with_ci(
     show_default=True,
     help="Timed runs per query x class x plan mode.",
 )
-@click.option(
-    "--plan-mode",
-    type=click.Choice(["custom", "generic", "both"]),
-    default="both",
-    show_default=True,
-    help="plan_cache_mode(s) the index gate measures and decides on.",
-)
+@plan_mode_option("plan_cache_mode(s) the index gate measures and decides on.")
 @click.option(
     "--compare-plans-with",
     type=click.Path(path_type=Path, file_okay=False),
     help="An earlier run's --out (e.g. the dev band's): report which plan shapes changed.",
 )
 @workers_option("Processes / connections (default: cores).")
-@click.option(
-    "--tolerance",
-    type=ToleranceType(),
-    default=DEFAULT_TOLERANCE_NAME,
-    show_default=True,
-    help="The fidelity gate's relative tolerance, as for `synthgen validate`.",
-)
+@tolerance_option("The fidelity gate's relative tolerance, as for `synthgen validate`.")
 @guard_options
 @click.option(
     "--force",
@@ -181,19 +167,10 @@ def _run_with_ci(
     help="With --loadtest: a closed-loop client sweep only (labelled; its verdict compares "
     "runs that were offered different loads). Default: capacity, then equal offered rates.",
 )
-@click.option(
-    "--pool",
-    type=click.Choice(["none", "pgbouncer", "both"]),
-    default="none",
-    show_default=True,
-    help="With --loadtest: direct, through a PgBouncer, or both.",
-)
-@click.option(
-    "--pool-size",
-    type=click.IntRange(min=1),
-    default=10,
-    show_default=True,
-    help="With --loadtest: server connections of the PgBouncer pool.",
+@pool_options(
+    "With --loadtest: direct, through a PgBouncer, or both.",
+    "With --loadtest: server connections of the PgBouncer pool.",
+    both=True,
 )
 @click.option(
     "--rehearse",
@@ -232,7 +209,7 @@ def _run_with_ci(
     "then a post-soak baseline): does the phase-2 gain hold? A NO-GO exits 3 like the gates.",
 )
 @click.option("--overwrite", is_flag=True, help="Start over, replacing an earlier run in --out.")
-@click.option("--json", "as_json", is_flag=True, help="Print the final summary as JSON.")
+@json_option("Print the final summary as JSON.")
 def run(
     band: str,
     scale: float,

@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from synthgen.cli.common import DomainCommand, emit_json
+from synthgen.cli.common import DomainCommand, emit_json, json_option
+from synthgen.cli.dboptions import production_dsn_option, production_schema_option
 from synthgen.mapping import load_mapping
 from synthgen.sample.histograms import Thresholds
 from synthgen.sample.sampler import SampleOptions, SampleResult, sample_shape
@@ -32,15 +33,8 @@ class SampleCommand(DomainCommand):
 
 
 @click.command("sample", cls=SampleCommand)
-@click.option(
-    "--dsn",
-    envvar="SYNTHGEN_SAMPLE_DSN",
-    required=True,
-    help="Production's libpq URI, used read-only (or $SYNTHGEN_SAMPLE_DSN).",
-)
-@click.option(
-    "--schema", default=None, help="Production schema [default: the mapping's, else public]."
-)
+@production_dsn_option
+@production_schema_option
 @click.option(
     "--mapping",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -102,7 +96,7 @@ class SampleCommand(DomainCommand):
     required=True,
     help="Where to write the shape metrics (its audit manifest goes beside it).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
+@json_option()
 def sample(
     dsn: str,
     schema: str | None,

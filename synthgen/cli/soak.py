@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from synthgen.cli.common import DomainCommand, exit_for_verdict
+from synthgen.cli.common import DomainCommand, exit_for_verdict, quiet_option
 from synthgen.cli.dboptions import dsn_option, schema_option
 from synthgen.cli.guarding import guard_options, guarded_dsn
 from synthgen.cli.progress import StepBar
@@ -40,7 +40,7 @@ from synthgen.postgres.guard import GuardSettings
 @schema_option
 @click.option("--runs", type=click.IntRange(1, 1000), default=5, show_default=True)
 @guard_options
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@quiet_option()
 def soak(
     dataset: Path,
     days: int,

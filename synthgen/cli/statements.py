@@ -7,22 +7,16 @@ from typing import Any
 
 import click
 
-from synthgen.cli.common import DomainCommand, emit_json
+from synthgen.cli.common import DomainCommand, emit_json, json_option
+from synthgen.cli.dboptions import production_dsn_option, production_schema_option
 from synthgen.mapping import load_mapping
 from synthgen.sample.statement_files import StatementOptions, StatementResult, capture_statements
 from synthgen.sample.statements import DEFAULT_LIMIT
 
 
 @click.command("statements", cls=DomainCommand)
-@click.option(
-    "--dsn",
-    envvar="SYNTHGEN_SAMPLE_DSN",
-    required=True,
-    help="Production's libpq URI, used read-only (or $SYNTHGEN_SAMPLE_DSN).",
-)
-@click.option(
-    "--schema", default=None, help="Production schema [default: the mapping's, else public]."
-)
+@production_dsn_option
+@production_schema_option
 @click.option(
     "--mapping",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -54,7 +48,7 @@ from synthgen.sample.statements import DEFAULT_LIMIT
     help="A new (or empty) directory for the query files and the audit record.",
 )
 @click.option("--dry-run", is_flag=True, help="Capture and check, print the plan, write nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print a machine-readable summary.")
+@json_option()
 def statements(
     dsn: str,
     schema: str | None,

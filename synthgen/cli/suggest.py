@@ -9,8 +9,13 @@ from typing import Any
 
 import click
 
-from synthgen.cli.common import DomainCommand, exit_for_verdict
-from synthgen.cli.dboptions import dsn_option, mapped_schema_option
+from synthgen.cli.common import DomainCommand, exit_for_verdict, with_options
+from synthgen.cli.dboptions import (
+    dsn_option,
+    mapped_dataset_option,
+    mapped_schema_option,
+    queries_option,
+)
 from synthgen.cli.guarding import guard_options, guarded_dsn
 from synthgen.errors import VerifyError
 from synthgen.mapping import Mapping
@@ -24,7 +29,7 @@ from synthgen.postgres.connect import (
 )
 from synthgen.postgres.guard import GuardSettings
 from synthgen.schema import quote_ident
-from synthgen.verify.queries import DEFAULT_QUERIES, Query, load_queries
+from synthgen.verify.queries import Query, load_queries
 
 
 def _stderr(message: str) -> None:
@@ -64,35 +69,20 @@ def _parameters(
     return sample_parameters(conn)
 
 
-def _common(fn: Any) -> Any:
-    options = [
-        click.option(
-            "--queries",
-            "queries_dir",
-            type=click.Path(path_type=Path),
-            help=f"Query directory [default: {DEFAULT_QUERIES}].",
-        ),
-        dsn_option,
-        mapped_schema_option,
-        click.option(
-            "--mapping",
-            "mapping_path",
-            type=click.Path(dir_okay=False, path_type=Path),
-            help="An application's own schema (loaded with `synthgen load --mapping`); needs "
-            "--queries.",
-        ),
-        click.option(
-            "--dataset",
-            "dataset_dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            help="With --mapping: the dataset the schema holds (default: the one its load "
-            "recorded).",
-        ),
-        guard_options,
-    ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
+_common = with_options(
+    queries_option,
+    dsn_option,
+    mapped_schema_option,
+    click.option(
+        "--mapping",
+        "mapping_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="An application's own schema (loaded with `synthgen load --mapping`); needs "
+        "--queries.",
+    ),
+    mapped_dataset_option,
+    guard_options,
+)
 
 
 @click.command("suggest", cls=DomainCommand)

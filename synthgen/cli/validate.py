@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,8 +12,10 @@ import click
 from synthgen.cli.ci import ci_options, fidelity_ci, write_ci
 from synthgen.cli.common import (
     DomainCommand,
+    F,
     dataset_argument,
     open_dataset_dir,
+    quiet_option,
     spec_option,
     storage_options_option,
 )
@@ -50,19 +53,26 @@ class ToleranceType(click.ParamType):
             self.fail(str(exc).removeprefix("--tolerance: "), param, ctx)
 
 
+def tolerance_option(help_text: str) -> Callable[[F], F]:
+    """--tolerance NAME|FRACTION, passed as a fraction."""
+    return click.option(
+        "--tolerance",
+        type=ToleranceType(),
+        default=DEFAULT_TOLERANCE_NAME,
+        show_default=True,
+        help=help_text,
+    )
+
+
 @click.command(cls=DomainCommand)
 @dataset_argument()
 @click.argument("deltas", nargs=-1, metavar="[DELTA_DIR]...")
 @storage_options_option()
 @spec_option(f"Spec JSON to validate against [default: {DEFAULT_SPEC_PATH}].")
-@click.option(
-    "--tolerance",
-    type=ToleranceType(),
-    default=DEFAULT_TOLERANCE_NAME,
-    show_default=True,
-    help="Relative tolerance: "
+@tolerance_option(
+    "Relative tolerance: "
     + ", ".join(f"{name} ({value:.0%})" for name, value in TOLERANCES.items())
-    + " or a fraction, e.g. 0.1.",
+    + " or a fraction, e.g. 0.1."
 )
 @click.option(
     "--json",
@@ -76,7 +86,7 @@ class ToleranceType(click.ParamType):
     type=click.Path(path_type=Path),
     help="Write a self-contained HTML report.",
 )
-@click.option("--quiet", is_flag=True, help="Print only the decision, not the table.")
+@quiet_option("Print only the decision, not the table.")
 @click.option(
     "--memory-limit",
     default=DEFAULT_MEMORY_LIMIT,

@@ -9,8 +9,15 @@ from typing import Any
 import click
 
 from synthgen.cli.ci import ci_options, comparison_ci, write_ci
-from synthgen.cli.common import DomainCommand, exit_for_verdict
-from synthgen.cli.dboptions import dsn_option, mapped_schema_option
+from synthgen.cli.common import DomainCommand, exit_for_verdict, quiet_option
+from synthgen.cli.dboptions import (
+    MODES,
+    dsn_option,
+    mapped_dataset_option,
+    mapped_schema_option,
+    plan_mode_option,
+    queries_option,
+)
 from synthgen.cli.guarding import guard_options, guarded_dsn
 from synthgen.errors import VerifyError
 from synthgen.files import write_json_atomic
@@ -30,7 +37,7 @@ from synthgen.verify.compare import FLOOR_MS, Comparison, compare_baselines
 from synthgen.verify.findings import mode_findings
 from synthgen.verify.gains import read_builds
 from synthgen.verify.plan_shapes import compare_plan_docs
-from synthgen.verify.queries import DEFAULT_QUERIES, load_queries, skipped_queries
+from synthgen.verify.queries import load_queries, skipped_queries
 from synthgen.verify.targets import MIN_TARGET_IMPROVEMENT, parse_targets, script_targets
 
 
@@ -56,9 +63,6 @@ def verify() -> None:
     """
 
 
-MODES = {"custom": ("custom",), "generic": ("generic",), "both": ("custom", "generic")}
-
-
 @verify.command("baseline", cls=DomainCommand)
 @click.option("--label", required=True, help="pre or post (any short name).")
 @click.option(
@@ -75,13 +79,7 @@ MODES = {"custom": ("custom",), "generic": ("generic",), "both": ("custom", "gen
     show_default=True,
     help="EXPLAIN ANALYZE runs (the explanation; at most --runs).",
 )
-@click.option(
-    "--plan-mode",
-    type=click.Choice(list(MODES)),
-    default="both",
-    show_default=True,
-    help="plan_cache_mode to measure: force_custom_plan, force_generic_plan, or both.",
-)
+@plan_mode_option("plan_cache_mode to measure: force_custom_plan, force_generic_plan, or both.")
 @click.option(
     "--cache",
     type=click.Choice(["warm", "cold"]),
@@ -115,12 +113,7 @@ MODES = {"custom": ("custom",), "generic": ("generic",), "both": ("custom", "gen
     help="Reuse the parameter ids of an earlier baseline "
     "(default for post: baseline-pre.json beside --out).",
 )
-@click.option(
-    "--queries",
-    "queries_dir",
-    type=click.Path(path_type=Path),
-    help=f"Query directory [default: {DEFAULT_QUERIES}].",
-)
+@queries_option
 @dsn_option
 @mapped_schema_option
 @click.option(
@@ -130,14 +123,9 @@ MODES = {"custom": ("custom",), "generic": ("generic",), "both": ("custom", "gen
     help="Measure an application's own schema (loaded with `synthgen load --mapping`): its "
     "queries (--queries) run with parameter ids in its formats.",
 )
-@click.option(
-    "--dataset",
-    "dataset_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="With --mapping: the dataset the schema holds (default: the one its load recorded).",
-)
+@mapped_dataset_option
 @guard_options
-@click.option("--quiet", is_flag=True, help="No progress lines.")
+@quiet_option("No progress lines.")
 def baseline(
     label: str,
     runs: int,
@@ -217,12 +205,7 @@ def baseline(
 
 
 @verify.command("queries", cls=DomainCommand)
-@click.option(
-    "--queries",
-    "queries_dir",
-    type=click.Path(path_type=Path),
-    help=f"Query directory [default: {DEFAULT_QUERIES}].",
-)
+@queries_option
 def list_queries(queries_dir: Path | None) -> None:
     """List the hot-path queries a baseline runs: key, name, parameters and file.
 
@@ -261,13 +244,7 @@ def print_comparison(result: Comparison) -> None:
     help="Latency the decision uses: client-timed (what the application sees) or EXPLAIN "
     "ANALYZE execution time.",
 )
-@click.option(
-    "--plan-mode",
-    type=click.Choice(list(MODES)),
-    default="both",
-    show_default=True,
-    help="Plan modes the decision uses.",
-)
+@plan_mode_option("Plan modes the decision uses.")
 @click.option(
     "--floor-ms",
     type=click.FloatRange(min=0),
