@@ -18,6 +18,7 @@ from synthgen.errors import DatasetError
 from synthgen.fidelity.extension_checks import churn_findings, exact_findings, rate_findings
 from synthgen.fidelity.extension_model import TABLES, ChainReport, Finding, Intensity
 from synthgen.manifest import describe_problems, file_entries, file_problems, read_manifest
+from synthgen.schema import quote_literal
 from synthgen.spec import Spec, parse_spec
 from synthgen.units import US_PER_DAY
 
@@ -54,7 +55,7 @@ def _views(
         for table in (*TABLES, "changes"):
             files = [str(root / e["path"]) for e in manifest["files"] if e["table"] == table]
             if files:
-                listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
+                listed = ", ".join(quote_literal(f) for f in files)
                 con.execute(f"CREATE VIEW d{i}_{table} AS SELECT * FROM read_parquet([{listed}])")
             elif table == "changes":
                 con.execute(

@@ -17,6 +17,7 @@ from typing import Any
 from synthgen.errors import ClusterError
 from synthgen.postgres.dsn import HOST
 from synthgen.postgres.embedded import embedded_bindir, is_embedded, usable_bindir
+from synthgen.schema import quote_literal
 
 SERVER_ACCOUNT = "postgres"  # the unprivileged user that runs the server when we are root
 SERVER_TOOLS = ("initdb", "pg_ctl", "postgres")
@@ -306,6 +307,5 @@ def bulk_load_settings(port: int, socket_dir: Path | None, prewarm: bool) -> dic
 
 def render_settings(settings: dict[str, str]) -> str:
     """postgresql.conf lines, every value single-quoted."""
-    quoted = {key: value.replace("'", "''") for key, value in settings.items()}
-    body = "".join(f"{key} = '{value}'\n" for key, value in quoted.items())
+    body = "".join(f"{key} = {quote_literal(value)}\n" for key, value in settings.items())
     return "# Managed by synthgen: rewritten on every start, edits here are lost.\n" + body
