@@ -13,6 +13,7 @@ from synthgen.fidelity.expected_time import delay_component_cdfs
 from synthgen.jsonmodel import from_json
 from synthgen.sample.buckets import Bucket
 from synthgen.spec import DelayMixture, ReadReceipts, ReceiptsPer, parse_spec
+from synthgen.units import SECONDS_PER_DAY
 
 MIN_SURVIVAL = 0.05  # a delay band the window keeps less of than this is not fitted
 SURVIVAL_POINTS = 20_001  # per grid: the CDF averaged over the window (trapezoid rule)
@@ -59,7 +60,7 @@ def weekly(s: Section) -> None:
     """The window's length and the weekday / weekend ratio of per-day message rates."""
     days = _spread(s.m.ordered("day_of_week"), 7)
     window = s.m.thresholds.window_days
-    end_day = int(s.m.window_end.timestamp() // 86400)
+    end_day = int(s.m.window_end.timestamp() // SECONDS_PER_DAY)
     weekday = (np.arange(end_day - window, end_day) + 3) % 7  # Monday = 0
     rates = days / np.maximum(np.bincount(weekday, minlength=7).astype(np.float64), 1.0)
     if rates[5:].mean() > 0:
@@ -146,7 +147,7 @@ def receipts(s: Section) -> None:
         n: _count_between(data, lo, hi)
         for n, lo, hi in zip(names, bounds, bounds[1:], strict=False)
     }
-    survival = _survival(d, s.m.thresholds.window_days * 86400.0)
+    survival = _survival(d, s.m.thresholds.window_days * float(SECONDS_PER_DAY))
     # a band whose delays the window is too short to see keeps the base's share: dividing the
     # few receipts it caught by a survival near 0 would make it up
     seen = tuple(n for n in names if survival[n] >= MIN_SURVIVAL)

@@ -24,6 +24,7 @@ from synthgen.sample.metrics import ShapeMetrics, load_metrics
 from synthgen.sample.synthetic import SyntheticHistograms
 from synthgen.spec import Spec, parse_spec
 from synthgen.storage import DatasetPath, read_dataset_manifest
+from synthgen.units import SECONDS_PER_DAY, US_PER_DAY
 from synthgen.verdict import GO, Verdict
 
 KS_NOISE = 1.95  # two-sample KS critical value at alpha = 0.001, times sqrt(1/n + 1/m)
@@ -213,9 +214,9 @@ class _Comparer:
         prod = counts_on(np.concatenate([unit[:-1], [math.inf]]), self.m.ordered(name))
         syn = self.syn.ordered(name, unit[:-1])[1:]
         if name == "day_of_week":  # rates per day of the week: windows hold unequal weekdays
-            end = int(self.m.window_end.timestamp() // 86400)
+            end = int(self.m.window_end.timestamp() // SECONDS_PER_DAY)
             prod = prod / np.maximum(_weekday_occurrences(end, self.m.thresholds.window_days), 1)
-            snap = int(self.spec.time.snapshot_us // 86_400_000_000)
+            snap = int(self.spec.time.snapshot_us // US_PER_DAY)
             syn = syn / np.maximum(_weekday_occurrences(snap, self.spec.time.window_days), 1)
         return {str(i): float(v) for i, v in enumerate(prod)}, {
             str(i): float(v) for i, v in enumerate(syn)

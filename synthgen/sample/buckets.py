@@ -17,9 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from synthgen.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
+
 R10_PERCENT = (100, 125, 160, 200, 250, 315, 400, 500, 630, 800)
-HOUR = 3600.0
-DAY = 86400.0
+HOUR = float(SECONDS_PER_HOUR)
+DAY = float(SECONDS_PER_DAY)
 # Receipt-delay edges (seconds): the four bands of the spec (30 s, 1 h, 72 h, 30 d) are edges.
 DELAY_EDGES = (
     0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0, HOUR,

@@ -27,6 +27,7 @@ from synthgen.sample.publish import RawCounts, empty_counts, publish
 from synthgen.schema import TABLES
 from synthgen.spec import parse_spec
 from synthgen.storage import DatasetPath, attach_duckdb, sql_path
+from synthgen.units import US_PER_DAY, US_PER_SECOND
 
 
 def _views(con: duckdb.DuckDBPyConnection, dataset: DatasetPath) -> None:
@@ -192,7 +193,7 @@ def raw_counts_of(dataset: Path | str) -> tuple[RawCounts, Thresholds, datetime]
         large_group_min_members=spec.conversations.large_group.min_members,
         heavy_min_messages=int(derived or spec.messages_per_conversation.heavy.min_messages),
     )
-    start_us = spec.time.snapshot_us - spec.time.window_days * 86_400_000_000
+    start_us = spec.time.snapshot_us - spec.time.window_days * US_PER_DAY
     syn = SyntheticHistograms(dataset, t, window_start_us=start_us)
     specs = registry(t)
     raw = empty_counts(specs)
@@ -203,7 +204,7 @@ def raw_counts_of(dataset: Path | str) -> tuple[RawCounts, Thresholds, datetime]
                 target[key if key in target else "other"] += n
         else:
             raw[name] = syn.ordered(name, np.asarray(hist.edges, dtype=np.float64))
-    return raw, t, datetime.fromtimestamp(spec.time.snapshot_us / 1e6, UTC)
+    return raw, t, datetime.fromtimestamp(spec.time.snapshot_us / US_PER_SECOND, UTC)
 
 
 def shape_metrics_of(dataset: Path | str, k: int = 10) -> ShapeMetrics:

@@ -30,6 +30,7 @@ from synthgen.fidelity.readers import reader_pairs
 from synthgen.fidelity.results import Chart, Metric, Outcome, exact, relative
 from synthgen.gate import NOISE_Z
 from synthgen.spec import ReceiptsPer
+from synthgen.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 
 CHART_DECADES = (-1, 7)  # delay chart from 0.1 s to 10**7 s
 
@@ -94,7 +95,7 @@ def _noise(p: float, n: float) -> float:
 
 
 def _span(seconds: float) -> str:
-    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+    for unit, size in (("d", SECONDS_PER_DAY), ("h", SECONDS_PER_HOUR), ("min", 60)):
         if seconds >= size and seconds % size == 0:
             return f"{seconds / size:g} {unit}"
     return f"{seconds:g} s"
