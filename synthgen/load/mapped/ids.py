@@ -1,24 +1,9 @@
-"""Id formats of application schemas, computed from the contract's integer ids, vectorized.
+"""Id formats of application schemas (bigint, text, uuid7, uuid4, cuid) computed from the
+contract's integer ids, vectorized.
 
-Every format is a pure function of (table, integer id) — plus, for the time-ordered ones, the
-time the table's `IdClock` gives that id — so a primary key and every foreign key that points at
-it convert to the same value without any lookup of the other table's rows.
-
-- ``bigint``: the id as is.
-- ``text``: its decimal digits.
-- ``uuid7``: RFC 9562 version 7: 48 bits of Unix milliseconds (the row's time), version 7, 12
-  bits of a hash of (table, id), the variant, 2 hashed bits and 60 bits that are a bijection of
-  the id (multiply-xorshift on 60-bit words; ids must be below 2^60): unique by construction,
-  random-looking, and ordered by time as real UUIDv7 keys are (a btree appends at its right
-  edge, like production's).
-- ``uuid4``: version 4: the same 60-bit bijection plus 62 bits of hash; no time order at all
-  (random inserts all over the btree, as a production table keyed by uuid4 has).
-- ``cuid``: the shape of cuid v1 (25 characters: ``c``, 8 base-36 digits of milliseconds, 4 of
-  counter, 4 of fingerprint, 8 of random), time-ordered like real cuids; counter and random
-  together are a 60-bit bijection of the id (15 bits per 3 base-36 digits): unique.
-
-A uuid goes to a ``uuid`` column as 16 raw bytes (binary COPY takes them as is), to a text
-column as the canonical 36-character form.
+Each format is a pure function of (table, id), plus for the time-ordered ones the time the
+table's `IdClock` gives that id, so a key and every foreign key to it convert alike without
+looking up the other table's rows (formats: docs/app-schema.md).
 """
 
 from __future__ import annotations
@@ -91,7 +76,13 @@ CUID_WIDTH: Final = 25
 
 
 def uuid_bytes(ids: NDArray[np.int64], table: str, version: int, ms: NDArray[np.int64]) -> U64:
-    """The 128 bits of each uuid as a (rows, 2) big-endian-ready pair of uint64 words."""
+    """The 128 bits of each uuid as a (rows, 2) big-endian-ready pair of uint64 words.
+
+    uuid7 (RFC 9562): 48 bits of Unix milliseconds, the version, 12 hashed bits, the variant, 2
+    hashed bits and the 60-bit bijection of the id: unique, and ordered by time as real v7 keys
+    are (a btree appends at its right edge). uuid4: the same 60 bits plus 62 hashed ones, no
+    time order (inserts land all over the btree, as with production's uuid4 keys).
+    """
     low = np.uint64(0b10 << 62) | (_hash(ids, table + "/v", 2) << np.uint64(60))
     low |= scramble60(ids, table)  # variant 10, 2 hashed bits, 60 unique bits
     if version == 7:

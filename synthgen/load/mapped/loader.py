@@ -1,18 +1,11 @@
 """`synthgen load --mapping`: the dataset into the application's own tables, made by its
 migrations.
 
-1. refuse before writing: the guard, a mapped table or column that does not exist ("run your
-   migrations first"), any column the plan cannot fill or whose type cannot hold the data,
-   tables that hold rows synthgen did not load, corrupted shards;
-2. record the application's keys, constraints and indexes exactly (`pg_get_constraintdef`,
-   `pg_get_indexdef`) in the audit schema ``synthgen_<schema>`` — the application's schema holds
-   only its own tables —, then drop them for the bulk load;
-3. stream every shard through the plan's transforms into its table (binary COPY), one
-   transaction per shard with its audit record (so ``--resume`` is exact);
-4. exact counts; settle each table (``VACUUM (ANALYZE)``, its autovacuum setting back: it is
-   off during the load); recreate keys, unique constraints and indexes as they were, foreign
-   keys ``NOT VALID`` then validated; check the catalog matches what the migrations made — see
-   load.mapped.restore.
+It refuses before writing (the guard, missing tables or columns, unfillable columns, foreign
+rows, corrupted shards), records the application's keys and indexes in the audit schema
+``synthgen_<schema>`` and drops them, streams every unit through the plan's transforms (one
+transaction per unit with its audit record, so ``--resume`` is exact), then hands over to
+load.mapped.restore to put keys and indexes back as they were.
 """
 
 from __future__ import annotations

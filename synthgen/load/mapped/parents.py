@@ -1,18 +1,9 @@
-"""Parents the contract does not have: a multi-tenant schema's tenants, teams or workspaces.
+"""Parents the contract does not have: a multi-tenant schema's tenants, teams or workspaces
+(the mapping's ``"parents"``; docs/app-schema.md).
 
-The mapping declares each such table's rows under ``"parents"``::
-
-    "parents": {"teams": {"table": "teams", "rows": 20, "id": "text",
-                          "fill": {"name": {"unique": "team-"}, "deleteat": {"value": 0}}}}
-
-The load writes them first — ids 1..rows in the declared format, the other required columns
-filled as a mapped table's are (``value`` and ``unique`` fills; automatically: a timestamp the
-dataset's first user's time, an integer named as the row's time that time in epoch units, other
-integers 0, booleans false, text a unique value) — and every column filled with
-``{"parent": NAME}`` (or, without a fill, a required foreign key to the parent's table) takes
-a parent chosen from the row's room (its own id for users and rooms), so a room's members and
-messages share its tenant: ``"spread": "zipf"`` (the default; a few large tenants, many small
-ones, s = 1.1) or ``"uniform"``. Deterministic: the same data gives the same parents.
+The load writes their rows first, then every column filled with ``{"parent": NAME}`` (or a
+required foreign key to the parent's table) takes a parent chosen from the row's room, so a
+room's members and messages share its tenant. Deterministic: the same data, the same parents.
 """
 
 from __future__ import annotations

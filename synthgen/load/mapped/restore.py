@@ -1,26 +1,12 @@
-"""After the mapped bulk load: exact counts, settled tables, the application's keys, indexes and
-foreign keys as its migrations made them — over the pool's connections, one table (or one
-index, one foreign key) per task, biggest first.
+"""After the mapped bulk load: exact counts, settled tables, then the application's keys,
+indexes and foreign keys as its migrations made them, over the pool's connections (one table,
+index or foreign key per task, biggest first).
 
-Order, chosen for the least work on the server:
-
-1. per table, biggest first: its exact row count (``count(*)``) checked against the dataset's,
-   then ``VACUUM (ANALYZE)`` while it has no index (a heap pass only): it sets the hint bits
-   and the visibility map once — the index builds then read clean pages, a foreign key's
-   check can read the parent's key index alone (an index-only scan) instead of its heap, and
-   the planner of those checks has statistics — and it gives the table its autovacuum setting
-   back (off during the load, so autovacuum did not rescan growing tables meanwhile);
-2. every index by a task of its own, as soon as its table is settled (a free connection takes
-   the first ready task); a primary key or unique constraint as its unique index;
-3. those keys attached to their indexes (``ADD CONSTRAINT … USING INDEX``), the others added
-   as written, one table per task (ADD CONSTRAINT locks its table exclusively);
-4. foreign keys ``NOT VALID`` (one short transaction), then ``VALIDATE``d, one referencing
-   table per task (two validations of one table wait for each other), tables in parallel;
-5. the catalog checked against what the migrations made, autovacuum settings included.
-
-Not ``FREEZE`` (the contract load's final vacuum freezes): freezing rewrites every page a
-second time (about 2.6x the vacuum's time on the delivery table); the visibility map and fresh
-counters already keep autovacuum away while the gate measures.
+Per table: its count checked, ``VACUUM (ANALYZE)`` while it has no index (the index builds and
+foreign-key checks then read clean, visible pages), its autovacuum setting back; each index as
+soon as its table is settled; keys attached to their unique indexes; foreign keys ``NOT VALID``
+then validated; the catalog checked against what the migrations made. Not ``FREEZE``: it
+rewrites every page a second time (its cost: benchmarks/README.md).
 """
 
 from __future__ import annotations
