@@ -7,6 +7,7 @@ from html import escape
 from typing import Any
 
 from synthgen.fidelity.html import decision_badge
+from synthgen.verdict import NO_GO
 
 WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 520, 220, 70, 150, 24, 36
 COLOURS = ("#0969da", "#1a7f37", "#bf3989", "#9a6700", "#cf222e", "#8c959f", "#6639ba")
@@ -125,7 +126,7 @@ def soak_page(doc: dict[str, Any]) -> str:
     """The soak's section as a page of its own (`synthgen soak`)."""
     from synthgen.fidelity.html import STYLE
 
-    decision = doc.get("verdict", {}).get("decision", "NO-GO")
+    decision = doc.get("verdict", {}).get("decision", NO_GO)
     return (
         "<!DOCTYPE html><html lang=en><head><meta charset=utf-8>"
         f"<title>synthgen soak: {escape(decision)}</title><style>{STYLE}</style></head><body>"

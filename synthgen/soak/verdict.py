@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from synthgen.verdict import GO, decision
+
 HOLD_SHARE = 0.8
 
 
@@ -17,7 +19,7 @@ def decide(post: dict[str, Any], soaked: dict[str, Any], days: int) -> dict[str,
     gain, kept = float(post["average_improvement"]), float(soaked["average_improvement"])
     floor = HOLD_SHARE * gain
     reasons = []
-    if soaked["decision"] != "GO":
+    if soaked["decision"] != GO:
         reasons.append(
             f"the index gate on pre vs post-soak says {soaked['decision']}: "
             + "; ".join(soaked.get("reasons", []))
@@ -25,7 +27,7 @@ def decide(post: dict[str, Any], soaked: dict[str, Any], days: int) -> dict[str,
     if kept < floor:
         reasons.append(f"the gain fell to {kept:.1%} after {days} days, below {floor:.1%}")
     return {
-        "decision": "NO-GO" if reasons else "GO",
+        "decision": decision(not reasons),
         "post_index_improvement": round(gain, 4),
         "post_soak_improvement": round(kept, 4),
         "thresholds": (
