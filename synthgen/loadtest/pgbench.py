@@ -25,6 +25,7 @@ from synthgen.loadtest.pgbouncer import raise_open_files
 from synthgen.postgres.dsn import mask_dsn
 from synthgen.postgres.server import find_server_binaries
 from synthgen.progress import Tick
+from synthgen.units import US_PER_SECOND
 
 _GRACE_S = 60  # beyond --duration: connection set-up and the last transactions' end
 _FAILED = re.compile(r"number of failed transactions:\s*(\d+)")
@@ -164,20 +165,40 @@ def _read_log(path: Path) -> pa.Table:
     return pacsv.read_csv(path, read_options=opts, parse_options=parse, convert_options=convert)
 
 
-def summarise_logs(paths: list[Path], keys: list[str]) -> dict[str, Any]:
-    """Transactions, span and per-script p50/p95/p99/max (ms) from pgbench's --log files."""
+@dataclass(frozen=True)
+class Logged:
+    """The transactions of pgbench --log files, one element each."""
+
+    script: np.ndarray  # the script's number (its index in the run's scripts)
+    end_s: np.ndarray  # when it ended, epoch seconds
+    micros: np.ndarray  # its latency in µs; 0 where it failed
+    ok: np.ndarray  # False where it failed (the log says "failed" where the latency goes)
+
+
+def read_logs(paths: list[Path]) -> Logged | None:
+    """The transactions pgbench logged in `paths`; None when it logged none."""
     tables = [_read_log(p) for p in paths if p.stat().st_size > 0]
     if not tables:
-        return {"transactions": 0, "span_s": 0.0, "queries": {}, "failed_logged": 0,
-                "p50_ms": 0.0, "p95_ms": 0.0, "p99_ms": 0.0}  # fmt: skip
+        return None
     latency = pa.concat_arrays([t.column("f2").combine_chunks() for t in tables])
+    numeric = pc.utf8_is_numeric(latency)
+    ok = np.asarray(numeric.to_numpy(zero_copy_only=False), dtype=bool)
+    micros = np.zeros(len(latency))
+    micros[ok] = np.asarray(pc.cast(pc.filter(latency, numeric), pa.float64()))
     script = np.concatenate([t.column("f3").to_numpy() for t in tables]).astype(np.int64)
     ends = np.concatenate(
-        [t.column("f4").to_numpy() + t.column("f5").to_numpy() / 1e6 for t in tables]
+        [t.column("f4").to_numpy() + t.column("f5").to_numpy() / US_PER_SECOND for t in tables]
     )
-    ok = np.asarray(pc.utf8_is_numeric(latency).to_numpy(zero_copy_only=False), dtype=bool)
-    micros = np.zeros(len(latency))
-    micros[ok] = np.asarray(pc.cast(pc.filter(latency, pc.utf8_is_numeric(latency)), pa.float64()))
+    return Logged(script, ends, micros, ok)
+
+
+def summarise_logs(paths: list[Path], keys: list[str]) -> dict[str, Any]:
+    """Transactions, span and per-script p50/p95/p99/max (ms) from pgbench's --log files."""
+    logged = read_logs(paths)
+    if logged is None:
+        return {"transactions": 0, "span_s": 0.0, "queries": {}, "failed_logged": 0,
+                "p50_ms": 0.0, "p95_ms": 0.0, "p99_ms": 0.0}  # fmt: skip
+    script, ends, micros, ok = logged.script, logged.end_s, logged.micros, logged.ok
     span = float(ends.max() - ends.min()) if len(ends) > 1 else 0.0
     queries: dict[str, Any] = {}
     total = int(ok.sum())

@@ -15,12 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
 from synthgen.errors import LoadTestError
-from synthgen.loadtest.pgbench import Script, find_pgbench, run_step
+from synthgen.loadtest.pgbench import Script, find_pgbench, read_logs, run_step
 
 SEGMENT_S = 5  # pgbench runs back to back in segments this long, so the load can end early
 TAIL_S = 3  # load kept on after the script, to show the recovery
@@ -98,25 +95,11 @@ class Load:
 
 def read_transactions(paths: list[Path], keys: list[str]) -> dict[str, np.ndarray]:
     """Every logged transaction: its script key index, end (epoch s), latency (ms), failed."""
-    opts = pacsv.ReadOptions(autogenerate_column_names=True)
-    parse = pacsv.ParseOptions(delimiter=" ")
-    convert = pacsv.ConvertOptions(column_types={"f2": pa.string()})
-    tables = [
-        pacsv.read_csv(p, read_options=opts, parse_options=parse, convert_options=convert)
-        for p in paths
-        if p.stat().st_size > 0
-    ]
-    if not tables:
+    logged = read_logs(paths)
+    if logged is None:
         raise LoadTestError("the rehearsal's workload logged no transaction")
-    latency = pa.concat_arrays([t.column("f2").combine_chunks() for t in tables])
-    numeric = pc.utf8_is_numeric(latency)
-    ok = np.asarray(numeric.to_numpy(zero_copy_only=False), dtype=bool)
-    ms = np.zeros(len(latency))
-    ms[ok] = np.asarray(pc.cast(pc.filter(latency, numeric), pa.float64())) / 1000.0
-    script = np.concatenate([t.column("f3").to_numpy() for t in tables]).astype(np.int64)
-    end = np.concatenate(
-        [t.column("f4").to_numpy() + t.column("f5").to_numpy() / 1e6 for t in tables]
-    )
+    script, end, ok = logged.script, logged.end_s, logged.ok
+    ms = logged.micros / 1000.0
     order = np.argsort(end, kind="stable")
     return {"script": script[order], "end": end[order], "ms": ms[order], "failed": ~ok[order]}
 
