@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
@@ -10,6 +9,7 @@ import click
 from synthgen.cli.common import DomainCommand
 from synthgen.cli.dboptions import dsn_option
 from synthgen.errors import SynthgenError
+from synthgen.files import write_json_atomic
 from synthgen.postgres.connect import resolve_dsn
 
 
@@ -53,7 +53,7 @@ def init(dsn: str | None, schema: str, out: Path, force: bool) -> None:
     if not catalog.tables:
         raise SynthgenError(f"--schema {schema}: has no tables (run your migrations first)")
     result = init_mapping(catalog)
-    out.write_text(json.dumps(result.mapping, indent=2) + "\n")
+    write_json_atomic(out, result.mapping)
     for line in result.matched:
         click.echo(f"  matched   {line}")
     for line in result.unmatched:

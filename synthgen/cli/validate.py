@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from synthgen.fidelity.report import (
     write_json,
 )
 from synthgen.fidelity.results import ToleranceError
+from synthgen.files import write_json_atomic
 from synthgen.gate import DEFAULT_TOLERANCE_NAME, TOLERANCES
 from synthgen.spec import DEFAULT_SPEC_PATH, load_spec
 from synthgen.storage import DatasetPath
@@ -182,7 +182,7 @@ def _run_against(
 
     report = compare_against(dataset, metrics, tolerance)
     if json_path is not None:
-        json_path.write_text(json.dumps(report.to_dict(), indent=2, sort_keys=True) + "\n")
+        write_json_atomic(json_path, report.to_dict(), sort_keys=True)
     if not quiet:
         click.echo(render_against(report))
         click.echo()

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from synthgen.files import write_text_atomic
 from synthgen.loadtest.prove import RUNS, ProveOptions, prove
 from synthgen.loadtest.proven import table_lines, write_proven
 from synthgen.mapping import Mapping
@@ -62,12 +63,12 @@ def suggest_and_prove(
         conn.close()
     write_proven(report, doc, out / "phase-2.sql")
     lines = table_lines(report)
-    (out / "prove.txt").write_text("\n".join(lines) + "\n")
+    write_text_atomic(out / "prove.txt", "\n".join(lines) + "\n")
     for line in lines:
         say(f"  {line}")
     for label in ("pre", "post"):
         base = baselines.get(label, baselines["pre"])
-        (out / f"baseline-{label}.json").write_text(json.dumps(base, indent=2, default=str))
+        write_text_atomic(out / f"baseline-{label}.json", json.dumps(base, indent=2, default=str))
     return {
         "summary": f"{len(doc['indexes'])} suggested, {len(report['kept'])} kept "
         f"({', '.join(report['kept']) or 'none'}); see {out / 'prove.txt'}",
