@@ -141,7 +141,7 @@ def start_run(spec: Spec, opts: BuildOptions) -> None:
         state_dir(out).mkdir(exist_ok=True)
     except OSError as exc:
         raise DatasetError(f"--out {out}: cannot create ({exc.strerror or exc})") from None
-    (state_dir(out) / RUN_FILE).write_text(json.dumps(run_params(spec, opts)))
+    write_text_atomic(state_dir(out) / RUN_FILE, json.dumps(run_params(spec, opts)))
 
 
 def describe_differences(previous: dict[str, Any] | None, wanted: dict[str, Any]) -> str:
