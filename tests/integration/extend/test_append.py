@@ -111,3 +111,24 @@ def test_a_killed_append_resumes_without_duplicates(chain: dict[str, Path], pg_d
         WHERE table_name = 'append'""",
     )
     assert days == 3
+
+
+@pytest.mark.parametrize("target", ["contract", "mapped"])
+def test_both_targets_refuse_alike_before_touching_the_database(
+    chain: dict[str, Path], pg_dsn: str, tmp_path: Path, target: str
+) -> None:
+    """The refusals the append driver makes for both targets: a pace of 0, a base dataset given
+    as a delta (before the mapping is even read: this one does not exist)."""
+    extra = ["--mapping", str(tmp_path / "absent.json")] if target == "mapped" else []
+    schema = f"never_{target}"
+    paced = synthgen("load", str(chain["ext1"]), "--append", "--dsn", pg_dsn, "--schema", schema,
+                     "--days-per-minute", "0", *extra)  # fmt: skip
+    assert paced.returncode == 1
+    assert paced.stderr.strip() == "error: --days-per-minute: must be above 0 (got 0)"
+    base = synthgen("load", str(chain["base"]), "--append", "--dsn", pg_dsn, "--schema", schema,
+                    *extra)  # fmt: skip
+    assert base.returncode == 1
+    lines = base.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].endswith("is not an extension (`synthgen extend` writes "
+                                                 "those)"), base.stderr  # fmt: skip
+    assert value(pg_dsn, f"SELECT count(*) FROM pg_namespace WHERE nspname LIKE '%{schema}'") == 0
