@@ -4,12 +4,13 @@ index, one foreign key) per task, biggest first.
 
 Order, chosen for the least work on the server:
 
-1. per table, biggest first: its exact row count (``count(*)``) checked against the dataset's,
-   then ``VACUUM (ANALYZE)`` while it has no index (a heap pass only): it sets the hint bits
-   and the visibility map once — the index builds then read clean pages, a foreign key's
-   check can read the parent's key index alone (an index-only scan) instead of its heap, and
-   the planner of those checks has statistics — and it gives the table its autovacuum setting
-   back (off during the load, so autovacuum did not rescan growing tables meanwhile);
+1. per table, biggest first: ``VACUUM (ANALYZE)`` while it has no index (a heap pass only),
+   then its exact row count (``count(*)``, on the all-visible pages the vacuum left) checked
+   against the dataset's. The vacuum sets the hint bits and the visibility map once — the
+   index builds then read clean pages, a foreign key's check can read the parent's key index
+   alone (an index-only scan) instead of its heap, and the planner of those checks has
+   statistics — and it gives the table its autovacuum setting back (off during the load, so
+   autovacuum did not rescan growing tables meanwhile);
 2. every index by a task of its own, as soon as its table is settled (a free connection takes
    the first ready task); a primary key or unique constraint as its unique index;
 3. those keys attached to their indexes (``ADD CONSTRAINT … USING INDEX``), the others added
@@ -114,8 +115,8 @@ def settle_and_build(
     saved: list[SavedObject],
     source_rows: dict[str, int],
 ) -> dict[str, int]:
-    """Each table, biggest first: its exact row count checked (LoadError naming it), VACUUM
-    (ANALYZE) while it has no index, its autovacuum setting back; then each of its indexes — a
+    """Each table, biggest first: VACUUM (ANALYZE) while it has no index, its exact row count
+    checked (LoadError naming it), its autovacuum setting back; then each of its indexes — a
     primary key or unique constraint as its unique index, attached later by `restore_keys` —
     built by a task of its own, as soon as its table is settled: a free connection takes the
     first ready task, so the small tables' builds need not wait for the biggest table's vacuum,
@@ -139,6 +140,11 @@ def settle_and_build(
     counts: dict[str, int] = {}
 
     def settle(conn: Connection, table: str) -> None:
+        # the vacuum first: it sets the hint bits and marks every page all-visible, so the count
+        # then skips the per-row visibility checks (and does not dirty the pages for the hint
+        # bits the vacuum would set anyway)
+        with autocommit(conn):  # VACUUM runs outside a transaction
+            execute(conn, f"VACUUM (ANALYZE) {_q(plan.schema, table)}")
         try:
             for sql in one_core:
                 execute(conn, sql)
@@ -150,8 +156,7 @@ def settle_and_build(
                 f"row counts differ from the dataset: {table} {rows:,} != {want[table]:,}"
             )
         counts[table] = rows
-        with autocommit(conn):  # VACUUM runs outside a transaction
-            execute(conn, f"VACUUM (ANALYZE) {_q(plan.schema, table)}")
+        with autocommit(conn):
             execute(conn, _setting_sql(plan.schema, table, settings.get(table)))
 
     def work(conn: Connection, task: str | SavedObject) -> None:
