@@ -8,6 +8,7 @@ looking up the other table's rows (formats: docs/app-schema.md).
 
 from __future__ import annotations
 
+import functools
 import zlib
 from typing import Any, Final
 
@@ -119,6 +120,7 @@ def _fingerprint(table: str) -> bytes:
     return np.base_repr(zlib.crc32(table.encode()) % 36**4, 36).lower().rjust(4, "0").encode()
 
 
+@functools.lru_cache(maxsize=16)  # per table, once: 46,656 words rebuilt per batch otherwise
 def _split_triples(fingerprint: bytes) -> NDArray[np.uint64]:
     """For digit triple k: its first digit, the 4 fingerprint characters, its other two digits
     (the counter ends and the fingerprint sits between a triple's first and second digit)."""

@@ -2,11 +2,11 @@
 indexes and foreign keys as its migrations made them, over the pool's connections (one table,
 index or foreign key per task, biggest first).
 
-Per table: its count checked, ``VACUUM (ANALYZE)`` while it has no index (the index builds and
-foreign-key checks then read clean, visible pages), its autovacuum setting back; each index as
-soon as its table is settled; keys attached to their unique indexes; foreign keys ``NOT VALID``
-then validated; the catalog checked against what the migrations made. Not ``FREEZE``: it
-rewrites every page a second time (its cost: benchmarks/README.md).
+Per table: ``VACUUM (ANALYZE)`` while it has no index (the index builds and foreign-key
+checks then read clean, visible pages), then its count checked, its autovacuum setting back;
+each index as soon as its table is settled; keys attached to their unique indexes; foreign keys
+``NOT VALID`` then validated; the catalog checked against what the migrations made. Not
+``FREEZE``: it rewrites every page a second time (its cost: benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -100,8 +100,8 @@ def settle_and_build(
     saved: list[SavedObject],
     source_rows: dict[str, int],
 ) -> dict[str, int]:
-    """Each table, biggest first: its exact row count checked (LoadError naming it), VACUUM
-    (ANALYZE) while it has no index, its autovacuum setting back; then each of its indexes — a
+    """Each table, biggest first: VACUUM (ANALYZE) while it has no index, its exact row count
+    checked (LoadError naming it), its autovacuum setting back; then each of its indexes — a
     primary key or unique constraint as its unique index, attached later by `restore_keys` —
     built by a task of its own, as soon as its table is settled: a free connection takes the
     first ready task, so the small tables' builds need not wait for the biggest table's vacuum,
@@ -125,6 +125,11 @@ def settle_and_build(
     counts: dict[str, int] = {}
 
     def settle(conn: Connection, table: str) -> None:
+        # the vacuum first: it sets the hint bits and marks every page all-visible, so the count
+        # then skips the per-row visibility checks (and does not dirty the pages for the hint
+        # bits the vacuum would set anyway)
+        with autocommit(conn):  # VACUUM runs outside a transaction
+            execute(conn, f"VACUUM (ANALYZE) {_q(plan.schema, table)}")
         try:
             for sql in one_core:
                 execute(conn, sql)
@@ -136,8 +141,7 @@ def settle_and_build(
                 f"row counts differ from the dataset: {table} {rows:,} != {want[table]:,}"
             )
         counts[table] = rows
-        with autocommit(conn):  # VACUUM runs outside a transaction
-            execute(conn, f"VACUUM (ANALYZE) {_q(plan.schema, table)}")
+        with autocommit(conn):
             execute(conn, _setting_sql(plan.schema, table, settings.get(table)))
 
     def work(conn: Connection, task: str | SavedObject) -> None:

@@ -115,7 +115,7 @@ def _transformed(
 ) -> Iterator[pa.RecordBatch]:
     """Contract batches transformed for `table`; rows numbered from `row` for generated ids."""
     for batch in batches:
-        yield tf.transform(batch, table, ctx, row, plan.id_formats)
+        yield from tf.transform(batch, table, ctx, row, plan.id_formats)
         row += batch.num_rows
 
 
