@@ -13,6 +13,7 @@ costs draws, never the law.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -114,8 +115,10 @@ def _lognormal_in_cells(rng: np.random.Generator, m: DelayMixture, edges: F64, c
     return out
 
 
+@functools.lru_cache(maxsize=8)
 def delay_table(mixture: DelayMixture) -> DelayTable:
-    """The grid and the mixture's CDF on it (shares normalized to sum 1, as the draws do)."""
+    """The grid and the mixture's CDF on it (shares normalized to sum 1, as the draws do); one
+    table per mixture a process sees (its arrays must not be written to)."""
     comps = mixture.components
     ends = [c.min_seconds for c in comps] + [c.max_seconds for c in comps]
     lo, hi = min(ends), max(ends)
@@ -125,7 +128,10 @@ def delay_table(mixture: DelayMixture) -> DelayTable:
     shares /= shares.sum()
     comp_cdf = np.stack([_component_cdf(mixture, k, edges) for k in range(len(comps))])
     comp_cdf *= shares[:, None]
-    return DelayTable(edges, comp_cdf, comp_cdf.sum(axis=0), mixture)
+    cdf = comp_cdf.sum(axis=0)
+    for array in (edges, comp_cdf, cdf):  # shared by every call (the cache): read-only
+        array.setflags(write=False)
+    return DelayTable(edges, comp_cdf, cdf, mixture)
 
 
 def _component_cdf(m: DelayMixture, k: int, x: F64) -> F64:

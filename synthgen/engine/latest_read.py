@@ -28,10 +28,11 @@ from synthgen.units import US_PER_SECOND
 
 I64 = NDArray[np.int64]
 # pairs in the first chunk (the newest messages); each later chunk has twice the pairs of the one
-# before, up to GROWTH_CAP times the first: the thresholds rise after each chunk. Part of the
-# output, like the receipts' CHUNK_PAIRS.
-FIRST_CHUNK_PAIRS = 1 << 18
-GROWTH_CAP = 8
+# before, up to GROWTH_CAP times the first: the thresholds rise after each chunk, so a small
+# first chunk spares the draws of pairs that cannot matter, and few chunks spare the per-chunk
+# passes (benchmarks/README.md, "Generation"). Part of the output, like the receipts' CHUNK_PAIRS.
+FIRST_CHUNK_PAIRS = 1 << 14
+GROWTH_CAP = 64
 # a message whose readers each read in its window with more than this chance is drawn pair by
 # pair; below it, by a count and a subset (few repeats to redraw)
 DENSE = 0.25
