@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -65,20 +66,28 @@ class TreeRss:
             time.sleep(self.interval)
 
 
+def children_cpu() -> float:
+    """CPU-seconds (user + sys) of every waited-for child process tree so far."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_generate(out: Path, scale: float, workers: int, band: str = "dev") -> dict[str, float]:
     shutil.rmtree(out, ignore_errors=True)
     cmd = [*generate_cmd(out, scale, workers, band), "--json"]
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), children_cpu()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
     with TreeRss(proc.pid) as rss:
         stdout, _ = proc.communicate()
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, children_cpu() - cpu
     if proc.returncode:
         raise SystemExit(f"generate failed with exit code {proc.returncode}")
     summary = json.loads(stdout)
     rows = sum(summary["counts"].values())
     return {
         "wall_s": wall,
+        "cpu_s": cpu,
+        "cpu_us_per_row": cpu / rows * 1e6,
         "rows": rows,
         "messages": summary["counts"]["messages"],
         "rows_per_s": rows / wall,
@@ -95,8 +104,8 @@ def run_tpchgen(out: Path, compression: str | None = None) -> dict[str, float] |
     if not Path(exe).exists():
         print("tpchgen-cli not installed (pip install tpchgen-cli): skipping that comparison")
         return None
-    shutil.rmtree(out, ignore_errors=True)
-    start = time.perf_counter()
+    shutil.rmtree(out, ignore_errors=True)  # it skips files that exist
+    start, cpu = time.perf_counter(), children_cpu()
     subprocess.run(
         [
             exe,
@@ -110,10 +119,17 @@ def run_tpchgen(out: Path, compression: str | None = None) -> dict[str, float] |
         check=True,
         stdout=subprocess.DEVNULL,
     )
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, children_cpu() - cpu
     rows = sum(pq.ParquetFile(f).metadata.num_rows for f in out.rglob("*.parquet"))
     size = sum(f.stat().st_size for f in out.rglob("*.parquet"))
-    return {"wall_s": wall, "rows": rows, "rows_per_s": rows / wall, "mb_per_s": size / 1e6 / wall}
+    return {
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "cpu_us_per_row": cpu / rows * 1e6,
+        "rows": rows,
+        "rows_per_s": rows / wall,
+        "mb_per_s": size / 1e6 / wall,
+    }
 
 
 def run_faker(rows: int = 100_000) -> dict[str, float] | None:
@@ -176,6 +192,7 @@ def main() -> None:
         shutil.rmtree(target / args.band, ignore_errors=True)
         return
 
+    print(f"load average at the start: {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory(prefix="synthgen-bench-") as tmp:
         base = Path(tmp)
         runs, tpch_runs, tpch_zstd_runs = [], [], []
@@ -198,6 +215,11 @@ def main() -> None:
         print(f"  messages        {dev['messages_per_s'] / 1e6:8.2f} M rows/s")
         print(f"  Parquet written {dev['mb_per_s']:8.1f} MB/s   ({dev['mb']:.0f} MB)")
         print(f"  peak RSS        {dev['peak_rss_mib']:8.0f} MiB (process tree)")
+        cpus = ", ".join(f"{r['cpu_s']:.2f}" for r in runs)
+        print(
+            f"  CPU (user+sys)  {dev['cpu_s']:8.2f} s   (runs: {cpus}); "
+            f"{dev['cpu_us_per_row']:.2f} us per row"
+        )
         shutil.rmtree(base / "dev", ignore_errors=True)
         if not args.skip_linearity:
             big = median_of(
@@ -233,7 +255,13 @@ def main() -> None:
                 )
                 print(
                     "  ratio synthgen / tpchgen-cli rows/s: "
-                    f"{dev['rows_per_s'] / tpch['rows_per_s']:.2f}x"
+                    f"{dev['rows_per_s'] / tpch['rows_per_s']:.2f}x; Parquet bytes/s: "
+                    f"{dev['mb_per_s'] / tpch['mb_per_s']:.2f}x"
+                )
+                print(
+                    f"  CPU {tpch['cpu_s']:.2f} s, {tpch['cpu_us_per_row']:.2f} us per row; "
+                    "ratio synthgen / tpchgen-cli rows per CPU-second: "
+                    f"{tpch['cpu_us_per_row'] / dev['cpu_us_per_row']:.2f}x"
                 )
                 zstd = median_of([r for r in tpch_zstd_runs if r])
                 print(
@@ -256,6 +284,7 @@ def main() -> None:
                     f"{dev['messages_per_s'] / faker['rows_per_s']:,.0f}x; Faker would need "
                     f"{5_000_000 / faker['rows_per_s'] / 60:.0f} min for the dev band's messages"
                 )
+    print(f"load average at the end: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Benchmark by CPU time, for a loaded machine where wall times mean nothing.
 
     python benchmarks/bench_generate_cpu.py profile    # where the biggest dev shard's CPU goes
+    python benchmarks/bench_generate_cpu.py band       # where a whole dev build's CPU goes
     python benchmarks/bench_generate_cpu.py ab OLD NEW --repeat 3 --compare
 
 `ab` builds the dev band from each checkout (e.g. `git worktree add /tmp/old main`: a directory
@@ -52,6 +53,27 @@ def profile(seed: str, lines: int) -> None:
             prof.runcall(run_shard, task)
     print(f"shard {s.shard} of {len(plan.shard_slices)}, 3 runs, CPU clock:")
     pstats.Stats(prof).sort_stats("cumtime").print_stats(lines)
+
+
+def band(seed: str, lines: int) -> None:
+    """cProfile (CPU clock) of a whole dev band build in this process, one worker: the id pass,
+    every shard task, the skeleton tables, start-up imports included."""
+    with tempfile.TemporaryDirectory(prefix="synthgen-prof-") as tmp:
+        argv = ["synthgen", "generate", "--band", "dev", "--seed", seed, "--out", f"{tmp}/dev"]
+        sys.argv = [*argv, "--workers", "1", "--quiet"]
+        prof = cProfile.Profile(time.process_time)
+        try:
+            prof.runcall(_cli_main)
+        except SystemExit as exc:
+            if exc.code:
+                raise
+    pstats.Stats(prof).sort_stats("cumtime").print_stats(lines)
+
+
+def _cli_main() -> None:
+    from synthgen.cli import main as cli_main  # imported here: its imports are profiled
+
+    cli_main()
 
 
 def cpu_run(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
@@ -118,6 +140,9 @@ def main() -> None:
     prof = sub.add_parser("profile")
     prof.add_argument("--seed", default="bench")
     prof.add_argument("--lines", type=int, default=40)
+    whole = sub.add_parser("band")
+    whole.add_argument("--seed", default="bench")
+    whole.add_argument("--lines", type=int, default=60)
     pair = sub.add_parser("ab")
     pair.add_argument("trees", type=Path, nargs="+", help="directories holding synthgen/")
     pair.add_argument("--repeat", type=int, default=3)
@@ -125,6 +150,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.what == "profile":
         profile(args.seed, args.lines)
+    elif args.what == "band":
+        band(args.seed, args.lines)
     else:
         ab([t.absolute() for t in args.trees] or [ROOT], args.repeat, args.compare)
 

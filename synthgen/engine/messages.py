@@ -85,10 +85,16 @@ class ArrivalIds:
 
 
 def generate_message_shard(
-    spec: Spec, seed: str, shard_slice: ShardSlice, vocab: list[bytes], ids: ArrivalIds
+    spec: Spec,
+    seed: str,
+    shard_slice: ShardSlice,
+    vocab: list[bytes],
+    ids: ArrivalIds,
+    drawn: tuple[I64, I64, NDArray[np.int8]] | None = None,
 ) -> MessageShard:
-    """Build one shard: a pure function of (spec, seed, shard_slice) and the shard's id offsets."""
-    created, local_conv, mtype = arrival(
+    """Build one shard: a pure function of (spec, seed, shard_slice) and the shard's id offsets.
+    `drawn`: the shard's `arrival` arrays if the id pass kept them (the same arrays)."""
+    created, local_conv, mtype = drawn or arrival(
         spec,
         seed,
         shard_slice.shard,

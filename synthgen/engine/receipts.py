@@ -20,6 +20,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from synthgen.engine import distributions as dist
+from synthgen.engine.delay_window import delay_table
+from synthgen.engine.latest_read import ReaderView, latest_reads
 from synthgen.engine.streams import stream
 from synthgen.spec import ReceiptsPer, Spec
 from synthgen.units import US_PER_SECOND
@@ -133,24 +135,20 @@ def per_member(spec: Spec, m: ShardMessages) -> Receipts:
         msg, reader, read_us, component = _read(rng, spec, msg, reader, created)
         np.maximum.at(last_read, reader, read_us)
         parts.append((msg, reader, read_us, component))
-    # rooms that keep only lastReadAt: newest messages first, and a pair is drawn only if its
-    # read could still be its member's latest (a read comes less than the longest delay after
-    # its message). Skipping the others changes no member's maximum, only the work: the
-    # lastReadAt drawn is the latest of every pair's read, as if all were drawn.
-    horizon = int(r.delay_mixture.longest_seconds * US_PER_SECOND)
-    rows = np.flatnonzero(~writes & (readers > 0))[::-1]
-    starts = member_offsets[:-1]
-    for lo, hi in _chunks(readers[rows], CHUNK_PAIRS):
-        idx = rows[lo:hi]
-        room_floor = np.minimum.reduceat(last_read, starts) if len(last_read) else last_read
-        idx = idx[created[idx] + horizon > room_floor[local_conv[idx]]]
-        msg, reader = _pairs(idx, readers, first, sender_local)
-        can_be_latest = created[msg] + horizon > last_read[reader]
-        if not can_be_latest.all():  # else no gather: most pairs of a chunk can be
-            keep = np.flatnonzero(can_be_latest)
-            msg, reader = msg[keep], reader[keep]
-        _, reader, read_us, _ = _read(rng, spec, msg, reader, created)
-        np.maximum.at(last_read, reader, read_us)
+    # rooms that keep only lastReadAt: each member's latest read, newest messages first, without
+    # a draw per pair (engine.latest_read)
+    view = ReaderView(
+        member_offsets,
+        local_conv,
+        created,
+        eligible,
+        sender_row,
+        r.read_rate,
+        spec.time.snapshot_us,
+    )
+    capped = np.flatnonzero(~writes & (readers > 0))[::-1]
+    if len(capped):
+        latest_reads(rng, delay_table(r.delay_mixture), view, capped, last_read)
     if not parts:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty, np.zeros(0, dtype=np.int8), last_read

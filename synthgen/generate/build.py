@@ -7,6 +7,7 @@ so a run killed at any point resumes to byte-identical output.
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from synthgen.errors import DatasetError
 from synthgen.generate import batches
 from synthgen.generate.blueprint import Plan, make_plan
 from synthgen.generate.executors import LocalPool, Pool
-from synthgen.generate.ids import COUNTS_FILE, arrival_offsets
+from synthgen.generate.ids import ARRIVALS_DIR, COUNTS_FILE, arrival_offsets, keep_paths
 from synthgen.generate.manifest import build_manifest, write_manifest
 from synthgen.generate.result import Folded
 from synthgen.generate.resume import (
@@ -114,7 +115,12 @@ def _build(spec: Spec, opts: BuildOptions, pool: Pool, progress: Progress | None
         if done is not None:
             folded.add(done)
     ids_start = time.perf_counter()
-    offsets = arrival_offsets(spec, opts.seed, plan, pool, state_dir(out))
+    # a local build hands each shard task the arrays the id pass drew (files in its state dir)
+    keep_dir = state_dir(out) / ARRIVALS_DIR
+    keep = keep_paths(plan, keep_dir if store is None and isinstance(pool, LocalPool) else None)
+    if keep:
+        keep_dir.mkdir(parents=True, exist_ok=True)
+    offsets = arrival_offsets(spec, opts.seed, plan, pool, state_dir(out), keep)
     ids_seconds = time.perf_counter() - ids_start
     if store is not None:
         store.push(out, f"{STATE_DIR}/{COUNTS_FILE}")
@@ -129,6 +135,7 @@ def _build(spec: Spec, opts: BuildOptions, pool: Pool, progress: Progress | None
                 opts.compression,
                 s,
                 offsets.for_shard(s.shard),
+                keep.get(s.shard),
             )
             for s in plan.shard_slices
             if s.shard not in folded.files
@@ -148,6 +155,7 @@ def _build(spec: Spec, opts: BuildOptions, pool: Pool, progress: Progress | None
         folded.add(result)  # folded at once: the parent never holds every shard's arrays
         report_progress()
     shard_seconds = time.perf_counter() - shard_start
+    shutil.rmtree(keep_dir, ignore_errors=True)  # arrays of shards resumed rather than run
     remove_temporaries(out)  # what a worker killed mid-write left (its task ran again elsewhere)
 
     final_start = time.perf_counter()

@@ -17,6 +17,7 @@ from synthgen.engine.messages import ArrivalIds, MessageShard, ShardSlice, gener
 from synthgen.engine.streams import stream
 from synthgen.engine.text import vocabulary
 from synthgen.generate import batches
+from synthgen.generate.ids import load_arrival
 from synthgen.generate.result import ShardResult, log2_hist
 from synthgen.generate.resume import done_paths, save_done
 from synthgen.generate.write import WrittenFile, shard_path, write_shard
@@ -35,6 +36,7 @@ class ShardTask:
     compression: str
     shard_slice: ShardSlice
     ids: ArrivalIds
+    arrival_file: str | None = None  # the id pass's drawn arrays for this shard, if it kept them
 
     @property
     def shard(self) -> int:
@@ -45,7 +47,8 @@ def run_shard(task: ShardTask) -> ShardResult:
     """Generate and write one message shard (messages, attachments, read_receipts)."""
     start = time.perf_counter()
     vocab = vocabulary(stream(task.seed, "vocabulary"), task.spec.content.vocabulary_words)
-    shard = generate_message_shard(task.spec, task.seed, task.shard_slice, vocab, task.ids)
+    drawn = load_arrival(task.arrival_file)
+    shard = generate_message_shard(task.spec, task.seed, task.shard_slice, vocab, task.ids, drawn)
     root, n = Path(task.out), task.shard
     rows = task.spec.output.row_group_rows
     files = [
