@@ -65,6 +65,10 @@ SERIAL_PATHS = (
     "integration/extend/test_soak.py",
     "integration/sample/test_statements.py",
     "integration/test_demo.py",
+    # a server crashed or stopped mid-load: what the client sees first is a race (on the
+    # embedded 18 beside a busy worker the server's shutdown WARNING came before the error line)
+    "integration/load/test_loader_server.py",
+    "integration/load/test_loader_server_faults.py",
 )
 
 
