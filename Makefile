@@ -60,10 +60,23 @@ PG_BOTH := tests/integration/postgres tests/integration/load tests/integration/a
 	tests/integration/loadtest/test_loadtest.py tests/unit/postgres/test_sql_quoting.py
 PG_FIRST_ONLY := tests/integration/verify/test_installed_exit_codes.py
 
+# Each pass in two parts: the tests without a timing verdict on two xdist workers (a file's
+# tests stay on one worker, with its module fixtures; every worker starts its own clusters in
+# its own temp dirs), then the `serial` ones (load tests, the gate's measurements, rehearsals,
+# the end-to-end walks: tests/conftest.py, SERIAL_PATHS) alone in one process, where nothing
+# else moves their latencies. Every part runs; make fails at the end if any part failed.
+XDIST := -n 2 --dist loadfile
+PG18 := $(PG_BOTH) $(addprefix --ignore=,$(PG_FIRST_ONLY))
+
 test: lint system-packages
-	SYNTHGEN_TEST_PG=system $(BIN)/pytest -q
-	SYNTHGEN_TEST_PG=embedded $(BIN)/pytest -q -m "postgres and not one_server" $(PG_BOTH) \
-		$(addprefix --ignore=,$(PG_FIRST_ONLY))
+	@failed=0; \
+	SYNTHGEN_TEST_PG=system $(BIN)/pytest -q $(XDIST) -m "not serial" || failed=1; \
+	SYNTHGEN_TEST_PG=system $(BIN)/pytest -q -m serial || failed=1; \
+	SYNTHGEN_TEST_PG=embedded $(BIN)/pytest -q $(XDIST) \
+		-m "postgres and not one_server and not serial" $(PG18) || failed=1; \
+	SYNTHGEN_TEST_PG=embedded $(BIN)/pytest -q \
+		-m "postgres and not one_server and serial" $(PG18) || failed=1; \
+	exit $$failed
 
 e2e: $(STAMP) system-packages
 	SYNTHGEN_REQUIRE_POSTGRES=1 $(BIN)/pytest -q tests/integration/sample/test_privacy_e2e.py

@@ -49,10 +49,45 @@ def pytest_report_header() -> str:
         return f"local PostgreSQL clusters: none ({exc})"
 
 
+# --- what runs alone: timing verdicts and end-to-end walks ------------------------------------
+# `make test` runs each server's tests in two parts: the ones not marked `serial` on xdist
+# workers side by side, then the `serial` ones alone in one process. A test is serial when its
+# verdict rests on measured time (load tests, the index gate's baselines and compares,
+# rehearsals under load, soaks, the demos' verdicts): a build on the next worker moves their
+# latencies and flips them. The end-to-end walks (one_server) are serial too. A new test of that
+# kind in another place goes here, or is marked `serial` itself.
+TESTS = Path(__file__).resolve().parent
+SERIAL_PATHS = (
+    "integration/loadtest/",
+    "integration/verify/",
+    "integration/rehearse/",
+    "integration/appschema/test_go_chat.py",
+    "integration/extend/test_soak.py",
+    "integration/sample/test_statements.py",
+    "integration/test_demo.py",
+    # a server crashed or stopped mid-load: what the client sees first is a race (on the
+    # embedded 18 beside a busy worker the server's shutdown WARNING came before the error line)
+    "integration/load/test_loader_server.py",
+    "integration/load/test_loader_server_faults.py",
+)
+
+
+def _serial(item: pytest.Item) -> bool:
+    if item.get_closest_marker("one_server") is not None:
+        return True
+    try:
+        where = item.path.resolve().relative_to(TESTS).as_posix()
+    except ValueError:  # a test outside this folder (the safety net's scratch sessions)
+        return False
+    return where.startswith(SERIAL_PATHS)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if _PG_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.postgres)
+        if _serial(item):
+            item.add_marker(pytest.mark.serial)
 
 
 def _skip_or_fail(reason: str) -> NoReturn:

@@ -52,7 +52,7 @@ def test_never_collected():
 
 
 def _session(
-    tmp_path: Path, files: dict[str, str], required: bool
+    tmp_path: Path, files: dict[str, str], required: bool, *options: str
 ) -> subprocess.CompletedProcess[str]:
     shutil.copy(CONFTEST, tmp_path / "conftest.py")
     for name, text in files.items():
@@ -61,7 +61,17 @@ def _session(
     if required:
         env["SYNTHGEN_REQUIRE_POSTGRES"] = "1"
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rA", str(tmp_path)],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-rA",
+            *options,
+            str(tmp_path),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -77,8 +87,15 @@ def test_without_the_variable_skips_are_skips(tmp_path: Path) -> None:
     assert "1 passed, 3 skipped, 1 xfailed" in proc.stdout
 
 
-def test_under_the_variable_every_skip_is_a_failure_naming_its_reason(tmp_path: Path) -> None:
-    proc = _session(tmp_path, {"test_skips.py": SKIPPING_TESTS}, required=True)
+# make test runs most of the suite on xdist workers: there a skip fails the same way
+WORKERS = pytest.mark.parametrize("options", [(), ("-n", "2")], ids=["one process", "xdist"])
+
+
+@WORKERS
+def test_under_the_variable_every_skip_is_a_failure_naming_its_reason(
+    tmp_path: Path, options: tuple[str, ...]
+) -> None:
+    proc = _session(tmp_path, {"test_skips.py": SKIPPING_TESTS}, True, *options)
     assert proc.returncode == int(pytest.ExitCode.TESTS_FAILED), proc.stdout
     # A skip during setup (a mark, a fixture) is reported as an error, one in the test as a failure.
     assert "1 failed, 1 passed, 1 xfailed, 2 errors" in proc.stdout
@@ -86,11 +103,12 @@ def test_under_the_variable_every_skip_is_a_failure_naming_its_reason(tmp_path: 
         assert f"SYNTHGEN_REQUIRE_POSTGRES=1 forbids skips: {reason}" in proc.stdout, reason
 
 
+@WORKERS
 def test_under_the_variable_a_module_skipped_at_collection_fails_the_session(
-    tmp_path: Path,
+    tmp_path: Path, options: tuple[str, ...]
 ) -> None:
     files = {"test_fine.py": "def test_ok():\n    pass\n", "test_module_skip.py": MODULE_SKIP}
-    proc = _session(tmp_path, files, required=True)
+    proc = _session(tmp_path, files, True, *options)
     assert proc.returncode == int(pytest.ExitCode.TESTS_FAILED), proc.stdout
     assert "1 skipped under SYNTHGEN_REQUIRE_POSTGRES=1: failing the session" in proc.stdout
     assert "the whole module cannot run" in proc.stdout
