@@ -375,11 +375,13 @@ def test_suggest_and_prove_on_an_application_schema_through_its_mapping(
         ("createdAt", True),
     ]
     assert shape.predicate == "deletedAt is null"  # the constant filter Q1 always applies
-    # the big rooms' sort is what it removes (a median room's few rows may keep the old plan)
+    # the heavy room's sort is what it removes. A median or p95 room's few rows at dev x 0.1 may
+    # keep the old plan: which one the planner picks for them turns on ANALYZE's random sample
+    # (a fresh-clone run saw p95 served in one and not in the next, same code and data)
     doc = json.loads(out.with_suffix(".json").read_text())
     (index,) = [i for i in doc["indexes"] if i["sql"] == statement]
     classes = {e["class"] for e in index["serves"] if e["name"] == "Q1 history page"}
-    assert {"p95", "heavy"} <= classes
+    assert "heavy" in classes
     # Q3 reads a user's memberships: the migration's index on userId serves it
     assert (
         "Q3 conversation list (ConversationMember): served by existing index "
